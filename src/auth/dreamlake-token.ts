@@ -1,0 +1,101 @@
+import { jwt } from '@elysiajs/jwt'
+import { decodeJwt } from 'jose'
+import { internal, unauthorized } from '../http/errors'
+import type { UserRow } from '../db/schema'
+
+export interface DreamlakeTokenOptions {
+	secret: string
+	issuer: string
+	audience: string
+	/** `null`: tokens carry no `exp`. */
+	expiresInSeconds: number | null
+	/** How many verified tokens to remember, so a busy client does not pay for HMAC on every call. */
+	cacheSize?: number
+}
+
+/** What a verified dreamlake token says about its bearer. */
+export interface DreamlakeClaims {
+	sub: string
+	uid: string
+	/** The user's token version when it was signed; a logout bumps it and every older token dies. */
+	ver: number
+	username?: string
+	email?: string
+	name?: string
+	email_verified?: boolean
+	picture?: string
+	exp?: number
+}
+
+const MAX_TOKEN_LENGTH = 8 * 1024
+
+/**
+ * Signs and verifies dreamlake tokens (HS256 via @elysiajs/jwt). Verification pins the algorithm,
+ * issuer and audience, which the plugin does not check by itself, so a vuer-auth token never passes.
+ */
+export class DreamlakeTokens {
+	private readonly signer
+	private readonly verifyOptions
+	private readonly verified = new Map<string, DreamlakeClaims>()
+	private readonly cacheSize: number
+
+	constructor(private readonly options: DreamlakeTokenOptions) {
+		this.signer = jwt({ name: 'dreamlake', secret: options.secret, alg: 'HS256', iss: options.issuer, aud: options.audience }).decorator.dreamlake
+		this.verifyOptions = { algorithms: ['HS256'], issuer: options.issuer, audience: options.audience, requiredClaims: ['iat'] }
+		this.cacheSize = options.cacheSize ?? 10_000
+	}
+
+	async sign(user: UserRow): Promise<string> {
+		const iat = Math.floor(Date.now() / 1000)
+		try {
+			return await this.signer.sign({
+				sub: user.sub,
+				uid: user.id,
+				ver: user.tokenVersion,
+				...(user.username !== null && { username: user.username }),
+				...(user.email !== null && { email: user.email }),
+				...(user.name !== null && { name: user.name }),
+				...(user.emailVerified !== null && { email_verified: user.emailVerified }),
+				...(user.picture !== null && { picture: user.picture }),
+				// the plugin reads a number as an absolute time, not a lifetime
+				...(this.options.expiresInSeconds !== null && { exp: iat + this.options.expiresInSeconds }),
+			})
+		} catch {
+			throw internal('token_generation_failed', 'Failed to generate token.')
+		}
+	}
+
+	/** The token's claims, or a 401 saying why not. */
+	async verify(token: string): Promise<DreamlakeClaims> {
+		const cached = this.verified.get(token)
+		if (cached && (cached.exp === undefined || cached.exp * 1000 > Date.now())) return cached
+		if (cached) this.verified.delete(token)
+
+		const payload = token.length <= MAX_TOKEN_LENGTH ? await this.signer.verify(token, this.verifyOptions) : false
+		if (payload === false || !isDreamlakeClaims(payload)) throw invalidToken(token)
+		if (this.verified.size >= this.cacheSize) this.verified.delete(this.verified.keys().next().value!)
+		this.verified.set(token, payload)
+		return payload
+	}
+}
+
+function isDreamlakeClaims(payload: Record<string, unknown>): payload is Record<string, unknown> & DreamlakeClaims {
+	return (
+		typeof payload.sub === 'string' &&
+		payload.sub !== '' &&
+		typeof payload.uid === 'string' &&
+		Number.isSafeInteger(payload.ver)
+	)
+}
+
+/** Explains a rejection without trusting the token: the (unverified) payload only picks the sentence. */
+function invalidToken(token: string) {
+	let expired = false
+	try {
+		const { exp } = decodeJwt(token)
+		expired = typeof exp === 'number' && exp * 1000 <= Date.now()
+	} catch {}
+	return expired
+		? unauthorized('token_expired', 'The dreamlake token has expired; log in again.')
+		: unauthorized('invalid_token', 'The dreamlake token is invalid; log in again to get a new one.')
+}

@@ -1,0 +1,158 @@
+import { t, type Static } from 'elysia'
+import type { UserRow } from '../db/schema'
+import { invalidField } from '../http/errors'
+import type { Account, NamespaceRef, ProfileChanges } from './repository'
+
+const { Nullable } = t
+const Metadata = t.Record(t.String(), t.Unknown(), { description: 'Arbitrary JSON object' })
+
+export const USERNAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,38}$'
+export const NAME_MAX_LENGTH = 100
+export const PICTURE_MAX_LENGTH = 2048
+export const METADATA_MAX_BYTES = 16 * 1024
+export const METADATA_MAX_DEPTH = 20
+/** Keys that turn into prototype pollution in careless JavaScript consumers of the metadata. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+
+export const NamespaceRefSchema = t.Object({ id: t.String(), slug: t.String() })
+
+export const ExchangeResponse = t.Object({
+	success: t.Literal(true),
+	dreamlake_token: t.String(),
+	user: t.Object({
+		sub: t.String(),
+		email: Nullable(t.String()),
+		name: Nullable(t.String()),
+		username: Nullable(t.String()),
+		id: t.String(),
+		isNewUser: t.Boolean(),
+	}),
+	namespace: NamespaceRefSchema,
+})
+
+export const ProfileResponse = t.Object({
+	id: t.String(),
+	sub: t.String(),
+	email: Nullable(t.String()),
+	name: Nullable(t.String()),
+	username: Nullable(t.String()),
+	given_name: Nullable(t.String()),
+	family_name: Nullable(t.String()),
+	picture: Nullable(t.String()),
+	email_verified: Nullable(t.Boolean()),
+	namespace: NamespaceRefSchema,
+	metadata: Metadata,
+	createdAt: t.String({ format: 'date-time' }),
+	updatedAt: t.String({ format: 'date-time' }),
+})
+
+export const ProfileUpdateResponse = t.Object({
+	id: t.String(),
+	name: Nullable(t.String()),
+	username: Nullable(t.String()),
+	picture: Nullable(t.String()),
+	metadata: Metadata,
+	updatedAt: t.String({ format: 'date-time' }),
+})
+
+/** PATCH /auth/me: every field optional; anything else in the body is refused, not dropped. */
+export const ProfilePatch = t.Object(
+	{
+		name: t.Optional(t.String({ minLength: 1, maxLength: NAME_MAX_LENGTH, error: `must be a string of 1 to ${NAME_MAX_LENGTH} characters` })),
+		username: t.Optional(
+			t.String({ pattern: USERNAME_PATTERN, error: 'must be 1 to 39 letters, digits, "_", "." or "-", starting with a letter or digit' }),
+		),
+		picture: t.Optional(
+			t.Union([t.String({ maxLength: PICTURE_MAX_LENGTH }), t.Null()], { error: `must be an http(s) URL of at most ${PICTURE_MAX_LENGTH} characters, or null` }),
+		),
+		metadata: t.Optional(t.Record(t.String(), t.Unknown(), { error: 'must be a JSON object' })),
+	},
+	{ additionalProperties: false },
+)
+export type ProfilePatch = Static<typeof ProfilePatch>
+
+export const ErrorResponse = t.Object({
+	success: t.Literal(false),
+	error: t.String({ description: 'A sentence for people' }),
+	code: t.String({ description: 'Stable snake_case identifier' }),
+	field: t.Optional(t.String({ description: 'The offending body field (422 only)' })),
+})
+
+/** The checks a schema cannot express; throws a 422 naming the field. */
+export function profileChanges(body: ProfilePatch): ProfileChanges {
+	if (body.name !== undefined && (/[\u0000-\u001f\u007f]/.test(body.name) || body.name.trim() === '')) {
+		throw invalidField('name', 'must contain visible characters and no control characters')
+	}
+	if (typeof body.picture === 'string' && !isHttpUrl(body.picture)) {
+		throw invalidField('picture', `must be an http(s) URL of at most ${PICTURE_MAX_LENGTH} characters, or null`)
+	}
+	if (body.metadata !== undefined) checkMetadata(body.metadata)
+	return body
+}
+
+function isHttpUrl(value: string): boolean {
+	try {
+		const url = new URL(value)
+		return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
+	} catch {
+		return false
+	}
+}
+
+function checkMetadata(metadata: Record<string, unknown>): void {
+	if (Buffer.byteLength(JSON.stringify(metadata), 'utf8') > METADATA_MAX_BYTES) {
+		throw invalidField('metadata', `must be at most ${METADATA_MAX_BYTES / 1024} KiB as JSON`)
+	}
+	const visit = (value: unknown, depth: number): void => {
+		if (value === null || typeof value !== 'object') return
+		if (depth > METADATA_MAX_DEPTH) throw invalidField('metadata', `must not nest deeper than ${METADATA_MAX_DEPTH} levels`)
+		for (const [key, child] of Object.entries(value)) {
+			if (FORBIDDEN_KEYS.has(key)) throw invalidField('metadata', `must not use the key "${key}"`)
+			visit(child, depth + 1)
+		}
+	}
+	visit(metadata, 1)
+}
+
+const iso = (date: Date) => date.toISOString()
+
+export const toExchangeResponse = (account: Account, token: string, isNewUser: boolean): Static<typeof ExchangeResponse> => ({
+	success: true,
+	dreamlake_token: token,
+	user: {
+		sub: account.user.sub,
+		email: account.user.email,
+		name: account.user.name,
+		username: account.user.username,
+		id: account.user.id,
+		isNewUser,
+	},
+	namespace: namespaceRef(account.namespace),
+})
+
+export const toProfileResponse = ({ user, namespace }: Account): Static<typeof ProfileResponse> => ({
+	id: user.id,
+	sub: user.sub,
+	email: user.email,
+	name: user.name,
+	username: user.username,
+	given_name: user.givenName,
+	family_name: user.familyName,
+	picture: user.picture,
+	email_verified: user.emailVerified,
+	namespace: namespaceRef(namespace),
+	metadata: user.metadata,
+	createdAt: iso(user.createdAt),
+	updatedAt: iso(user.updatedAt),
+})
+
+export const toProfileUpdateResponse = (user: UserRow): Static<typeof ProfileUpdateResponse> => ({
+	id: user.id,
+	name: user.name,
+	username: user.username,
+	picture: user.picture,
+	metadata: user.metadata,
+	updatedAt: iso(user.updatedAt),
+})
+
+const namespaceRef = ({ id, slug }: NamespaceRef): NamespaceRef => ({ id, slug })

@@ -1,0 +1,189 @@
+import { and, eq, sql } from 'drizzle-orm'
+import { sqliteErrorOf, type Db } from '../db/client'
+import { DbMeter, metered } from '../db/meter'
+import { namespaces, users, type UserRow } from '../db/schema'
+import { firstFreeSlug, isReservedSlug, personalNamespaceSlug, suffixPrefix } from './slug'
+
+export interface NamespaceRef {
+	id: string
+	slug: string
+}
+
+/** A user with their personal namespace. */
+export interface Account {
+	user: UserRow
+	namespace: NamespaceRef
+}
+
+/** The profile a new user starts with. */
+export type NewUser = Pick<UserRow, 'id' | 'sub' | 'email' | 'name' | 'username' | 'givenName' | 'familyName' | 'picture' | 'emailVerified'> & {
+	tokenVersion?: number
+	/** Slug wanted for the personal namespace; the first free `slug-n` is taken when it is not free. */
+	namespaceSlug: string
+}
+
+/** The fields PATCH /auth/me may change; `undefined` leaves a field as it is. */
+export interface ProfileChanges {
+	name?: string
+	username?: string
+	picture?: string | null
+	metadata?: Record<string, unknown>
+}
+
+export class UsernameTakenError extends Error {
+	constructor() {
+		super('username taken')
+	}
+}
+
+const USERNAME_INDEX = 'users_username_lower_unique'
+const isUsernameConflict = (error: unknown) => {
+	const cause = sqliteErrorOf(error)
+	return cause?.code === 'SQLITE_CONSTRAINT_UNIQUE' && cause.message.includes(USERNAME_INDEX)
+}
+
+const isIdConflict = (error: unknown) => sqliteErrorOf(error)?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+
+export const newId = () => Bun.randomUUIDv7()
+
+/**
+ * Users and their personal namespaces in SQLite. Every method is synchronous and charges the
+ * statements it sends to the request's meter; `withMeter` gives a request its own view.
+ */
+export class AccountRepository {
+	private constructor(
+		private readonly db: Db,
+		private readonly meter: DbMeter,
+		private readonly q: ReturnType<typeof prepareQueries>,
+	) {}
+
+	static open(db: Db): AccountRepository {
+		return new AccountRepository(db, new DbMeter(), prepareQueries(db))
+	}
+
+	withMeter(meter: DbMeter): AccountRepository {
+		return new AccountRepository(this.db, meter, this.q)
+	}
+
+	/** One statement: the user and their personal namespace (null if they have none). */
+	findBySub(sub: string): { user: UserRow; namespace: NamespaceRef | null } | undefined {
+		return metered(this.meter, () => this.q.accountBySub.get({ sub }))
+	}
+
+	/**
+	 * Finds the user or creates them with their personal namespace, in one write transaction.
+	 * Safe against a concurrent creator (another process on the same file): ON CONFLICT keeps one.
+	 */
+	findOrCreate(profile: NewUser): { account: Account; created: boolean } {
+		const found = this.findBySub(profile.sub)
+		if (found?.namespace) return { account: { user: found.user, namespace: found.namespace }, created: false }
+		return this.transaction(() => {
+			if (found) return { account: { user: found.user, namespace: this.ensurePersonalNamespace(found.user) }, created: false }
+			const user = this.insertUser(profile)
+			if (user) return { account: { user, namespace: this.createPersonalNamespace(user.id, profile.namespaceSlug) }, created: true }
+			// another writer created this sub between our read and our transaction
+			const raced = this.q.accountBySub.get({ sub: profile.sub })!
+			return { account: { user: raced.user, namespace: raced.namespace ?? this.ensurePersonalNamespace(raced.user) }, created: false }
+		})
+	}
+
+	/**
+	 * Applies the changes in one `UPDATE … RETURNING` (one statement); an empty change set only reads.
+	 * `undefined`: no user with this sub and token version.
+	 */
+	updateProfile(sub: string, tokenVersion: number, changes: ProfileChanges): UserRow | undefined {
+		return metered(this.meter, () => {
+			if (Object.keys(changes).length === 0) {
+				const found = this.q.userBySub.get({ sub })
+				return found?.tokenVersion === tokenVersion ? found : undefined
+			}
+			try {
+				return this.db
+					.update(users)
+					.set({ ...changes, updatedAt: new Date() })
+					.where(and(eq(users.sub, sub), eq(users.tokenVersion, tokenVersion)))
+					.returning()
+					.get()
+			} catch (error) {
+				if (isUsernameConflict(error)) throw new UsernameTakenError()
+				throw error
+			}
+		})
+	}
+
+	private transaction<T>(work: () => T): T {
+		this.meter.transactions++
+		// IMMEDIATE takes the write lock up front: a deferred transaction that later needs it can deadlock with another writer.
+		return metered(this.meter, () => this.db.transaction(work, { behavior: 'immediate' }))
+	}
+
+	/**
+	 * The new user row, or undefined when the sub already exists. A username another user holds
+	 * is left unset rather than failing the login; an id already in use is replaced by a fresh one.
+	 */
+	private insertUser(profile: NewUser): UserRow | undefined {
+		const { namespaceSlug: _, ...row } = profile
+		const now = new Date()
+		const insert = (username: string | null) =>
+			this.db
+				.insert(users)
+				.values({ ...row, username, createdAt: now, updatedAt: now })
+				.onConflictDoNothing({ target: users.sub })
+				.returning()
+				.get()
+		try {
+			return insert(profile.username)
+		} catch (error) {
+			if (isIdConflict(error)) return this.insertUser({ ...profile, id: newId() })
+			if (isUsernameConflict(error)) return insert(null)
+			throw error
+		}
+	}
+
+	/** The user's personal namespace, created when missing (a user from before namespaces existed). */
+	private ensurePersonalNamespace(user: UserRow): NamespaceRef {
+		return (
+			this.q.personalNamespaceOf.get({ ownerId: user.id }) ??
+			this.createPersonalNamespace(user.id, personalNamespaceSlug({ username: user.username, email: user.email, userId: user.id }))
+		)
+	}
+
+	/** Creates the personal namespace at the preferred slug, else the first free `slug-n`. */
+	private createPersonalNamespace(ownerId: string, base: string): NamespaceRef {
+		const insert = (slug: string) =>
+			this.db
+				.insert(namespaces)
+				.values({ id: newId(), slug, ownerId, kind: 'personal', createdAt: new Date() })
+				.onConflictDoNothing({ target: namespaces.slug })
+				.returning({ id: namespaces.id, slug: namespaces.slug })
+				.get()
+		const direct = isReservedSlug(base) ? undefined : insert(base)
+		if (direct) return direct
+		const taken = new Set(this.q.slugsStartingWith.all({ pattern: `${suffixPrefix(base)}*` }).map((r) => r.slug))
+		const created = insert(firstFreeSlug(base, taken))
+		if (!created) throw new Error('no free namespace slug')
+		return created
+	}
+}
+
+function prepareQueries(db: Db) {
+	return {
+		accountBySub: db
+			.select({ user: users, namespace: { id: namespaces.id, slug: namespaces.slug } })
+			.from(users)
+			.leftJoin(namespaces, and(eq(namespaces.ownerId, users.id), eq(namespaces.kind, 'personal')))
+			.where(eq(users.sub, sql.placeholder('sub')))
+			.prepare(),
+		userBySub: db.select().from(users).where(eq(users.sub, sql.placeholder('sub'))).prepare(),
+		personalNamespaceOf: db
+			.select({ id: namespaces.id, slug: namespaces.slug })
+			.from(namespaces)
+			.where(and(eq(namespaces.ownerId, sql.placeholder('ownerId')), eq(namespaces.kind, 'personal')))
+			.prepare(),
+		slugsStartingWith: db
+			.select({ slug: namespaces.slug })
+			.from(namespaces)
+			.where(sql`${namespaces.slug} GLOB ${sql.placeholder('pattern')}`)
+			.prepare(),
+	}
+}

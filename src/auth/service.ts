@@ -1,0 +1,107 @@
+import { internal, notFound, unauthorized, conflict } from '../http/errors'
+import type { Logger } from '../log'
+import type { DreamlakeClaims, DreamlakeTokens } from './dreamlake-token'
+import { profileChanges, USERNAME_PATTERN, type ProfilePatch } from './model'
+import { newId, UsernameTakenError, type Account, type AccountRepository, type NewUser } from './repository'
+import type { VuerAuthVerifier, VuerIdentity } from './vuer-auth'
+import { personalNamespaceSlug } from './slug'
+
+const USERNAME = new RegExp(USERNAME_PATTERN)
+
+export interface ExchangeResult {
+	token: string
+	account: Account
+	isNewUser: boolean
+}
+
+/** The Auth feature's logic; knows tokens and accounts, not HTTP. */
+export class AuthService {
+	constructor(
+		private readonly vuerAuth: VuerAuthVerifier,
+		private readonly tokens: DreamlakeTokens,
+		private readonly log: Logger,
+	) {}
+
+	/** POST /auth/exchange: a verified vuer-auth token buys a dreamlake token; the first one creates the account. */
+	async exchangeVuerToken(accounts: AccountRepository, vuerToken: string): Promise<ExchangeResult> {
+		const identity = await this.vuerAuth.verify(vuerToken)
+		let result: { account: Account; created: boolean }
+		try {
+			result = accounts.findOrCreate(newUserFromIdentity(identity))
+		} catch (error) {
+			this.log.error('failed to create user account', { reason: describeFailure(error) })
+			throw internal('user_creation_failed', 'Failed to create user account.')
+		}
+		if (result.created) this.log.info('user created', { userId: result.account.user.id, namespace: result.account.namespace.slug })
+		const token = await this.tokens.sign(result.account.user)
+		return { token, account: result.account, isNewUser: result.created }
+	}
+
+	/** The caller behind a dreamlake token (signature, algorithm, issuer, audience and expiry checked). */
+	authenticate(dreamlakeToken: string): Promise<DreamlakeClaims> {
+		return this.tokens.verify(dreamlakeToken)
+	}
+
+	/** GET /auth/me: the caller's account, re-created from the token's claims if it is gone. */
+	currentAccount(accounts: AccountRepository, caller: DreamlakeClaims): Account {
+		const { account } = accounts.findOrCreate(newUserFromClaims(caller))
+		if (account.user.tokenVersion !== caller.ver) throw tokenRevoked()
+		return account
+	}
+
+	/** PATCH /auth/me: changes only the fields sent; one statement. */
+	updateProfile(accounts: AccountRepository, caller: DreamlakeClaims, body: ProfilePatch) {
+		const changes = profileChanges(body)
+		let updated
+		try {
+			updated = accounts.updateProfile(caller.sub, caller.ver, changes)
+		} catch (error) {
+			if (error instanceof UsernameTakenError) throw conflict('username_taken', `The username "${changes.username}" is already taken.`)
+			throw error
+		}
+		if (updated) return updated
+		// The update matched nothing: tell a deleted user from a revoked token (a second statement, on this path only).
+		if (accounts.findBySub(caller.sub)) throw tokenRevoked()
+		throw notFound('user_not_found', 'User not found.')
+	}
+}
+
+const tokenRevoked = () => unauthorized('token_revoked', 'The dreamlake token has been revoked; log in again.')
+
+function newUserFromIdentity(identity: VuerIdentity): NewUser {
+	const id = newId()
+	return {
+		id,
+		namespaceSlug: personalNamespaceSlug({ username: identity.username, email: identity.email, userId: id }),
+		sub: identity.sub,
+		email: identity.email,
+		name: identity.name,
+		// a username this server could not have accepted through PATCH is not adopted (the slug still uses it)
+		username: identity.username !== null && USERNAME.test(identity.username) ? identity.username : null,
+		givenName: identity.givenName,
+		familyName: identity.familyName,
+		picture: identity.picture,
+		emailVerified: identity.emailVerified,
+	}
+}
+
+function newUserFromClaims(claims: DreamlakeClaims): NewUser {
+	return {
+		id: claims.uid,
+		namespaceSlug: personalNamespaceSlug({ username: claims.username ?? null, email: claims.email ?? null, userId: claims.uid }),
+		sub: claims.sub,
+		email: claims.email ?? null,
+		name: claims.name ?? null,
+		username: claims.username ?? null,
+		givenName: null,
+		familyName: null,
+		picture: claims.picture ?? null,
+		emailVerified: claims.email_verified ?? null,
+		tokenVersion: claims.ver,
+	}
+}
+
+function describeFailure(error: unknown): string {
+	const code = (error as { code?: unknown } | null)?.code ?? (error as { cause?: { code?: unknown } } | null)?.cause?.code
+	return typeof code === 'string' ? code : error instanceof Error ? error.name : 'unknown'
+}

@@ -1,0 +1,176 @@
+import { IN_MEMORY } from './db/client'
+
+/** One setting: read from `--flag` (wins) or the environment variable, else the default. */
+export interface Setting {
+	env: string
+	flag: string
+	default?: string
+	/** One line for --help and the README. */
+	help: string
+	/** A secret: never echoed back in messages or logs. */
+	secret?: boolean
+}
+
+export const SETTINGS = [
+	{ env: 'PORT', flag: '--port', default: '10334', help: 'TCP port to listen on (0 picks a free one)' },
+	{ env: 'HOST', flag: '--host', default: '127.0.0.1', help: 'address to bind; 0.0.0.0 to accept remote connections' },
+	{ env: 'DATABASE_URL', flag: '--database-url', default: './data/dreamlake.db', help: 'SQLite file (a file: prefix is accepted; :memory: for a throwaway database)' },
+	{ env: 'JWT_SECRET', flag: '--jwt-secret', help: 'HS256 secret for dreamlake tokens, at least 32 bytes; unset: generated once into the data folder (mode 0600)', secret: true },
+	{ env: 'JWT_EXPIRATION', flag: '--jwt-expiration', default: '30d', help: 'lifetime of a dreamlake token: 3600, 90s, 15m, 12h, 30d, 2w, or never' },
+	{ env: 'JWT_ISSUER', flag: '--jwt-issuer', default: 'dreamlake', help: '"iss" claim of dreamlake tokens' },
+	{ env: 'JWT_AUDIENCE', flag: '--jwt-audience', default: 'dreamlake', help: '"aud" claim of dreamlake tokens' },
+	{ env: 'VUER_AUTH_URL', flag: '--vuer-auth-url', default: 'https://auth.vuer.ai', help: 'the vuer-auth identity provider' },
+	{ env: 'VUER_AUTH_JWKS_URL', flag: '--vuer-auth-jwks-url', default: '$VUER_AUTH_URL/api/auth/jwks', help: "the provider's JSON Web Key Set" },
+	{ env: 'VUER_AUTH_ISSUER', flag: '--vuer-auth-issuer', help: 'required "iss" of vuer-auth tokens (unchecked when unset)' },
+	{ env: 'VUER_AUTH_AUDIENCE', flag: '--vuer-auth-audience', help: 'required "aud" of vuer-auth tokens (unchecked when unset)' },
+	{ env: 'VUER_AUTH_ALGORITHMS', flag: '--vuer-auth-algorithms', default: 'EdDSA,ES256,RS256', help: 'comma-separated signature algorithms accepted from vuer-auth' },
+	{ env: 'VUER_AUTH_PUBLIC_KEY', flag: '--vuer-auth-public-key', help: 'a PEM or JWK public key to verify vuer-auth tokens with, instead of the key set' },
+	{ env: 'LOG_FORMAT', flag: '--log-format', default: 'auto', help: 'json, pretty, or auto (pretty on a terminal, json otherwise)' },
+	{ env: 'LOG_LEVEL', flag: '--log-level', default: 'info', help: 'debug, info, warn or error' },
+] as const satisfies readonly Setting[]
+
+export type SettingName = (typeof SETTINGS)[number]['env']
+export type RawSettings = Partial<Record<SettingName, string>>
+
+export interface Config {
+	port: number
+	host: string
+	/** A file path, or `:memory:`. */
+	databasePath: string
+	/** `undefined`: use (or create) the secret file in the data folder. */
+	jwtSecret: string | undefined
+	/** `null`: tokens never expire. */
+	jwtExpiresInSeconds: number | null
+	jwtIssuer: string
+	jwtAudience: string
+	vuerAuth: {
+		url: string
+		jwksUrl: string
+		issuer?: string
+		audience?: string
+		algorithms: string[]
+		publicKey?: string
+	}
+	logFormat: 'json' | 'pretty' | 'auto'
+	logLevel: 'debug' | 'info' | 'warn' | 'error'
+}
+
+/** A setting with a value the server cannot run with; the message names the variable. */
+export class ConfigError extends Error {
+	constructor(
+		readonly variable: string,
+		message: string,
+	) {
+		super(`${variable}: ${message}`)
+		this.name = 'ConfigError'
+	}
+}
+
+export const MIN_SECRET_BYTES = 32
+/** The placeholder from the upstream server's example .env: known to everyone, so no secret. */
+export const PLACEHOLDER_SECRET = 'your-secret-key-change-this-in-production'
+const ASYMMETRIC_ALGORITHMS = ['EdDSA', 'Ed25519', 'ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }
+
+/** Reads every setting from the environment, overridden by flags; throws ConfigError on the first bad one. */
+export function loadConfig(env: Record<string, string | undefined>, flags: RawSettings = {}): Config {
+	const raw = (name: SettingName): string | undefined => {
+		const value = flags[name] ?? env[name]
+		return value === undefined || value.trim() === '' ? undefined : value.trim()
+	}
+	const vuerAuthUrl = httpUrl('VUER_AUTH_URL', raw('VUER_AUTH_URL') ?? 'https://auth.vuer.ai').replace(/\/+$/, '')
+	const vuerAuthIssuer = raw('VUER_AUTH_ISSUER')
+	const vuerAuthAudience = raw('VUER_AUTH_AUDIENCE')
+	const vuerAuthPublicKey = raw('VUER_AUTH_PUBLIC_KEY')
+	return {
+		port: port(raw('PORT') ?? '10334'),
+		host: raw('HOST') ?? '127.0.0.1',
+		databasePath: databasePath(raw('DATABASE_URL') ?? './data/dreamlake.db'),
+		jwtSecret: jwtSecret(raw('JWT_SECRET')),
+		jwtExpiresInSeconds: duration('JWT_EXPIRATION', raw('JWT_EXPIRATION') ?? '30d'),
+		jwtIssuer: raw('JWT_ISSUER') ?? 'dreamlake',
+		jwtAudience: raw('JWT_AUDIENCE') ?? 'dreamlake',
+		vuerAuth: {
+			url: vuerAuthUrl,
+			jwksUrl: httpUrl('VUER_AUTH_JWKS_URL', raw('VUER_AUTH_JWKS_URL') ?? `${vuerAuthUrl}/api/auth/jwks`),
+			...(vuerAuthIssuer && { issuer: vuerAuthIssuer }),
+			...(vuerAuthAudience && { audience: vuerAuthAudience }),
+			algorithms: algorithms(raw('VUER_AUTH_ALGORITHMS') ?? 'EdDSA,ES256,RS256'),
+			...(vuerAuthPublicKey && { publicKey: publicKey(vuerAuthPublicKey) }),
+		},
+		logFormat: oneOf('LOG_FORMAT', raw('LOG_FORMAT') ?? 'auto', ['json', 'pretty', 'auto'] as const),
+		logLevel: oneOf('LOG_LEVEL', raw('LOG_LEVEL') ?? 'info', ['debug', 'info', 'warn', 'error'] as const),
+	}
+}
+
+function port(value: string): number {
+	const n = Number(value)
+	if (!/^\d+$/.test(value) || n > 65_535) throw new ConfigError('PORT', `"${value}" is not a port number (0-65535).`)
+	return n
+}
+
+function databasePath(value: string): string {
+	const path = value.startsWith('file:') ? value.slice('file:'.length).replace(/^\/\/(?=\/)/, '') : value
+	if (path === IN_MEMORY) return path
+	if (path === '' || /^[a-z]+:\/\//i.test(path)) {
+		throw new ConfigError('DATABASE_URL', `"${value}" is not a SQLite file path (expected e.g. ./data/dreamlake.db, file:/var/lib/dreamlake/db.sqlite or :memory:).`)
+	}
+	return path
+}
+
+export function checkSecret(variable: string, value: string): string {
+	if (value === PLACEHOLDER_SECRET) {
+		throw new ConfigError(variable, 'is the well-known placeholder from the example configuration; set a random secret (e.g. `openssl rand -base64 48`) or leave it unset to have one generated.')
+	}
+	if (Buffer.byteLength(value, 'utf8') < MIN_SECRET_BYTES) {
+		throw new ConfigError(variable, `must be at least ${MIN_SECRET_BYTES} bytes long (e.g. \`openssl rand -base64 48\`), or unset to have one generated.`)
+	}
+	return value
+}
+
+const jwtSecret = (value: string | undefined) => (value === undefined ? undefined : checkSecret('JWT_SECRET', value))
+
+export function duration(variable: string, value: string): number | null {
+	if (value.toLowerCase() === 'never') return null
+	const match = /^(\d+)\s*([smhdw]?)$/i.exec(value)
+	const seconds = match ? Number(match[1]) * DURATION_UNITS[(match[2] || 's').toLowerCase()]! : Number.NaN
+	if (!Number.isSafeInteger(seconds) || seconds <= 0) {
+		throw new ConfigError(variable, `"${value}" is not a duration (use e.g. 3600, 90s, 15m, 12h, 30d, 2w, or never).`)
+	}
+	return seconds
+}
+
+function httpUrl(variable: string, value: string): string {
+	let url: URL
+	try {
+		url = new URL(value)
+	} catch {
+		throw new ConfigError(variable, `"${value}" is not a URL.`)
+	}
+	if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(variable, `"${value}" must be an http(s) URL.`)
+	return value
+}
+
+function algorithms(value: string): string[] {
+	const list = value.split(',').map((a) => a.trim()).filter(Boolean)
+	const bad = list.filter((a) => !ASYMMETRIC_ALGORITHMS.includes(a))
+	if (list.length === 0 || bad.length > 0) {
+		throw new ConfigError('VUER_AUTH_ALGORITHMS', `${bad.length ? `"${bad.join(',')}" not allowed` : 'empty'}; choose from ${ASYMMETRIC_ALGORITHMS.join(', ')} (never "none" or an HMAC algorithm).`)
+	}
+	return list
+}
+
+function publicKey(value: string): string {
+	const text = value.replace(/\\n/g, '\n').trim()
+	if (/^-----BEGIN PUBLIC KEY-----[\s\S]+-----END PUBLIC KEY-----$/.test(text)) return text
+	try {
+		const jwk = JSON.parse(text) as { kty?: unknown; d?: unknown }
+		if (typeof jwk.kty === 'string' && jwk.kty !== 'oct' && jwk.d === undefined) return text
+	} catch {}
+	throw new ConfigError('VUER_AUTH_PUBLIC_KEY', 'must be a PEM public key (-----BEGIN PUBLIC KEY-----) or a public JWK as JSON.')
+}
+
+function oneOf<const T extends readonly string[]>(variable: string, value: string, choices: T): T[number] {
+	if (!choices.includes(value)) throw new ConfigError(variable, `"${value}" is not one of ${choices.join(', ')}.`)
+	return value as T[number]
+}

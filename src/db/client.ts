@@ -1,0 +1,40 @@
+import { Database, SQLiteError } from 'bun:sqlite'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { drizzle, type BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
+import { statementCounter } from './meter'
+import * as schema from './schema'
+
+export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database }
+
+export const IN_MEMORY = ':memory:'
+
+/**
+ * Opens (creating its folder and file when missing) the SQLite database at `path`, with the
+ * pragmas every connection needs. busy_timeout goes first so the journal switch can wait too.
+ */
+export function openDatabase(path: string): Db {
+	if (path !== IN_MEMORY) mkdirSync(dirname(path), { recursive: true })
+	const sqlite = new Database(path, { create: true, strict: true })
+	sqlite.run('PRAGMA busy_timeout = 5000')
+	sqlite.run('PRAGMA journal_mode = WAL')
+	sqlite.run('PRAGMA synchronous = NORMAL')
+	sqlite.run('PRAGMA foreign_keys = ON')
+	return drizzle(sqlite, { schema, logger: statementCounter }) as Db
+}
+
+/** Checkpoints the WAL into the main file and closes the connection. */
+export function closeDatabase(db: Db): void {
+	try {
+		db.$client.run('PRAGMA wal_checkpoint(TRUNCATE)')
+	} finally {
+		db.$client.close()
+	}
+}
+
+/** The SQLite error behind a failure, whether thrown directly or wrapped by drizzle. */
+export function sqliteErrorOf(error: unknown): SQLiteError | undefined {
+	if (error instanceof SQLiteError) return error
+	if (error instanceof Error && error.cause instanceof SQLiteError) return error.cause
+	return undefined
+}

@@ -1,0 +1,40 @@
+import type { Logger as DrizzleLogger } from 'drizzle-orm/logger'
+
+/**
+ * What one request asked of the database: statements sent, write transactions, and time spent.
+ * Statements are counted by drizzle's query logger, so nothing the ORM sends goes uncounted.
+ */
+export class DbMeter {
+	statements = 0
+	transactions = 0
+	ms = 0
+
+	/** `Server-Timing` value: `db;dur=<ms>;desc="<statements>"`, plus `db-tx` when a transaction ran. */
+	serverTiming(): string {
+		const db = `db;dur=${this.ms.toFixed(3)};desc="${this.statements}"`
+		return this.transactions > 0 ? `${db}, db-tx;desc="${this.transactions}"` : db
+	}
+}
+
+// bun:sqlite is synchronous, so while `metered` runs no other request can touch the database:
+// a single slot is enough to know whose statement the logger sees.
+let active: DbMeter | undefined
+
+export const statementCounter: DrizzleLogger = {
+	logQuery() {
+		if (active) active.statements++
+	},
+}
+
+/** Runs a synchronous block of database work, charging its statements and time to `meter`. */
+export function metered<T>(meter: DbMeter, work: () => T): T {
+	const outer = active
+	active = meter
+	const started = performance.now()
+	try {
+		return work()
+	} finally {
+		meter.ms += performance.now() - started
+		active = outer
+	}
+}

@@ -1,0 +1,59 @@
+import { Elysia, ValidationError } from 'elysia'
+import { sqliteErrorOf } from '../db/client'
+import { DbMeter } from '../db/meter'
+import type { LogFields, Logger } from '../log'
+import { ApiError, errorBody, invalidField } from './errors'
+
+/**
+ * The one place failures become responses: every error body is `{success:false,error,code}`.
+ * Anything unexpected is a generic 500, logged here without stack, SQL or request data.
+ */
+export const errorHandler = (log: Logger) =>
+	new Elysia({ name: 'error-handler' }).onError({ as: 'global' }, (context) => {
+		const { code, error, request, set } = context
+		const meter = 'meter' in context && context.meter instanceof DbMeter ? context.meter : new DbMeter()
+		set.headers['server-timing'] = meter.serverTiming()
+
+		const known = toApiError(code, error, request)
+		if (known) {
+			Object.assign(set.headers, known.headers)
+			set.status = known.status
+			return errorBody(known)
+		}
+		log.error('unexpected error', { method: request.method, path: new URL(request.url).pathname, ...describe(error) })
+		set.status = 500
+		return { success: false, error: 'Something went wrong on the server; it has been logged.', code: 'internal_error' }
+	})
+
+function toApiError(code: string | number, error: unknown, request: Request): ApiError | undefined {
+	if (error instanceof ApiError) return error
+	if (code === 'PARSE') {
+		const cause = (error as Error).cause
+		return cause instanceof ApiError ? cause : new ApiError(400, 'invalid_json', 'Request body is not valid JSON.')
+	}
+	if (error instanceof ValidationError) return fromValidation(error)
+	if (code === 'NOT_FOUND') {
+		return new ApiError(404, 'not_found', `No such endpoint: ${request.method} ${new URL(request.url).pathname}.`)
+	}
+	return undefined
+}
+
+/** Names the first offending field, in the body's own words where the schema gives them. */
+function fromValidation(error: ValidationError): ApiError {
+	const issue = error.valueError
+	const field = issue?.path.replace(/^\//, '').replaceAll('/', '.') || 'body'
+	const custom = (issue?.schema as { error?: unknown } | undefined)?.error
+	if (issue?.message === 'Unexpected property') return invalidField(field, 'is not a field that can be changed')
+	if (field === 'body') return new ApiError(422, 'validation_failed', 'Invalid request body: expected a JSON object.', { field })
+	return invalidField(field, typeof custom === 'string' ? custom : (issue?.message ?? 'is invalid').replace(/^Expected/, 'must be'))
+}
+
+/** Enough to find the fault in the logs; never a stack trace, SQL text or user data. */
+function describe(error: unknown): LogFields {
+	if (!(error instanceof Error)) return { error: typeof error }
+	const where = error.stack?.split('\n').find((line) => line.includes('/src/'))?.trim()
+	const sqlite = sqliteErrorOf(error)
+	// a SQLite or drizzle message can quote the statement and its parameters: log only the code
+	const detail = sqlite ? { sqlite: sqlite.code ?? 'unknown' } : { message: error.message.split('\n')[0]!.slice(0, 200) }
+	return { error: error.name, ...detail, ...(where && { where }) }
+}

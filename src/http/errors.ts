@@ -1,0 +1,42 @@
+/**
+ * A failure the client should hear about, with the HTTP status it maps to and a stable
+ * snake_case `code`. The `message` is a sentence shown to people: never put a token,
+ * secret, SQL or stack trace in it.
+ */
+export class ApiError extends Error {
+	constructor(
+		readonly status: number,
+		readonly code: string,
+		message: string,
+		readonly extra?: Record<string, unknown>,
+		readonly headers?: Record<string, string>,
+	) {
+		super(message)
+		this.name = 'ApiError'
+	}
+}
+
+export const badRequest = (code: string, message: string) => new ApiError(400, code, message)
+export const unauthorized = (code: string, message: string) =>
+	new ApiError(401, code, message, undefined, { 'www-authenticate': 'Bearer' })
+export const notFound = (code: string, message: string) => new ApiError(404, code, message)
+export const conflict = (code: string, message: string) => new ApiError(409, code, message)
+export const invalidField = (field: string, message: string) =>
+	new ApiError(422, 'validation_failed', `Invalid request body: "${field}" ${message}.`, { field })
+export const internal = (code: string, message: string) => new ApiError(500, code, message)
+export const unavailable = (code: string, message: string) => new ApiError(503, code, message)
+
+/** The one body every error response carries. */
+export interface ErrorBody {
+	success: false
+	error: string
+	code: string
+	[extra: string]: unknown
+}
+
+export const errorBody = (error: ApiError): ErrorBody => ({
+	success: false,
+	error: error.message,
+	code: error.code,
+	...error.extra,
+})

@@ -1,0 +1,65 @@
+import { createApp } from './app'
+import { DreamlakeTokens } from './auth/dreamlake-token'
+import { VuerAuthVerifier } from './auth/vuer-auth'
+import type { Config } from './config'
+import { closeDatabase, openDatabase } from './db/client'
+import { migrateDatabase } from './db/migrate'
+import { MAX_BODY_BYTES } from './http/body'
+import type { Logger } from './log'
+import { resolveJwtSecret } from './secret'
+
+export interface RunningServer {
+	url: URL
+	/** Stops accepting, lets in-flight requests finish (at most `graceMs`), then closes the database. */
+	stop(graceMs?: number): Promise<void>
+}
+
+/** Opens and migrates the database, then serves the API until `stop`. */
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+	const secret = resolveJwtSecret(config)
+	const db = openDatabase(config.databasePath)
+	try {
+		const migrations = migrateDatabase(db)
+		if (migrations.applied > 0) log.info('database migrated', { applied: migrations.applied, path: config.databasePath })
+
+		const vuerAuth = new VuerAuthVerifier({ ...config.vuerAuth }, log)
+		const tokens = new DreamlakeTokens({
+			secret: secret.secret,
+			issuer: config.jwtIssuer,
+			audience: config.jwtAudience,
+			expiresInSeconds: config.jwtExpiresInSeconds,
+		})
+		const app = createApp({ db, vuerAuth, tokens, log })
+		const server = Bun.serve({
+			port: config.port,
+			hostname: config.host,
+			// a backstop: the app refuses bodies over MAX_BODY_BYTES itself, with the JSON error body
+			maxRequestBodySize: MAX_BODY_BYTES * 4,
+			fetch: app.fetch,
+		})
+		const url = new URL(`http://${server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`)
+		log.info('dreamlake server listening', {
+			url: url.href,
+			database: config.databasePath,
+			jwtSecret: secret.path ?? (secret.source === 'ephemeral' ? 'in memory (tokens die with the process)' : 'from JWT_SECRET'),
+			vuerAuth: config.vuerAuth.publicKey ? 'VUER_AUTH_PUBLIC_KEY' : config.vuerAuth.jwksUrl,
+		})
+		if (secret.source === 'ephemeral') log.warn('JWT_SECRET is unset and the database is in memory: tokens will not survive a restart')
+
+		let stopping: Promise<void> | undefined
+		const stop = (graceMs = 10_000) =>
+			(stopping ??= (async () => {
+				const drained = server.stop(false)
+				const timedOut = await Promise.race([drained.then(() => false), Bun.sleep(graceMs).then(() => true)])
+				if (timedOut) {
+					log.warn('in-flight requests did not finish in time; closing them', { graceMs })
+					await server.stop(true)
+				}
+				closeDatabase(db)
+			})())
+		return { url, stop }
+	} catch (error) {
+		db.$client.close()
+		throw error
+	}
+}
