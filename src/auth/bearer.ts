@@ -12,6 +12,6 @@ export function bearerToken(header: string | null | undefined): string {
 		throw unauthorized('invalid_authorization', 'Malformed Authorization header; expected "Authorization: Bearer <token>" with exactly one token.')
 	}
 	const token = match[1]!
-	if (!TOKEN.test(token)) throw unauthorized('invalid_authorization', 'The bearer token is not a JWT.')
+	if (!TOKEN.test(token)) throw unauthorized('invalid_authorization', 'The bearer token in the Authorization header is not a JWT.')
 	return token
 }

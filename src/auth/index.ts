@@ -22,7 +22,7 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository) =>
 	new Elysia({ prefix: '/auth' })
 		.use(serverTiming)
 		.derive(({ meter }) => ({ accounts: accounts.withMeter(meter) }))
-		.parser('json', ({ request }) => readJsonBody(request))
+		.parser('limitedJson', ({ request }) => readJsonBody(request))
 		.macro({
 			/** Requires a dreamlake token and hands the handler its verified claims as `caller`. */
 			dreamlakeToken: {
@@ -53,7 +53,7 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository) =>
 		})
 		.patch('/me', ({ caller, accounts, body }) => toProfileUpdateResponse(service.updateProfile(accounts, caller, body)), {
 			dreamlakeToken: true,
-			parse: 'json',
+			parse: 'limitedJson',
 			body: ProfilePatch,
 			response: { 200: ProfileUpdateResponse, ...errors(400, 401, 404, 409, 413, 415, 422, 500) },
 			detail: { summary: "Update the caller's profile; only the fields sent change", tags: ['Auth'], security: [{ dreamlakeToken: [] }] },

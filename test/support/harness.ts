@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createApp } from '../../src/app'
+import { DreamlakeTokens, type DreamlakeTokenOptions } from '../../src/auth/dreamlake-token'
+import { VuerAuthVerifier, type VuerAuthOptions } from '../../src/auth/vuer-auth'
+import { closeDatabase, openDatabase, type Db } from '../../src/db/client'
+import { migrateDatabase } from '../../src/db/migrate'
+import { createLogger } from '../../src/log'
+import { KeyServer } from './key-server'
+
+export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!'
+
+export interface HarnessOptions {
+	vuerAuth?: Partial<VuerAuthOptions>
+	tokens?: Partial<DreamlakeTokenOptions>
+	keyServer?: KeyServer
+}
+
+export interface CallOptions {
+	token?: string
+	headers?: Record<string, string>
+	/** An object is sent as JSON; a string is sent as is. */
+	body?: unknown
+}
+
+export interface Reply<T = any> {
+	status: number
+	body: T
+	headers: Headers
+	/** Statements and write transactions, read from the Server-Timing header. */
+	db: { statements: number; transactions: number }
+}
+
+/** The real app on a real SQLite file in a temporary folder, trusting a real key server. */
+export class Harness {
+	private constructor(
+		/** Every line the app logged, for tests that check what is (not) logged. */
+		readonly logs: string[],
+		readonly dir: string,
+		readonly db: Db,
+		readonly keys: KeyServer,
+		private readonly ownsKeys: boolean,
+		readonly tokens: DreamlakeTokens,
+		readonly app: ReturnType<typeof createApp>,
+	) {}
+
+	static async start(options: HarnessOptions = {}): Promise<Harness> {
+		const keys = options.keyServer ?? (await KeyServer.start())
+		const dir = mkdtempSync(join(tmpdir(), 'dreamlake-test-'))
+		const db = openDatabase(join(dir, 'dreamlake.db'))
+		migrateDatabase(db)
+		const tokens = new DreamlakeTokens({ secret: TEST_SECRET, issuer: 'dreamlake', audience: 'dreamlake', expiresInSeconds: 3600, ...options.tokens })
+		const logs: string[] = []
+		const log = createLogger({ format: 'json', level: 'debug', write: (line) => logs.push(line) })
+		const vuerAuth = new VuerAuthVerifier({ jwksUrl: keys.jwksUrl, algorithms: ['EdDSA', 'ES256', 'RS256'], ...options.vuerAuth }, log)
+		const app = createApp({ db, vuerAuth, tokens, log })
+		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, app)
+	}
+
+	get dbPath(): string {
+		return join(this.dir, 'dreamlake.db')
+	}
+
+	async call<T = any>(method: string, path: string, { token, headers = {}, body }: CallOptions = {}): Promise<Reply<T>> {
+		const init: RequestInit = { method, headers: { ...(token !== undefined && { authorization: `Bearer ${token}` }), ...headers } }
+		if (body !== undefined) {
+			init.body = typeof body === 'string' ? body : JSON.stringify(body)
+			if (typeof body !== 'string') (init.headers as Record<string, string>)['content-type'] = 'application/json'
+		}
+		const response = await this.app.handle(new Request(`http://dreamlake.test${path}`, init))
+		const text = await response.text()
+		return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers, db: serverTiming(response.headers) }
+	}
+
+	/** Mints a vuer-auth token for `claims` and exchanges it. */
+	async login(claims: Record<string, unknown>) {
+		return this.call('POST', '/auth/exchange', { token: await this.keys.mint(claims) })
+	}
+
+	count(table: 'users' | 'namespaces'): number {
+		return (this.db.$client.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n
+	}
+
+	close(): void {
+		closeDatabase(this.db)
+		if (this.ownsKeys) this.keys.stop()
+		rmSync(this.dir, { recursive: true, force: true })
+	}
+}
+
+export function serverTiming(headers: Headers): { statements: number; transactions: number } {
+	const value = headers.get('server-timing') ?? ''
+	const statements = /(?:^|,\s*)db;dur=[\d.]+;desc="(\d+)"/.exec(value)
+	const transactions = /db-tx;desc="(\d+)"/.exec(value)
+	return { statements: statements ? Number(statements[1]) : Number.NaN, transactions: transactions ? Number(transactions[1]) : 0 }
+}
