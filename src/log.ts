@@ -1,3 +1,5 @@
+import { sqliteErrorOf } from './db/client'
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 export type LogFields = Record<string, unknown>
 
@@ -42,3 +44,20 @@ export function createLogger({ format, level = 'info', write = (line) => process
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} }
+
+/**
+ * Enough of an error to find the fault: its class, the SQLite code or first line of the message,
+ * and the one line of our code it came through. Never a stack trace, SQL text or parameters.
+ */
+export function describeError(error: unknown): LogFields {
+	if (!(error instanceof Error)) return { error: typeof error }
+	const where = error.stack
+		?.split('\n')
+		.find((line) => line.includes('/src/') && !line.includes('/src/db/meter.ts'))
+		?.trim()
+		.replace(/^at /, '')
+	const sqlite = sqliteErrorOf(error)
+	// a SQLite or drizzle message can quote the statement and its parameters: log only the code
+	const detail = sqlite ? { sqlite: sqlite.code ?? 'unknown' } : { message: error.message.split('\n')[0]!.slice(0, 200) }
+	return { error: error.name, ...detail, ...(where && { where }) }
+}

@@ -33,8 +33,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 		const server = Bun.serve({
 			port: config.port,
 			hostname: config.host,
-			// a backstop: the app refuses bodies over MAX_BODY_BYTES itself, with the JSON error body
-			maxRequestBodySize: MAX_BODY_BYTES * 4,
+			// Only a backstop: the app refuses bodies over MAX_BODY_BYTES itself, by Content-Length before reading
+			// and by counting while it reads, with the JSON error body. Bun's own refusal has an empty body.
+			maxRequestBodySize: MAX_BODY_BYTES * 128,
 			fetch: app.fetch,
 		})
 		const url = new URL(`http://${server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`)
@@ -49,8 +50,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 		let stopping: Promise<void> | undefined
 		const stop = (graceMs = 10_000) =>
 			(stopping ??= (async () => {
-				const drained = server.stop(false)
-				const timedOut = await Promise.race([drained.then(() => false), Bun.sleep(graceMs).then(() => true)])
+				let timer: Timer | undefined
+				const deadline = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, graceMs, true)))
+				const timedOut = await Promise.race([server.stop(false).then(() => false), deadline])
+				clearTimeout(timer)
 				if (timedOut) {
 					log.warn('in-flight requests did not finish in time; closing them', { graceMs })
 					await server.stop(true)

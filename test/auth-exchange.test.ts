@@ -203,7 +203,7 @@ describe('POST /auth/exchange', () => {
 			['has an empty sub', { sub: '' }],
 			['has a numeric sub', { sub: 12345 }],
 			['has a sub over 255 characters', { sub: 's'.repeat(256) }],
-		])('400 when the verified token %s', async (_, claims) => {
+		] as [string, Record<string, unknown>][])('400 when the verified token %s', async (_, claims) => {
 			const before = h.count('users')
 			const { sub: _ignored, ...rest } = newIdentity()
 			const { status, body } = await exchange(await h.keys.mint({ ...rest, ...claims }))

@@ -1,5 +1,5 @@
 import { internal, notFound, unauthorized, conflict } from '../http/errors'
-import type { Logger } from '../log'
+import { describeError, type Logger } from '../log'
 import type { DreamlakeClaims, DreamlakeTokens } from './dreamlake-token'
 import { profileChanges, USERNAME_PATTERN, type ProfilePatch } from './model'
 import { newId, UsernameTakenError, type Account, type AccountRepository, type NewUser } from './repository'
@@ -29,7 +29,7 @@ export class AuthService {
 		try {
 			result = accounts.findOrCreate(newUserFromIdentity(identity))
 		} catch (error) {
-			this.log.error('failed to create user account', { reason: describeFailure(error) })
+			this.log.error('failed to create user account', describeError(error))
 			throw internal('user_creation_failed', 'Failed to create user account.')
 		}
 		if (result.created) this.log.info('user created', { userId: result.account.user.id, namespace: result.account.namespace.slug })
@@ -99,9 +99,4 @@ function newUserFromClaims(claims: DreamlakeClaims): NewUser {
 		emailVerified: claims.email_verified ?? null,
 		tokenVersion: claims.ver,
 	}
-}
-
-function describeFailure(error: unknown): string {
-	const code = (error as { code?: unknown } | null)?.code ?? (error as { cause?: { code?: unknown } } | null)?.cause?.code
-	return typeof code === 'string' ? code : error instanceof Error ? error.name : 'unknown'
 }

@@ -1,7 +1,6 @@
 import { Elysia, ValidationError } from 'elysia'
-import { sqliteErrorOf } from '../db/client'
 import { DbMeter } from '../db/meter'
-import type { LogFields, Logger } from '../log'
+import { describeError, type Logger } from '../log'
 import { ApiError, errorBody, invalidField } from './errors'
 
 /**
@@ -20,7 +19,7 @@ export const errorHandler = (log: Logger) =>
 			set.status = known.status
 			return errorBody(known)
 		}
-		log.error('unexpected error', { method: request.method, path: new URL(request.url).pathname, ...describe(error) })
+		log.error('unexpected error', { method: request.method, path: new URL(request.url).pathname, ...describeError(error) })
 		set.status = 500
 		return { success: false, error: 'Something went wrong on the server; it has been logged.', code: 'internal_error' }
 	})
@@ -46,14 +45,4 @@ function fromValidation(error: ValidationError): ApiError {
 	if (issue?.message === 'Unexpected property') return invalidField(field, 'is not a field that can be changed')
 	if (field === 'body') return new ApiError(422, 'validation_failed', 'Invalid request body: expected a JSON object.', { field })
 	return invalidField(field, typeof custom === 'string' ? custom : (issue?.message ?? 'is invalid').replace(/^Expected/, 'must be'))
-}
-
-/** Enough to find the fault in the logs; never a stack trace, SQL text or user data. */
-function describe(error: unknown): LogFields {
-	if (!(error instanceof Error)) return { error: typeof error }
-	const where = error.stack?.split('\n').find((line) => line.includes('/src/'))?.trim()
-	const sqlite = sqliteErrorOf(error)
-	// a SQLite or drizzle message can quote the statement and its parameters: log only the code
-	const detail = sqlite ? { sqlite: sqlite.code ?? 'unknown' } : { message: error.message.split('\n')[0]!.slice(0, 200) }
-	return { error: error.name, ...detail, ...(where && { where }) }
 }

@@ -70,7 +70,7 @@ export class KeyServer {
 		return key
 	}
 
-	async mint(claims: JWTPayload, options: MintOptions = {}): Promise<string> {
+	async mint(claims: Record<string, unknown>, options: MintOptions = {}): Promise<string> {
 		const key = options.key ?? this.key(options.alg ?? 'EdDSA')
 		const header = { alg: key.alg, typ: 'JWT', ...(options.kid !== null && { kid: options.kid ?? key.kid }), ...options.header }
 		let jwt = new SignJWT(claims).setProtectedHeader(header as { alg: string }).setIssuedAt()

@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SETTINGS } from '../src/config'
+import { KeyServer, newIdentity } from './support/key-server'
+import { runCli, spawnServer } from './support/process'
+
+// each test starts real server processes
+setDefaultTimeout(30_000)
+
+let keys: KeyServer
+let dir: string
+beforeAll(async () => {
+	keys = await KeyServer.start()
+	dir = mkdtempSync(join(tmpdir(), 'dreamlake-cli-'))
+})
+afterAll(() => {
+	keys.stop()
+	rmSync(dir, { recursive: true, force: true })
+})
+
+describe('the server process', () => {
+	it('starts with zero configuration: creates ./data, the database and a 0600 secret, and serves', async () => {
+		const cwd = mkdtempSync(join(dir, 'zero-'))
+		const server = await spawnServer(['--port', '0'], { cwd })
+		try {
+			expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ status: 'ok' })
+			expect(existsSync(join(cwd, 'data', 'dreamlake.db'))).toBe(true)
+			expect(statSync(join(cwd, 'data', 'jwt-secret')).mode & 0o777).toBe(0o600)
+		} finally {
+			expect(await server.stop()).toBe(0)
+		}
+	})
+
+	it('runs a full exchange → me → patch over HTTP, and tokens survive a restart', async () => {
+		const cwd = mkdtempSync(join(dir, 'flow-'))
+		const env = { VUER_AUTH_JWKS_URL: keys.jwksUrl }
+		let server = await spawnServer(['serve', '--port', '0'], { cwd, env })
+		let token: string
+		try {
+			const exchange = await fetch(`${server.url}/auth/exchange`, { method: 'POST', headers: { authorization: `Bearer ${await keys.mint(newIdentity({ username: 'flow' }))}` } })
+			expect(exchange.status).toBe(200)
+			token = ((await exchange.json()) as { dreamlake_token: string }).dreamlake_token
+			const patched = await fetch(`${server.url}/auth/me`, { method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Flow' }) })
+			expect(patched.status).toBe(200)
+		} finally {
+			expect(await server.stop()).toBe(0)
+		}
+		server = await spawnServer(['--port', '0'], { cwd, env })
+		try {
+			const me = await fetch(`${server.url}/auth/me`, { headers: { authorization: `Bearer ${token}` } })
+			expect(me.status).toBe(200)
+			expect(await me.json()).toMatchObject({ username: 'flow', name: 'Flow', namespace: { slug: 'flow' } })
+		} finally {
+			expect(await server.stop('SIGINT')).toBe(0)
+		}
+	})
+
+	it('refuses a body over the limit by its Content-Length, over real HTTP', async () => {
+		const cwd = mkdtempSync(join(dir, 'limit-'))
+		const server = await spawnServer(['--port', '0'], { cwd, env: { VUER_AUTH_JWKS_URL: keys.jwksUrl } })
+		try {
+			const response = await fetch(`${server.url}/auth/me`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(1024 * 1024) })
+			expect(response.status).toBe(413)
+			expect(((await response.json()) as { code: string }).code).toBe('payload_too_large')
+		} finally {
+			await server.stop()
+		}
+	})
+
+	it('logs where everything is, and never the secret', async () => {
+		const cwd = mkdtempSync(join(dir, 'log-'))
+		const secret = 'a-configured-secret-of-at-least-32-bytes'
+		const server = await spawnServer(['--port', '0'], { cwd, env: { JWT_SECRET: secret } })
+		await server.stop()
+		const text = server.output.join('\n')
+		expect(text).toContain('"database":"./data/dreamlake.db"')
+		expect(text).not.toContain(secret)
+	})
+})
+
+describe('the command line', () => {
+	it('--help documents every command, flag and environment variable with its default', async () => {
+		const { stdout, code } = await runCli(['--help'], { cwd: dir })
+		expect(code).toBe(0)
+		for (const command of ['serve', 'migrate', 'version', 'help']) expect(stdout).toContain(command)
+		for (const setting of SETTINGS) {
+			expect(stdout).toContain(setting.flag)
+			expect(stdout).toContain(setting.env)
+			if ('default' in setting) expect(stdout).toContain(setting.default)
+		}
+	})
+
+	it('version prints the package version and commit', async () => {
+		const { stdout, code } = await runCli(['version'], { cwd: dir })
+		expect(code).toBe(0)
+		expect(stdout).toMatch(/^dreamlake-server \d+\.\d+\.\d+ \([0-9a-f]{7,}(-dirty)?|unknown\)/)
+		expect((await runCli(['--version'], { cwd: dir })).stdout).toBe(stdout)
+	})
+
+	it('migrate applies migrations and exits', async () => {
+		const cwd = mkdtempSync(join(dir, 'migrate-'))
+		const first = await runCli(['migrate'], { cwd })
+		expect(first.code).toBe(0)
+		expect(first.stdout).toContain('database migrated')
+		const second = await runCli(['migrate'], { cwd })
+		expect(second.stdout).toContain('already up to date')
+	})
+
+	it('exits 2 with a sentence for an unknown command or flag', async () => {
+		const command = await runCli(['frobnicate'], { cwd: dir })
+		expect(command.code).toBe(2)
+		expect(command.stderr).toContain('Unknown command "frobnicate"')
+		const flag = await runCli(['serve', '--no-such-flag', 'x'], { cwd: dir })
+		expect(flag.code).toBe(2)
+		expect(flag.stderr).toContain('Unknown flag "--no-such-flag"')
+	})
+
+	it('exits non-zero before listening when a setting is invalid, naming the variable', async () => {
+		const { code, stderr, stdout } = await runCli([], { cwd: dir, env: { JWT_SECRET: 'too-short' } })
+		expect(code).toBe(1)
+		expect(stderr).toContain('JWT_SECRET')
+		expect(stderr).not.toContain('too-short')
+		expect(stdout).not.toContain('listening')
+		const flag = await runCli(['--port', 'http'], { cwd: dir })
+		expect(flag.code).toBe(1)
+		expect(flag.stderr).toContain('PORT')
+	})
+
+	it('exits 1 with a sentence when the port is taken', async () => {
+		const blocker = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() })
+		try {
+			const { code, stdout } = await runCli(['--port', String(blocker.port)], { cwd: mkdtempSync(join(dir, 'port-')) })
+			expect(code).toBe(1)
+			expect(stdout).toContain('port is already in use')
+		} finally {
+			blocker.stop(true)
+		}
+	})
+})

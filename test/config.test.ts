@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'bun:test'
+import { ConfigError, loadConfig, PLACEHOLDER_SECRET } from '../src/config'
+
+const SECRET = 's'.repeat(32)
+
+describe('configuration', () => {
+	it('has the documented defaults', () => {
+		const config = loadConfig({})
+		expect(config).toEqual({
+			port: 10334,
+			host: '127.0.0.1',
+			databasePath: './data/dreamlake.db',
+			jwtSecret: undefined,
+			jwtExpiresInSeconds: 30 * 86_400,
+			jwtIssuer: 'dreamlake',
+			jwtAudience: 'dreamlake',
+			vuerAuth: { url: 'https://auth.vuer.ai', jwksUrl: 'https://auth.vuer.ai/api/auth/jwks', algorithms: ['EdDSA', 'ES256', 'RS256'] },
+			logFormat: 'auto',
+			logLevel: 'info',
+		})
+	})
+
+	it('reads every variable, and a flag wins over its variable', () => {
+		const config = loadConfig(
+			{
+				PORT: '8080',
+				HOST: '0.0.0.0',
+				DATABASE_URL: 'file:/var/lib/dreamlake/db.sqlite',
+				JWT_SECRET: SECRET,
+				JWT_EXPIRATION: 'never',
+				JWT_ISSUER: 'me',
+				JWT_AUDIENCE: 'us',
+				VUER_AUTH_URL: 'https://id.example.com/',
+				VUER_AUTH_ISSUER: 'https://id.example.com',
+				VUER_AUTH_AUDIENCE: 'dreamlake',
+				VUER_AUTH_ALGORITHMS: 'ES256, RS256',
+			},
+			{ PORT: '9090' },
+		)
+		expect(config).toMatchObject({
+			port: 9090,
+			host: '0.0.0.0',
+			databasePath: '/var/lib/dreamlake/db.sqlite',
+			jwtSecret: SECRET,
+			jwtExpiresInSeconds: null,
+			jwtIssuer: 'me',
+			jwtAudience: 'us',
+			vuerAuth: { url: 'https://id.example.com', jwksUrl: 'https://id.example.com/api/auth/jwks', issuer: 'https://id.example.com', audience: 'dreamlake', algorithms: ['ES256', 'RS256'] },
+		})
+	})
+
+	it.each([
+		['3600', 3600],
+		['90s', 90],
+		['15m', 900],
+		['12h', 43_200],
+		['30d', 2_592_000],
+		['2w', 1_209_600],
+	])('JWT_EXPIRATION=%s is %d seconds', (value, seconds) => {
+		expect(loadConfig({ JWT_EXPIRATION: value }).jwtExpiresInSeconds).toBe(seconds)
+	})
+
+	it.each([
+		['PORT', 'eighty'],
+		['PORT', '70000'],
+		['PORT', '-1'],
+		['DATABASE_URL', 'postgres://localhost/db'],
+		['JWT_SECRET', 'short'],
+		['JWT_SECRET', PLACEHOLDER_SECRET],
+		['JWT_EXPIRATION', '30 days'],
+		['JWT_EXPIRATION', '0'],
+		['VUER_AUTH_URL', 'not a url'],
+		['VUER_AUTH_JWKS_URL', 'ftp://example.com/jwks'],
+		['VUER_AUTH_ALGORITHMS', 'none'],
+		['VUER_AUTH_ALGORITHMS', 'HS256'],
+		['VUER_AUTH_ALGORITHMS', 'RS256,HS512'],
+		['VUER_AUTH_PUBLIC_KEY', 'hello'],
+		['VUER_AUTH_PUBLIC_KEY', '{"kty":"oct","k":"c2VjcmV0"}'],
+		['LOG_FORMAT', 'xml'],
+		['LOG_LEVEL', 'loud'],
+	])('refuses %s=%p with a message naming the variable', (variable, value) => {
+		let error: unknown
+		try {
+			loadConfig({ [variable]: value })
+		} catch (e) {
+			error = e
+		}
+		expect(error).toBeInstanceOf(ConfigError)
+		expect((error as ConfigError).variable).toBe(variable)
+		expect((error as Error).message).toStartWith(`${variable}: `)
+		if (variable === 'JWT_SECRET') expect((error as Error).message).not.toContain(value)
+	})
+
+	it('accepts a PEM or public JWK as VUER_AUTH_PUBLIC_KEY, with \\n escapes', () => {
+		const pem = '-----BEGIN PUBLIC KEY-----\\nMCowBQYDK2VwAyEA\\n-----END PUBLIC KEY-----'
+		expect(loadConfig({ VUER_AUTH_PUBLIC_KEY: pem }).vuerAuth.publicKey).toBe(pem.replaceAll('\\n', '\n'))
+		expect(loadConfig({ VUER_AUTH_PUBLIC_KEY: '{"kty":"OKP","crv":"Ed25519","x":"abc"}' }).vuerAuth.publicKey).toContain('OKP')
+	})
+})

@@ -1,0 +1,84 @@
+import { afterAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+import { readMigrationFiles } from 'drizzle-orm/migrator'
+import { closeDatabase, openDatabase } from '../src/db/client'
+import { migrateDatabase, MIGRATIONS } from '../src/db/migrate'
+
+setDefaultTimeout(30_000)
+const root = join(import.meta.dir, '..')
+const dir = mkdtempSync(join(tmpdir(), 'dreamlake-db-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('database', () => {
+	it('embeds exactly the migrations drizzle-kit wrote into drizzle/', () => {
+		expect(MIGRATIONS).toEqual(readMigrationFiles({ migrationsFolder: join(root, 'drizzle') }))
+		expect(MIGRATIONS.length).toBe(readdirSync(join(root, 'drizzle')).filter((f) => f.endsWith('.sql')).length)
+	})
+
+	it('has migrations in step with src/db/schema.ts (drizzle-kit finds nothing to generate)', async () => {
+		const out = mkdtempSync(join(dir, 'kit-'))
+		cpSync(join(root, 'drizzle'), out, { recursive: true })
+		const kit = Bun.spawnSync([process.execPath, 'x', 'drizzle-kit', 'generate', '--dialect', 'sqlite', '--schema', 'src/db/schema.ts', '--out', relative(root, out)], { cwd: root })
+		expect(kit.stdout.toString() + kit.stderr.toString()).toContain('No schema changes')
+	})
+
+	it('creates the file and its folder, and sets the pragmas', () => {
+		const db = openDatabase(join(dir, 'nested', 'deeper', 'x.db'))
+		const pragma = (name: string) => Object.values(db.$client.query(`PRAGMA ${name}`).get() as object)[0]
+		expect(pragma('journal_mode')).toBe('wal')
+		expect(pragma('synchronous')).toBe(1) // NORMAL
+		expect(pragma('foreign_keys')).toBe(1)
+		expect(pragma('busy_timeout')).toBe(5000)
+		closeDatabase(db)
+	})
+
+	it('migrates an empty database, then finds nothing to do, keeping the data', () => {
+		const path = join(dir, 'migrate.db')
+		let db = openDatabase(path)
+		expect(migrateDatabase(db)).toEqual({ applied: MIGRATIONS.length, total: MIGRATIONS.length })
+		db.$client.run("INSERT INTO users (id, sub, created_at, updated_at) VALUES ('u1', 's1', 0, 0)")
+		db.$client.run("INSERT INTO namespaces (id, slug, owner_id, created_at) VALUES ('n1', 'one', 'u1', 0)")
+		closeDatabase(db)
+		db = openDatabase(path)
+		expect(migrateDatabase(db)).toEqual({ applied: 0, total: MIGRATIONS.length })
+		expect(db.$client.query('SELECT count(*) AS n FROM namespaces').get()).toEqual({ n: 1 })
+		expect(db.$client.query('PRAGMA foreign_keys').get()).toEqual({ foreign_keys: 1 })
+		closeDatabase(db)
+	})
+
+	it('keeps child rows when a migration rebuilds a parent table (foreign keys off while migrating)', () => {
+		const path = join(dir, 'rebuild.db')
+		const db = openDatabase(path)
+		migrateDatabase(db)
+		db.$client.run("INSERT INTO users (id, sub, created_at, updated_at) VALUES ('u1', 's1', 0, 0)")
+		db.$client.run("INSERT INTO namespaces (id, slug, owner_id, created_at) VALUES ('n1', 'one', 'u1', 0)")
+		// the shape drizzle-kit emits to alter a SQLite table: create a copy, fill it, drop the old one, rename
+		const { sql: create } = db.$client.query("SELECT sql FROM sqlite_master WHERE name = 'users'").get() as { sql: string }
+		const rebuild = {
+			sql: [
+				create.replace('CREATE TABLE `users`', 'CREATE TABLE `__new_users`'),
+				'INSERT INTO `__new_users` SELECT * FROM `users`',
+				'DROP TABLE `users`',
+				'ALTER TABLE `__new_users` RENAME TO `users`',
+			],
+			bps: true,
+			folderMillis: Date.now() + 1000,
+			hash: 'test-rebuild',
+		}
+		expect(migrateDatabase(db, [...MIGRATIONS, rebuild]).applied).toBe(1)
+		expect(db.$client.query('SELECT count(*) AS n FROM namespaces').get()).toEqual({ n: 1 })
+		closeDatabase(db)
+	})
+
+	it('rolls a failing migration back entirely', () => {
+		const db = openDatabase(join(dir, 'failing.db'))
+		migrateDatabase(db)
+		const broken = { sql: ['CREATE TABLE half_done (x)', 'THIS IS NOT SQL'], bps: true, folderMillis: Date.now() + 1000, hash: 'broken' }
+		expect(() => migrateDatabase(db, [...MIGRATIONS, broken])).toThrow()
+		expect(db.$client.query("SELECT count(*) AS n FROM sqlite_master WHERE name = 'half_done'").get()).toEqual({ n: 0 })
+		expect(db.$client.query('PRAGMA foreign_keys').get()).toEqual({ foreign_keys: 1 })
+		closeDatabase(db)
+	})
+})

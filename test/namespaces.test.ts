@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { firstFreeSlug, normalizeSlug, personalNamespaceSlug, RESERVED_SLUGS, suffixedSlug } from '../src/auth/slug'
+import { Harness } from './support/harness'
+import { newIdentity } from './support/key-server'
+
+let h: Harness
+beforeAll(async () => {
+	h = await Harness.start()
+})
+afterAll(() => h.close())
+
+const unique = () => crypto.randomUUID().slice(0, 8)
+
+describe('personal namespace slugs', () => {
+	it.each([
+		['Alice', 'alice'],
+		['Alice Smith', 'alice-smith'],
+		['a..b__c--d', 'a-b__c--d'],
+		['  --Édouard!!  ', 'douard'],
+		['ROBOT_42', 'robot_42'],
+		['日本語', ''],
+		['x'.repeat(60), 'x'.repeat(39)],
+		['-lead-and-trail-', 'lead-and-trail'],
+	])('normalises %p to %p', (source, slug) => {
+		expect(normalizeSlug(source)).toBe(slug)
+	})
+
+	it('comes from the username, else the email local part, else the user id', () => {
+		expect(personalNamespaceSlug({ username: 'Bob', email: 'robert@example.com', userId: 'ID-1' })).toBe('bob')
+		expect(personalNamespaceSlug({ username: null, email: 'Robert.Jones@example.com', userId: 'ID-1' })).toBe('robert-jones')
+		expect(personalNamespaceSlug({ username: '日本', email: null, userId: '0192-ABC' })).toBe('0192-abc')
+	})
+
+	it('keeps a suffixed slug within 39 characters', () => {
+		expect(suffixedSlug('x'.repeat(39), 2)).toBe(`${'x'.repeat(37)}-2`)
+		expect(suffixedSlug('x'.repeat(39), 12)).toHaveLength(39)
+	})
+
+	it('skips reserved and taken slugs', () => {
+		expect(firstFreeSlug('admin', new Set())).toBe('admin-2')
+		expect(firstFreeSlug('alice', new Set(['alice', 'alice-2']))).toBe('alice-3')
+		expect(firstFreeSlug('alice', new Set())).toBe('alice')
+	})
+
+	it.each(['auth', 'api', 'admin', 'health', 'openapi', 'namespaces', 'me'])('reserves "%s"', (slug) => {
+		expect(RESERVED_SLUGS.has(slug)).toBe(true)
+	})
+})
+
+describe('namespaces created at first login', () => {
+	it('normalises the username into the slug', async () => {
+		const name = `Dr.Who.${unique()}`
+		const { body } = await h.login(newIdentity({ username: name }))
+		expect(body.namespace.slug).toBe(normalizeSlug(name))
+	})
+
+	it('uses the email local part when there is no username', async () => {
+		const local = `mail.${unique()}`
+		const { body } = await h.login(newIdentity({ username: undefined, email: `${local}@example.com` }))
+		expect(body.namespace.slug).toBe(normalizeSlug(local))
+	})
+
+	it('uses the user id when there is neither', async () => {
+		const { body } = await h.login({ sub: crypto.randomUUID() })
+		expect(body.namespace.slug).toBe(body.user.id.toLowerCase())
+	})
+
+	it.each(['admin', 'auth', 'me', 'Health'])('never gives the reserved slug "%s"', async (username) => {
+		const { body } = await h.login(newIdentity({ username }))
+		expect(body.namespace.slug).toMatch(new RegExp(`^${username.toLowerCase()}-\\d+$`))
+	})
+
+	it('takes slug-2, slug-3… when another user owns the slug, never attaching to theirs', async () => {
+		const base = `clash${unique()}`
+		const first = await h.login(newIdentity({ username: base }))
+		const second = await h.login(newIdentity({ username: undefined, email: `${base}@example.com` }))
+		const third = await h.login(newIdentity({ username: undefined, email: `${base}@example.org` }))
+		expect([first.body.namespace.slug, second.body.namespace.slug, third.body.namespace.slug]).toEqual([base, `${base}-2`, `${base}-3`])
+		expect(new Set([first.body.namespace.id, second.body.namespace.id, third.body.namespace.id]).size).toBe(3)
+		const owners = h.db.$client.query('SELECT owner_id AS owner FROM namespaces WHERE id IN (?, ?, ?)').all(first.body.namespace.id, second.body.namespace.id, third.body.namespace.id)
+		expect(new Set(owners.map((o: any) => o.owner))).toEqual(new Set([first.body.user.id, second.body.user.id, third.body.user.id]))
+	})
+
+	it('gives a second user claiming a taken username no username, and their own namespace', async () => {
+		const name = `dup${unique()}`
+		const first = await h.login(newIdentity({ username: name }))
+		const second = await h.login(newIdentity({ username: name.toUpperCase() }))
+		expect(second.status).toBe(200)
+		expect(first.body.user.username).toBe(name)
+		expect(second.body.user.username).toBeNull()
+		expect(second.body.namespace.slug).toBe(`${name}-2`)
+	})
+})
+
+describe('concurrent first logins', () => {
+	it('20 concurrent first logins of one new user: all 200, one user row, one namespace row', async () => {
+		const claims = newIdentity()
+		const tokens = await Promise.all(Array.from({ length: 20 }, () => h.keys.mint(claims)))
+		const replies = await Promise.all(tokens.map((token) => h.call('POST', '/auth/exchange', { token })))
+		expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200))
+		expect(replies.filter((r) => r.body.user.isNewUser)).toHaveLength(1)
+		expect(new Set(replies.map((r) => r.body.user.id)).size).toBe(1)
+		expect(new Set(replies.map((r) => r.body.namespace.id)).size).toBe(1)
+		const rows = h.db.$client.query('SELECT (SELECT count(*) FROM users WHERE sub = ?1) AS users, (SELECT count(*) FROM namespaces n JOIN users u ON u.id = n.owner_id WHERE u.sub = ?1) AS namespaces').get(claims.sub as string)
+		expect(rows).toEqual({ users: 1, namespaces: 1 })
+	})
+})
+
+describe('database roundtrips (Server-Timing)', () => {
+	it('exchange of a new user: one read plus one write transaction', async () => {
+		const { db } = await h.login(newIdentity())
+		expect(db.transactions).toBe(1)
+		// the read, then INSERT user and INSERT namespace inside the transaction
+		expect(db.statements).toBe(3)
+	})
+
+	it('exchange of a returning user: 1', async () => {
+		const claims = newIdentity()
+		await h.login(claims)
+		expect((await h.login(claims)).db).toEqual({ statements: 1, transactions: 0 })
+	})
+
+	it('GET /auth/me: 1; PATCH /auth/me: 1', async () => {
+		const { body } = await h.login(newIdentity())
+		expect((await h.call('GET', '/auth/me', { token: body.dreamlake_token })).db).toEqual({ statements: 1, transactions: 0 })
+		expect((await h.call('PATCH', '/auth/me', { token: body.dreamlake_token, body: { name: 'N' } })).db).toEqual({ statements: 1, transactions: 0 })
+	})
+
+	it('is on every response, including errors and unknown routes', async () => {
+		for (const [method, path] of [['GET', '/health'], ['GET', '/nope'], ['POST', '/auth/exchange'], ['GET', '/auth/me']] as const) {
+			const { headers } = await h.call(method, path)
+			expect(headers.get('server-timing')).toMatch(/^db;dur=\d+\.\d{3};desc="\d+"/)
+		}
+	})
+})
