@@ -7,15 +7,13 @@ export interface Setting {
 	default?: string
 	/** One line for --help and the README. */
 	help: string
-	/** A secret: never echoed back in messages or logs. */
-	secret?: boolean
 }
 
 export const SETTINGS = [
 	{ env: 'PORT', flag: '--port', default: '10334', help: 'TCP port to listen on (0 picks a free one)' },
 	{ env: 'HOST', flag: '--host', default: '127.0.0.1', help: 'address to bind; 0.0.0.0 to accept remote connections' },
 	{ env: 'DATABASE_URL', flag: '--database-url', default: './data/dreamlake.db', help: 'SQLite file (a file: prefix is accepted; :memory: for a throwaway database)' },
-	{ env: 'JWT_SECRET', flag: '--jwt-secret', help: 'HS256 secret for dreamlake tokens, at least 32 bytes; unset: generated once into the data folder (mode 0600)', secret: true },
+	{ env: 'JWT_SECRET', flag: '--jwt-secret', help: 'HS256 secret for dreamlake tokens, at least 32 bytes; unset: generated once into the data folder (mode 0600)' },
 	{ env: 'JWT_EXPIRATION', flag: '--jwt-expiration', default: '30d', help: 'lifetime of a dreamlake token: 3600, 90s, 15m, 12h, 30d, 2w, or never' },
 	{ env: 'JWT_ISSUER', flag: '--jwt-issuer', default: 'dreamlake', help: '"iss" claim of dreamlake tokens' },
 	{ env: 'JWT_AUDIENCE', flag: '--jwt-audience', default: 'dreamlake', help: '"aud" claim of dreamlake tokens' },
@@ -78,28 +76,31 @@ export function loadConfig(env: Record<string, string | undefined>, flags: RawSe
 		const value = flags[name] ?? env[name]
 		return value === undefined || value.trim() === '' ? undefined : value.trim()
 	}
-	const vuerAuthUrl = httpUrl('VUER_AUTH_URL', raw('VUER_AUTH_URL') ?? 'https://auth.vuer.ai').replace(/\/+$/, '')
+	/** The value, else the documented default (the one --help and the README show). */
+	const get = (name: SettingName): string => raw(name) ?? (SETTINGS.find((s) => s.env === name) as Setting).default!
+	const vuerAuthUrl = httpUrl('VUER_AUTH_URL', get('VUER_AUTH_URL')).replace(/\/+$/, '')
 	const vuerAuthIssuer = raw('VUER_AUTH_ISSUER')
 	const vuerAuthAudience = raw('VUER_AUTH_AUDIENCE')
 	const vuerAuthPublicKey = raw('VUER_AUTH_PUBLIC_KEY')
+	const jwtSecret = raw('JWT_SECRET')
 	return {
-		port: port(raw('PORT') ?? '10334'),
-		host: raw('HOST') ?? '127.0.0.1',
-		databasePath: databasePath(raw('DATABASE_URL') ?? './data/dreamlake.db'),
-		jwtSecret: jwtSecret(raw('JWT_SECRET')),
-		jwtExpiresInSeconds: duration('JWT_EXPIRATION', raw('JWT_EXPIRATION') ?? '30d'),
-		jwtIssuer: raw('JWT_ISSUER') ?? 'dreamlake',
-		jwtAudience: raw('JWT_AUDIENCE') ?? 'dreamlake',
+		port: port(get('PORT')),
+		host: get('HOST'),
+		databasePath: databasePath(get('DATABASE_URL')),
+		jwtSecret: jwtSecret === undefined ? undefined : checkSecret('JWT_SECRET', jwtSecret),
+		jwtExpiresInSeconds: duration('JWT_EXPIRATION', get('JWT_EXPIRATION')),
+		jwtIssuer: get('JWT_ISSUER'),
+		jwtAudience: get('JWT_AUDIENCE'),
 		vuerAuth: {
 			url: vuerAuthUrl,
-			jwksUrl: httpUrl('VUER_AUTH_JWKS_URL', raw('VUER_AUTH_JWKS_URL') ?? `${vuerAuthUrl}/api/auth/jwks`),
+			jwksUrl: httpUrl('VUER_AUTH_JWKS_URL', get('VUER_AUTH_JWKS_URL').replace('$VUER_AUTH_URL', vuerAuthUrl)),
 			...(vuerAuthIssuer && { issuer: vuerAuthIssuer }),
 			...(vuerAuthAudience && { audience: vuerAuthAudience }),
-			algorithms: algorithms(raw('VUER_AUTH_ALGORITHMS') ?? 'EdDSA,ES256,RS256'),
+			algorithms: algorithms(get('VUER_AUTH_ALGORITHMS')),
 			...(vuerAuthPublicKey && { publicKey: publicKey(vuerAuthPublicKey) }),
 		},
-		logFormat: oneOf('LOG_FORMAT', raw('LOG_FORMAT') ?? 'auto', ['json', 'pretty', 'auto'] as const),
-		logLevel: oneOf('LOG_LEVEL', raw('LOG_LEVEL') ?? 'info', ['debug', 'info', 'warn', 'error'] as const),
+		logFormat: oneOf('LOG_FORMAT', get('LOG_FORMAT'), ['json', 'pretty', 'auto'] as const),
+		logLevel: oneOf('LOG_LEVEL', get('LOG_LEVEL'), ['debug', 'info', 'warn', 'error'] as const),
 	}
 }
 
@@ -127,8 +128,6 @@ export function checkSecret(variable: string, value: string): string {
 	}
 	return value
 }
-
-const jwtSecret = (value: string | undefined) => (value === undefined ? undefined : checkSecret('JWT_SECRET', value))
 
 export function duration(variable: string, value: string): number | null {
 	if (value.toLowerCase() === 'never') return null

@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { join } from 'node:path'
+import { SETTINGS, type Setting } from '../src/config'
+import { Harness } from './support/harness'
+
+const readme = await Bun.file(join(import.meta.dir, '..', 'README.md')).text()
+let h: Harness
+beforeAll(async () => {
+	h = await Harness.start()
+})
+afterAll(() => h.close())
+
+describe('README.md', () => {
+	it.each(SETTINGS.map((s) => [s.env, s] as [string, Setting]))('documents %s with its flag and default', (env, setting) => {
+		const row = readme.split('\n').find((line) => line.startsWith(`| \`${env}\` |`))
+		expect(row).toBeDefined()
+		expect(row).toContain(`\`${setting.flag}\``)
+		if (setting.default !== undefined) expect(row).toContain(`\`${setting.default}\``)
+	})
+
+	it('documents every route with a curl example', () => {
+		expect(h.app.routes.map((r) => `${r.method} ${r.path}`)).toEqual(expect.arrayContaining(['GET /health', 'POST /auth/exchange', 'GET /auth/me', 'PATCH /auth/me']))
+		for (const route of h.app.routes) {
+			const heading = `### \`${route.method} ${route.path}\``
+			expect(readme).toContain(heading)
+			const section = readme.slice(readme.indexOf(heading)).split('\n### ')[0]!
+			expect(section).toContain(`curl`)
+			expect(section).toContain(route.path)
+		}
+	})
+
+	it('shows the test command and pins the Bun version package.json pins', async () => {
+		const pkg = await Bun.file(join(import.meta.dir, '..', 'package.json')).json()
+		expect(readme).toContain('bun test')
+		expect(readme).toContain(`npm install -g ${pkg.packageManager}`)
+		expect(pkg.engines.bun).toBe(pkg.packageManager.split('@')[1])
+	})
+})
