@@ -3,8 +3,9 @@ import { ApiError } from './errors'
 /** Largest request body accepted; PATCH /auth/me needs at most ~17 KiB (16 KiB of metadata plus fields). */
 export const MAX_BODY_BYTES = 64 * 1024
 
+// `Connection: close`: the unread rest of the body must not hold the connection (or a graceful stop) open
 export const payloadTooLarge = () =>
-	new ApiError(413, 'payload_too_large', `Request body is larger than ${MAX_BODY_BYTES / 1024} KiB.`)
+	new ApiError(413, 'payload_too_large', `Request body is larger than ${MAX_BODY_BYTES / 1024} KiB.`, undefined, { connection: 'close' })
 
 /** A declared Content-Length over the limit: refused before a byte of the body is read. */
 export function declaredBodyTooLarge(request: Request): boolean {
