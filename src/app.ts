@@ -1,3 +1,4 @@
+import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import { authRoutes } from './auth'
 import type { DreamlakeTokens } from './auth/dreamlake-token'
@@ -5,32 +6,57 @@ import { AccountRepository } from './auth/repository'
 import { AuthService } from './auth/service'
 import type { VuerAuthVerifier } from './auth/vuer-auth'
 import type { Db } from './db/client'
+import type { DevIdentityProvider } from './dev-idp'
 import { declaredBodyTooLarge, payloadTooLarge } from './http/body'
 import { errorHandler } from './http/error-handler'
 import { health } from './http/health'
+import { requestLog } from './http/request-log'
 import { serverTiming } from './http/server-timing'
 import type { Logger } from './log'
+import { VERSION } from './version'
 
 export interface AppDeps {
 	db: Db
 	vuerAuth: VuerAuthVerifier
 	tokens: DreamlakeTokens
 	log: Logger
+	/** Present only under `serve --dev`. */
+	devIdp?: DevIdentityProvider
 }
 
-/** Builds the HTTP application; it never listens (tests call `app.handle`, the server calls `listen`). */
-export function createApp({ db, vuerAuth, tokens, log }: AppDeps) {
+const bearer = (description: string) => ({ type: 'http' as const, scheme: 'bearer', bearerFormat: 'JWT', description })
+
+/** Builds the HTTP application; it never listens (tests call `app.handle`, the server calls `Bun.serve`). */
+export function createApp({ db, vuerAuth, tokens, log, devIdp }: AppDeps) {
 	const service = new AuthService(vuerAuth, tokens, log)
 	return (
 		// normalize: false, so a body with unknown fields is refused instead of silently trimmed
 		new Elysia({ normalize: false })
+			.use(requestLog(log))
 			.use(errorHandler(log))
 			.use(serverTiming)
-			.onRequest(({ request }) => {
+			.onRequest(({ request, set }) => {
+				if (devIdp) set.headers['x-dreamlake-dev-mode'] = 'on'
 				if (declaredBodyTooLarge(request)) throw payloadTooLarge()
 			})
-			.use(health)
+			.use(
+				openapi({
+					provider: null, // no UI: it would load from a CDN, and the document must work offline
+					specPath: '/openapi.json',
+					documentation: {
+						info: { title: 'DreamLake API', version: VERSION, description: 'Auth via vuer-auth token exchange. Every error body is {"success": false, "error", "code"}.' },
+						components: {
+							securitySchemes: {
+								vuerAuthToken: bearer('A vuer-auth token (POST /auth/exchange only)'),
+								dreamlakeToken: bearer('A dreamlake token from POST /auth/exchange'),
+							},
+						},
+					},
+				}),
+			)
+			.use(health(db))
 			.use(authRoutes(service, AccountRepository.open(db)))
+			.use(devIdp ? devIdp.routes() : new Elysia())
 	)
 }
 

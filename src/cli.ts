@@ -1,20 +1,20 @@
-import pkg from '../package.json'
-import { gitCommit } from './build-info' with { type: 'macro' }
 import { ConfigError, loadConfig, SETTINGS, type Config, type RawSettings, type SettingName } from './config'
-import { closeDatabase, openDatabase } from './db/client'
+import { BackupError, backupDatabase } from './db/backup'
+import { closeDatabase, dataFolder, openDatabase } from './db/client'
 import { migrateDatabase } from './db/migrate'
+import { DevIdentityProvider, InvalidDevUsername } from './dev-idp'
 import { createLogger, type Logger } from './log'
 import { startServer } from './server'
-
-export const VERSION = pkg.version
-export const COMMIT = gitCommit()
+import { COMMIT, VERSION } from './version'
 
 const COMMANDS = {
-	serve: 'run the API server (the default)',
-	migrate: 'apply database migrations and exit',
-	version: 'print the version and the commit it was built from',
-	help: 'show this help',
-} as const
+	serve: { args: [], help: 'run the API server (the default)' },
+	migrate: { args: [], help: 'apply database migrations and exit' },
+	backup: { args: ['file'], help: 'write a consistent copy of the database to <file> (safe while the server runs)' },
+	'dev-token': { args: ['username'], help: 'print a vuer-auth token for <username> from the --dev stand-in provider' },
+	version: { args: [], help: 'print the version and the commit it was built from' },
+	help: { args: [], help: 'show this help' },
+} as const satisfies Record<string, { args: readonly string[]; help: string }>
 type Command = keyof typeof COMMANDS
 
 /** A command line the program cannot act on: exit code 2. */
@@ -22,20 +22,34 @@ export class UsageError extends Error {}
 
 export interface Invocation {
 	command: Command
+	args: string[]
 	flags: RawSettings
+	/** `serve --dev`: a flag only, never an environment variable, so it cannot be switched on by a stray setting. */
+	dev: boolean
 }
 
 export function parseArgs(argv: string[]): Invocation {
 	let command: Command | undefined
+	const args: string[] = []
 	const flags: RawSettings = {}
+	let dev = false
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i]!
-		if (arg === '--help' || arg === '-h') return { command: 'help', flags }
-		if (arg === '--version' || arg === '-v') return { command: 'version', flags }
-		if (!arg.startsWith('-')) {
-			if (command) throw new UsageError(`Unexpected argument "${arg}" (the command is already "${command}").`)
-			if (!(arg in COMMANDS)) throw new UsageError(`Unknown command "${arg}". Commands: ${Object.keys(COMMANDS).join(', ')}.`)
-			command = arg as Command
+		if (arg === '--help' || arg === '-h') return { command: 'help', args: [], flags, dev }
+		if (arg === '--version' || arg === '-v') return { command: 'version', args: [], flags, dev }
+		if (arg === '--dev') {
+			dev = true
+			continue
+		}
+		if (!arg.startsWith('-') || arg === '-') {
+			if (command === undefined) {
+				if (!(arg in COMMANDS)) throw new UsageError(`Unknown command "${arg}". Commands: ${Object.keys(COMMANDS).join(', ')}.`)
+				command = arg as Command
+			} else if (args.length < COMMANDS[command].args.length) {
+				args.push(arg)
+			} else {
+				throw new UsageError(`Unexpected argument "${arg}" after "${command}".`)
+			}
 			continue
 		}
 		const [name, inline] = arg.split(/=(.*)/s, 2) as [string, string | undefined]
@@ -45,7 +59,11 @@ export function parseArgs(argv: string[]): Invocation {
 		if (value === undefined) throw new UsageError(`Flag ${name} needs a value.`)
 		flags[setting.env as SettingName] = value
 	}
-	return { command: command ?? 'serve', flags }
+	const chosen = command ?? 'serve'
+	const missing = COMMANDS[chosen].args.slice(args.length)
+	if (missing.length > 0) throw new UsageError(`"${chosen}" needs <${missing.join('> <')}>.`)
+	if (dev && chosen !== 'serve') throw new UsageError('--dev only applies to "serve".')
+	return { command: chosen, args, flags, dev }
 }
 
 export function helpText(): string {
@@ -56,7 +74,11 @@ export function helpText(): string {
 		'Usage: dreamlake-server [command] [flags]',
 		'',
 		'Commands:',
-		...Object.entries(COMMANDS).map(([name, text]) => `  ${name.padEnd(10)} ${text}`),
+		...Object.entries(COMMANDS).map(([name, { args, help }]) => `  ${[name, ...args.map((a) => `<${a}>`)].join(' ').padEnd(22)} ${help}`),
+		'',
+		'Development:',
+		`  ${'--dev'.padEnd(width)}  serve also runs a local stand-in for vuer-auth (GET /dev/vuer-auth/jwks,`,
+		`  ${''.padEnd(width)}  POST /dev/vuer-auth/token) and trusts only it; loopback HOST only. Never in production.`,
 		'',
 		'Flags (each also an environment variable; a flag wins over the variable):',
 		...SETTINGS.flatMap((s) => [
@@ -88,16 +110,27 @@ export async function main(argv: string[], env: Record<string, string | undefine
 	})
 	try {
 		if (invocation.command === 'migrate') return migrate(config, log)
-		const server = await startServer(config, log)
+		if (invocation.command === 'backup') return backup(config, invocation.args[0]!, log)
+		if (invocation.command === 'dev-token') return print(await (await DevIdentityProvider.open(dataFolder(config.databasePath))).mint(invocation.args[0]!), 0)
+		const server = await startServer(config, log, { dev: invocation.dev })
 		await untilSignalled(log)
 		await server.stop()
 		log.info('stopped')
 		return 0
 	} catch (error) {
 		if (error instanceof ConfigError) return print(`dreamlake-server: invalid configuration: ${error.message}`, 1, true)
-		log.error('could not start', { reason: startFailure(error) })
+		if (error instanceof BackupError) return print(`dreamlake-server: backup failed: ${error.message}`, 1, true)
+		if (error instanceof InvalidDevUsername) return print(`dreamlake-server: ${error.message}`, 2, true)
+		log.error(`could not ${invocation.command}`, { reason: startFailure(error) })
 		return 1
 	}
+}
+
+function backup(config: Config, target: string, log: Logger): number {
+	const started = performance.now()
+	const { bytes } = backupDatabase(config.databasePath, target)
+	log.info('backup written', { from: config.databasePath, to: target, bytes, ms: Math.round(performance.now() - started) })
+	return 0
 }
 
 function migrate(config: Config, log: Logger): number {

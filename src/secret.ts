@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { checkSecret, type Config } from './config'
-import { IN_MEMORY } from './db/client'
+import { dataFolder } from './db/client'
 
 export const SECRET_FILE_NAME = 'jwt-secret'
 
@@ -18,9 +18,8 @@ export interface ResolvedSecret {
  */
 export function resolveJwtSecret(config: Pick<Config, 'jwtSecret' | 'databasePath'>): ResolvedSecret {
 	if (config.jwtSecret !== undefined) return { secret: config.jwtSecret, source: 'config' }
-	if (config.databasePath === IN_MEMORY) return { secret: randomSecret(), source: 'ephemeral' }
-
-	const folder = dirname(config.databasePath)
+	const folder = dataFolder(config.databasePath)
+	if (folder === null) return { secret: randomSecret(), source: 'ephemeral' }
 	const path = join(folder, SECRET_FILE_NAME)
 	if (!existsSync(path)) {
 		mkdirSync(folder, { recursive: true })

@@ -1,8 +1,9 @@
 import { createApp } from './app'
 import { DreamlakeTokens } from './auth/dreamlake-token'
 import { VuerAuthVerifier } from './auth/vuer-auth'
-import type { Config } from './config'
-import { closeDatabase, openDatabase } from './db/client'
+import { ConfigError, type Config } from './config'
+import { closeDatabase, dataFolder, openDatabase } from './db/client'
+import { DEV_ISSUER, DevIdentityProvider } from './dev-idp'
 import { migrateDatabase } from './db/migrate'
 import { MAX_BODY_BYTES } from './http/body'
 import type { Logger } from './log'
@@ -14,22 +15,36 @@ export interface RunningServer {
 	stop(graceMs?: number): Promise<void>
 }
 
+export interface ServeOptions {
+	/** Serve and trust the development identity provider (loopback only). */
+	dev?: boolean
+}
+
+export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]']
+
 /** Opens and migrates the database, then serves the API until `stop`. */
-export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, log: Logger, options: ServeOptions = {}): Promise<RunningServer> {
+	if (options.dev && !LOOPBACK_HOSTS.includes(config.host)) {
+		throw new ConfigError('HOST', `--dev serves a stand-in identity provider anyone can mint tokens from; it only binds a loopback address (127.0.0.1, ::1), not ${config.host}.`)
+	}
 	const secret = resolveJwtSecret(config)
 	const db = openDatabase(config.databasePath)
 	try {
 		const migrations = migrateDatabase(db)
 		if (migrations.applied > 0) log.info('database migrated', { applied: migrations.applied, path: config.databasePath })
 
-		const vuerAuth = new VuerAuthVerifier({ ...config.vuerAuth }, log)
+		const devIdp = options.dev ? await DevIdentityProvider.open(dataFolder(config.databasePath)) : undefined
+		const vuerAuth = new VuerAuthVerifier(
+			devIdp ? { ...config.vuerAuth, publicKey: JSON.stringify(devIdp.publicJwk), issuer: DEV_ISSUER } : config.vuerAuth,
+			log,
+		)
 		const tokens = new DreamlakeTokens({
 			secret: secret.secret,
 			issuer: config.jwtIssuer,
 			audience: config.jwtAudience,
 			expiresInSeconds: config.jwtExpiresInSeconds,
 		})
-		const app = createApp({ db, vuerAuth, tokens, log })
+		const app = createApp({ db, vuerAuth, tokens, log, devIdp })
 		const server = Bun.serve({
 			port: config.port,
 			hostname: config.host,
@@ -43,8 +58,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 			url: url.href,
 			database: config.databasePath,
 			jwtSecret: secret.path ?? (secret.source === 'ephemeral' ? 'in memory (tokens die with the process)' : 'from JWT_SECRET'),
-			vuerAuth: config.vuerAuth.publicKey ? 'VUER_AUTH_PUBLIC_KEY' : config.vuerAuth.jwksUrl,
+			vuerAuth: devIdp ? 'the built-in development stand-in (--dev)' : config.vuerAuth.publicKey ? 'VUER_AUTH_PUBLIC_KEY' : config.vuerAuth.jwksUrl,
 		})
+		if (devIdp) {
+			log.warn('DEVELOPMENT MODE (--dev): vuer-auth is replaced by a local stand-in that mints a token for any username; never run this in production', {
+				mint: `POST ${url.href}dev/vuer-auth/token {"username":"alice"} or \`dreamlake-server dev-token alice\``,
+			})
+		}
 		if (secret.source === 'ephemeral') log.warn('JWT_SECRET is unset and the database is in memory: tokens will not survive a restart')
 
 		let stopping: Promise<void> | undefined

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
+import { Database } from 'bun:sqlite'
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -80,11 +81,115 @@ describe('the server process', () => {
 	})
 })
 
+describe('graceful shutdown', () => {
+	it('SIGTERM lets an in-flight request finish, then exits 0 with the database closed cleanly', async () => {
+		const cwd = mkdtempSync(join(dir, 'drain-'))
+		const hanging = await KeyServer.start()
+		hanging.mode = 'hang' // an exchange now waits for the key set until the fetch times out (3 s)
+		const server = await spawnServer(['--port', '0'], { cwd, env: { VUER_AUTH_JWKS_URL: hanging.jwksUrl } })
+		try {
+			const inFlight = fetch(`${server.url}/auth/exchange`, { method: 'POST', headers: { authorization: `Bearer ${await hanging.mint(newIdentity())}` } })
+			await Bun.sleep(200)
+			server.process.kill('SIGTERM')
+			const response = await inFlight
+			expect(response.status).toBe(503)
+			expect(await server.process.exited).toBe(0)
+			expect(existsSync(join(cwd, 'data', 'dreamlake.db-wal'))).toBe(false) // checkpointed and closed
+		} finally {
+			hanging.stop()
+		}
+	})
+})
+
+describe('development mode (serve --dev)', () => {
+	it('runs exchange → me → patch offline with tokens from its stand-in provider, and says so loudly', async () => {
+		const cwd = mkdtempSync(join(dir, 'dev-'))
+		const server = await spawnServer(['serve', '--dev', '--port', '0'], { cwd })
+		try {
+			expect(server.output.join('\n')).toContain('DEVELOPMENT MODE')
+			const minted = await fetch(`${server.url}/dev/vuer-auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'devalice' }) })
+			expect(minted.status).toBe(200)
+			expect(minted.headers.get('x-dreamlake-dev-mode')).toBe('on')
+			const { token } = (await minted.json()) as { token: string }
+			const exchange = await fetch(`${server.url}/auth/exchange`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+			expect(exchange.status).toBe(200)
+			const { dreamlake_token } = (await exchange.json()) as { dreamlake_token: string }
+			const me = await fetch(`${server.url}/auth/me`, { headers: { authorization: `Bearer ${dreamlake_token}` } })
+			expect(await me.json()).toMatchObject({ sub: 'dev|devalice', username: 'devalice', namespace: { slug: 'devalice' } })
+
+			// the command line mints from the same key, kept in the data folder
+			const cli = await runCli(['dev-token', 'devbob'], { cwd })
+			expect(cli.code).toBe(0)
+			const second = await fetch(`${server.url}/auth/exchange`, { method: 'POST', headers: { authorization: `Bearer ${cli.stdout.trim()}` } })
+			expect(second.status).toBe(200)
+			expect(statSync(join(cwd, 'data', 'dev-idp-key.json')).mode & 0o777).toBe(0o600)
+		} finally {
+			expect(await server.stop()).toBe(0)
+		}
+	})
+
+	it('trusts dev tokens only under --dev', async () => {
+		const cwd = mkdtempSync(join(dir, 'nodev-'))
+		const token = (await runCli(['dev-token', 'mallory'], { cwd })).stdout.trim()
+		const server = await spawnServer(['--port', '0'], { cwd, env: { VUER_AUTH_JWKS_URL: keys.jwksUrl } })
+		try {
+			const exchange = await fetch(`${server.url}/auth/exchange`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+			expect(exchange.status).toBe(401)
+			expect((await fetch(`${server.url}/dev/vuer-auth/jwks`)).status).toBe(404)
+		} finally {
+			await server.stop()
+		}
+	})
+
+	it('refuses to start on a non-loopback address', async () => {
+		const { code, stderr } = await runCli(['serve', '--dev', '--host', '0.0.0.0', '--port', '0'], { cwd: mkdtempSync(join(dir, 'devhost-')) })
+		expect(code).toBe(1)
+		expect(stderr).toContain('loopback')
+	})
+
+	it('cannot be switched on by the environment', async () => {
+		const cwd = mkdtempSync(join(dir, 'devenv-'))
+		const server = await spawnServer(['--port', '0'], { cwd, env: { DEV: '1', DREAMLAKE_DEV: '1', NODE_ENV: 'development' } })
+		try {
+			expect((await fetch(`${server.url}/dev/vuer-auth/jwks`)).status).toBe(404)
+		} finally {
+			await server.stop()
+		}
+	})
+})
+
+describe('backup', () => {
+	it('writes a consistent copy of a live database, and never overwrites', async () => {
+		const cwd = mkdtempSync(join(dir, 'backup-'))
+		const server = await spawnServer(['--port', '0'], { cwd, env: { VUER_AUTH_JWKS_URL: keys.jwksUrl } })
+		try {
+			const burst = Array.from({ length: 30 }, async () =>
+				fetch(`${server.url}/auth/exchange`, { method: 'POST', headers: { authorization: `Bearer ${await keys.mint(newIdentity())}` } }),
+			)
+			await Bun.sleep(20)
+			const { code, stdout } = await runCli(['backup', 'backups/copy.db'], { cwd })
+			expect(code).toBe(0)
+			expect(stdout).toContain('backup written')
+			await Promise.all(burst)
+			const copy = new Database(join(cwd, 'backups', 'copy.db'), { readonly: true })
+			expect(copy.query('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' })
+			const { users, namespaces } = copy.query('SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM namespaces) AS namespaces').get() as { users: number; namespaces: number }
+			expect(users).toBe(namespaces)
+			copy.close()
+			const again = await runCli(['backup', 'backups/copy.db'], { cwd })
+			expect(again.code).toBe(1)
+			expect(again.stderr).toContain('refusing to overwrite')
+		} finally {
+			await server.stop()
+		}
+	})
+})
+
 describe('the command line', () => {
 	it('--help documents every command, flag and environment variable with its default', async () => {
 		const { stdout, code } = await runCli(['--help'], { cwd: dir })
 		expect(code).toBe(0)
-		for (const command of ['serve', 'migrate', 'version', 'help']) expect(stdout).toContain(command)
+		for (const command of ['serve', 'migrate', 'backup <file>', 'dev-token <username>', 'version', 'help', '--dev']) expect(stdout).toContain(command)
 		for (const setting of SETTINGS) {
 			expect(stdout).toContain(setting.flag)
 			expect(stdout).toContain(setting.env)

@@ -43,6 +43,7 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository) =>
 					summary: 'Exchange a vuer-auth token for a dreamlake token',
 					description: 'Send the vuer-auth token as `Authorization: Bearer <token>`, no body. Creates the user and their personal namespace on first login.',
 					tags: ['Auth'],
+					security: [{ vuerAuthToken: [] }],
 				},
 			},
 		)
@@ -53,7 +54,8 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository) =>
 		})
 		.patch('/me', ({ caller, accounts, body }) => toProfileUpdateResponse(service.updateProfile(accounts, caller, body)), {
 			dreamlakeToken: true,
-			parse: 'limitedJson',
+			// 'json' never runs (limitedJson answers or throws); it tells the OpenAPI document the body is JSON
+			parse: ['limitedJson', 'json'],
 			body: ProfilePatch,
 			response: { 200: ProfileUpdateResponse, ...errors(400, 401, 404, 409, 413, 415, 422, 500) },
 			detail: { summary: "Update the caller's profile; only the fields sent change", tags: ['Auth'], security: [{ dreamlakeToken: [] }] },

@@ -7,6 +7,10 @@ const { Nullable } = t
 const Metadata = t.Record(t.String(), t.Unknown(), { description: 'Arbitrary JSON object' })
 
 export const USERNAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,38}$'
+export const USERNAME_RULE = 'must be 1 to 39 letters, digits, "_", "." or "-", starting with a letter or digit'
+const USERNAME = new RegExp(USERNAME_PATTERN)
+export const isValidUsername = (value: string) => USERNAME.test(value)
+export const Username = t.String({ pattern: USERNAME_PATTERN, error: USERNAME_RULE })
 export const NAME_MAX_LENGTH = 100
 export const PICTURE_MAX_LENGTH = 2048
 export const METADATA_MAX_BYTES = 16 * 1024
@@ -59,9 +63,7 @@ export const ProfileUpdateResponse = t.Object({
 export const ProfilePatch = t.Object(
 	{
 		name: t.Optional(t.String({ minLength: 1, maxLength: NAME_MAX_LENGTH, error: `must be a string of 1 to ${NAME_MAX_LENGTH} characters` })),
-		username: t.Optional(
-			t.String({ pattern: USERNAME_PATTERN, error: 'must be 1 to 39 letters, digits, "_", "." or "-", starting with a letter or digit' }),
-		),
+		username: t.Optional(Username),
 		picture: t.Optional(
 			t.Union([t.String({ maxLength: PICTURE_MAX_LENGTH }), t.Null()], { error: `must be an http(s) URL of at most ${PICTURE_MAX_LENGTH} characters, or null` }),
 		),

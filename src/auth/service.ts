@@ -1,12 +1,10 @@
 import { internal, notFound, unauthorized, conflict } from '../http/errors'
 import { describeError, type Logger } from '../log'
 import type { DreamlakeClaims, DreamlakeTokens } from './dreamlake-token'
-import { profileChanges, USERNAME_PATTERN, type ProfilePatch } from './model'
+import { isValidUsername, profileChanges, type ProfilePatch } from './model'
 import { newId, UsernameTakenError, type Account, type AccountRepository, type NewUser } from './repository'
 import type { VuerAuthVerifier, VuerIdentity } from './vuer-auth'
 import { personalNamespaceSlug } from './slug'
-
-const USERNAME = new RegExp(USERNAME_PATTERN)
 
 export interface ExchangeResult {
 	token: string
@@ -77,7 +75,7 @@ function newUserFromIdentity(identity: VuerIdentity): NewUser {
 		email: identity.email,
 		name: identity.name,
 		// a username this server could not have accepted through PATCH is not adopted (the slug still uses it)
-		username: identity.username !== null && USERNAME.test(identity.username) ? identity.username : null,
+		username: identity.username !== null && isValidUsername(identity.username) ? identity.username : null,
 		givenName: identity.givenName,
 		familyName: identity.familyName,
 		picture: identity.picture,

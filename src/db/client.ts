@@ -9,6 +9,9 @@ export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database }
 
 export const IN_MEMORY = ':memory:'
 
+/** The folder beside the database that holds the server's other files; none for `:memory:`. */
+export const dataFolder = (path: string): string | null => (path === IN_MEMORY ? null : dirname(path))
+
 /**
  * Opens (creating its folder and file when missing) the SQLite database at `path`, with the
  * pragmas every connection needs. busy_timeout goes first so the journal switch can wait too.
