@@ -112,8 +112,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
 		if (invocation.command === 'migrate') return migrate(config, log)
 		if (invocation.command === 'backup') return backup(config, invocation.args[0]!, log)
 		if (invocation.command === 'dev-token') return print(await (await DevIdentityProvider.open(dataFolder(config.databasePath))).mint(invocation.args[0]!), 0)
+		// listen for signals before listening for requests, so a SIGTERM during start-up still stops cleanly
+		const signalled = untilSignalled(log)
 		const server = await startServer(config, log, { dev: invocation.dev })
-		await untilSignalled(log)
+		await signalled
 		await server.stop()
 		log.info('stopped')
 		return 0

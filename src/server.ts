@@ -54,17 +54,17 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			fetch: app.fetch,
 		})
 		const url = new URL(`http://${server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`)
+		if (devIdp) {
+			log.warn('DEVELOPMENT MODE (--dev): vuer-auth is replaced by a local stand-in that mints a token for any username; never run this in production', {
+				mint: `POST /dev/vuer-auth/token {"username":"alice"} or \`dreamlake-server dev-token alice\``,
+			})
+		}
 		log.info('dreamlake server listening', {
 			url: url.href,
 			database: config.databasePath,
 			jwtSecret: secret.path ?? (secret.source === 'ephemeral' ? 'in memory (tokens die with the process)' : 'from JWT_SECRET'),
 			vuerAuth: devIdp ? 'the built-in development stand-in (--dev)' : config.vuerAuth.publicKey ? 'VUER_AUTH_PUBLIC_KEY' : config.vuerAuth.jwksUrl,
 		})
-		if (devIdp) {
-			log.warn('DEVELOPMENT MODE (--dev): vuer-auth is replaced by a local stand-in that mints a token for any username; never run this in production', {
-				mint: `POST ${url.href}dev/vuer-auth/token {"username":"alice"} or \`dreamlake-server dev-token alice\``,
-			})
-		}
 		if (secret.source === 'ephemeral') log.warn('JWT_SECRET is unset and the database is in memory: tokens will not survive a restart')
 
 		let stopping: Promise<void> | undefined

@@ -1,9 +1,11 @@
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+
+const root = join(import.meta.dir, '..', '..')
 
 /** How to run the server: from source by default, or the compiled binary when DREAMLAKE_BINARY is set. */
 export const SERVER_COMMAND: string[] = process.env.DREAMLAKE_BINARY
-	? [process.env.DREAMLAKE_BINARY]
-	: [process.execPath, join(import.meta.dir, '..', '..', 'src', 'index.ts')]
+	? [resolve(root, process.env.DREAMLAKE_BINARY)]
+	: [process.execPath, join(root, 'src', 'index.ts')]
 
 export interface ServerProcess {
 	url: string
