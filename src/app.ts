@@ -1,6 +1,6 @@
 import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
-import { authRoutes } from './auth'
+import { authRoutes, type ExchangeLimits } from './auth'
 import type { DreamlakeTokens } from './auth/dreamlake-token'
 import { AccountRepository } from './auth/repository'
 import { AuthService } from './auth/service'
@@ -20,6 +20,8 @@ export interface AppDeps {
 	vuerAuth: VuerAuthVerifier
 	tokens: DreamlakeTokens
 	log: Logger
+	/** POST /auth/exchange rate limit; off when absent. */
+	exchangeLimits?: ExchangeLimits
 	/** Present only under `serve --dev`. */
 	devIdp?: DevIdentityProvider
 }
@@ -27,7 +29,7 @@ export interface AppDeps {
 const bearer = (description: string) => ({ type: 'http' as const, scheme: 'bearer', bearerFormat: 'JWT', description })
 
 /** Builds the HTTP application; it never listens (tests call `app.handle`, the server calls `Bun.serve`). */
-export function createApp({ db, vuerAuth, tokens, log, devIdp }: AppDeps) {
+export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp }: AppDeps) {
 	const service = new AuthService(vuerAuth, tokens, log)
 	return (
 		// normalize: false, so a body with unknown fields is refused instead of silently trimmed
@@ -55,7 +57,7 @@ export function createApp({ db, vuerAuth, tokens, log, devIdp }: AppDeps) {
 				}),
 			)
 			.use(health(db))
-			.use(authRoutes(service, AccountRepository.open(db)))
+			.use(authRoutes(service, AccountRepository.open(db), exchangeLimits))
 			.use(devIdp ? devIdp.routes() : new Elysia())
 	)
 }

@@ -23,6 +23,8 @@ export const SETTINGS = [
 	{ env: 'VUER_AUTH_AUDIENCE', flag: '--vuer-auth-audience', help: 'required "aud" of vuer-auth tokens (unchecked when unset)' },
 	{ env: 'VUER_AUTH_ALGORITHMS', flag: '--vuer-auth-algorithms', default: 'EdDSA,ES256,RS256', help: 'comma-separated signature algorithms accepted from vuer-auth' },
 	{ env: 'VUER_AUTH_PUBLIC_KEY', flag: '--vuer-auth-public-key', help: 'a PEM or JWK public key to verify vuer-auth tokens with, instead of the key set' },
+	{ env: 'RATE_LIMIT_EXCHANGE', flag: '--rate-limit-exchange', default: '30', help: 'POST /auth/exchange requests per minute per client address; 0 turns the limit off' },
+	{ env: 'TRUST_PROXY', flag: '--trust-proxy', default: '0', help: 'reverse proxies in front of the server: 0 uses the socket address, N takes the client address from X-Forwarded-For, N hops from the right' },
 	{ env: 'LOG_FORMAT', flag: '--log-format', default: 'auto', help: 'json, pretty, or auto (pretty on a terminal, json otherwise)' },
 	{ env: 'LOG_LEVEL', flag: '--log-level', default: 'info', help: 'debug, info, warn or error' },
 ] as const satisfies readonly Setting[]
@@ -49,6 +51,10 @@ export interface Config {
 		algorithms: string[]
 		publicKey?: string
 	}
+	/** Exchanges per minute per client address; 0: unlimited. */
+	rateLimitExchange: number
+	/** How many proxies in front add X-Forwarded-For entries; 0: trust only the socket. */
+	trustProxy: number
 	logFormat: 'json' | 'pretty' | 'auto'
 	logLevel: 'debug' | 'info' | 'warn' | 'error'
 }
@@ -99,9 +105,17 @@ export function loadConfig(env: Record<string, string | undefined>, flags: RawSe
 			algorithms: algorithms(get('VUER_AUTH_ALGORITHMS')),
 			...(vuerAuthPublicKey && { publicKey: publicKey(vuerAuthPublicKey) }),
 		},
+		rateLimitExchange: count('RATE_LIMIT_EXCHANGE', get('RATE_LIMIT_EXCHANGE')),
+		trustProxy: count('TRUST_PROXY', get('TRUST_PROXY')),
 		logFormat: oneOf('LOG_FORMAT', get('LOG_FORMAT'), ['json', 'pretty', 'auto'] as const),
 		logLevel: oneOf('LOG_LEVEL', get('LOG_LEVEL'), ['debug', 'info', 'warn', 'error'] as const),
 	}
+}
+
+function count(variable: string, value: string): number {
+	const n = Number(value)
+	if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new ConfigError(variable, `"${value}" is not a whole number (0 or more).`)
+	return n
 }
 
 function port(value: string): number {

@@ -44,7 +44,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			audience: config.jwtAudience,
 			expiresInSeconds: config.jwtExpiresInSeconds,
 		})
-		const app = createApp({ db, vuerAuth, tokens, log, devIdp })
+		const app = createApp({ db, vuerAuth, tokens, log, devIdp, exchangeLimits: { perMinute: config.rateLimitExchange, trustProxy: config.trustProxy } })
 		const server = Bun.serve({
 			port: config.port,
 			hostname: config.host,

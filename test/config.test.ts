@@ -15,6 +15,8 @@ describe('configuration', () => {
 			jwtIssuer: 'dreamlake',
 			jwtAudience: 'dreamlake',
 			vuerAuth: { url: 'https://auth.vuer.ai', jwksUrl: 'https://auth.vuer.ai/api/auth/jwks', algorithms: ['EdDSA', 'ES256', 'RS256'] },
+			rateLimitExchange: 30,
+			trustProxy: 0,
 			logFormat: 'auto',
 			logLevel: 'info',
 		})
@@ -34,6 +36,8 @@ describe('configuration', () => {
 				VUER_AUTH_ISSUER: 'https://id.example.com',
 				VUER_AUTH_AUDIENCE: 'dreamlake',
 				VUER_AUTH_ALGORITHMS: 'ES256, RS256',
+				RATE_LIMIT_EXCHANGE: '0',
+				TRUST_PROXY: '1',
 			},
 			{ PORT: '9090' },
 		)
@@ -46,6 +50,8 @@ describe('configuration', () => {
 			jwtIssuer: 'me',
 			jwtAudience: 'us',
 			vuerAuth: { url: 'https://id.example.com', jwksUrl: 'https://id.example.com/api/auth/jwks', issuer: 'https://id.example.com', audience: 'dreamlake', algorithms: ['ES256', 'RS256'] },
+			rateLimitExchange: 0,
+			trustProxy: 1,
 		})
 	})
 
@@ -76,6 +82,9 @@ describe('configuration', () => {
 		['VUER_AUTH_ALGORITHMS', 'RS256,HS512'],
 		['VUER_AUTH_PUBLIC_KEY', 'hello'],
 		['VUER_AUTH_PUBLIC_KEY', '{"kty":"oct","k":"c2VjcmV0"}'],
+		['RATE_LIMIT_EXCHANGE', 'many'],
+		['RATE_LIMIT_EXCHANGE', '-1'],
+		['TRUST_PROXY', 'yes'],
 		['LOG_FORMAT', 'xml'],
 		['LOG_LEVEL', 'loud'],
 	])('refuses %s=%p with a message naming the variable', (variable, value) => {

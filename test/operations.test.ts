@@ -10,6 +10,12 @@ afterAll(() => h.close())
 
 const requestLines = (logs: string[]) => logs.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'request')
 
+/** The request lines logged since `from`, once there are `count` of them (they are written after the response). */
+async function loggedRequests(from: number, count: number) {
+	for (let waited = 0; requestLines(h.logs.slice(from)).length < count && waited < 2_000; waited += 5) await Bun.sleep(5)
+	return requestLines(h.logs.slice(from))
+}
+
 describe('GET /ready', () => {
 	it('200 when the database answers a query', async () => {
 		const { status, body } = await h.call('GET', '/ready')
@@ -54,9 +60,7 @@ describe('request ids and the request log', () => {
 		const token = await h.keys.mint(newIdentity())
 		const before = h.logs.length
 		const reply = await h.call('POST', '/auth/exchange?debug=1', { token, headers: { 'x-request-id': 'logged-1' } })
-		await Bun.sleep(5) // the line is written after the response
-		const lines = requestLines(h.logs.slice(before))
-		expect(lines).toEqual([{ time: expect.any(String), level: 'info', msg: 'request', id: 'logged-1', method: 'POST', path: '/auth/exchange', status: 200, ms: expect.any(Number) }])
+		expect(await loggedRequests(before, 1)).toEqual([{ time: expect.any(String), level: 'info', msg: 'request', id: 'logged-1', method: 'POST', path: '/auth/exchange', status: 200, ms: expect.any(Number) }])
 		const all = h.logs.slice(before).join('\n')
 		expect(all).not.toContain(token.split('.')[1]!)
 		expect(all).not.toContain(reply.body.dreamlake_token.split('.')[2])
@@ -66,8 +70,7 @@ describe('request ids and the request log', () => {
 		const before = h.logs.length
 		await h.call('GET', '/auth/me')
 		await h.call('GET', '/missing')
-		await Bun.sleep(5)
-		expect(requestLines(h.logs.slice(before)).map((l) => [l.path, l.status])).toEqual([
+		expect((await loggedRequests(before, 2)).map((l) => [l.path, l.status])).toEqual([
 			['/auth/me', 401],
 			['/missing', 404],
 		])

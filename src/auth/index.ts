@@ -1,5 +1,6 @@
-import { Elysia } from 'elysia'
+import { Elysia, t } from 'elysia'
 import { readJsonBody } from '../http/body'
+import { clientAddress, RateLimiter } from '../http/rate-limit'
 import { serverTiming } from '../http/server-timing'
 import { bearerToken } from './bearer'
 import {
@@ -17,9 +18,17 @@ import type { AuthService } from './service'
 
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorResponse]))
 
-/** The Auth API: /auth/exchange, /auth/me (GET, PATCH). */
-export const authRoutes = (service: AuthService, accounts: AccountRepository) =>
-	new Elysia({ prefix: '/auth' })
+export interface ExchangeLimits {
+	/** Exchanges per minute per client address; 0: unlimited. */
+	perMinute: number
+	/** Proxies in front whose X-Forwarded-For entries are trusted. */
+	trustProxy: number
+}
+
+/** The Auth API: /auth/exchange, /auth/me (GET, PATCH), /auth/logout. */
+export const authRoutes = (service: AuthService, accounts: AccountRepository, limits: ExchangeLimits) => {
+	const limiter = limits.perMinute > 0 ? new RateLimiter(limits.perMinute) : undefined
+	return new Elysia({ prefix: '/auth' })
 		.use(serverTiming)
 		.derive(({ meter }) => ({ accounts: accounts.withMeter(meter) }))
 		.parser('limitedJson', ({ request }) => readJsonBody(request))
@@ -38,6 +47,8 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository) =>
 				return toExchangeResponse(account, token, isNewUser)
 			},
 			{
+				// before any verification work, so a flood costs a Map lookup per request
+				beforeHandle: limiter && (({ request, server }) => limiter.take(clientAddress(request, server?.requestIP(request)?.address, limits.trustProxy))),
 				response: { 200: ExchangeResponse, ...errors(400, 401, 429, 500, 503) },
 				detail: {
 					summary: 'Exchange a vuer-auth token for a dreamlake token',
@@ -60,3 +71,21 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository) =>
 			response: { 200: ProfileUpdateResponse, ...errors(400, 401, 404, 409, 413, 415, 422, 500) },
 			detail: { summary: "Update the caller's profile; only the fields sent change", tags: ['Auth'], security: [{ dreamlakeToken: [] }] },
 		})
+		.post(
+			'/logout',
+			({ caller, accounts }) => {
+				service.logout(accounts, caller)
+				return { success: true as const }
+			},
+			{
+				dreamlakeToken: true,
+				response: { 200: t.Object({ success: t.Literal(true) }), ...errors(401, 404, 500) },
+				detail: {
+					summary: 'Revoke every dreamlake token of the caller',
+					description: 'Tokens issued before this call get 401 from then on; a new exchange issues a working one.',
+					tags: ['Auth'],
+					security: [{ dreamlakeToken: [] }],
+				},
+			},
+		)
+}

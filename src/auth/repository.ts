@@ -111,6 +111,21 @@ export class AccountRepository {
 		})
 	}
 
+	/**
+	 * Bumps the user's token version, so every dreamlake token signed before dies (one statement).
+	 * `undefined`: no user with this sub and token version.
+	 */
+	revokeTokens(sub: string, tokenVersion: number): UserRow | undefined {
+		return metered(this.meter, () =>
+			this.db
+				.update(users)
+				.set({ tokenVersion: sql`${users.tokenVersion} + 1`, updatedAt: new Date() })
+				.where(and(eq(users.sub, sub), eq(users.tokenVersion, tokenVersion)))
+				.returning()
+				.get(),
+		)
+	}
+
 	private transaction<T>(work: () => T): T {
 		this.meter.transactions++
 		// IMMEDIATE takes the write lock up front: a deferred transaction that later needs it can deadlock with another writer.

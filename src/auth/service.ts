@@ -57,11 +57,20 @@ export class AuthService {
 			if (error instanceof UsernameTakenError) throw conflict('username_taken', `The username "${changes.username}" is already taken.`)
 			throw error
 		}
-		if (updated) return updated
-		// The update matched nothing: tell a deleted user from a revoked token (a second statement, on this path only).
-		if (accounts.findBySub(caller.sub)) throw tokenRevoked()
-		throw notFound('user_not_found', 'User not found.')
+		return updated ?? explainMiss(accounts, caller)
 	}
+
+	/** POST /auth/logout: every dreamlake token of the caller stops working; a new exchange works. */
+	logout(accounts: AccountRepository, caller: DreamlakeClaims): void {
+		if (!accounts.revokeTokens(caller.sub, caller.ver)) explainMiss(accounts, caller)
+		this.log.info('tokens revoked', { userId: caller.uid })
+	}
+}
+
+/** A write guarded by the token version matched nothing: a deleted user (404) or a revoked token (401). A second statement, on this path only. */
+function explainMiss(accounts: AccountRepository, caller: DreamlakeClaims): never {
+	if (accounts.findBySub(caller.sub)) throw tokenRevoked()
+	throw notFound('user_not_found', 'User not found.')
 }
 
 const tokenRevoked = () => unauthorized('token_revoked', 'The dreamlake token has been revoked; log in again.')

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createApp } from '../../src/app'
+import type { ExchangeLimits } from '../../src/auth'
 import { DreamlakeTokens, type DreamlakeTokenOptions } from '../../src/auth/dreamlake-token'
 import { VuerAuthVerifier, type VuerAuthOptions } from '../../src/auth/vuer-auth'
 import { closeDatabase, openDatabase, type Db } from '../../src/db/client'
@@ -15,6 +16,7 @@ export interface HarnessOptions {
 	vuerAuth?: Partial<VuerAuthOptions>
 	tokens?: Partial<DreamlakeTokenOptions>
 	keyServer?: KeyServer
+	exchangeLimits?: ExchangeLimits
 }
 
 export interface CallOptions {
@@ -54,7 +56,7 @@ export class Harness {
 		const logs: string[] = []
 		const log = createLogger({ format: 'json', level: 'debug', write: (line) => logs.push(line) })
 		const vuerAuth = new VuerAuthVerifier({ jwksUrl: keys.jwksUrl, algorithms: ['EdDSA', 'ES256', 'RS256'], ...options.vuerAuth }, log)
-		const app = createApp({ db, vuerAuth, tokens, log })
+		const app = createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits })
 		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, app)
 	}
 
