@@ -164,7 +164,7 @@ describe('POST /auth/exchange', () => {
 			await rejected(`${header}.${forged}.${signature}`, /signature/)
 		})
 
-		it('401 for alg "none"', async () => {
+		it('401 for the none algorithm (alg: none)', async () => {
 			const unsigned = new UnsecuredJWT(newIdentity()).setExpirationTime('1h').encode()
 			await rejected(unsigned, /not allowed|malformed|unsupported/)
 		})

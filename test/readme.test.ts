@@ -37,3 +37,18 @@ describe('README.md', () => {
 		expect(pkg.engines.bun).toBe(pkg.packageManager.split('@')[1])
 	})
 })
+
+describe('SECURITY.md', () => {
+	it('points only at tests that exist', async () => {
+		const security = await Bun.file(join(import.meta.dir, '..', 'SECURITY.md')).text()
+		const glob = new Bun.Glob('*.test.ts')
+		let sources = ''
+		for await (const file of glob.scan(import.meta.dir)) sources += (await Bun.file(join(import.meta.dir, file)).text()).replaceAll("\\'", "'")
+		// every quoted test name, or each part of one shortened with "…", must appear in a test file
+		const quoted = [...security.matchAll(/"([^"\n]+)"/g)].map((m) => m[1]!.replaceAll('\\"', '"'))
+		expect(quoted.length).toBeGreaterThan(20)
+		const missing = quoted.flatMap((name) => name.split('…').map((part) => part.trim())
+			.filter((part) => part.length > 8)).filter((part) => !sources.includes(part))
+		expect(missing).toEqual([])
+	})
+})
