@@ -67,22 +67,29 @@ export class AccountRepository {
 
 	/** One statement: the user and their personal namespace (null if they have none). */
 	findBySub(sub: string): { user: UserRow; namespace: NamespaceRef | null } | undefined {
-		return metered(this.meter, () => this.q.accountBySub.get({ sub }))
+		return metered(this.meter, () => this.accountBySub(sub))
+	}
+
+	private accountBySub(sub: string): { user: UserRow; namespace: NamespaceRef | null } | undefined {
+		const row = this.q.accountBySub.get({ sub })
+		if (!row) return undefined
+		return { user: row.user, namespace: row.namespaceId === null || row.namespaceSlug === null ? null : { id: row.namespaceId, slug: row.namespaceSlug } }
 	}
 
 	/**
 	 * Finds the user or creates them with their personal namespace, in one write transaction.
 	 * Safe against a concurrent creator (another process on the same file): ON CONFLICT keeps one.
 	 */
-	findOrCreate(profile: NewUser): { account: Account; created: boolean } {
-		const found = this.findBySub(profile.sub)
+	findOrCreate(sub: string, newUser: () => NewUser): { account: Account; created: boolean } {
+		const found = this.findBySub(sub)
 		if (found?.namespace) return { account: { user: found.user, namespace: found.namespace }, created: false }
+		const profile = newUser()
 		return this.transaction(() => {
 			if (found) return { account: { user: found.user, namespace: this.ensurePersonalNamespace(found.user) }, created: false }
 			const user = this.insertUser(profile)
 			if (user) return { account: { user, namespace: this.createPersonalNamespace(user.id, profile.namespaceSlug) }, created: true }
 			// another writer created this sub between our read and our transaction
-			const raced = this.q.accountBySub.get({ sub: profile.sub })!
+			const raced = this.accountBySub(profile.sub)!
 			return { account: { user: raced.user, namespace: raced.namespace ?? this.ensurePersonalNamespace(raced.user) }, created: false }
 		})
 	}
@@ -181,12 +188,21 @@ export class AccountRepository {
 	}
 }
 
+/**
+ * A column of the personal namespace of the outer query's `users` row. Spelled out with table
+ * names: drizzle leaves columns unqualified in a single-table select, and inside the subquery an
+ * unqualified "id" would be the namespace's own.
+ */
+const personalNamespace = (column: 'id' | 'slug') =>
+	sql<string | null>`(SELECT ${namespaces}.${sql.identifier(column)} FROM ${namespaces} WHERE ${namespaces}.${sql.identifier(namespaces.ownerId.name)} = ${users}.${sql.identifier(users.id.name)} AND ${namespaces}.${sql.identifier(namespaces.kind.name)} = 'personal')`
+
 function prepareQueries(db: Db) {
 	return {
+		// Scalar subqueries, not a LEFT JOIN: SQLite ran the join form of this point lookup about twice as
+		// slowly (17 µs against 7.5 µs on a file, 10 µs against 1 µs in memory), the hottest statement there is.
 		accountBySub: db
-			.select({ user: users, namespace: { id: namespaces.id, slug: namespaces.slug } })
+			.select({ user: users, namespaceId: personalNamespace('id'), namespaceSlug: personalNamespace('slug') })
 			.from(users)
-			.leftJoin(namespaces, and(eq(namespaces.ownerId, users.id), eq(namespaces.kind, 'personal')))
 			.where(eq(users.sub, sql.placeholder('sub')))
 			.prepare(),
 		userBySub: db.select().from(users).where(eq(users.sub, sql.placeholder('sub'))).prepare(),

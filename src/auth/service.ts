@@ -25,7 +25,7 @@ export class AuthService {
 		const identity = await this.vuerAuth.verify(vuerToken)
 		let result: { account: Account; created: boolean }
 		try {
-			result = accounts.findOrCreate(newUserFromIdentity(identity))
+			result = accounts.findOrCreate(identity.sub, () => newUserFromIdentity(identity))
 		} catch (error) {
 			this.log.error('failed to create user account', describeError(error))
 			throw internal('user_creation_failed', 'Failed to create user account.')
@@ -42,7 +42,7 @@ export class AuthService {
 
 	/** GET /auth/me: the caller's account, re-created from the token's claims if it is gone. */
 	currentAccount(accounts: AccountRepository, caller: DreamlakeClaims): Account {
-		const { account } = accounts.findOrCreate(newUserFromClaims(caller))
+		const { account } = accounts.findOrCreate(caller.sub, () => newUserFromClaims(caller))
 		if (account.user.tokenVersion !== caller.ver) throw tokenRevoked()
 		return account
 	}
