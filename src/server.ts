@@ -66,6 +66,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			vuerAuth: devIdp ? 'the built-in development stand-in (--dev)' : config.vuerAuth.publicKey ? 'VUER_AUTH_PUBLIC_KEY' : config.vuerAuth.jwksUrl,
 		})
 		if (secret.source === 'ephemeral') log.warn('JWT_SECRET is unset and the database is in memory: tokens will not survive a restart')
+		log.flush() // the start-up lines now, not with the first batch of request lines
 
 		let stopping: Promise<void> | undefined
 		const stop = (graceMs = 10_000) =>
@@ -79,6 +80,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 					await server.stop(true)
 				}
 				closeDatabase(db)
+				log.flush()
 			})())
 		return { url, stop }
 	} catch (error) {

@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm'
 import { sqliteErrorOf, type Db } from '../db/client'
 import { DbMeter, metered } from '../db/meter'
+import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 import { namespaces, users, type UserRow } from '../db/schema'
 import { firstFreeSlug, isReservedSlug, personalNamespaceSlug, suffixPrefix } from './slug'
 
@@ -105,12 +106,19 @@ export class AccountRepository {
 				return found?.tokenVersion === tokenVersion ? found : undefined
 			}
 			try {
-				return this.db
-					.update(users)
-					.set({ ...changes, updatedAt: new Date() })
-					.where(and(eq(users.sub, sub), eq(users.tokenVersion, tokenVersion)))
-					.returning()
-					.get()
+				return this.q.updateProfile.get({
+					sub,
+					tokenVersion,
+					nowMs: Date.now(),
+					setName: changes.name !== undefined ? 1 : 0,
+					name: changes.name ?? null,
+					setUsername: changes.username !== undefined ? 1 : 0,
+					username: changes.username ?? null,
+					setPicture: changes.picture !== undefined ? 1 : 0,
+					picture: changes.picture ?? null,
+					setMetadata: changes.metadata !== undefined ? 1 : 0,
+					metadata: changes.metadata !== undefined ? JSON.stringify(changes.metadata) : null,
+				})
 			} catch (error) {
 				if (isUsernameConflict(error)) throw new UsernameTakenError()
 				throw error
@@ -146,13 +154,8 @@ export class AccountRepository {
 	private insertUser(profile: NewUser): UserRow | undefined {
 		const { namespaceSlug: _, ...row } = profile
 		const now = new Date()
-		const insert = (username: string | null) =>
-			this.db
-				.insert(users)
-				.values({ ...row, username, createdAt: now, updatedAt: now })
-				.onConflictDoNothing({ target: users.sub })
-				.returning()
-				.get()
+		const emailVerified = row.emailVerified === null ? null : row.emailVerified ? 1 : 0
+		const insert = (username: string | null) => this.q.insertUser.get({ ...row, emailVerified, tokenVersion: row.tokenVersion ?? 0, username, now })
 		try {
 			return insert(profile.username)
 		} catch (error) {
@@ -172,13 +175,7 @@ export class AccountRepository {
 
 	/** Creates the personal namespace at the preferred slug, else the first free `slug-n`. */
 	private createPersonalNamespace(ownerId: string, base: string): NamespaceRef {
-		const insert = (slug: string) =>
-			this.db
-				.insert(namespaces)
-				.values({ id: newId(), slug, ownerId, kind: 'personal', createdAt: new Date() })
-				.onConflictDoNothing({ target: namespaces.slug })
-				.returning({ id: namespaces.id, slug: namespaces.slug })
-				.get()
+		const insert = (slug: string) => this.q.insertPersonalNamespace.get({ id: newId(), slug, ownerId, now: new Date() })
 		const direct = isReservedSlug(base) ? undefined : insert(base)
 		if (direct) return direct
 		const taken = new Set(this.q.slugsStartingWith.all({ pattern: `${suffixPrefix(base)}*` }).map((r) => r.slug))
@@ -196,6 +193,9 @@ export class AccountRepository {
 const personalNamespace = (column: 'id' | 'slug') =>
 	sql<string | null>`(SELECT ${namespaces}.${sql.identifier(column)} FROM ${namespaces} WHERE ${namespaces}.${sql.identifier(namespaces.ownerId.name)} = ${users}.${sql.identifier(users.id.name)} AND ${namespaces}.${sql.identifier(namespaces.kind.name)} = 'personal')`
 
+const changedTo = (column: AnySQLiteColumn, flag: string, value: string) =>
+	sql`CASE WHEN ${sql.placeholder(flag)} THEN ${sql.placeholder(value)} ELSE ${column} END`
+
 function prepareQueries(db: Db) {
 	return {
 		// Scalar subqueries, not a LEFT JOIN: SQLite ran the join form of this point lookup about twice as
@@ -210,6 +210,45 @@ function prepareQueries(db: Db) {
 			.select({ id: namespaces.id, slug: namespaces.slug })
 			.from(namespaces)
 			.where(and(eq(namespaces.ownerId, sql.placeholder('ownerId')), eq(namespaces.kind, 'personal')))
+			.prepare(),
+		/** Sets exactly the fields whose `set…` flag is 1, so one prepared statement serves every PATCH. */
+		updateProfile: db
+			.update(users)
+			.set({
+				name: changedTo(users.name, 'setName', 'name'),
+				username: changedTo(users.username, 'setUsername', 'username'),
+				picture: changedTo(users.picture, 'setPicture', 'picture'),
+				metadata: changedTo(users.metadata, 'setMetadata', 'metadata'),
+				updatedAt: sql`${sql.placeholder('nowMs')}`,
+			})
+			.where(and(eq(users.sub, sql.placeholder('sub')), eq(users.tokenVersion, sql.placeholder('tokenVersion'))))
+			.returning()
+			.prepare(),
+		insertUser: db
+			.insert(users)
+			.values({
+				id: sql.placeholder('id'),
+				sub: sql.placeholder('sub'),
+				email: sql.placeholder('email'),
+				name: sql.placeholder('name'),
+				username: sql.placeholder('username'),
+				givenName: sql.placeholder('givenName'),
+				familyName: sql.placeholder('familyName'),
+				picture: sql.placeholder('picture'),
+				// raw, not through the boolean column's encoder, which would store null as false
+				emailVerified: sql`${sql.placeholder('emailVerified')}`,
+				tokenVersion: sql.placeholder('tokenVersion'),
+				createdAt: sql.placeholder('now'),
+				updatedAt: sql.placeholder('now'),
+			})
+			.onConflictDoNothing({ target: users.sub })
+			.returning()
+			.prepare(),
+		insertPersonalNamespace: db
+			.insert(namespaces)
+			.values({ id: sql.placeholder('id'), slug: sql.placeholder('slug'), ownerId: sql.placeholder('ownerId'), kind: 'personal', createdAt: sql.placeholder('now') })
+			.onConflictDoNothing({ target: namespaces.slug })
+			.returning({ id: namespaces.id, slug: namespaces.slug })
 			.prepare(),
 		slugsStartingWith: db
 			.select({ slug: namespaces.slug })

@@ -1,0 +1,317 @@
+// bun run bench: drives the compiled server with wrk and compares it, in the same run, with a bare
+// Bun.serve baseline and with jose's cryptographic ceiling. Ratios, not absolute numbers, are the point:
+// these machines are shared and noisy.
+//
+//   bun run bench             full run (~3 minutes): 10 s per scenario, 1,000,000 GET /auth/me for the memory check
+//   bun run bench --smoke     a few seconds, for CI: every scenario briefly, no targets enforced
+//   options: --duration <s>  --connections <n>  --users <n>  --no-memory  --out <file.json>
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { KeyServer, newIdentity } from '../test/support/key-server'
+import { median, timeToFirstHealth } from './startup'
+
+const root = resolve(import.meta.dir, '..')
+const { values: options } = parseArgs({
+	options: {
+		smoke: { type: 'boolean', default: false },
+		duration: { type: 'string' },
+		connections: { type: 'string', default: '64' },
+		users: { type: 'string' },
+		memory: { type: 'boolean', default: true },
+		'no-memory': { type: 'boolean', default: false },
+		out: { type: 'string', default: join(root, 'bench-results', 'latest.json') },
+		binary: { type: 'string', default: join(root, 'dist', 'dreamlake-server') },
+	},
+})
+const smoke = options.smoke
+const duration = Number(options.duration ?? (smoke ? 0.3 : 10))
+const connections = Number(options.connections)
+const seedUsers = Number(options.users ?? (smoke ? 50 : 10_000))
+const memoryRun = !smoke && options.memory && !options['no-memory']
+
+const hasWrk = Bun.which('wrk') !== null
+if (!hasWrk && !smoke) {
+	console.error('bun run bench needs wrk (the HTTP load generator). Install it with:  apt-get install wrk   (Debian/Ubuntu)')
+	process.exit(1)
+}
+// On two or more cores, the server gets core 1 and the load generator core 0, so they do not compete.
+const pinned = Bun.which('taskset') !== null && cpus().length >= 2
+const onServerCore = (command: string[]) => (pinned ? ['taskset', '-c', '1', ...command] : command)
+const onLoadCore = (command: string[]) => (pinned ? ['taskset', '-c', '0', ...command] : command)
+
+interface LoadResult {
+	requests: number
+	rps: number
+	p50: number
+	p99: number
+	non2xx: number
+}
+
+interface Scenario extends LoadResult {
+	name: string
+	ratio: number
+	against: 'baseline' | 'crypto ceiling' | '-'
+	statements: string
+}
+
+const work = mkdtempSync(join(tmpdir(), 'dreamlake-bench-'))
+const children: ReturnType<typeof Bun.spawn>[] = []
+const cleanup = () => {
+	for (const child of children) child.kill('SIGKILL')
+	rmSync(work, { recursive: true, force: true })
+}
+process.on('SIGINT', () => {
+	cleanup()
+	process.exit(130)
+})
+
+async function main() {
+	if (!(await Bun.file(options.binary).exists())) {
+		console.log('building the binary (bun run build) …')
+		if (!Bun.spawnSync([process.execPath, 'run', 'build'], { cwd: root, stdout: 'inherit', stderr: 'inherit' }).success) throw new Error('build failed')
+	}
+	const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Bun ${Bun.version}, ${process.platform}-${process.arch}`
+	console.log(`machine: ${machine}; load: ${hasWrk ? 'wrk' : 'fetch (no wrk; smoke only)'}, ${connections} connections, ${duration} s per scenario${pinned ? ', server on core 1, load on core 0' : ''}`)
+
+	const keys = await KeyServer.start()
+	const port = await freePort()
+	const server = Bun.spawn(onServerCore([options.binary, 'serve', '--port', String(port), '--rate-limit-exchange', '0']), {
+		cwd: work,
+		env: { PATH: process.env.PATH ?? '', VUER_AUTH_JWKS_URL: keys.jwksUrl, LOG_FORMAT: 'json' },
+		stdout: Bun.file(join(work, 'server.log')),
+		stderr: Bun.file(join(work, 'server.err')),
+	})
+	children.push(server)
+	const url = `http://127.0.0.1:${port}`
+	await waitFor(`${url}/health`)
+
+	console.log(`seeding ${seedUsers} users …`)
+	const seeded = await seed(keys, url, seedUsers)
+	const meBody = await (await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${seeded[0]!.dreamlake}` } })).text()
+
+	const baselinePort = await freePort()
+	const baseline = Bun.spawn(onServerCore([process.execPath, '-e', baselineSource(baselinePort, meBody.length)]), { stdout: 'ignore', stderr: 'inherit' })
+	children.push(baseline)
+	await waitFor(`http://127.0.0.1:${baselinePort}/`)
+
+	const ceiling = JSON.parse(
+		Bun.spawnSync(onServerCore([process.execPath, join(root, 'scripts', 'crypto-ceiling.ts'), String(smoke ? 0.3 : 3)])).stdout.toString(),
+	) as { pairsPerSecond: number; microsecondsPerPair: number }
+	console.log(`crypto ceiling: ${ceiling.pairsPerSecond} EdDSA verifications + HS256 signatures per second on one core`)
+
+	const files: Record<'dreamlake' | 'vuer' | 'new', string> = {
+		new: '',
+		dreamlake: writeLines('dreamlake-tokens.txt', seeded.map((s) => s.dreamlake)),
+		vuer: writeLines('vuer-tokens.txt', seeded.map((s) => s.vuer)),
+	}
+	// enough distinct new users that the pool cannot run dry at the ceiling's rate
+	const newUserCount = Math.ceil(Math.min(ceiling.pairsPerSecond, 20_000) * duration * 1.5) + 100
+	console.log(`minting ${newUserCount} tokens for new users …`)
+	files.new = writeLines('new-tokens.txt', await mintMany(keys, newUserCount))
+
+	const scenarios: Scenario[] = []
+	const run = async (name: string, target: string, script: string, against: Scenario['against'], reference: number, statements: string) => {
+		const result = await load(target, script, duration)
+		const ratio = reference > 0 ? result.rps / reference : 0
+		scenarios.push({ name, ...result, ratio, against, statements })
+		console.log(`  ${name}: ${Math.round(result.rps)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms${result.non2xx ? `, ${result.non2xx} non-2xx` : ''}`)
+		return result
+	}
+
+	const base = await run('baseline: bare Bun.serve, same-size JSON', `http://127.0.0.1:${baselinePort}/`, luaGet(), '-', 0, '-')
+	baseline.kill()
+	scenarios[0]!.ratio = 1
+	scenarios[0]!.against = 'baseline'
+	await run('GET /auth/me (10,000 users\' tokens)', `${url}/auth/me`, luaRotate(files.dreamlake, 'GET', '/auth/me'), 'baseline', base.rps, await statementsOf(url, 'GET', '/auth/me', seeded[1]!.dreamlake))
+	await run('PATCH /auth/me', `${url}/auth/me`, luaRotate(files.dreamlake, 'PATCH', '/auth/me', '{"name":"Bench User"}'), 'baseline', base.rps, await statementsOf(url, 'PATCH', '/auth/me', seeded[2]!.dreamlake, '{"name":"Bench"}'))
+	await run('POST /auth/exchange, returning users', `${url}/auth/exchange`, luaRotate(files.vuer, 'POST', '/auth/exchange'), 'crypto ceiling', ceiling.pairsPerSecond, await statementsOf(url, 'POST', '/auth/exchange', seeded[3]!.vuer))
+	const fresh = await keys.mint(newIdentity())
+	const newStatements = await statementsOf(url, 'POST', '/auth/exchange', fresh)
+	const created = await run('POST /auth/exchange, new users', `${url}/auth/exchange`, luaRotate(files.new, 'POST', '/auth/exchange', undefined, true), 'crypto ceiling', ceiling.pairsPerSecond, newStatements)
+	if (created.requests > newUserCount) console.log(`  (the new-user pool ran dry: ${created.requests} requests for ${newUserCount} tokens; the rest were returning users)`)
+
+	let memory: { firstHalf: { requests: number; rssMb: number }; secondHalf: { requests: number; rssMb: number }; growth: number } | undefined
+	if (memoryRun) {
+		const meRps = scenarios[1]!.rps
+		const half = 500_000
+		console.log(`memory: ${2 * half} GET /auth/me requests …`)
+		const first = await load(`${url}/auth/me`, luaRotate(files.dreamlake, 'GET', '/auth/me'), half / meRps)
+		const firstRss = rssMb(server.pid)
+		const second = await load(`${url}/auth/me`, luaRotate(files.dreamlake, 'GET', '/auth/me'), half / meRps)
+		const secondRss = rssMb(server.pid)
+		memory = { firstHalf: { requests: first.requests, rssMb: firstRss }, secondHalf: { requests: second.requests, rssMb: secondRss }, growth: secondRss / firstRss - 1 }
+	}
+	const peakRssMb = peakRss(server.pid)
+	server.kill('SIGTERM')
+	await server.exited
+	keys.stop()
+
+	const startRuns = smoke ? 3 : 10
+	const starts: number[] = []
+	for (let i = 0; i < startRuns; i++) starts.push(await timeToFirstHealth(options.binary))
+
+	const report = { date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : 'fetch', connections, durationSeconds: duration, pinned, seedUsers, ceiling, scenarios, peakRssMb, memory, startMs: { runs: starts, median: median(starts) } }
+	mkdirSync(dirname(options.out), { recursive: true })
+	writeFileSync(options.out, JSON.stringify(report, null, 2) + '\n')
+	console.log('\n' + markdown(report) + `\n\nJSON: ${options.out}`)
+	if (smoke && scenarios.some((s) => s.requests === 0)) throw new Error('a scenario made no requests')
+}
+
+function markdown(report: any): string {
+	const rows = report.scenarios.map(
+		(s: Scenario) =>
+			`| ${s.name} | ${Math.round(s.rps).toLocaleString('en')} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.against === '-' ? '-' : `${(s.ratio * 100).toFixed(0)}% of ${s.against}`} | ${s.statements} |`,
+	)
+	const lines = [
+		`${report.machine}; ${report.load}, ${report.connections} connections, ${report.durationSeconds} s per scenario${report.pinned ? ', server and load generator on separate cores' : ''}.`,
+		'',
+		'| Scenario | req/s | p50 ms | p99 ms | ratio | DB statements / request |',
+		'|---|---|---|---|---|---|',
+		...rows,
+		'',
+		`Crypto ceiling: ${report.ceiling.pairsPerSecond.toLocaleString('en')} EdDSA verifications + HS256 signatures /s on one core (${report.ceiling.microsecondsPerPair} µs each).`,
+		`Server peak RSS: ${report.peakRssMb.toFixed(1)} MB. Start, exec to first 200 on /health (empty data folder): median ${report.startMs.median.toFixed(1)} ms of ${report.startMs.runs.length}.`,
+	]
+	if (report.memory) {
+		lines.push(
+			`Memory over ${(report.memory.firstHalf.requests + report.memory.secondHalf.requests).toLocaleString('en')} GET /auth/me: RSS ${report.memory.firstHalf.rssMb.toFixed(1)} MB after the first half, ${report.memory.secondHalf.rssMb.toFixed(1)} MB after the second (${(report.memory.growth * 100).toFixed(1)}%).`,
+		)
+	}
+	return lines.join('\n')
+}
+
+async function seed(keys: KeyServer, url: string, count: number) {
+	const users: { vuer: string; dreamlake: string }[] = []
+	let next = 0
+	await Promise.all(
+		Array.from({ length: 32 }, async () => {
+			while (next < count) {
+				next++
+				const vuer = await keys.mint(newIdentity(), { expiresIn: 4 * 3600 })
+				const response = await fetch(`${url}/auth/exchange`, { method: 'POST', headers: { authorization: `Bearer ${vuer}` } })
+				if (response.status !== 200) throw new Error(`seeding failed: ${response.status} ${await response.text()}`)
+				users.push({ vuer, dreamlake: ((await response.json()) as { dreamlake_token: string }).dreamlake_token })
+			}
+		}),
+	)
+	return users
+}
+
+async function mintMany(keys: KeyServer, count: number): Promise<string[]> {
+	const tokens: string[] = []
+	for (let i = 0; i < count; i += 256) tokens.push(...(await Promise.all(Array.from({ length: Math.min(256, count - i) }, () => keys.mint(newIdentity(), { expiresIn: 4 * 3600 })))))
+	return tokens
+}
+
+/** The database statements one request of this kind makes, read from its Server-Timing header. */
+async function statementsOf(url: string, method: string, path: string, token: string, body?: string): Promise<string> {
+	const response = await fetch(`${url}${path}`, { method, body, headers: { authorization: `Bearer ${token}`, ...(body && { 'content-type': 'application/json' }) } })
+	const timing = response.headers.get('server-timing') ?? ''
+	const statements = /db;dur=[\d.]+;desc="(\d+)"/.exec(timing)?.[1] ?? '?'
+	const transactions = /db-tx;desc="(\d+)"/.exec(timing)?.[1]
+	return transactions ? `${statements} (in ${transactions} write tx)` : statements
+}
+
+function writeLines(name: string, lines: string[]): string {
+	const path = join(work, name)
+	writeFileSync(path, lines.join('\n') + '\n')
+	return path
+}
+
+const luaGet = () => 'wrk.method = "GET"\n'
+
+/** Each request takes the next token from `file` (threads start at different offsets). */
+function luaRotate(file: string, method: string, path: string, body?: string, once = false): string {
+	return `
+local tokens = {}
+for line in io.lines("${file}") do tokens[#tokens + 1] = line end
+local i = 0
+local step = 1
+function setup(thread) end
+function init(args) i = math.random(#tokens) - 1 end
+function request()
+  i = i + 1
+  ${once ? 'if i > #tokens then i = 1 end' : ''}
+  local token = tokens[(i % #tokens) + 1]
+  return wrk.format("${method}", "${path}", { ["Authorization"] = "Bearer " .. token${body ? ', ["Content-Type"] = "application/json"' : ''} }${body ? `, '${body}'` : ''})
+end
+`
+}
+
+/** Runs wrk (or, without it, a plain fetch loop: smoke only) against `target` for `seconds`. */
+async function load(target: string, lua: string, seconds: number): Promise<LoadResult> {
+	if (!hasWrk) return fetchLoad(target, lua, seconds)
+	const script = join(work, `script-${Math.random().toString(36).slice(2)}.lua`)
+	writeFileSync(script, lua + '\ndone = function(summary, latency, requests)\n  io.write(string.format("RESULT %d %d %f %f %d\\n", summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), summary.errors.status))\nend\n')
+	const wrk = Bun.spawnSync(onLoadCore(['wrk', '-t1', `-c${connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '--latency', '-s', script, target]))
+	const out = wrk.stdout.toString()
+	const match = /RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)/.exec(out)
+	if (!match) throw new Error(`wrk failed: ${out}${wrk.stderr.toString()}`)
+	const [, requests, micros, p50, p99, non2xx] = match.map(Number) as number[]
+	return { requests: requests!, rps: requests! / (micros! / 1e6), p50: p50! / 1000, p99: p99! / 1000, non2xx: non2xx! }
+}
+
+/** Smoke-only stand-in for wrk: a few concurrent fetch loops; numbers from it are not comparable. */
+async function fetchLoad(target: string, lua: string, seconds: number): Promise<LoadResult> {
+	const method = /wrk\.format\("(\w+)"/.exec(lua)?.[1] ?? 'GET'
+	const file = /io\.lines\("([^"]+)"\)/.exec(lua)?.[1]
+	const tokens = file ? (await Bun.file(file).text()).trim().split('\n') : ['']
+	const body = /'(\{.*\})'\)/.exec(lua)?.[1]
+	const latencies: number[] = []
+	let non2xx = 0
+	const deadline = performance.now() + seconds * 1000
+	let i = 0
+	await Promise.all(
+		Array.from({ length: 8 }, async () => {
+			while (performance.now() < deadline) {
+				const token = tokens[i++ % tokens.length]
+				const started = performance.now()
+				const response = await fetch(target, { method, body, headers: { authorization: `Bearer ${token}`, ...(body && { 'content-type': 'application/json' }) } })
+				await response.arrayBuffer()
+				latencies.push(performance.now() - started)
+				if (response.status >= 300) non2xx++
+			}
+		}),
+	)
+	latencies.sort((a, b) => a - b)
+	const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0
+	return { requests: latencies.length, rps: latencies.length / seconds, p50: at(0.5), p99: at(0.99), non2xx }
+}
+
+function baselineSource(port: number, size: number): string {
+	return `
+const body = JSON.stringify({ padding: 'x'.repeat(${Math.max(0, size - 14)}) })
+Bun.serve({ hostname: '127.0.0.1', port: ${port}, fetch: () => new Response(body, { headers: { 'content-type': 'application/json' } }) })
+`
+}
+
+async function waitFor(url: string) {
+	for (let i = 0; i < 500; i++) {
+		try {
+			if ((await fetch(url)).ok) return
+		} catch {}
+		await Bun.sleep(10)
+	}
+	throw new Error(`${url} did not come up`)
+}
+
+async function freePort(): Promise<number> {
+	const probe = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() })
+	const { port } = probe
+	probe.stop(true)
+	return port!
+}
+
+const statusField = (pid: number, field: string) => Number(/\d+/.exec((/^.*$/m.exec(Bun.spawnSync(['grep', `^${field}:`, `/proc/${pid}/status`]).stdout.toString()) ?? [''])[0])?.[0] ?? 0) / 1024
+const rssMb = (pid: number) => statusField(pid, 'VmRSS')
+/** The kernel's high-water mark of the process's resident memory since it started. */
+const peakRss = (pid: number) => statusField(pid, 'VmHWM')
+
+// last, so every helper above is initialised before it runs
+try {
+	await main()
+} finally {
+	cleanup()
+}
