@@ -7,10 +7,8 @@ import { AuthService } from './auth/service'
 import type { VuerAuthVerifier } from './auth/vuer-auth'
 import type { Db } from './db/client'
 import type { DevIdentityProvider } from './dev-idp'
-import { declaredBodyTooLarge, payloadTooLarge } from './http/body'
 import { errorHandler } from './http/error-handler'
 import { health } from './http/health'
-import { requestLog } from './http/request-log'
 import { serverTiming } from './http/server-timing'
 import type { Logger } from './log'
 import { VERSION } from './version'
@@ -28,19 +26,17 @@ export interface AppDeps {
 
 const bearer = (description: string) => ({ type: 'http' as const, scheme: 'bearer', bearerFormat: 'JWT', description })
 
-/** Builds the HTTP application; it never listens (tests call `app.handle`, the server calls `Bun.serve`). */
+/**
+ * Builds the HTTP application; it never listens. Requests reach it through `withOperations`
+ * (http/operations.ts), from Bun.serve in the server and directly in the tests.
+ */
 export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp }: AppDeps) {
 	const service = new AuthService(vuerAuth, tokens, log)
 	return (
 		// normalize: false, so a body with unknown fields is refused instead of silently trimmed
 		new Elysia({ normalize: false })
-			.use(requestLog(log))
 			.use(errorHandler(log))
 			.use(serverTiming)
-			.onRequest(({ request, set }) => {
-				if (devIdp) set.headers['x-dreamlake-dev-mode'] = 'on'
-				if (declaredBodyTooLarge(request)) throw payloadTooLarge()
-			})
 			.use(
 				openapi({
 					provider: null, // no UI: it would load from a CDN, and the document must work offline

@@ -6,6 +6,7 @@ import { closeDatabase, dataFolder, openDatabase } from './db/client'
 import { DEV_ISSUER, DevIdentityProvider } from './dev-idp'
 import { migrateDatabase } from './db/migrate'
 import { MAX_BODY_BYTES } from './http/body'
+import { withOperations } from './http/operations'
 import type { Logger } from './log'
 import { resolveJwtSecret } from './secret'
 
@@ -51,8 +52,10 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			// Only a backstop: the app refuses bodies over MAX_BODY_BYTES itself, by Content-Length before reading
 			// and by counting while it reads, with the JSON error body. Bun's own refusal has an empty body.
 			maxRequestBodySize: MAX_BODY_BYTES * 128,
-			fetch: app.fetch,
+			fetch: withOperations(app.fetch, { log, devMode: devIdp !== undefined }),
 		})
+		// what Elysia's own listen() does: handlers reach the socket (requestIP) through the app's server
+		app.server = server
 		const url = new URL(`http://${server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`)
 		if (devIdp) {
 			log.warn('DEVELOPMENT MODE (--dev): vuer-auth is replaced by a local stand-in that mints a token for any username; never run this in production', {

@@ -199,7 +199,7 @@ describe('PATCH /auth/me', () => {
 					else controller.close()
 				},
 			})
-			const response = await h.app.handle(
+			const response = await h.fetch(
 				new Request('http://dreamlake.test/auth/me', { method: 'PATCH', body: stream, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }),
 			)
 			expect(response.status).toBe(413)

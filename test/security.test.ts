@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { RateLimiter } from '../src/http/rate-limit'
@@ -81,16 +82,29 @@ describe('rate limit on POST /auth/exchange', () => {
 		expect((limiter as unknown as { buckets: Map<string, unknown> }).buckets.size).toBeLessThanOrEqual(3)
 	})
 
-	it('limits by the socket address over real HTTP (RATE_LIMIT_EXCHANGE, --rate-limit-exchange)', async () => {
+	it('limits by the socket address over real HTTP (RATE_LIMIT_EXCHANGE, --rate-limit-exchange), one bucket per client', async () => {
 		const cwd = mkdtempSync(join(tmpdir(), 'dreamlake-rate-'))
 		const server = await spawnServer(['--port', '0', '--rate-limit-exchange', '2'], { cwd, env: { VUER_AUTH_JWKS_URL: h.keys.jwksUrl } })
+		// every 127.x.y.z address is this machine: each source address below is a different client to the server
+		const exchangeFrom = async (localAddress: string, spoofed: string) => {
+			const token = await h.keys.mint(newIdentity())
+			const { port } = new URL(server.url)
+			return new Promise<number>((resolve, reject) => {
+				const request = httpRequest(
+					{ host: '127.0.0.1', port, path: '/auth/exchange', method: 'POST', localAddress, agent: false, headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': spoofed } },
+					(response) => {
+						response.resume()
+						resolve(response.statusCode!)
+					},
+				)
+				request.on('error', reject)
+				request.end()
+			})
+		}
 		try {
-			const statuses = []
-			for (let i = 0; i < 3; i++) {
-				const response = await fetch(`${server.url}/auth/exchange`, { method: 'POST', headers: { authorization: `Bearer ${await h.keys.mint(newIdentity())}`, 'x-forwarded-for': `10.1.1.${i}` } })
-				statuses.push(response.status)
-			}
-			expect(statuses).toEqual([200, 200, 429])
+			const first = [await exchangeFrom('127.0.0.2', '10.0.0.1'), await exchangeFrom('127.0.0.2', '10.0.0.2'), await exchangeFrom('127.0.0.2', '10.0.0.3')]
+			expect(first).toEqual([200, 200, 429])
+			expect(await exchangeFrom('127.0.0.3', '10.0.0.1')).toBe(200)
 		} finally {
 			await server.stop()
 			rmSync(cwd, { recursive: true, force: true })
@@ -166,7 +180,7 @@ describe('fuzzing', () => {
 				continue // not even a valid HTTP header value: no client can send it
 			}
 			const path = random.pick(['/auth/exchange', '/auth/me'])
-			const response = await h.app.handle(new Request(`http://dreamlake.test${path}`, { method: path === '/auth/me' ? 'GET' : 'POST', headers: request.headers }))
+			const response = await h.fetch(new Request(`http://dreamlake.test${path}`, { method: path === '/auth/me' ? 'GET' : 'POST', headers: request.headers }))
 			const body = await response.json()
 			if (response.status >= 500 || !(response.status === 200 || isErrorBody(body))) {
 				throw new Error(`seed ${seed}, case ${i}: ${response.status} ${JSON.stringify(body)} for ${JSON.stringify(header).slice(0, 300)}`)

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createApp } from '../../src/app'
+import { withOperations } from '../../src/http/operations'
 import type { ExchangeLimits } from '../../src/auth'
 import { DreamlakeTokens, type DreamlakeTokenOptions } from '../../src/auth/dreamlake-token'
 import { VuerAuthVerifier, type VuerAuthOptions } from '../../src/auth/vuer-auth'
@@ -45,6 +46,8 @@ export class Harness {
 		private readonly ownsKeys: boolean,
 		readonly tokens: DreamlakeTokens,
 		readonly app: ReturnType<typeof createApp>,
+		/** The app as the server runs it: behind withOperations (request ids, the request log, the early 413). */
+		readonly fetch: (request: Request) => Promise<Response>,
 	) {}
 
 	static async start(options: HarnessOptions = {}): Promise<Harness> {
@@ -57,7 +60,7 @@ export class Harness {
 		const log = createLogger({ format: 'json', level: 'debug', write: (line) => logs.push(line) })
 		const vuerAuth = new VuerAuthVerifier({ jwksUrl: keys.jwksUrl, algorithms: ['EdDSA', 'ES256', 'RS256'], ...options.vuerAuth }, log)
 		const app = createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits })
-		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, app)
+		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, app, withOperations(app.fetch, { log }))
 	}
 
 	get dbPath(): string {
@@ -70,7 +73,7 @@ export class Harness {
 			init.body = typeof body === 'string' ? body : JSON.stringify(body)
 			if (typeof body !== 'string') (init.headers as Record<string, string>)['content-type'] = 'application/json'
 		}
-		const response = await this.app.handle(new Request(`http://dreamlake.test${path}`, init))
+		const response = await this.fetch(new Request(`http://dreamlake.test${path}`, init))
 		const text = await response.text()
 		return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers, db: serverTiming(response.headers) }
 	}
