@@ -2,6 +2,7 @@ import { ConfigError, loadConfig, SETTINGS, type Config, type RawSettings, type 
 import { BackupError, backupDatabase } from './db/backup'
 import { closeDatabase, dataFolder, openDatabase } from './db/client'
 import { migrateDatabase } from './db/migrate'
+import { ServerLockError } from './db/server-lock'
 import { DevIdentityProvider, InvalidDevUsername } from './dev-idp'
 import { createLogger, type Logger } from './log'
 import { startServer } from './server'
@@ -122,6 +123,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
 	} catch (error) {
 		if (error instanceof ConfigError) return print(`dreamlake-server: invalid configuration: ${error.message}`, 1, true)
 		if (error instanceof BackupError) return print(`dreamlake-server: backup failed: ${error.message}`, 1, true)
+		if (error instanceof ServerLockError) return print(`dreamlake-server: ${error.message}`, 1, true)
 		if (error instanceof InvalidDevUsername) return print(`dreamlake-server: ${error.message}`, 2, true)
 		log.error(`could not ${invocation.command}`, { reason: startFailure(error) })
 		return 1

@@ -5,6 +5,7 @@ import { ConfigError, type Config } from './config'
 import { closeDatabase, dataFolder, openDatabase } from './db/client'
 import { DEV_ISSUER, DevIdentityProvider } from './dev-idp'
 import { migrateDatabase } from './db/migrate'
+import { acquireServerLock } from './db/server-lock'
 import { MAX_BODY_BYTES } from './http/body'
 import { withOperations } from './http/operations'
 import type { Logger } from './log'
@@ -29,6 +30,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 		throw new ConfigError('HOST', `--dev serves a stand-in identity provider anyone can mint tokens from; it only binds a loopback address (127.0.0.1, ::1), not ${config.host}.`)
 	}
 	const secret = resolveJwtSecret(config)
+	const lock = acquireServerLock(config.databasePath)
 	const db = openDatabase(config.databasePath)
 	try {
 		const migrations = migrateDatabase(db)
@@ -83,11 +85,13 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 					await server.stop(true)
 				}
 				closeDatabase(db)
+				lock.release()
 				log.flush()
 			})())
 		return { url, stop }
 	} catch (error) {
 		db.$client.close()
+		lock.release()
 		throw error
 	}
 }

@@ -35,13 +35,14 @@ describe('errors', () => {
 		try {
 			const { body: login } = await local.login(newIdentity())
 			local.db.$client.run('DROP TABLE namespaces') // the schema breaks under the running server
-			const { status, body } = await local.call('GET', '/auth/me', { token: login.dreamlake_token })
+			local.db.$client.run('DROP TABLE users')
+			const { status, body } = await local.call('PATCH', '/auth/me', { token: login.dreamlake_token, body: { name: 'x' } })
 			expect(status).toBe(500)
 			expect(body).toEqual({ success: false, error: 'Something went wrong on the server; it has been logged.', code: 'internal_error' })
 			const logged = local.logs.join('\n')
 			expect(logged).toContain('unexpected error')
 			expect(logged).not.toContain(login.dreamlake_token)
-			expect(logged).not.toMatch(/SELECT|namespaces"|\n\s+at /)
+			expect(logged).not.toMatch(/SELECT|UPDATE|users"|\n\s+at /)
 			expect((await local.call('GET', '/health')).status).toBe(200)
 		} finally {
 			local.close()

@@ -114,16 +114,22 @@ describe('database roundtrips (Server-Timing)', () => {
 		expect(db.statements).toBe(3)
 	})
 
-	it('exchange of a returning user: 1', async () => {
+	it('exchange of a returning user: 1 after a restart, then 0 (the account is cached)', async () => {
 		const claims = newIdentity()
 		await h.login(claims)
+		h.restart()
 		expect((await h.login(claims)).db).toEqual({ statements: 1, transactions: 0 })
+		expect((await h.login(claims)).db).toEqual({ statements: 0, transactions: 0 })
 	})
 
-	it('GET /auth/me: 1; PATCH /auth/me: 1', async () => {
+	it('GET /auth/me: 1 after a restart, then 0; PATCH /auth/me: 1', async () => {
 		const { body } = await h.login(newIdentity())
-		expect((await h.call('GET', '/auth/me', { token: body.dreamlake_token })).db).toEqual({ statements: 1, transactions: 0 })
-		expect((await h.call('PATCH', '/auth/me', { token: body.dreamlake_token, body: { name: 'N' } })).db).toEqual({ statements: 1, transactions: 0 })
+		h.restart()
+		const token = body.dreamlake_token
+		expect((await h.call('GET', '/auth/me', { token })).db).toEqual({ statements: 1, transactions: 0 })
+		expect((await h.call('GET', '/auth/me', { token })).db).toEqual({ statements: 0, transactions: 0 })
+		expect((await h.call('PATCH', '/auth/me', { token, body: { name: 'N' } })).db).toEqual({ statements: 1, transactions: 0 })
+		expect((await h.call('GET', '/auth/me', { token })).body.name).toBe('N') // the cache follows the write
 	})
 
 	it('is on every response, including errors and unknown routes', async () => {

@@ -48,6 +48,38 @@ const isIdConflict = (error: unknown) => sqliteErrorOf(error)?.code === 'SQLITE_
 export const newId = () => Bun.randomUUIDv7()
 
 /**
+ * The accounts this process last read or wrote, by sub, so a known caller costs no database
+ * statement: GET /auth/me was spending a third of its time in SQLite (bun run bench). It is
+ * coherent because one process serves a database (db/server-lock.ts) and every write goes
+ * through this repository, which updates it. Bounded: the oldest entries go first.
+ */
+class AccountCache {
+	private readonly entries = new Map<string, Account>()
+
+	constructor(private readonly capacity: number) {}
+
+	get(sub: string): Account | undefined {
+		return this.entries.get(sub)
+	}
+
+	set(account: Account): void {
+		this.entries.delete(account.user.sub) // re-inserted last: the Map's order is the eviction order
+		if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!)
+		this.entries.set(account.user.sub, account)
+	}
+
+	/** A written user row: kept with the namespace already known, or dropped to be read again. */
+	update(user: UserRow): void {
+		const known = this.entries.get(user.sub)
+		if (known) this.set({ user, namespace: known.namespace })
+	}
+
+	delete(sub: string): void {
+		this.entries.delete(sub)
+	}
+}
+
+/**
  * Users and their personal namespaces in SQLite. Every method is synchronous and charges the
  * statements it sends to the request's meter; `withMeter` gives a request its own view.
  */
@@ -56,19 +88,28 @@ export class AccountRepository {
 		private readonly db: Db,
 		private readonly meter: DbMeter,
 		private readonly q: ReturnType<typeof prepareQueries>,
+		private readonly cache: AccountCache,
 	) {}
 
-	static open(db: Db): AccountRepository {
-		return new AccountRepository(db, new DbMeter(), prepareQueries(db))
+	static open(db: Db, { cacheSize = 10_000 }: { cacheSize?: number } = {}): AccountRepository {
+		return new AccountRepository(db, new DbMeter(), prepareQueries(db), new AccountCache(cacheSize))
 	}
 
 	withMeter(meter: DbMeter): AccountRepository {
-		return new AccountRepository(this.db, meter, this.q)
+		return new AccountRepository(this.db, meter, this.q, this.cache)
 	}
 
-	/** One statement: the user and their personal namespace (null if they have none). */
+	/** The user and their personal namespace (null if they have none): from the cache, else one statement. */
 	findBySub(sub: string): { user: UserRow; namespace: NamespaceRef | null } | undefined {
-		return metered(this.meter, () => this.accountBySub(sub))
+		return this.cache.get(sub) ?? this.readBySub(sub)
+	}
+
+	/** The database's answer, whatever the cache holds (for the rare paths that must not trust it). */
+	readBySub(sub: string): { user: UserRow; namespace: NamespaceRef | null } | undefined {
+		const found = metered(this.meter, () => this.accountBySub(sub))
+		if (found?.namespace) this.cache.set({ user: found.user, namespace: found.namespace })
+		else this.cache.delete(sub)
+		return found
 	}
 
 	private accountBySub(sub: string): { user: UserRow; namespace: NamespaceRef | null } | undefined {
@@ -79,20 +120,20 @@ export class AccountRepository {
 
 	/**
 	 * Finds the user or creates them with their personal namespace, in one write transaction.
-	 * Safe against a concurrent creator (another process on the same file): ON CONFLICT keeps one.
+	 * The read and the transaction run without yielding, and one process serves the database,
+	 * so no other request can create the same sub in between.
 	 */
 	findOrCreate(sub: string, newUser: () => NewUser): { account: Account; created: boolean } {
 		const found = this.findBySub(sub)
 		if (found?.namespace) return { account: { user: found.user, namespace: found.namespace }, created: false }
 		const profile = newUser()
-		return this.transaction(() => {
+		const result = this.transaction(() => {
 			if (found) return { account: { user: found.user, namespace: this.ensurePersonalNamespace(found.user) }, created: false }
 			const user = this.insertUser(profile)
-			if (user) return { account: { user, namespace: this.createPersonalNamespace(user.id, profile.namespaceSlug) }, created: true }
-			// another writer created this sub between our read and our transaction
-			const raced = this.accountBySub(profile.sub)!
-			return { account: { user: raced.user, namespace: raced.namespace ?? this.ensurePersonalNamespace(raced.user) }, created: false }
+			return { account: { user, namespace: this.createPersonalNamespace(user.id, profile.namespaceSlug) }, created: true }
 		})
+		this.cache.set(result.account)
+		return result
 	}
 
 	/**
@@ -100,11 +141,11 @@ export class AccountRepository {
 	 * `undefined`: no user with this sub and token version.
 	 */
 	updateProfile(sub: string, tokenVersion: number, changes: ProfileChanges): UserRow | undefined {
-		return metered(this.meter, () => {
-			if (Object.keys(changes).length === 0) {
-				const found = this.q.userBySub.get({ sub })
-				return found?.tokenVersion === tokenVersion ? found : undefined
-			}
+		if (Object.keys(changes).length === 0) {
+			const found = this.findBySub(sub)?.user
+			return found?.tokenVersion === tokenVersion ? found : undefined
+		}
+		const updated = metered(this.meter, () => {
 			try {
 				return this.q.updateProfile.get({
 					sub,
@@ -124,6 +165,8 @@ export class AccountRepository {
 				throw error
 			}
 		})
+		if (updated) this.cache.update(updated)
+		return updated
 	}
 
 	/**
@@ -131,14 +174,9 @@ export class AccountRepository {
 	 * `undefined`: no user with this sub and token version.
 	 */
 	revokeTokens(sub: string, tokenVersion: number): UserRow | undefined {
-		return metered(this.meter, () =>
-			this.db
-				.update(users)
-				.set({ tokenVersion: sql`${users.tokenVersion} + 1`, updatedAt: new Date() })
-				.where(and(eq(users.sub, sub), eq(users.tokenVersion, tokenVersion)))
-				.returning()
-				.get(),
-		)
+		const updated = metered(this.meter, () => this.q.revokeTokens.get({ sub, tokenVersion, nowMs: Date.now() }))
+		if (updated) this.cache.update(updated)
+		return updated
 	}
 
 	private transaction<T>(work: () => T): T {
@@ -148,10 +186,10 @@ export class AccountRepository {
 	}
 
 	/**
-	 * The new user row, or undefined when the sub already exists. A username another user holds
-	 * is left unset rather than failing the login; an id already in use is replaced by a fresh one.
+	 * The new user row. A username another user holds is left unset rather than failing the
+	 * login; an id already in use is replaced by a fresh one.
 	 */
-	private insertUser(profile: NewUser): UserRow | undefined {
+	private insertUser(profile: NewUser): UserRow {
 		const { namespaceSlug: _, ...row } = profile
 		const now = new Date()
 		const emailVerified = row.emailVerified === null ? null : row.emailVerified ? 1 : 0
@@ -205,7 +243,6 @@ function prepareQueries(db: Db) {
 			.from(users)
 			.where(eq(users.sub, sql.placeholder('sub')))
 			.prepare(),
-		userBySub: db.select().from(users).where(eq(users.sub, sql.placeholder('sub'))).prepare(),
 		personalNamespaceOf: db
 			.select({ id: namespaces.id, slug: namespaces.slug })
 			.from(namespaces)
@@ -241,7 +278,12 @@ function prepareQueries(db: Db) {
 				createdAt: sql.placeholder('now'),
 				updatedAt: sql.placeholder('now'),
 			})
-			.onConflictDoNothing({ target: users.sub })
+			.returning()
+			.prepare(),
+		revokeTokens: db
+			.update(users)
+			.set({ tokenVersion: sql`${users.tokenVersion} + 1`, updatedAt: sql`${sql.placeholder('nowMs')}` })
+			.where(and(eq(users.sub, sql.placeholder('sub')), eq(users.tokenVersion, sql.placeholder('tokenVersion'))))
 			.returning()
 			.prepare(),
 		insertPersonalNamespace: db

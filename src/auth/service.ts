@@ -69,7 +69,7 @@ export class AuthService {
 
 /** A write guarded by the token version matched nothing: a deleted user (404) or a revoked token (401). A second statement, on this path only. */
 function explainMiss(accounts: AccountRepository, caller: DreamlakeClaims): never {
-	if (accounts.findBySub(caller.sub)) throw tokenRevoked()
+	if (accounts.readBySub(caller.sub)) throw tokenRevoked()
 	throw notFound('user_not_found', 'User not found.')
 }
 

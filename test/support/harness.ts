@@ -8,7 +8,7 @@ import { DreamlakeTokens, type DreamlakeTokenOptions } from '../../src/auth/drea
 import { VuerAuthVerifier, type VuerAuthOptions } from '../../src/auth/vuer-auth'
 import { closeDatabase, openDatabase, type Db } from '../../src/db/client'
 import { migrateDatabase } from '../../src/db/migrate'
-import { createLogger } from '../../src/log'
+import { createLogger, type Logger } from '../../src/log'
 import { KeyServer } from './key-server'
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!'
@@ -37,6 +37,10 @@ export interface Reply<T = any> {
 
 /** The real app on a real SQLite file in a temporary folder, trusting a real key server. */
 export class Harness {
+	app!: ReturnType<typeof createApp>
+	/** The app as the server runs it: behind withOperations (request ids, the request log, the early 413). */
+	fetch!: (request: Request) => Promise<Response>
+
 	private constructor(
 		/** Every line the app logged, for tests that check what is (not) logged. */
 		readonly logs: string[],
@@ -45,10 +49,11 @@ export class Harness {
 		readonly keys: KeyServer,
 		private readonly ownsKeys: boolean,
 		readonly tokens: DreamlakeTokens,
-		readonly app: ReturnType<typeof createApp>,
-		/** The app as the server runs it: behind withOperations (request ids, the request log, the early 413). */
-		readonly fetch: (request: Request) => Promise<Response>,
-	) {}
+		private readonly build: () => ReturnType<typeof createApp>,
+		private readonly log: Logger,
+	) {
+		this.restart()
+	}
 
 	static async start(options: HarnessOptions = {}): Promise<Harness> {
 		const keys = options.keyServer ?? (await KeyServer.start())
@@ -59,8 +64,14 @@ export class Harness {
 		const logs: string[] = []
 		const log = createLogger({ format: 'json', level: 'debug', write: (line) => logs.push(line) })
 		const vuerAuth = new VuerAuthVerifier({ jwksUrl: keys.jwksUrl, algorithms: ['EdDSA', 'ES256', 'RS256'], ...options.vuerAuth }, log)
-		const app = createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits })
-		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, app, withOperations(app.fetch, { log }))
+		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits })
+		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, build, log)
+	}
+
+	/** A new app on the same database, as after a server restart: nothing cached in memory. */
+	restart(): void {
+		this.app = this.build()
+		this.fetch = withOperations(this.app.fetch, { log: this.log })
 	}
 
 	get dbPath(): string {
