@@ -87,8 +87,9 @@ async function main() {
 	const url = `http://127.0.0.1:${port}`
 	await waitFor(`${url}/health`)
 
-	console.log(`seeding ${seedUsers} users …`)
+	console.log(`seeding ${seedUsers} users … (server RSS ${rssMb(server.pid).toFixed(1)} MB)`)
 	const seeded = await seed(keys, url, seedUsers)
+	console.log(`seeded (server RSS ${rssMb(server.pid).toFixed(1)} MB)`)
 	const meBody = await (await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${seeded[0]!.dreamlake}` } })).text()
 
 	const baselinePort = await freePort()
@@ -116,7 +117,8 @@ async function main() {
 		const result = await load(target, script, duration)
 		const ratio = reference > 0 ? result.rps / reference : 0
 		scenarios.push({ name, ...result, ratio, against, statements })
-		console.log(`  ${name}: ${Math.round(result.rps)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms${result.non2xx ? `, ${result.non2xx} non-2xx` : ''}`)
+		if (process.env.BENCH_SMAPS) console.log(smapsSummary(server.pid))
+		console.log(`  ${name}: ${Math.round(result.rps)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms${result.non2xx ? `, ${result.non2xx} non-2xx` : ''}; server RSS ${rssMb(server.pid).toFixed(1)} MB`)
 		return result
 	}
 
@@ -302,6 +304,20 @@ async function freePort(): Promise<number> {
 	const { port } = probe
 	probe.stop(true)
 	return port!
+}
+
+/** Resident memory by mapping (anonymous heap, the binary, SQLite files…), largest first: where RSS goes. */
+function smapsSummary(pid: number): string {
+	const text = Bun.spawnSync(['cat', `/proc/${pid}/smaps`]).stdout.toString()
+	const byName = new Map<string, number>()
+	let name = ''
+	for (const line of text.split('\n')) {
+		const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line)
+		if (header) name = header[1] || '[anonymous]'
+		const rss = /^Rss:\s+(\d+) kB/.exec(line)
+		if (rss) byName.set(name, (byName.get(name) ?? 0) + Number(rss[1]))
+	}
+	return [...byName].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([n, kb]) => `    ${(kb / 1024).toFixed(1)} MB ${n}`).join('\n')
 }
 
 const statusField = (pid: number, field: string) => Number(/\d+/.exec((/^.*$/m.exec(Bun.spawnSync(['grep', `^${field}:`, `/proc/${pid}/status`]).stdout.toString()) ?? [''])[0])?.[0] ?? 0) / 1024
