@@ -2,9 +2,10 @@
 // Bun.serve baseline and with jose's cryptographic ceiling. Ratios, not absolute numbers, are the point:
 // these machines are shared and noisy.
 //
-//   bun run bench             full run (~3 minutes): 10 s per scenario, 1,000,000 GET /auth/me for the memory check
+//   bun run bench             full run (~5 minutes): 3 rounds of 5 s per scenario, each right after its reference,
+//                             then 1,000,000 GET /auth/me for the memory check
 //   bun run bench --smoke     a few seconds, for CI: every scenario briefly, no targets enforced
-//   options: --duration <s>  --connections <n>  --users <n>  --no-memory  --out <file.json>
+//   options: --duration <s>  --rounds <n>  --connections <n>  --users <n>  --no-memory  --out <file.json>  --binary <path>
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -19,6 +20,7 @@ const { values: options } = parseArgs({
 		duration: { type: 'string' },
 		connections: { type: 'string', default: '64' },
 		users: { type: 'string' },
+		rounds: { type: 'string' },
 		memory: { type: 'boolean', default: true },
 		'no-memory': { type: 'boolean', default: false },
 		out: { type: 'string', default: join(root, 'bench-results', 'latest.json') },
@@ -26,10 +28,11 @@ const { values: options } = parseArgs({
 	},
 })
 const smoke = options.smoke
-const duration = Number(options.duration ?? (smoke ? 0.3 : 10))
+const duration = Number(options.duration ?? (smoke ? 0.3 : 5))
 const connections = Number(options.connections)
 const seedUsers = Number(options.users ?? (smoke ? 50 : 10_000))
 const memoryRun = !smoke && options.memory && !options['no-memory']
+const rounds = Number(options.rounds ?? (smoke ? 1 : 3))
 
 const hasWrk = Bun.which('wrk') !== null
 if (!hasWrk && !smoke) {
@@ -97,42 +100,69 @@ async function main() {
 	children.push(baseline)
 	await waitFor(`http://127.0.0.1:${baselinePort}/`)
 
-	const ceiling = JSON.parse(
-		Bun.spawnSync(onServerCore([process.execPath, join(root, 'scripts', 'crypto-ceiling.ts'), String(smoke ? 0.3 : 3)])).stdout.toString(),
-	) as { pairsPerSecond: number; microsecondsPerPair: number }
+	const measureCeiling = (seconds: number) =>
+		JSON.parse(Bun.spawnSync(onServerCore([process.execPath, join(root, 'scripts', 'crypto-ceiling.ts'), String(seconds)])).stdout.toString()) as {
+			pairsPerSecond: number
+			microsecondsPerPair: number
+		}
+	const ceiling = measureCeiling(smoke ? 0.3 : 2)
 	console.log(`crypto ceiling: ${ceiling.pairsPerSecond} EdDSA verifications + HS256 signatures per second on one core`)
 
-	const files: Record<'dreamlake' | 'vuer' | 'new', string> = {
-		new: '',
+	const files = {
 		dreamlake: writeLines('dreamlake-tokens.txt', seeded.map((s) => s.dreamlake)),
 		vuer: writeLines('vuer-tokens.txt', seeded.map((s) => s.vuer)),
+		new: '',
 	}
-	// enough distinct new users that the pool cannot run dry at the ceiling's rate
-	const newUserCount = Math.ceil(Math.min(ceiling.pairsPerSecond, 20_000) * duration * 1.5) + 100
+	// enough distinct new users for every round that the pool cannot run dry at the ceiling's rate
+	const newUserCount = Math.ceil(Math.min(ceiling.pairsPerSecond, 20_000) * duration * rounds * 1.5) + 100
 	console.log(`minting ${newUserCount} tokens for new users …`)
 	files.new = writeLines('new-tokens.txt', await mintMany(keys, newUserCount))
 
-	const scenarios: Scenario[] = []
-	const run = async (name: string, target: string, script: string, against: Scenario['against'], reference: number, statements: string) => {
-		const result = await load(target, script, duration)
-		const ratio = reference > 0 ? result.rps / reference : 0
-		scenarios.push({ name, ...result, ratio, against, statements })
-		if (process.env.BENCH_SMAPS) console.log(smapsSummary(server.pid))
-		console.log(`  ${name}: ${Math.round(result.rps)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms${result.non2xx ? `, ${result.non2xx} non-2xx` : ''}; server RSS ${rssMb(server.pid).toFixed(1)} MB`)
-		return result
+	const plan = [
+		{ name: "GET /auth/me (10,000 users' tokens)", target: `${url}/auth/me`, lua: luaRotate(files.dreamlake, 'GET', '/auth/me'), against: 'baseline' as const, statements: await statementsOf(url, 'GET', '/auth/me', seeded[1]!.dreamlake) },
+		{ name: 'PATCH /auth/me', target: `${url}/auth/me`, lua: luaRotate(files.dreamlake, 'PATCH', '/auth/me', '{"name":"Bench User"}'), against: 'baseline' as const, statements: await statementsOf(url, 'PATCH', '/auth/me', seeded[2]!.dreamlake, '{"name":"Bench"}') },
+		{ name: 'POST /auth/exchange, returning users', target: `${url}/auth/exchange`, lua: luaRotate(files.vuer, 'POST', '/auth/exchange'), against: 'crypto ceiling' as const, statements: await statementsOf(url, 'POST', '/auth/exchange', seeded[3]!.vuer) },
+		{ name: 'POST /auth/exchange, new users', target: `${url}/auth/exchange`, lua: luaRotate(files.new, 'POST', '/auth/exchange', undefined, true), against: 'crypto ceiling' as const, statements: await statementsOf(url, 'POST', '/auth/exchange', await keys.mint(newIdentity())) },
+	]
+	// Each scenario runs right after its reference, in several rounds, and reports the median of
+	// the rounds: the load of other tenants on a shared machine moves both alike.
+	const baselines: LoadResult[] = []
+	const measured = plan.map(() => ({ results: [] as LoadResult[], ratios: [] as number[] }))
+	for (let round = 1; round <= rounds; round++) {
+		console.log(`round ${round} of ${rounds}`)
+		for (const [i, scenario] of plan.entries()) {
+			let reference: number
+			if (scenario.against === 'baseline') {
+				const base = await load(`http://127.0.0.1:${baselinePort}/`, luaGet(), duration)
+				baselines.push(base)
+				reference = base.rps
+			} else {
+				reference = measureCeiling(Math.min(duration, 3)).pairsPerSecond
+			}
+			const result = await load(scenario.target, scenario.lua, duration)
+			measured[i]!.results.push(result)
+			measured[i]!.ratios.push(result.rps / reference)
+			if (process.env.BENCH_SMAPS) console.log(smapsSummary(server.pid))
+			console.log(
+				`  ${scenario.name}: ${Math.round(result.rps)} req/s (${((result.rps / reference) * 100).toFixed(0)}% of ${scenario.against} ${Math.round(reference)}), p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms${result.non2xx ? `, ${result.non2xx} non-2xx` : ''}; server RSS ${rssMb(server.pid).toFixed(1)} MB`,
+			)
+		}
 	}
-
-	const base = await run('baseline: bare Bun.serve, same-size JSON', `http://127.0.0.1:${baselinePort}/`, luaGet(), '-', 0, '-')
 	baseline.kill()
-	scenarios[0]!.ratio = 1
-	scenarios[0]!.against = 'baseline'
-	await run('GET /auth/me (10,000 users\' tokens)', `${url}/auth/me`, luaRotate(files.dreamlake, 'GET', '/auth/me'), 'baseline', base.rps, await statementsOf(url, 'GET', '/auth/me', seeded[1]!.dreamlake))
-	await run('PATCH /auth/me', `${url}/auth/me`, luaRotate(files.dreamlake, 'PATCH', '/auth/me', '{"name":"Bench User"}'), 'baseline', base.rps, await statementsOf(url, 'PATCH', '/auth/me', seeded[2]!.dreamlake, '{"name":"Bench"}'))
-	await run('POST /auth/exchange, returning users', `${url}/auth/exchange`, luaRotate(files.vuer, 'POST', '/auth/exchange'), 'crypto ceiling', ceiling.pairsPerSecond, await statementsOf(url, 'POST', '/auth/exchange', seeded[3]!.vuer))
-	const fresh = await keys.mint(newIdentity())
-	const newStatements = await statementsOf(url, 'POST', '/auth/exchange', fresh)
-	const created = await run('POST /auth/exchange, new users', `${url}/auth/exchange`, luaRotate(files.new, 'POST', '/auth/exchange', undefined, true), 'crypto ceiling', ceiling.pairsPerSecond, newStatements)
-	if (created.requests > newUserCount) console.log(`  (the new-user pool ran dry: ${created.requests} requests for ${newUserCount} tokens; the rest were returning users)`)
+	const medianOf = (results: LoadResult[], ratios: number[]): Omit<Scenario, 'name' | 'against' | 'statements'> => ({
+		requests: results.reduce((sum, r) => sum + r.requests, 0),
+		rps: median(results.map((r) => r.rps)),
+		p50: median(results.map((r) => r.p50)),
+		p99: median(results.map((r) => r.p99)),
+		non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
+		ratio: median(ratios),
+	})
+	const scenarios: Scenario[] = [
+		{ name: 'baseline: bare Bun.serve, same-size JSON', ...medianOf(baselines, baselines.map(() => 1)), against: 'baseline', statements: '-' },
+		...plan.map((scenario, i) => ({ name: scenario.name, against: scenario.against, statements: scenario.statements, ...medianOf(measured[i]!.results, measured[i]!.ratios) })),
+	]
+	const created = measured[3]!.results.reduce((sum, r) => sum + r.requests, 0)
+	if (created > newUserCount) console.log(`  (the new-user pool ran dry: ${created} requests for ${newUserCount} tokens; the rest were returning users)`)
 
 	let memory: { firstHalf: { requests: number; rssMb: number }; secondHalf: { requests: number; rssMb: number }; growth: number } | undefined
 	if (memoryRun) {
@@ -154,7 +184,7 @@ async function main() {
 	const starts: number[] = []
 	for (let i = 0; i < startRuns; i++) starts.push(await timeToFirstHealth(options.binary))
 
-	const report = { date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : 'fetch', connections, durationSeconds: duration, pinned, seedUsers, ceiling, scenarios, peakRssMb, memory, startMs: { runs: starts, median: median(starts) } }
+	const report = { date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : 'fetch', connections, durationSeconds: duration, rounds, pinned, seedUsers, ceiling, scenarios, peakRssMb, memory, startMs: { runs: starts, median: median(starts) } }
 	mkdirSync(dirname(options.out), { recursive: true })
 	writeFileSync(options.out, JSON.stringify(report, null, 2) + '\n')
 	console.log('\n' + markdown(report) + `\n\nJSON: ${options.out}`)
@@ -167,7 +197,7 @@ function markdown(report: any): string {
 			`| ${s.name} | ${Math.round(s.rps).toLocaleString('en')} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.against === '-' ? '-' : `${(s.ratio * 100).toFixed(0)}% of ${s.against}`} | ${s.statements} |`,
 	)
 	const lines = [
-		`${report.machine}; ${report.load}, ${report.connections} connections, ${report.durationSeconds} s per scenario${report.pinned ? ', server and load generator on separate cores' : ''}.`,
+		`${report.machine}; ${report.load}, ${report.connections} connections; each scenario ${report.rounds} × ${report.durationSeconds} s, right after its reference, medians shown${report.pinned ? '; server and load generator on separate cores' : ''}.`,
 		'',
 		'| Scenario | req/s | p50 ms | p99 ms | ratio | DB statements / request |',
 		'|---|---|---|---|---|---|',

@@ -55,9 +55,14 @@ function stdoutLines(): { write: (line: string, urgent: boolean) => void; flush:
 export function createLogger({ format, level = 'info', write }: LoggerOptions): Logger {
 	const sink = write ? { write, flush() {} } : stdoutLines()
 	const min = ORDER[level]
+	// under load many lines share a millisecond: format its timestamp once
+	let lastMs = 0
+	let lastTime = ''
 	const emit = (lvl: LogLevel, message: string, fields?: LogFields) => {
 		if (ORDER[lvl] < min) return
-		const time = new Date().toISOString()
+		const now = Date.now()
+		if (now !== lastMs) lastTime = new Date((lastMs = now)).toISOString()
+		const time = lastTime
 		const urgent = ORDER[lvl] >= ORDER.warn
 		if (format === 'json') {
 			sink.write(JSON.stringify({ time, level: lvl, msg: message, ...fields }), urgent)

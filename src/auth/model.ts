@@ -46,8 +46,8 @@ export const ProfileResponse = t.Object({
 	email_verified: Nullable(t.Boolean()),
 	namespace: NamespaceRefSchema,
 	metadata: Metadata,
-	createdAt: t.String({ format: 'date-time' }),
-	updatedAt: t.String({ format: 'date-time' }),
+	createdAt: t.String({ description: 'ISO 8601 UTC with milliseconds' }),
+	updatedAt: t.String({ description: 'ISO 8601 UTC with milliseconds' }),
 })
 
 export const ProfileUpdateResponse = t.Object({
@@ -56,7 +56,7 @@ export const ProfileUpdateResponse = t.Object({
 	username: Nullable(t.String()),
 	picture: Nullable(t.String()),
 	metadata: Metadata,
-	updatedAt: t.String({ format: 'date-time' }),
+	updatedAt: t.String({ description: 'ISO 8601 UTC with milliseconds' }),
 })
 
 /** PATCH /auth/me: every field optional; anything else in the body is refused, not dropped. */
@@ -132,7 +132,16 @@ export const toExchangeResponse = (account: Account, token: string, isNewUser: b
 	namespace: namespaceRef(account.namespace),
 })
 
-export const toProfileResponse = ({ user, namespace }: Account): Static<typeof ProfileResponse> => ({
+/** Accounts are replaced, never changed, so an account's profile body can be built once. */
+const profiles = new WeakMap<Account, Static<typeof ProfileResponse>>()
+
+export function toProfileResponse(account: Account): Static<typeof ProfileResponse> {
+	let profile = profiles.get(account)
+	if (!profile) profiles.set(account, (profile = buildProfileResponse(account)))
+	return profile
+}
+
+const buildProfileResponse = ({ user, namespace }: Account): Static<typeof ProfileResponse> => ({
 	id: user.id,
 	sub: user.sub,
 	email: user.email,
