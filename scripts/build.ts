@@ -15,6 +15,8 @@ const build = Bun.spawnSync(
 		'process.env.NODE_ENV="production"',
 		'--bytecode',
 		join(root, 'src', 'index.ts'),
+		// a worker's script is its own entrypoint (db/checkpointer.ts starts it)
+		join(root, 'src', 'db', 'checkpoint-worker.ts'),
 		'--outfile',
 		outfile,
 	],

@@ -6,6 +6,7 @@ import { closeDatabase, dataFolder, openDatabase } from './db/client'
 import { DEV_ISSUER, DevIdentityProvider } from './dev-idp'
 import { migrateDatabase } from './db/migrate'
 import { acquireServerLock } from './db/server-lock'
+import { startCheckpointer } from './db/checkpointer'
 import { MAX_BODY_BYTES } from './http/body'
 import { withOperations } from './http/operations'
 import type { Logger } from './log'
@@ -73,6 +74,8 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 		if (secret.source === 'ephemeral') log.warn('JWT_SECRET is unset and the database is in memory: tokens will not survive a restart')
 		log.flush() // the start-up lines now, not with the first batch of request lines
 
+		// last, once nothing can fail any more: a worker thread left running would keep the process alive
+		const checkpointer = startCheckpointer(db, config.databasePath, log)
 		let stopping: Promise<void> | undefined
 		const stop = (graceMs = 10_000) =>
 			(stopping ??= (async () => {
@@ -84,6 +87,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 					log.warn('in-flight requests did not finish in time; closing them', { graceMs })
 					await server.stop(true)
 				}
+				await checkpointer.stop()
 				closeDatabase(db)
 				lock.release()
 				log.flush()

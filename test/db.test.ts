@@ -5,8 +5,11 @@ import { join, relative } from 'node:path'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { closeDatabase, openDatabase } from '../src/db/client'
 import { migrateDatabase, MIGRATIONS } from '../src/db/migrate'
+import { startCheckpointer } from '../src/db/checkpointer'
+import { createLogger } from '../src/log'
 
 setDefaultTimeout(30_000)
+const silent = createLogger({ format: 'json', write: () => {} })
 const root = join(import.meta.dir, '..')
 const dir = mkdtempSync(join(tmpdir(), 'dreamlake-db-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -80,5 +83,24 @@ describe('database', () => {
 		expect(db.$client.query("SELECT count(*) AS n FROM sqlite_master WHERE name = 'half_done'").get()).toEqual({ n: 0 })
 		expect(db.$client.query('PRAGMA foreign_keys').get()).toEqual({ foreign_keys: 1 })
 		closeDatabase(db)
+	})
+
+	it('checkpoints the WAL on a worker thread, with the request thread\'s autocheckpoint off', async () => {
+		const path = join(dir, 'checkpointed.db')
+		const db = openDatabase(path)
+		migrateDatabase(db)
+		const checkpointer = startCheckpointer(db, path, silent, 50)
+		try {
+			expect(db.$client.query('PRAGMA wal_autocheckpoint').get()).toEqual({ wal_autocheckpoint: 0 })
+			const insert = db.$client.prepare("INSERT INTO users (id, sub, created_at, updated_at) VALUES (?, ?, 0, 0)")
+			for (let i = 0; i < 500; i++) insert.run(`u${i}`, `s${i}`)
+			await Bun.sleep(300)
+			insert.run('after', 'after') // a write after a complete checkpoint starts the WAL over
+			const { log } = db.$client.query('PRAGMA wal_checkpoint(PASSIVE)').get() as { log: number }
+			expect(log).toBeLessThan(50) // without the worker it would hold every frame written: over 500
+		} finally {
+			await checkpointer.stop()
+			closeDatabase(db)
+		}
 	})
 })

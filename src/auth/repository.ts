@@ -1,7 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm'
 import { sqliteErrorOf, type Db } from '../db/client'
 import { DbMeter, metered } from '../db/meter'
-import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 import { namespaces, users, type UserRow } from '../db/schema'
 import { firstFreeSlug, isReservedSlug, personalNamespaceSlug, suffixPrefix } from './slug'
 
@@ -147,18 +146,12 @@ export class AccountRepository {
 		}
 		const updated = metered(this.meter, () => {
 			try {
-				return this.q.updateProfile.get({
+				return this.q.updateProfile(changes).get({
 					sub,
 					tokenVersion,
 					nowMs: Date.now(),
-					setName: changes.name !== undefined ? 1 : 0,
-					name: changes.name ?? null,
-					setUsername: changes.username !== undefined ? 1 : 0,
-					username: changes.username ?? null,
-					setPicture: changes.picture !== undefined ? 1 : 0,
-					picture: changes.picture ?? null,
-					setMetadata: changes.metadata !== undefined ? 1 : 0,
-					metadata: changes.metadata !== undefined ? JSON.stringify(changes.metadata) : null,
+					...changes,
+					...(changes.metadata !== undefined && { metadata: JSON.stringify(changes.metadata) }),
 				})
 			} catch (error) {
 				if (isUsernameConflict(error)) throw new UsernameTakenError()
@@ -231,8 +224,34 @@ export class AccountRepository {
 const personalNamespace = (column: 'id' | 'slug') =>
 	sql<string | null>`(SELECT ${namespaces}.${sql.identifier(column)} FROM ${namespaces} WHERE ${namespaces}.${sql.identifier(namespaces.ownerId.name)} = ${users}.${sql.identifier(users.id.name)} AND ${namespaces}.${sql.identifier(namespaces.kind.name)} = 'personal')`
 
-const changedTo = (column: AnySQLiteColumn, flag: string, value: string) =>
-	sql`CASE WHEN ${sql.placeholder(flag)} THEN ${sql.placeholder(value)} ELSE ${column} END`
+const PROFILE_FIELDS = ['name', 'username', 'picture', 'metadata'] as const satisfies (keyof ProfileChanges)[]
+
+/**
+ * One prepared `UPDATE … RETURNING` per set of changed fields (16 at most, prepared on first use):
+ * a statement that also rewrote unchanged columns would make SQLite maintain the username index
+ * on every update.
+ */
+function profileUpdates(db: Db) {
+	const prepared = new Map<string, ReturnType<typeof prepare>>()
+	const prepare = (fields: (typeof PROFILE_FIELDS)[number][]) =>
+		db
+			.update(users)
+			.set({
+				// raw placeholders: metadata arrives already serialized, updatedAt as epoch milliseconds
+				...Object.fromEntries(fields.map((field) => [field, sql`${sql.placeholder(field)}`])),
+				updatedAt: sql`${sql.placeholder('nowMs')}`,
+			})
+			.where(and(eq(users.sub, sql.placeholder('sub')), eq(users.tokenVersion, sql.placeholder('tokenVersion'))))
+			.returning()
+			.prepare()
+	return (changes: ProfileChanges) => {
+		const fields = PROFILE_FIELDS.filter((field) => changes[field] !== undefined)
+		const key = fields.join(',')
+		let statement = prepared.get(key)
+		if (!statement) prepared.set(key, (statement = prepare(fields)))
+		return statement
+	}
+}
 
 function prepareQueries(db: Db) {
 	return {
@@ -248,19 +267,7 @@ function prepareQueries(db: Db) {
 			.from(namespaces)
 			.where(and(eq(namespaces.ownerId, sql.placeholder('ownerId')), eq(namespaces.kind, 'personal')))
 			.prepare(),
-		/** Sets exactly the fields whose `set…` flag is 1, so one prepared statement serves every PATCH. */
-		updateProfile: db
-			.update(users)
-			.set({
-				name: changedTo(users.name, 'setName', 'name'),
-				username: changedTo(users.username, 'setUsername', 'username'),
-				picture: changedTo(users.picture, 'setPicture', 'picture'),
-				metadata: changedTo(users.metadata, 'setMetadata', 'metadata'),
-				updatedAt: sql`${sql.placeholder('nowMs')}`,
-			})
-			.where(and(eq(users.sub, sql.placeholder('sub')), eq(users.tokenVersion, sql.placeholder('tokenVersion'))))
-			.returning()
-			.prepare(),
+		updateProfile: profileUpdates(db),
 		insertUser: db
 			.insert(users)
 			.values({

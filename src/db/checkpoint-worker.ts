@@ -1,0 +1,23 @@
+// A worker thread that checkpoints the WAL into the database file on its own connection, so the
+// copying and the fsync it needs never stall a request (server.ts turns autocheckpoint off).
+import { Database } from 'bun:sqlite'
+import { parentPort, workerData } from 'node:worker_threads'
+
+const { path, intervalMs } = workerData as { path: string; intervalMs: number }
+const db = new Database(path)
+db.run('PRAGMA busy_timeout = 5000')
+const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)')
+const timer = setInterval(() => {
+	try {
+		checkpoint.get()
+	} catch (error) {
+		parentPort?.postMessage({ failed: error instanceof Error ? error.message : String(error) })
+	}
+}, intervalMs)
+
+parentPort?.on('message', (message) => {
+	if (message !== 'stop') return
+	clearInterval(timer)
+	db.close()
+	parentPort?.postMessage({ stopped: true })
+})

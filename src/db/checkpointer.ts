@@ -1,0 +1,39 @@
+import { Worker } from 'node:worker_threads'
+import type { Logger } from '../log'
+import { IN_MEMORY, type Db } from './client'
+
+export interface Checkpointer {
+	stop(): Promise<void>
+}
+
+/**
+ * Moves WAL checkpoints off the request thread: half the cost of every write here was the
+ * checkpoint SQLite runs inside a commit now and then, with its fsync (bun run bench). A worker
+ * checkpoints every `intervalMs` instead; should it fail, the request thread takes the job back.
+ */
+export function startCheckpointer(db: Db, path: string, log: Logger, intervalMs = 500): Checkpointer {
+	if (path === IN_MEMORY) return { stop: async () => {} }
+	const worker = new Worker(new URL('./checkpoint-worker.ts', import.meta.url), { workerData: { path, intervalMs } })
+	worker.unref()
+	db.$client.run('PRAGMA wal_autocheckpoint = 0')
+	let stopped = false
+	const takeBack = (reason: string) => {
+		if (stopped) return
+		log.warn('the background checkpointer failed; checkpointing on the request thread again', { reason })
+		db.$client.run('PRAGMA wal_autocheckpoint = 1000')
+	}
+	worker.on('message', (message: { failed?: string }) => {
+		if (message.failed) takeBack(message.failed)
+	})
+	worker.on('error', (error: Error) => takeBack(error.message))
+	worker.on('exit', () => takeBack('the worker exited'))
+	return {
+		async stop() {
+			stopped = true
+			const done = new Promise<void>((resolve) => worker.once('message', () => resolve()))
+			worker.postMessage('stop')
+			await Promise.race([done, Bun.sleep(2_000)])
+			await worker.terminate()
+		},
+	}
+}
