@@ -6,7 +6,7 @@
 //                             then 1,000,000 GET /auth/me for the memory check
 //   bun run bench --smoke     a few seconds, for CI: every scenario briefly, no targets enforced
 //   options: --duration <s>  --rounds <n>  --connections <n>  --users <n>  --no-memory  --out <file.json>  --binary <path>
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -119,7 +119,7 @@ async function main() {
 	files.new = writeLines('new-tokens.txt', await mintMany(keys, newUserCount))
 
 	const plan = [
-		{ name: "GET /auth/me (10,000 users' tokens)", target: `${url}/auth/me`, lua: luaRotate(files.dreamlake, 'GET', '/auth/me'), against: 'baseline' as const, statements: await statementsOf(url, 'GET', '/auth/me', seeded[1]!.dreamlake) },
+		{ name: `GET /auth/me (${seedUsers.toLocaleString('en')} users' tokens)`, target: `${url}/auth/me`, lua: luaRotate(files.dreamlake, 'GET', '/auth/me'), against: 'baseline' as const, statements: await statementsOf(url, 'GET', '/auth/me', seeded[1]!.dreamlake) },
 		{ name: 'PATCH /auth/me', target: `${url}/auth/me`, lua: luaRotate(files.dreamlake, 'PATCH', '/auth/me', '{"name":"Bench User"}'), against: 'baseline' as const, statements: await statementsOf(url, 'PATCH', '/auth/me', seeded[2]!.dreamlake, '{"name":"Bench"}') },
 		{ name: 'POST /auth/exchange, returning users', target: `${url}/auth/exchange`, lua: luaRotate(files.vuer, 'POST', '/auth/exchange'), against: 'crypto ceiling' as const, statements: await statementsOf(url, 'POST', '/auth/exchange', seeded[3]!.vuer) },
 		{ name: 'POST /auth/exchange, new users', target: `${url}/auth/exchange`, lua: luaRotate(files.new, 'POST', '/auth/exchange', undefined, true), against: 'crypto ceiling' as const, statements: await statementsOf(url, 'POST', '/auth/exchange', await keys.mint(newIdentity())) },
@@ -184,7 +184,7 @@ async function main() {
 	const starts: number[] = []
 	for (let i = 0; i < startRuns; i++) starts.push(await timeToFirstHealth(options.binary))
 
-	const report = { date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : 'fetch', connections, durationSeconds: duration, rounds, pinned, seedUsers, ceiling, scenarios, peakRssMb, memory, startMs: { runs: starts, median: median(starts) } }
+	const report = { date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : 'fetch (8 concurrent loops; smoke only, not comparable)', connections: hasWrk ? connections : 8, durationSeconds: duration, rounds, pinned, seedUsers, ceiling, scenarios, peakRssMb, memory, startMs: { runs: starts, median: median(starts) } }
 	mkdirSync(dirname(options.out), { recursive: true })
 	writeFileSync(options.out, JSON.stringify(report, null, 2) + '\n')
 	console.log('\n' + markdown(report) + `\n\nJSON: ${options.out}`)
@@ -285,6 +285,8 @@ async function load(target: string, lua: string, seconds: number): Promise<LoadR
 	return { requests: requests!, rps: requests! / (micros! / 1e6), p50: p50! / 1000, p99: p99! / 1000, non2xx: non2xx! }
 }
 
+const FETCH_LOOPS = 8
+
 /** Smoke-only stand-in for wrk: a few concurrent fetch loops; numbers from it are not comparable. */
 async function fetchLoad(target: string, lua: string, seconds: number): Promise<LoadResult> {
 	const method = /wrk\.format\("(\w+)"/.exec(lua)?.[1] ?? 'GET'
@@ -296,7 +298,7 @@ async function fetchLoad(target: string, lua: string, seconds: number): Promise<
 	const deadline = performance.now() + seconds * 1000
 	let i = 0
 	await Promise.all(
-		Array.from({ length: 8 }, async () => {
+		Array.from({ length: FETCH_LOOPS }, async () => {
 			while (performance.now() < deadline) {
 				const token = tokens[i++ % tokens.length]
 				const started = performance.now()
@@ -338,7 +340,7 @@ async function freePort(): Promise<number> {
 
 /** Resident memory by mapping (anonymous heap, the binary, SQLite files…), largest first: where RSS goes. */
 function smapsSummary(pid: number): string {
-	const text = Bun.spawnSync(['cat', `/proc/${pid}/smaps`]).stdout.toString()
+	const text = readFileSync(`/proc/${pid}/smaps`, 'utf8')
 	const byName = new Map<string, number>()
 	let name = ''
 	for (const line of text.split('\n')) {
@@ -350,7 +352,15 @@ function smapsSummary(pid: number): string {
 	return [...byName].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([n, kb]) => `    ${(kb / 1024).toFixed(1)} MB ${n}`).join('\n')
 }
 
-const statusField = (pid: number, field: string) => Number(/\d+/.exec((/^.*$/m.exec(Bun.spawnSync(['grep', `^${field}:`, `/proc/${pid}/status`]).stdout.toString()) ?? [''])[0])?.[0] ?? 0) / 1024
+/** A `kB` field of /proc/<pid>/status, in MB (0 where there is no /proc). */
+function statusField(pid: number, field: string): number {
+	try {
+		const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+		return match ? Number(match[1]) / 1024 : 0
+	} catch {
+		return 0
+	}
+}
 const rssMb = (pid: number) => statusField(pid, 'VmRSS')
 /** The kernel's high-water mark of the process's resident memory since it started. */
 const peakRss = (pid: number) => statusField(pid, 'VmHWM')
