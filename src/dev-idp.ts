@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose'
 import { isValidUsername, Username, USERNAME_RULE } from './auth/model'
-import { readJsonBody } from './http/body'
+import { jsonBody } from './http/body'
 
 export const DEV_ISSUER = 'dreamlake-dev-idp'
 export const DEV_KEY_FILE = 'dev-idp-key.json'
@@ -59,7 +59,7 @@ export class DevIdentityProvider {
 	/** GET /dev/vuer-auth/jwks and POST /dev/vuer-auth/token {"username"}. */
 	routes() {
 		return new Elysia({ prefix: '/dev/vuer-auth' })
-			.parser('limitedJson', ({ request }) => readJsonBody(request))
+			.use(jsonBody)
 			.get('/jwks', () => ({ keys: [this.publicJwk] }), { detail: { summary: 'Development only: the stand-in provider\'s key set', tags: ['Development'] } })
 			.post('/token', async ({ body }) => ({ token: await this.mint(body.username), expires_in: DEV_TOKEN_LIFETIME_SECONDS }), {
 				parse: ['limitedJson', 'json'],

@@ -57,6 +57,17 @@ describe('GET /auth/me', () => {
 		expect(h.count('users')).toBe(before.users + 1)
 	})
 
+	it('re-creates a missing user under a fresh id when the token\'s id belongs to someone else', async () => {
+		const other = await h.login(newIdentity())
+		const sub = `orphan-${crypto.randomUUID()}`
+		const token = await h.tokens.sign({ id: other.body.user.id, sub, username: null, email: null, name: null, picture: null, emailVerified: null, tokenVersion: 0 } as never)
+		const { status, body } = await me(token)
+		expect(status).toBe(200)
+		expect(body.sub).toBe(sub)
+		expect(body.id).not.toBe(other.body.user.id)
+		expect((await me(other.body.dreamlake_token)).body.sub).toBe(other.body.user.sub)
+	})
+
 	describe('401 for anything but a valid dreamlake token', () => {
 		const rejected = async (token: string | undefined, code: string, headers: Record<string, string> = {}) => {
 			const { status, body } = await me(token, headers)

@@ -1,5 +1,5 @@
 import { Elysia, t } from 'elysia'
-import { readJsonBody } from '../http/body'
+import { jsonBody } from '../http/body'
 import { clientAddress, RateLimiter } from '../http/rate-limit'
 import { serverTiming } from '../http/server-timing'
 import { bearerToken } from './bearer'
@@ -31,7 +31,7 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository, li
 	return new Elysia({ prefix: '/auth' })
 		.use(serverTiming)
 		.derive(({ meter }) => ({ accounts: accounts.withMeter(meter) }))
-		.parser('limitedJson', ({ request }) => readJsonBody(request))
+		.use(jsonBody)
 		.macro({
 			/** Requires a dreamlake token and hands the handler its verified claims as `caller`. */
 			dreamlakeToken: {
@@ -65,7 +65,6 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository, li
 		})
 		.patch('/me', ({ caller, accounts, body }) => toProfileUpdateResponse(service.updateProfile(accounts, caller, body)), {
 			dreamlakeToken: true,
-			// 'json' never runs (limitedJson answers or throws); it tells the OpenAPI document the body is JSON
 			parse: ['limitedJson', 'json'],
 			body: ProfilePatch,
 			response: { 200: ProfileUpdateResponse, ...errors(400, 401, 404, 409, 413, 415, 422, 500) },

@@ -1,3 +1,4 @@
+import { Elysia } from 'elysia'
 import { ApiError } from './errors'
 
 /** Largest request body accepted; PATCH /auth/me needs at most ~17 KiB (16 KiB of metadata plus fields). */
@@ -47,3 +48,9 @@ async function readLimited(request: Request): Promise<string> {
 	}
 	return new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks))
 }
+
+/**
+ * The `limitedJson` body parser: routes name it with `parse: ['limitedJson', 'json']` (the second
+ * never runs; it tells the OpenAPI document the body is JSON).
+ */
+export const jsonBody = new Elysia({ name: 'json-body' }).parser('limitedJson', ({ request }) => readJsonBody(request))
