@@ -14,6 +14,8 @@ const build = Bun.spawnSync(
 		'--define',
 		'process.env.NODE_ENV="production"',
 		'--bytecode',
+		// a bunfig.toml in whatever directory the binary runs from could preload code into it
+		'--no-compile-autoload-bunfig',
 		join(root, 'src', 'index.ts'),
 		// a worker's script is its own entrypoint (db/checkpointer.ts starts it)
 		join(root, 'src', 'db', 'checkpoint-worker.ts'),

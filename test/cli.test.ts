@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SETTINGS } from '../src/config'
@@ -68,6 +68,14 @@ describe('the server process', () => {
 		} finally {
 			await server.stop()
 		}
+	})
+
+	it('reads a .env file in the working directory', async () => {
+		const cwd = mkdtempSync(join(dir, 'dotenv-'))
+		writeFileSync(join(cwd, '.env'), 'DATABASE_URL=./from-dotenv/db.sqlite\n')
+		const server = await spawnServer(['--port', '0'], { cwd })
+		expect(await server.stop()).toBe(0)
+		expect(existsSync(join(cwd, 'from-dotenv', 'db.sqlite'))).toBe(true)
 	})
 
 	it('logs where everything is, and never the secret', async () => {
