@@ -94,7 +94,7 @@ describe('database', () => {
 			expect(db.$client.query('PRAGMA wal_autocheckpoint').get()).toEqual({ wal_autocheckpoint: 0 })
 			const insert = db.$client.prepare("INSERT INTO users (id, sub, created_at, updated_at) VALUES (?, ?, 0, 0)")
 			for (let i = 0; i < 500; i++) insert.run(`u${i}`, `s${i}`)
-			await Bun.sleep(300)
+			await Bun.sleep(1_000) // twenty intervals: room for a slow machine to start the worker
 			insert.run('after', 'after') // a write after a complete checkpoint starts the WAL over
 			const { log } = db.$client.query('PRAGMA wal_checkpoint(PASSIVE)').get() as { log: number }
 			expect(log).toBeLessThan(50) // without the worker it would hold every frame written: over 500
