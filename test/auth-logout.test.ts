@@ -24,7 +24,7 @@ describe('POST /auth/logout', () => {
 		const { status, body, db } = await logout(first)
 		expect(status).toBe(200)
 		expect(body).toEqual({ success: true })
-		expect(db).toEqual({ statements: 1, transactions: 0 })
+		expect(db).toEqual({ statements: 1, transactions: 1 })
 
 		for (const token of [first, second]) {
 			const gone = await me(token)

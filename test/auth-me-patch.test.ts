@@ -248,7 +248,7 @@ describe('PATCH /auth/me', () => {
 
 	it('writes in one statement; {} writes nothing and reads at most one', async () => {
 		const token = await newUser()
-		expect((await patch(token, { name: 'One' })).db).toEqual({ statements: 1, transactions: 0 })
+		expect((await patch(token, { name: 'One' })).db).toEqual({ statements: 1, transactions: 1 })
 		expect((await patch(token, {})).db).toEqual({ statements: 0, transactions: 0 })
 		h.restart()
 		expect((await patch(token, {})).db).toEqual({ statements: 1, transactions: 0 })

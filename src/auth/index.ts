@@ -58,12 +58,12 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository, li
 				},
 			},
 		)
-		.get('/me', ({ caller, accounts }) => toProfileResponse(service.currentAccount(accounts, caller)), {
+		.get('/me', async ({ caller, accounts }) => toProfileResponse(await service.currentAccount(accounts, caller)), {
 			dreamlakeToken: true,
 			response: { 200: ProfileResponse, ...errors(401, 500) },
 			detail: { summary: "The caller's profile and personal namespace", tags: ['Auth'], security: [{ dreamlakeToken: [] }] },
 		})
-		.patch('/me', ({ caller, accounts, body }) => toProfileUpdateResponse(service.updateProfile(accounts, caller, body)), {
+		.patch('/me', async ({ caller, accounts, body }) => toProfileUpdateResponse(await service.updateProfile(accounts, caller, body)), {
 			dreamlakeToken: true,
 			parse: ['limitedJson', 'json'],
 			body: ProfilePatch,
@@ -72,8 +72,8 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository, li
 		})
 		.post(
 			'/logout',
-			({ caller, accounts }) => {
-				service.logout(accounts, caller)
+			async ({ caller, accounts }) => {
+				await service.logout(accounts, caller)
 				return { success: true as const }
 			},
 			{

@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm'
 import { sqliteErrorOf, type Db } from '../db/client'
 import { DbMeter, metered } from '../db/meter'
+import { WriteQueue } from '../db/write-queue'
 import { namespaces, users, type UserRow } from '../db/schema'
 import { firstFreeSlug, isReservedSlug, personalNamespaceSlug, suffixPrefix } from './slug'
 
@@ -88,14 +89,15 @@ export class AccountRepository {
 		private readonly meter: DbMeter,
 		private readonly q: ReturnType<typeof prepareQueries>,
 		private readonly cache: AccountCache,
+		private readonly writes: WriteQueue,
 	) {}
 
 	static open(db: Db, { cacheSize = 10_000 }: { cacheSize?: number } = {}): AccountRepository {
-		return new AccountRepository(db, new DbMeter(), prepareQueries(db), new AccountCache(cacheSize))
+		return new AccountRepository(db, new DbMeter(), prepareQueries(db), new AccountCache(cacheSize), new WriteQueue(db.$client))
 	}
 
 	withMeter(meter: DbMeter): AccountRepository {
-		return new AccountRepository(this.db, meter, this.q, this.cache)
+		return new AccountRepository(this.db, meter, this.q, this.cache, this.writes)
 	}
 
 	/** The user and their personal namespace (null if they have none): from the cache, else one statement. */
@@ -119,15 +121,16 @@ export class AccountRepository {
 
 	/**
 	 * Finds the user or creates them with their personal namespace, in one write transaction.
-	 * The read and the transaction run without yielding, and one process serves the database,
-	 * so no other request can create the same sub in between.
+	 * The write looks again inside the transaction: another request may have created the same
+	 * sub in the same group commit.
 	 */
-	findOrCreate(sub: string, newUser: () => NewUser): { account: Account; created: boolean } {
+	async findOrCreate(sub: string, newUser: () => NewUser): Promise<{ account: Account; created: boolean }> {
 		const found = this.findBySub(sub)
 		if (found?.namespace) return { account: { user: found.user, namespace: found.namespace }, created: false }
 		const profile = newUser()
-		const result = this.transaction(() => {
-			if (found) return { account: { user: found.user, namespace: this.ensurePersonalNamespace(found.user) }, created: false }
+		const result = await this.writes.run(this.meter, () => {
+			const existing = this.accountBySub(sub)
+			if (existing) return { account: { user: existing.user, namespace: existing.namespace ?? this.ensurePersonalNamespace(existing.user) }, created: false }
 			const user = this.insertUser(profile)
 			return { account: { user, namespace: this.createPersonalNamespace(user.id, profile.namespaceSlug) }, created: true }
 		})
@@ -139,12 +142,12 @@ export class AccountRepository {
 	 * Applies the changes in one `UPDATE … RETURNING` (one statement); an empty change set only reads.
 	 * `undefined`: no user with this sub and token version.
 	 */
-	updateProfile(sub: string, tokenVersion: number, changes: ProfileChanges): UserRow | undefined {
+	async updateProfile(sub: string, tokenVersion: number, changes: ProfileChanges): Promise<UserRow | undefined> {
 		if (Object.keys(changes).length === 0) {
 			const found = this.findBySub(sub)?.user
 			return found?.tokenVersion === tokenVersion ? found : undefined
 		}
-		const updated = metered(this.meter, () => {
+		const updated = await this.writes.run(this.meter, () => {
 			try {
 				return this.q.updateProfile(changes).get({
 					sub,
@@ -166,16 +169,10 @@ export class AccountRepository {
 	 * Bumps the user's token version, so every dreamlake token signed before dies (one statement).
 	 * `undefined`: no user with this sub and token version.
 	 */
-	revokeTokens(sub: string, tokenVersion: number): UserRow | undefined {
-		const updated = metered(this.meter, () => this.q.revokeTokens.get({ sub, tokenVersion, nowMs: Date.now() }))
+	async revokeTokens(sub: string, tokenVersion: number): Promise<UserRow | undefined> {
+		const updated = await this.writes.run(this.meter, () => this.q.revokeTokens.get({ sub, tokenVersion, nowMs: Date.now() }))
 		if (updated) this.cache.update(updated)
 		return updated
-	}
-
-	private transaction<T>(work: () => T): T {
-		this.meter.transactions++
-		// IMMEDIATE takes the write lock up front: a deferred transaction that later needs it can deadlock with another writer.
-		return metered(this.meter, () => this.db.transaction(work, { behavior: 'immediate' }))
 	}
 
 	/**

@@ -25,7 +25,7 @@ export class AuthService {
 		const identity = await this.vuerAuth.verify(vuerToken)
 		let result: { account: Account; created: boolean }
 		try {
-			result = accounts.findOrCreate(identity.sub, () => newUserFromIdentity(identity))
+			result = await accounts.findOrCreate(identity.sub, () => newUserFromIdentity(identity))
 		} catch (error) {
 			this.log.error('failed to create user account', describeError(error))
 			throw internal('user_creation_failed', 'Failed to create user account.')
@@ -41,18 +41,18 @@ export class AuthService {
 	}
 
 	/** GET /auth/me: the caller's account, re-created from the token's claims if it is gone. */
-	currentAccount(accounts: AccountRepository, caller: DreamlakeClaims): Account {
-		const { account } = accounts.findOrCreate(caller.sub, () => newUserFromClaims(caller))
+	async currentAccount(accounts: AccountRepository, caller: DreamlakeClaims): Promise<Account> {
+		const { account } = await accounts.findOrCreate(caller.sub, () => newUserFromClaims(caller))
 		if (account.user.tokenVersion !== caller.ver) throw tokenRevoked()
 		return account
 	}
 
 	/** PATCH /auth/me: changes only the fields sent; one statement. */
-	updateProfile(accounts: AccountRepository, caller: DreamlakeClaims, body: ProfilePatch) {
+	async updateProfile(accounts: AccountRepository, caller: DreamlakeClaims, body: ProfilePatch) {
 		const changes = profileChanges(body)
 		let updated
 		try {
-			updated = accounts.updateProfile(caller.sub, caller.ver, changes)
+			updated = await accounts.updateProfile(caller.sub, caller.ver, changes)
 		} catch (error) {
 			if (error instanceof UsernameTakenError) throw conflict('username_taken', `The username "${changes.username}" is already taken.`)
 			throw error
@@ -61,8 +61,8 @@ export class AuthService {
 	}
 
 	/** POST /auth/logout: every dreamlake token of the caller stops working; a new exchange works. */
-	logout(accounts: AccountRepository, caller: DreamlakeClaims): void {
-		if (!accounts.revokeTokens(caller.sub, caller.ver)) explainMiss(accounts, caller)
+	async logout(accounts: AccountRepository, caller: DreamlakeClaims): Promise<void> {
+		if (!(await accounts.revokeTokens(caller.sub, caller.ver))) explainMiss(accounts, caller)
 		this.log.info('tokens revoked', { userId: caller.uid })
 	}
 }

@@ -1,0 +1,88 @@
+import { afterEach, beforeEach, describe, expect, it } from 'bun:test'
+import { Database } from 'bun:sqlite'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DbMeter } from '../src/db/meter'
+import { WriteQueue } from '../src/db/write-queue'
+
+let dir: string
+let sqlite: Database
+let commits: number
+beforeEach(() => {
+	dir = mkdtempSync(join(tmpdir(), 'dreamlake-queue-'))
+	sqlite = new Database(join(dir, 'q.db'))
+	sqlite.run('PRAGMA journal_mode = WAL')
+	sqlite.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)')
+	commits = 0
+	const run = sqlite.run.bind(sqlite)
+	// a counting wrapper around the real connection: how many transactions really committed
+	sqlite.run = ((sql: string, ...args: never[]) => {
+		if (sql === 'COMMIT') commits++
+		return run(sql, ...args)
+	}) as typeof sqlite.run
+})
+afterEach(() => {
+	sqlite.close()
+	rmSync(dir, { recursive: true, force: true })
+})
+
+const insert = (v: string) => () => sqlite.query('INSERT INTO t (v) VALUES (?) RETURNING id').get(v) as { id: number }
+const values = () => (sqlite.query('SELECT v FROM t ORDER BY id').all() as { v: string }[]).map((r) => r.v)
+
+describe('group commit (WriteQueue)', () => {
+	it('commits the writes of one turn of the event loop together, each getting its own result', async () => {
+		const queue = new WriteQueue(sqlite)
+		const results = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((v) => queue.run(new DbMeter(), insert(v))))
+		expect(results.map((r) => r.id)).toEqual([1, 2, 3, 4, 5])
+		expect(commits).toBe(1)
+		expect(values()).toEqual(['a', 'b', 'c', 'd', 'e'])
+	})
+
+	it('rolls a failing write back alone: the others commit, and it rejects with its own error', async () => {
+		const queue = new WriteQueue(sqlite)
+		const outcomes = await Promise.allSettled([
+			queue.run(new DbMeter(), insert('a')),
+			queue.run(new DbMeter(), () => {
+				insert('half')()
+				insert('a')() // violates UNIQUE after a successful insert of its own
+			}),
+			queue.run(new DbMeter(), insert('b')),
+		])
+		expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+		expect(String((outcomes[1] as PromiseRejectedResult).reason)).toContain('UNIQUE')
+		expect(values()).toEqual(['a', 'b'])
+		expect(commits).toBe(1)
+	})
+
+	it('commits separately across turns, and a write sees the earlier ones of its group', async () => {
+		const queue = new WriteQueue(sqlite)
+		await queue.run(new DbMeter(), insert('x'))
+		const seen = await Promise.all([queue.run(new DbMeter(), insert('y')), queue.run(new DbMeter(), () => values())])
+		expect(seen[1]).toEqual(['x', 'y'])
+		expect(commits).toBe(2)
+	})
+
+	it('rejects every write of the group when the transaction cannot start, and leaves nothing behind', async () => {
+		const queue = new WriteQueue(sqlite)
+		const blocker = new Database(join(dir, 'q.db'))
+		blocker.run('BEGIN IMMEDIATE') // another connection holds the write lock (busy_timeout is 0 here)
+		try {
+			const outcomes = await Promise.allSettled([queue.run(new DbMeter(), insert('a')), queue.run(new DbMeter(), insert('b'))])
+			expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected'])
+		} finally {
+			blocker.run('ROLLBACK')
+			blocker.close()
+		}
+		expect(sqlite.inTransaction).toBe(false)
+		expect(values()).toEqual([])
+		expect(await queue.run(new DbMeter(), insert('c'))).toEqual({ id: 1 })
+	})
+
+	it('charges each write its own statements and one transaction', async () => {
+		const queue = new WriteQueue(sqlite)
+		const [one, two] = [new DbMeter(), new DbMeter()]
+		await Promise.all([queue.run(one, insert('a')), queue.run(two, () => (insert('b')(), insert('c')()))])
+		expect([one.transactions, two.transactions]).toEqual([1, 1])
+	})
+})
