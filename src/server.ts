@@ -10,6 +10,7 @@ import { startCheckpointer } from './db/checkpointer'
 import { MAX_BODY_BYTES } from './http/body'
 import { withOperations } from './http/operations'
 import type { Logger } from './log'
+import { settlesWithin } from './deadline'
 import { resolveJwtSecret } from './secret'
 
 export interface RunningServer {
@@ -79,11 +80,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 		let stopping: Promise<void> | undefined
 		const stop = (graceMs = 10_000) =>
 			(stopping ??= (async () => {
-				let timer: Timer | undefined
-				const deadline = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, graceMs, true)))
-				const timedOut = await Promise.race([server.stop(false).then(() => false), deadline])
-				clearTimeout(timer)
-				if (timedOut) {
+				if (!(await settlesWithin(server.stop(false), graceMs))) {
 					log.warn('in-flight requests did not finish in time; closing them', { graceMs })
 					await server.stop(true)
 				}

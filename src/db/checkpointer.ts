@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads'
+import { settlesWithin } from '../deadline'
 import type { Logger } from '../log'
 import { IN_MEMORY, type Db } from './client'
 
@@ -32,7 +33,7 @@ export function startCheckpointer(db: Db, path: string, log: Logger, intervalMs 
 			stopped = true
 			const done = new Promise<void>((resolve) => worker.once('message', () => resolve()))
 			worker.postMessage('stop')
-			await Promise.race([done, Bun.sleep(2_000)])
+			await settlesWithin(done, 2_000)
 			await worker.terminate()
 		},
 	}
