@@ -80,8 +80,9 @@ class AccountCache {
 }
 
 /**
- * Users and their personal namespaces in SQLite. Every method is synchronous and charges the
- * statements it sends to the request's meter; `withMeter` gives a request its own view.
+ * Users and their personal namespaces in SQLite. Reads are synchronous; writes go through the
+ * group-commit queue and settle after their commit. Every statement is charged to the request's
+ * meter; `withMeter` gives a request its own view.
  */
 export class AccountRepository {
 	private constructor(
@@ -221,6 +222,11 @@ export class AccountRepository {
 const personalNamespace = (column: 'id' | 'slug') =>
 	sql<string | null>`(SELECT ${namespaces}.${sql.identifier(column)} FROM ${namespaces} WHERE ${namespaces}.${sql.identifier(namespaces.ownerId.name)} = ${users}.${sql.identifier(users.id.name)} AND ${namespaces}.${sql.identifier(namespaces.kind.name)} = 'personal')`
 
+/** The caller's row, only while the token's version is current: a revoked token changes nothing. */
+const isCallersRow = and(eq(users.sub, sql.placeholder('sub')), eq(users.tokenVersion, sql.placeholder('tokenVersion')))
+/** `updated_at` from the `nowMs` placeholder, raw epoch milliseconds. */
+const touchedAt = sql`${sql.placeholder('nowMs')}`
+
 const PROFILE_FIELDS = ['name', 'username', 'picture', 'metadata'] as const satisfies (keyof ProfileChanges)[]
 
 /**
@@ -234,11 +240,11 @@ function profileUpdates(db: Db) {
 		db
 			.update(users)
 			.set({
-				// raw placeholders: metadata arrives already serialized, updatedAt as epoch milliseconds
+				// raw placeholders: metadata arrives already serialized
 				...Object.fromEntries(fields.map((field) => [field, sql`${sql.placeholder(field)}`])),
-				updatedAt: sql`${sql.placeholder('nowMs')}`,
+				updatedAt: touchedAt,
 			})
-			.where(and(eq(users.sub, sql.placeholder('sub')), eq(users.tokenVersion, sql.placeholder('tokenVersion'))))
+			.where(isCallersRow)
 			.returning()
 			.prepare()
 	return (changes: ProfileChanges) => {
@@ -286,8 +292,8 @@ function prepareQueries(db: Db) {
 			.prepare(),
 		revokeTokens: db
 			.update(users)
-			.set({ tokenVersion: sql`${users.tokenVersion} + 1`, updatedAt: sql`${sql.placeholder('nowMs')}` })
-			.where(and(eq(users.sub, sql.placeholder('sub')), eq(users.tokenVersion, sql.placeholder('tokenVersion'))))
+			.set({ tokenVersion: sql`${users.tokenVersion} + 1`, updatedAt: touchedAt })
+			.where(isCallersRow)
 			.returning()
 			.prepare(),
 		insertPersonalNamespace: db

@@ -1,3 +1,4 @@
+import { DbMeter } from '../db/meter'
 import type { Logger } from '../log'
 import { declaredBodyTooLarge, payloadTooLarge } from './body'
 import { errorBody } from './errors'
@@ -45,5 +46,5 @@ export function withOperations(appFetch: Fetch, { log, devMode = false }: Operat
 
 function tooLarge(): Response {
 	const error = payloadTooLarge()
-	return Response.json(errorBody(error), { status: error.status, headers: { ...error.headers, 'server-timing': 'db;dur=0.000;desc="0"' } })
+	return Response.json(errorBody(error), { status: error.status, headers: { ...error.headers, 'server-timing': new DbMeter().serverTiming() } })
 }
