@@ -6,6 +6,8 @@
 //                             then 1,000,000 GET /auth/me for the memory check
 //   bun run bench --smoke     a few seconds, for CI: every scenario briefly, no targets enforced
 //   options: --duration <s>  --rounds <n>  --connections <n>  --users <n>  --no-memory  --out <file.json>  --binary <path>
+//            --only me,patch,returning,new   (some scenarios; for iterating on one, implies --no-memory --starts 0)
+//            --starts <n>   cold starts to time (10; 3 with --smoke)
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -23,15 +25,26 @@ const { values: options } = parseArgs({
 		rounds: { type: 'string' },
 		memory: { type: 'boolean', default: true },
 		'no-memory': { type: 'boolean', default: false },
-		out: { type: 'string', default: join(root, 'bench-results', 'latest.json') },
+		out: { type: 'string' },
 		binary: { type: 'string', default: join(root, 'dist', 'dreamlake-server') },
+		only: { type: 'string' },
+		starts: { type: 'string' },
 	},
 })
 const smoke = options.smoke
 const duration = Number(options.duration ?? (smoke ? 0.3 : 5))
 const connections = Number(options.connections)
 const seedUsers = Number(options.users ?? (smoke ? 50 : 10_000))
-const memoryRun = !smoke && options.memory && !options['no-memory']
+const only = options.only?.split(',').map((s) => s.trim())
+const SCENARIO_KEYS = ['me', 'patch', 'returning', 'new']
+if (only?.some((key) => !SCENARIO_KEYS.includes(key))) {
+	console.error(`--only takes a comma-separated list of ${SCENARIO_KEYS.join(', ')}`)
+	process.exit(2)
+}
+// a partial run must not replace the full run's results, which the README quotes
+const out = options.out ?? join(root, 'bench-results', only ? 'partial.json' : 'latest.json')
+const memoryRun = !smoke && !only && options.memory && !options['no-memory']
+const startRuns = Number(options.starts ?? (only ? 0 : smoke ? 3 : 10))
 const rounds = Number(options.rounds ?? (smoke ? 1 : 3))
 
 const hasWrk = Bun.which('wrk') !== null
@@ -114,16 +127,16 @@ async function main() {
 		new: '',
 	}
 	// enough distinct new users for every round that the pool cannot run dry at the ceiling's rate
-	const newUserCount = Math.ceil(Math.min(ceiling.pairsPerSecond, 20_000) * duration * rounds * 1.5) + 100
-	console.log(`minting ${newUserCount} tokens for new users …`)
+	const newUserCount = !only || only.includes('new') ? Math.ceil(Math.min(ceiling.pairsPerSecond, 20_000) * duration * rounds * 1.5) + 100 : 0
+	if (newUserCount > 0) console.log(`minting ${newUserCount} tokens for new users …`)
 	files.new = writeLines('new-tokens.txt', await mintMany(keys, newUserCount))
 
 	const plan = [
-		{ name: `GET /auth/me (${seedUsers.toLocaleString('en')} users' tokens)`, target: `${url}/auth/me`, lua: luaRotate(files.dreamlake, 'GET', '/auth/me'), against: 'baseline' as const, statements: await statementsOf(url, 'GET', '/auth/me', seeded[1]!.dreamlake) },
-		{ name: 'PATCH /auth/me', target: `${url}/auth/me`, lua: luaRotate(files.dreamlake, 'PATCH', '/auth/me', '{"name":"Bench User"}'), against: 'baseline' as const, statements: await statementsOf(url, 'PATCH', '/auth/me', seeded[2]!.dreamlake, '{"name":"Bench"}') },
-		{ name: 'POST /auth/exchange, returning users', target: `${url}/auth/exchange`, lua: luaRotate(files.vuer, 'POST', '/auth/exchange'), against: 'crypto ceiling' as const, statements: await statementsOf(url, 'POST', '/auth/exchange', seeded[3]!.vuer) },
-		{ name: 'POST /auth/exchange, new users', target: `${url}/auth/exchange`, lua: luaRotate(files.new, 'POST', '/auth/exchange', undefined, true), against: 'crypto ceiling' as const, statements: await statementsOf(url, 'POST', '/auth/exchange', await keys.mint(newIdentity())) },
-	]
+		{ key: 'me', name: `GET /auth/me (${seedUsers.toLocaleString('en')} users' tokens)`, target: `${url}/auth/me`, lua: luaRotate(files.dreamlake, 'GET', '/auth/me'), against: 'baseline' as const, statements: await statementsOf(url, 'GET', '/auth/me', seeded[1]!.dreamlake) },
+		{ key: 'patch', name: 'PATCH /auth/me', target: `${url}/auth/me`, lua: luaRotate(files.dreamlake, 'PATCH', '/auth/me', '{"name":"Bench User"}'), against: 'baseline' as const, statements: await statementsOf(url, 'PATCH', '/auth/me', seeded[2]!.dreamlake, '{"name":"Bench"}') },
+		{ key: 'returning', name: 'POST /auth/exchange, returning users', target: `${url}/auth/exchange`, lua: luaRotate(files.vuer, 'POST', '/auth/exchange'), against: 'crypto ceiling' as const, statements: await statementsOf(url, 'POST', '/auth/exchange', seeded[3]!.vuer) },
+		{ key: 'new', name: 'POST /auth/exchange, new users', target: `${url}/auth/exchange`, lua: luaRotate(files.new, 'POST', '/auth/exchange', undefined, true), against: 'crypto ceiling' as const, statements: await statementsOf(url, 'POST', '/auth/exchange', await keys.mint(newIdentity())) },
+	].filter((scenario) => !only || only.includes(scenario.key))
 	// Each scenario runs right after its reference, in several rounds, and reports the median of
 	// the rounds: the load of other tenants on a shared machine moves both alike.
 	const baselines: LoadResult[] = []
@@ -161,12 +174,12 @@ async function main() {
 		{ name: 'baseline: bare Bun.serve, same-size JSON', ...medianOf(baselines, baselines.map(() => 1)), against: 'baseline', statements: '-' },
 		...plan.map((scenario, i) => ({ name: scenario.name, against: scenario.against, statements: scenario.statements, ...medianOf(measured[i]!.results, measured[i]!.ratios) })),
 	]
-	const created = measured[3]!.results.reduce((sum, r) => sum + r.requests, 0)
+	const created = measured[plan.findIndex((s) => s.key === 'new')]?.results.reduce((sum, r) => sum + r.requests, 0) ?? 0
 	if (created > newUserCount) console.log(`  (the new-user pool ran dry: ${created} requests for ${newUserCount} tokens; the rest were returning users)`)
 
 	let memory: { firstHalf: { requests: number; rssMb: number }; secondHalf: { requests: number; rssMb: number }; growth: number } | undefined
 	if (memoryRun) {
-		const meRps = scenarios[1]!.rps
+		const meRps = scenarios.find((s) => s.name.startsWith('GET /auth/me'))!.rps
 		const half = 500_000
 		console.log(`memory: ${2 * half} GET /auth/me requests …`)
 		const first = await load(`${url}/auth/me`, luaRotate(files.dreamlake, 'GET', '/auth/me'), half / meRps)
@@ -180,14 +193,13 @@ async function main() {
 	await server.exited
 	keys.stop()
 
-	const startRuns = smoke ? 3 : 10
 	const starts: number[] = []
 	for (let i = 0; i < startRuns; i++) starts.push(await timeToFirstHealth(options.binary))
 
-	const report = { date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : 'fetch (8 concurrent loops; smoke only, not comparable)', connections: hasWrk ? connections : 8, durationSeconds: duration, rounds, pinned, seedUsers, ceiling, scenarios, peakRssMb, memory, startMs: { runs: starts, median: median(starts) } }
-	mkdirSync(dirname(options.out), { recursive: true })
-	writeFileSync(options.out, JSON.stringify(report, null, 2) + '\n')
-	console.log('\n' + markdown(report) + `\n\nJSON: ${options.out}`)
+	const report = { date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : 'fetch (8 concurrent loops; smoke only, not comparable)', connections: hasWrk ? connections : 8, durationSeconds: duration, rounds, pinned, seedUsers, ceiling, scenarios, peakRssMb, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined }
+	mkdirSync(dirname(out), { recursive: true })
+	writeFileSync(out, JSON.stringify(report, null, 2) + '\n')
+	console.log('\n' + markdown(report) + `\n\nJSON: ${out}`)
 	if (smoke && scenarios.some((s) => s.requests === 0)) throw new Error('a scenario made no requests')
 }
 
@@ -204,7 +216,7 @@ function markdown(report: any): string {
 		...rows,
 		'',
 		`Crypto ceiling: ${report.ceiling.pairsPerSecond.toLocaleString('en')} EdDSA verifications + HS256 signatures /s on one core (${report.ceiling.microsecondsPerPair} µs each).`,
-		`Server peak RSS: ${report.peakRssMb.toFixed(1)} MB. Start, exec to first 200 on /health (empty data folder): median ${report.startMs.median.toFixed(1)} ms of ${report.startMs.runs.length}.`,
+		`Server peak RSS: ${report.peakRssMb.toFixed(1)} MB.${report.startMs ? ` Start, exec to first 200 on /health (empty data folder): median ${report.startMs.median.toFixed(1)} ms of ${report.startMs.runs.length}.` : ''}`,
 	]
 	if (report.memory) {
 		lines.push(

@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia'
 import { jsonBody } from '../http/body'
 import { clientAddress, RateLimiter } from '../http/rate-limit'
-import { serverTiming } from '../http/server-timing'
+import { jsonResponse, serverTiming } from '../http/server-timing'
 import { bearerToken } from './bearer'
 import {
 	ErrorResponse,
@@ -10,7 +10,7 @@ import {
 	ProfileResponse,
 	ProfileUpdateResponse,
 	toExchangeResponse,
-	toProfileResponse,
+	profileJson,
 	toProfileUpdateResponse,
 } from './model'
 import type { AccountRepository } from './repository'
@@ -35,15 +35,15 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository, li
 		.macro({
 			/** Requires a dreamlake token and hands the handler its verified claims as `caller`. */
 			dreamlakeToken: {
-				async resolve({ headers }) {
-					return { caller: await service.authenticate(bearerToken(headers.authorization)) }
+				async resolve({ request }) {
+					return { caller: await service.authenticate(bearerToken(request.headers.get('authorization'))) }
 				},
 			},
 		})
 		.post(
 			'/exchange',
-			async ({ headers, accounts }) => {
-				const { token, account, isNewUser } = await service.exchangeVuerToken(accounts, bearerToken(headers.authorization))
+			async ({ request, accounts }) => {
+				const { token, account, isNewUser } = await service.exchangeVuerToken(accounts, bearerToken(request.headers.get('authorization')))
 				return toExchangeResponse(account, token, isNewUser)
 			},
 			{
@@ -58,7 +58,7 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository, li
 				},
 			},
 		)
-		.get('/me', async ({ caller, accounts }) => toProfileResponse(await service.currentAccount(accounts, caller)), {
+		.get('/me', async ({ caller, accounts, meter }) => jsonResponse(profileJson(await service.currentAccount(accounts, caller)), meter), {
 			dreamlakeToken: true,
 			response: { 200: ProfileResponse, ...errors(401, 500) },
 			detail: { summary: "The caller's profile and personal namespace", tags: ['Auth'], security: [{ dreamlakeToken: [] }] },

@@ -109,7 +109,7 @@ export class AccountRepository {
 	/** The database's answer, whatever the cache holds (for the rare paths that must not trust it). */
 	readBySub(sub: string): { user: UserRow; namespace: NamespaceRef | null } | undefined {
 		const found = metered(this.meter, () => this.accountBySub(sub))
-		if (found?.namespace) this.cache.set({ user: found.user, namespace: found.namespace })
+		if (found?.namespace) this.cache.set(found as Account) // the same object: per-account memos (model.ts) key on it
 		else this.cache.delete(sub)
 		return found
 	}
@@ -127,7 +127,7 @@ export class AccountRepository {
 	 */
 	async findOrCreate(sub: string, newUser: () => NewUser): Promise<{ account: Account; created: boolean }> {
 		const found = this.findBySub(sub)
-		if (found?.namespace) return { account: { user: found.user, namespace: found.namespace }, created: false }
+		if (found?.namespace) return { account: found as Account, created: false }
 		const profile = newUser()
 		const result = await this.writes.run(this.meter, () => {
 			const existing = this.accountBySub(sub)
