@@ -8,6 +8,8 @@ export interface Logger {
 	info(message: string, fields?: LogFields): void
 	warn(message: string, fields?: LogFields): void
 	error(message: string, fields?: LogFields): void
+	/** The one line per HTTP request (http/operations.ts): `info`, msg "request", built without an object per request. */
+	request(id: string, method: string, path: string, status: number, ms: number): void
 	/** Writes out anything buffered. */
 	flush(): void
 }
@@ -58,11 +60,14 @@ export function createLogger({ format, level = 'info', write }: LoggerOptions): 
 	// under load many lines share a millisecond: format its timestamp once
 	let lastMs = 0
 	let lastTime = ''
-	const emit = (lvl: LogLevel, message: string, fields?: LogFields) => {
-		if (ORDER[lvl] < min) return
+	const timestamp = () => {
 		const now = Date.now()
 		if (now !== lastMs) lastTime = new Date((lastMs = now)).toISOString()
-		const time = lastTime
+		return lastTime
+	}
+	const emit = (lvl: LogLevel, message: string, fields?: LogFields) => {
+		if (ORDER[lvl] < min) return
+		const time = timestamp()
 		const urgent = ORDER[lvl] >= ORDER.warn
 		if (format === 'json') {
 			// the same line JSON.stringify({ time, level, msg, ...fields }) gives, without building that object per request
@@ -82,6 +87,15 @@ export function createLogger({ format, level = 'info', write }: LoggerOptions): 
 		info: (m, f) => emit('info', m, f),
 		warn: (m, f) => emit('warn', m, f),
 		error: (m, f) => emit('error', m, f),
+		request(id, method, path, status, ms) {
+			if (ORDER.info < min) return
+			// the line emit() writes for info('request', { id, method, path, status, ms }), in the same key order
+			if (format === 'json') {
+				sink.write(`{"time":"${timestamp()}","level":"info","msg":"request","id":${JSON.stringify(id)},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"status":${status},"ms":${ms}}`, false)
+			} else {
+				sink.write(`${timestamp()} INFO  request id=${id} method=${method} path=${path} status=${status} ms=${ms}`, false)
+			}
+		},
 		flush: sink.flush,
 	}
 }

@@ -15,12 +15,20 @@ beforeEach(() => {
 	sqlite.run('PRAGMA journal_mode = WAL')
 	sqlite.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)')
 	commits = 0
-	const run = sqlite.run.bind(sqlite)
 	// a counting wrapper around the real connection: how many transactions really committed
-	sqlite.run = ((sql: string, ...args: never[]) => {
-		if (sql === 'COMMIT') commits++
-		return run(sql, ...args)
-	}) as typeof sqlite.run
+	const prepare = sqlite.prepare.bind(sqlite)
+	sqlite.prepare = ((sql: string, ...args: never[]) => {
+		const statement = prepare(sql, ...args)
+		if (sql === 'COMMIT') {
+			const run = statement.run.bind(statement) as (...params: never[]) => ReturnType<typeof statement.run>
+			statement.run = ((...params: never[]) => {
+				const result = run(...params)
+				commits++
+				return result
+			}) as typeof statement.run
+		}
+		return statement
+	}) as typeof sqlite.prepare
 })
 afterEach(() => {
 	sqlite.close()

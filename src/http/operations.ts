@@ -33,13 +33,8 @@ export function withOperations(appFetch: Fetch, { log, devMode = false }: Operat
 		const url = request.url
 		const pathStart = url.indexOf('/', url.indexOf('//') + 2)
 		const queryStart = url.indexOf('?', pathStart)
-		log.info('request', {
-			id,
-			method: request.method,
-			path: queryStart < 0 ? url.slice(pathStart) : url.slice(pathStart, queryStart),
-			status: response.status,
-			ms: Math.round((performance.now() - started) * 1000) / 1000,
-		})
+		const path = queryStart < 0 ? url.slice(pathStart) : url.slice(pathStart, queryStart)
+		log.request(id, request.method, path, response.status, Math.round((performance.now() - started) * 1000) / 1000)
 		return response
 	}
 }
