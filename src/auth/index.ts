@@ -36,7 +36,7 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository, li
 			/** Requires a dreamlake token and hands the handler its verified claims as `caller`. */
 			dreamlakeToken: {
 				async resolve({ request }) {
-					return { caller: await service.authenticate(bearerToken(request.headers.get('authorization'))) }
+					return { caller: await service.authenticate(request.headers.get('authorization')) }
 				},
 			},
 		})

@@ -101,6 +101,11 @@ export class AccountRepository {
 		return new AccountRepository(this.db, meter, this.q, this.cache, this.writes)
 	}
 
+	/** The account if this process has it in memory; no statement. */
+	cached(sub: string): Account | undefined {
+		return this.cache.get(sub)
+	}
+
 	/** The user and their personal namespace (null if they have none): from the cache, else one statement. */
 	findBySub(sub: string): { user: UserRow; namespace: NamespaceRef | null } | undefined {
 		return this.cache.get(sub) ?? this.readBySub(sub)

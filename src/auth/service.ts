@@ -36,15 +36,19 @@ export class AuthService {
 	}
 
 	/** The caller behind a dreamlake token (signature, algorithm, issuer, audience and expiry checked). */
-	authenticate(dreamlakeToken: string): Promise<DreamlakeClaims> {
-		return this.tokens.verify(dreamlakeToken)
+	authenticate(authorization: string | null): DreamlakeClaims | Promise<DreamlakeClaims> {
+		return this.tokens.authenticate(authorization)
 	}
 
 	/** GET /auth/me: the caller's account, re-created from the token's claims if it is gone. */
-	async currentAccount(accounts: AccountRepository, caller: DreamlakeClaims): Promise<Account> {
+	currentAccount(accounts: AccountRepository, caller: DreamlakeClaims): Account | Promise<Account> {
+		const known = accounts.cached(caller.sub) // synchronous when in memory: no promise on the hot path
+		return known ? current(known, caller) : this.findOrCreateAccount(accounts, caller)
+	}
+
+	private async findOrCreateAccount(accounts: AccountRepository, caller: DreamlakeClaims): Promise<Account> {
 		const { account } = await accounts.findOrCreate(caller.sub, () => newUserFromClaims(caller))
-		if (account.user.tokenVersion !== caller.ver) throw tokenRevoked()
-		return account
+		return current(account, caller)
 	}
 
 	/** PATCH /auth/me: changes only the fields sent; one statement. */
@@ -106,4 +110,10 @@ function newUserFromClaims(claims: DreamlakeClaims): NewUser {
 		emailVerified: claims.email_verified ?? null,
 		tokenVersion: claims.ver,
 	}
+}
+
+/** The account, unless the caller's token is older than its last logout. */
+function current(account: Account, caller: DreamlakeClaims): Account {
+	if (account.user.tokenVersion !== caller.ver) throw tokenRevoked()
+	return account
 }
