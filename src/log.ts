@@ -30,25 +30,24 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
  * when 64 KiB are waiting, and at once for warnings, errors, and when the process exits.
  */
 function stdoutLines(): { write: (line: string, urgent: boolean) => void; flush: () => void } {
-	let pending: string[] = []
-	let size = 0
+	// one growing string, not an array joined later: JavaScriptCore concatenates lazily (a rope) and
+	// flattens it once, when it is written
+	let pending = ''
 	let timer: Timer | undefined
 	const flush = () => {
 		if (timer) clearTimeout(timer)
 		timer = undefined
-		if (pending.length === 0) return
-		const text = pending.join('')
-		pending = []
-		size = 0
+		if (pending === '') return
+		const text = pending
+		pending = ''
 		process.stdout.write(text)
 	}
 	process.on('exit', flush)
 	return {
 		flush,
 		write(line, urgent) {
-			pending.push(line + '\n')
-			size += line.length + 1
-			if (urgent || size >= 64 * 1024) flush()
+			pending += line + '\n'
+			if (urgent || pending.length >= 64 * 1024) flush()
 			else timer ??= setTimeout(flush, 50).unref()
 		},
 	}
