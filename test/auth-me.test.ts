@@ -116,6 +116,20 @@ describe('GET /auth/me', () => {
 			await rejected(`${header}.${payload}.${'A'.repeat(43)}`, 'invalid_token')
 		})
 
+		it('401 for a cached token\'s signature on another payload: the cache matches the whole header, not a part of it', async () => {
+			const victim = await h.login(newIdentity())
+			const token = victim.body.dreamlake_token
+			expect((await me(token)).status).toBe(200) // verified and cached now
+			const [header, , signature] = token.split('.')
+			const other = await h.login(newIdentity())
+			const otherPayload = other.body.dreamlake_token.split('.')[1]
+			await rejected(`${header}.${otherPayload}.${signature}`, 'invalid_token')
+			// other spellings of the same valid header are verified on their own and accepted
+			const lower = await me(undefined, { authorization: `bearer ${token}` })
+			const spaced = await me(undefined, { authorization: `Bearer  ${token} ` })
+			expect([lower.status, lower.body.id, spaced.status, spaced.body.id]).toEqual([200, victim.body.user.id, 200, victim.body.user.id])
+		})
+
 		it('401 for a signed token without the uid and ver claims', async () => {
 			const token = await new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setIssuer('dreamlake').setAudience('dreamlake').sign(secret)
 			await rejected(token, 'invalid_token')
