@@ -95,7 +95,7 @@ export class DreamlakeTokens {
 	}
 
 	/** The token's claims (signature, algorithm, issuer, audience, expiry), or a 401 saying why not. */
-	async verify(token: string): Promise<DreamlakeClaims> {
+	private async verify(token: string): Promise<DreamlakeClaims> {
 		const payload = token.length <= MAX_TOKEN_LENGTH ? await this.signer.verify(token, this.verifyOptions) : false
 		if (payload === false || !isDreamlakeClaims(payload)) throw invalidToken(token)
 		return payload

@@ -146,7 +146,6 @@ export function profileJson(account: Account): string {
 }
 
 export const toProfileResponse = ({ user, namespace }: Account): Static<typeof ProfileResponse> => ({
-
 	id: user.id,
 	sub: user.sub,
 	email: user.email,

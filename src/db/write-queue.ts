@@ -21,17 +21,13 @@ export class WriteQueue {
 	private readonly sql
 
 	constructor(private readonly sqlite: Database) {
-		const statement = (text: string) => {
-			const prepared = sqlite.prepare(text)
-			return () => prepared.run()
-		}
 		this.sql = {
-			begin: statement('BEGIN IMMEDIATE'),
-			commit: statement('COMMIT'),
-			rollback: statement('ROLLBACK'),
-			savepoint: statement('SAVEPOINT write'),
-			release: statement('RELEASE write'),
-			rollbackToSavepoint: statement('ROLLBACK TO write'),
+			begin: sqlite.prepare('BEGIN IMMEDIATE'),
+			commit: sqlite.prepare('COMMIT'),
+			rollback: sqlite.prepare('ROLLBACK'),
+			savepoint: sqlite.prepare('SAVEPOINT write'),
+			release: sqlite.prepare('RELEASE write'),
+			rollbackToSavepoint: sqlite.prepare('ROLLBACK TO write'),
 		}
 	}
 
@@ -53,26 +49,26 @@ export class WriteQueue {
 		this.jobs = []
 		const outcomes: { ok: boolean; value: unknown }[] = []
 		try {
-			this.sql.begin()
+			this.sql.begin.run()
 		} catch (error) {
 			for (const job of jobs) job.reject(error)
 			return
 		}
 		for (const job of jobs) {
-			this.sql.savepoint()
+			this.sql.savepoint.run()
 			try {
 				outcomes.push({ ok: true, value: metered(job.meter, job.work) })
-				this.sql.release()
+				this.sql.release.run()
 			} catch (error) {
-				this.sql.rollbackToSavepoint()
-				this.sql.release()
+				this.sql.rollbackToSavepoint.run()
+				this.sql.release.run()
 				outcomes.push({ ok: false, value: error })
 			}
 		}
 		try {
-			this.sql.commit()
+			this.sql.commit.run()
 		} catch (error) {
-			if (this.sqlite.inTransaction) this.sql.rollback()
+			if (this.sqlite.inTransaction) this.sql.rollback.run()
 			for (const job of jobs) job.reject(error)
 			return
 		}
