@@ -13,7 +13,9 @@ const vuerToken = await new SignJWT({ sub: 'ceiling', username: 'ceiling', email
 	.setIssuedAt()
 	.setExpirationTime('1h')
 	.sign(privateKey)
-const signer = jwt({ name: 'dreamlake', secret: 's'.repeat(48), alg: 'HS256', iss: 'dreamlake', aud: 'dreamlake' }).decorator.dreamlake
+// and its own secret as an HMAC key once (DreamlakeTokens.create), as here
+const hmacKey = await crypto.subtle.importKey('raw', new TextEncoder().encode('s'.repeat(48)), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+const signer = jwt({ name: 'dreamlake', secret: hmacKey, alg: 'HS256', iss: 'dreamlake', aud: 'dreamlake' }).decorator.dreamlake
 
 async function pair() {
 	const { payload } = await jwtVerify(vuerToken, verifyKey, { algorithms: ['EdDSA'], clockTolerance: 30, requiredClaims: ['exp'] })

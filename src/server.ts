@@ -43,7 +43,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			devIdp ? { ...config.vuerAuth, publicKey: JSON.stringify(devIdp.publicJwk), issuer: DEV_ISSUER } : config.vuerAuth,
 			log,
 		)
-		const tokens = new DreamlakeTokens({
+		const tokens = await DreamlakeTokens.create({
 			secret: secret.secret,
 			issuer: config.jwtIssuer,
 			audience: config.jwtAudience,

@@ -93,7 +93,7 @@ describe('GET /auth/me', () => {
 		})
 
 		it('401 for a dreamlake token signed with another server\'s secret', async () => {
-			const other = new DreamlakeTokens({ secret: 'another-server-secret-of-32-bytes-or-more', issuer: 'dreamlake', audience: 'dreamlake', expiresInSeconds: 60 })
+			const other = await DreamlakeTokens.create({ secret: 'another-server-secret-of-32-bytes-or-more', issuer: 'dreamlake', audience: 'dreamlake', expiresInSeconds: 60 })
 			const login = await h.login(newIdentity())
 			await rejected(await other.sign(await userOf(login.body.dreamlake_token)), 'invalid_token')
 		})

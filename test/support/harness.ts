@@ -60,7 +60,7 @@ export class Harness {
 		const dir = mkdtempSync(join(tmpdir(), 'dreamlake-test-'))
 		const db = openDatabase(join(dir, 'dreamlake.db'))
 		migrateDatabase(db)
-		const tokens = new DreamlakeTokens({ secret: TEST_SECRET, issuer: 'dreamlake', audience: 'dreamlake', expiresInSeconds: 3600, ...options.tokens })
+		const tokens = await DreamlakeTokens.create({ secret: TEST_SECRET, issuer: 'dreamlake', audience: 'dreamlake', expiresInSeconds: 3600, ...options.tokens })
 		const logs: string[] = []
 		const log = createLogger({ format: 'json', level: 'debug', write: (line) => logs.push(line) })
 		const vuerAuth = new VuerAuthVerifier({ jwksUrl: keys.jwksUrl, algorithms: ['EdDSA', 'ES256', 'RS256'], ...options.vuerAuth }, log)
