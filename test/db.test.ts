@@ -34,6 +34,7 @@ describe('database', () => {
 		expect(pragma('synchronous')).toBe(1) // NORMAL
 		expect(pragma('foreign_keys')).toBe(1)
 		expect(pragma('busy_timeout')).toBe(5000)
+		expect(pragma('temp_store')).toBe(2) // MEMORY: savepoint journals stay off disk
 		closeDatabase(db)
 	})
 

@@ -23,6 +23,9 @@ export function openDatabase(path: string): Db {
 	sqlite.run('PRAGMA journal_mode = WAL')
 	sqlite.run('PRAGMA synchronous = NORMAL')
 	sqlite.run('PRAGMA foreign_keys = ON')
+	// Each write of a group commit runs in its own savepoint, whose journal otherwise goes to a
+	// temporary file: creating an account took 66 µs of SQLite work with it, 22 µs without it.
+	sqlite.run('PRAGMA temp_store = MEMORY')
 	return drizzle(sqlite, { schema, logger: statementCounter }) as Db
 }
 
