@@ -2,7 +2,7 @@
 // Bun.serve baseline and with jose's cryptographic ceiling. Ratios, not absolute numbers, are the point:
 // these machines are shared and noisy.
 //
-//   bun run bench             full run (~5 minutes): 3 rounds of 5 s per scenario, each right after its reference,
+//   bun run bench             full run (~5 minutes): 5 rounds of 3 s per scenario, each right after its reference,
 //                             then 1,000,000 GET /auth/me for the memory check
 //   bun run bench --smoke     a few seconds, for CI: every scenario briefly, no targets enforced
 //   options: --duration <s>  --rounds <n>  --connections <n>  --users <n>  --no-memory  --out <file.json>  --binary <path>
@@ -34,7 +34,7 @@ const { values: options } = parseArgs({
 	},
 })
 const smoke = options.smoke
-const duration = Number(options.duration ?? (smoke ? 0.3 : 5))
+const duration = Number(options.duration ?? (smoke ? 0.3 : 3))
 const connections = Number(options.connections)
 const seedUsers = Number(options.users ?? (smoke ? 50 : 10_000))
 const only = options.only?.split(',').map((s) => s.trim())
@@ -47,7 +47,7 @@ if (only?.some((key) => !SCENARIO_KEYS.includes(key))) {
 const out = options.out ?? join(root, 'bench-results', only ? 'partial.json' : 'latest.json')
 const memoryRun = !smoke && !only && options.memory && !options['no-memory']
 const startRuns = Number(options.starts ?? (only ? 0 : smoke ? 3 : 10))
-const rounds = Number(options.rounds ?? (smoke ? 1 : 3))
+const rounds = Number(options.rounds ?? (smoke ? 1 : 5))
 const warmup = Number(options.warmup ?? (smoke ? 0 : 2))
 
 const hasWrk = Bun.which('wrk') !== null
