@@ -1,5 +1,6 @@
 import { jwt } from '@elysiajs/jwt'
 import { decodeJwt } from 'jose'
+import { BoundedMap } from '../bounded-map'
 import { internal, unauthorized } from '../http/errors'
 import { bearerToken } from './bearer'
 import type { UserRow } from '../db/schema'
@@ -42,8 +43,7 @@ export class DreamlakeTokens {
 	 * is the very same token, byte for byte, found without parsing the header, cutting substrings or
 	 * awaiting anything: that path was a quarter of GET /auth/me (bun run bench).
 	 */
-	private readonly verified = new Map<string, DreamlakeClaims>()
-	private readonly cacheSize: number
+	private readonly verified: BoundedMap<string, DreamlakeClaims>
 
 	/**
 	 * The secret is imported once as an HMAC key. Given the raw secret, the plugin has jose import
@@ -61,7 +61,7 @@ export class DreamlakeTokens {
 	) {
 		this.signer = jwt({ name: 'dreamlake', secret: key, alg: 'HS256', iss: options.issuer, aud: options.audience }).decorator.dreamlake
 		this.verifyOptions = { algorithms: ['HS256'], issuer: options.issuer, audience: options.audience, requiredClaims: ['iat'] }
-		this.cacheSize = options.cacheSize ?? 10_000
+		this.verified = new BoundedMap(options.cacheSize ?? 10_000)
 	}
 
 	async sign(user: UserRow): Promise<string> {
@@ -102,7 +102,6 @@ export class DreamlakeTokens {
 
 	private async authenticateUncached(authorization: string | null): Promise<DreamlakeClaims> {
 		const claims = await this.verify(bearerToken(authorization))
-		if (this.verified.size >= this.cacheSize) this.verified.delete(this.verified.keys().next().value!)
 		this.verified.set(authorization!, claims)
 		return claims
 	}

@@ -1,4 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm'
+import { BoundedMap } from '../bounded-map'
 import { sqliteErrorOf, type Db } from '../db/client'
 import { DbMeter, metered } from '../db/meter'
 import { WriteQueue } from '../db/write-queue'
@@ -54,17 +55,17 @@ export const newId = () => Bun.randomUUIDv7()
  * through this repository, which updates it. Bounded: the oldest entries go first.
  */
 class AccountCache {
-	private readonly entries = new Map<string, Account>()
+	private readonly entries: BoundedMap<string, Account>
 
-	constructor(private readonly capacity: number) {}
+	constructor(capacity: number) {
+		this.entries = new BoundedMap(capacity)
+	}
 
 	get(sub: string): Account | undefined {
 		return this.entries.get(sub)
 	}
 
 	set(account: Account): void {
-		this.entries.delete(account.user.sub) // re-inserted last: the Map's order is the eviction order
-		if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!)
 		this.entries.set(account.user.sub, account)
 	}
 
