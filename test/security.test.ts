@@ -82,6 +82,17 @@ describe('rate limit on POST /auth/exchange', () => {
 		expect((limiter as unknown as { buckets: Map<string, unknown> }).buckets.size).toBeLessThanOrEqual(3)
 	})
 
+	it('sweeps at most once per tenth of its capacity in new addresses, so a flood of addresses costs little each', () => {
+		const limiter = new RateLimiter(60, 1000, () => 0)
+		const buckets = (limiter as unknown as { buckets: Map<string, unknown> }).buckets
+		for (let i = 0; i < 1000; i++) limiter.take(`10.0.${i >> 8}.${i & 255}`)
+		limiter.take('192.0.2.1') // the sweep: down to 90%, plus this one
+		expect(buckets.size).toBe(901)
+		for (let i = 0; i < 99; i++) limiter.take(`192.0.3.${i}`) // no sweep on the way back up
+		expect(buckets.size).toBe(1000)
+		expect(buckets.has('192.0.2.1')).toBe(true)
+	})
+
 	it('limits by the socket address over real HTTP (RATE_LIMIT_EXCHANGE, --rate-limit-exchange), one bucket per client', async () => {
 		const cwd = mkdtempSync(join(tmpdir(), 'dreamlake-rate-'))
 		const server = await spawnServer(['--port', '0', '--rate-limit-exchange', '2'], { cwd, env: { VUER_AUTH_JWKS_URL: h.keys.jwksUrl } })

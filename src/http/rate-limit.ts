@@ -45,8 +45,10 @@ export class RateLimiter {
 		for (const [key, bucket] of this.buckets) {
 			if (bucket.tokens + (now - bucket.at) * this.refillPerMs >= this.perMinute) this.buckets.delete(key)
 		}
+		// down to 90%: a sweep walks every bucket, so it must not run again for the very next new address
+		const keep = Math.floor(this.maxKeys * 0.9)
 		for (const key of this.buckets.keys()) {
-			if (this.buckets.size < this.maxKeys) break
+			if (this.buckets.size <= keep) break
 			this.buckets.delete(key)
 		}
 	}
