@@ -48,7 +48,7 @@ export class DreamlakeTokens {
 	/**
 	 * The secret is imported once as an HMAC key. Given the raw secret, the plugin has jose import
 	 * it again for every signature and every verification: a quarter of each (34 against 26 µs per
-	 * signature, scripts/crypto-ceiling.ts).
+	 * signature, in-process on this project's bench machine).
 	 */
 	static async create(options: DreamlakeTokenOptions): Promise<DreamlakeTokens> {
 		const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(options.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])

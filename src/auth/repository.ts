@@ -127,17 +127,18 @@ export class AccountRepository {
 	}
 
 	/**
-	 * Finds the user or creates them with their personal namespace, in one write transaction.
-	 * The write looks again inside the transaction: another request may have created the same
-	 * sub in the same group commit.
+	 * The cached account, else the user found or created with their personal namespace in one write
+	 * transaction, which looks the sub up first. A miss skips a read of its own: outside a
+	 * transaction every statement pays for SQLite's file locks (two fcntl and an fstat, about 6 µs
+	 * here), inside the group commit it shares them.
 	 */
 	async findOrCreate(sub: string, newUser: () => NewUser): Promise<{ account: Account; created: boolean }> {
-		const found = this.findBySub(sub)
-		if (found?.namespace) return { account: found as Account, created: false }
-		const profile = newUser()
+		const cached = this.cache.get(sub)
+		if (cached) return { account: cached, created: false }
 		const result = await this.writes.run(this.meter, () => {
 			const existing = this.accountBySub(sub)
 			if (existing) return { account: { user: existing.user, namespace: existing.namespace ?? this.ensurePersonalNamespace(existing.user) }, created: false }
+			const profile = newUser()
 			const user = this.insertUser(profile)
 			return { account: { user, namespace: this.createPersonalNamespace(user.id, profile.namespaceSlug) }, created: true }
 		})

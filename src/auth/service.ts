@@ -46,8 +46,10 @@ export class AuthService {
 		return known ? current(known, caller) : this.findOrCreateAccount(accounts, caller)
 	}
 
+	/** A plain read first: a GET takes the write lock only to re-create a user who is gone. */
 	private async findOrCreateAccount(accounts: AccountRepository, caller: DreamlakeClaims): Promise<Account> {
-		const { account } = await accounts.findOrCreate(caller.sub, () => newUserFromClaims(caller))
+		const found = accounts.findBySub(caller.sub)
+		const account = found?.namespace ? (found as Account) : (await accounts.findOrCreate(caller.sub, () => newUserFromClaims(caller))).account
 		return current(account, caller)
 	}
 
