@@ -1,14 +1,15 @@
 /**
  * A Map of at most `capacity` entries that forgets the oldest-inserted first; replacing an entry
- * makes it the newest. Eviction walks one iterator kept from call to call: `keys().next()` per
- * eviction rescans the deleted slots JavaScriptCore leaves at the front of a Map, 6 to 15 µs an
- * eviction at 10,000 entries against 0.4 µs this way, which made every cache miss of a full
- * account cache cost about 45 µs (in-process, after 15,000 new users).
+ * makes it the newest. The order is a linked list beside the Map. Evicting with
+ * `map.keys().next()` rescanned the deleted slots JavaScriptCore leaves at the front of a Map,
+ * 6 to 15 µs an eviction at 10,000 entries, which made each miss of a full account cache cost
+ * about 45 µs; and an iterator kept from one eviction to the next pinned every table the Map
+ * outgrew while it was not advanced (the heap grew by megabytes a minute under GET /auth/me).
  */
 export class BoundedMap<K, V> {
-	private readonly entries = new Map<K, V>()
-	/** Walks the entries in insertion order; everything before its position has been evicted. */
-	private oldest: ReturnType<Map<K, V>['keys']> | undefined
+	private readonly nodes = new Map<K, Node<K, V>>()
+	private oldest: Node<K, V> | undefined
+	private newest: Node<K, V> | undefined
 
 	/** `onEvict` hears of every entry that makes room for a new one (not of replaced or deleted ones). */
 	constructor(
@@ -19,35 +20,65 @@ export class BoundedMap<K, V> {
 	}
 
 	get size(): number {
-		return this.entries.size
+		return this.nodes.size
 	}
 
 	get(key: K): V | undefined {
-		return this.entries.get(key)
+		return this.nodes.get(key)?.value
 	}
 
 	set(key: K, value: V): void {
-		// a replaced entry is deleted and added again: the Map's order is the eviction order
-		if (!this.entries.delete(key) && this.entries.size >= this.capacity) this.evictOldest()
-		this.entries.set(key, value)
+		const known = this.nodes.get(key)
+		if (known) {
+			known.value = value
+			this.unlink(known)
+			this.append(known)
+			return
+		}
+		if (this.nodes.size >= this.capacity) this.evictOldest()
+		const node: Node<K, V> = { key, value, older: undefined, newer: undefined }
+		this.nodes.set(key, node)
+		this.append(node)
 	}
 
 	delete(key: K): boolean {
-		return this.entries.delete(key)
+		const node = this.nodes.get(key)
+		if (!node) return false
+		this.nodes.delete(key)
+		this.unlink(node)
+		return true
 	}
 
 	private evictOldest(): void {
-		let next = this.oldest?.next()
-		if (next === undefined || next.done) {
-			// an iterator that has finished stays finished, even if entries are added later
-			this.oldest = this.entries.keys()
-			next = this.oldest.next()
-		}
-		if (next.done) return
-		const value = this.entries.get(next.value)!
-		this.entries.delete(next.value)
-		this.onEvict?.(next.value, value)
+		const node = this.oldest
+		if (!node) return
+		this.nodes.delete(node.key)
+		this.unlink(node)
+		this.onEvict?.(node.key, node.value)
 	}
+
+	private append(node: Node<K, V>): void {
+		node.older = this.newest
+		node.newer = undefined
+		if (this.newest) this.newest.newer = node
+		else this.oldest = node
+		this.newest = node
+	}
+
+	private unlink(node: Node<K, V>): void {
+		if (node.older) node.older.newer = node.newer
+		else this.oldest = node.newer
+		if (node.newer) node.newer.older = node.older
+		else this.newest = node.older
+		node.older = node.newer = undefined
+	}
+}
+
+interface Node<K, V> {
+	key: K
+	value: V
+	older: Node<K, V> | undefined
+	newer: Node<K, V> | undefined
 }
 
 /**
