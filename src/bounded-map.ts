@@ -3,19 +3,15 @@
  * makes it the newest. The order is a linked list beside the Map. Evicting with
  * `map.keys().next()` rescanned the deleted slots JavaScriptCore leaves at the front of a Map,
  * 6 to 15 µs an eviction at 10,000 entries, which made each miss of a full account cache cost
- * about 45 µs; and an iterator kept from one eviction to the next pinned every table the Map
- * outgrew while it was not advanced (the heap grew by megabytes a minute under GET /auth/me).
+ * about 45 µs. An iterator kept from one eviction to the next is no way out: while it is not
+ * advanced it can pin every table the Map outgrows (seen as a heap growing by megabytes a minute).
  */
 export class BoundedMap<K, V> {
 	private readonly nodes = new Map<K, Node<K, V>>()
 	private oldest: Node<K, V> | undefined
 	private newest: Node<K, V> | undefined
 
-	/** `onEvict` hears of every entry that makes room for a new one (not of replaced or deleted ones). */
-	constructor(
-		readonly capacity: number,
-		private readonly onEvict?: (key: K, value: V) => void,
-	) {
+	constructor(readonly capacity: number) {
 		if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, not ${capacity}`)
 	}
 
@@ -54,7 +50,6 @@ export class BoundedMap<K, V> {
 		if (!node) return
 		this.nodes.delete(node.key)
 		this.unlink(node)
-		this.onEvict?.(node.key, node.value)
 	}
 
 	private append(node: Node<K, V>): void {
@@ -79,56 +74,4 @@ interface Node<K, V> {
 	value: V
 	older: Node<K, V> | undefined
 	newer: Node<K, V> | undefined
-}
-
-/**
- * A bounded cache that a burst of newcomers cannot empty of the entries in use. A newcomer
- * (`setNew`) starts in a small probation segment and moves to the protected one (four fifths of
- * the room) when it is read again; an entry known to be in use (`set`) goes there directly. The
- * protected segment's oldest go back to probation, and only probation's oldest are forgotten.
- * Without it, a round of 15,000 first logins pushed all 10,000 active accounts out of memory, and
- * each came back at the price of a database read (bun run bench).
- */
-export class SegmentedCache<K, V> {
-	private readonly probation: BoundedMap<K, V>
-	private readonly protectedSegment: BoundedMap<K, V>
-
-	constructor(readonly capacity: number) {
-		if (!Number.isSafeInteger(capacity) || capacity < 2) throw new RangeError(`capacity must be an integer of at least 2, not ${capacity}`)
-		const probation = Math.max(1, Math.floor(capacity / 5))
-		this.probation = new BoundedMap(probation)
-		this.protectedSegment = new BoundedMap(capacity - probation, (key, value) => this.probation.set(key, value))
-	}
-
-	get size(): number {
-		return this.probation.size + this.protectedSegment.size
-	}
-
-	get(key: K): V | undefined {
-		const hot = this.protectedSegment.get(key)
-		if (hot !== undefined) return hot
-		const cold = this.probation.get(key)
-		if (cold !== undefined) {
-			this.probation.delete(key)
-			this.protectedSegment.set(key, cold)
-		}
-		return cold
-	}
-
-	/** An entry known to be in use: protected, as the newest there. */
-	set(key: K, value: V): void {
-		this.probation.delete(key)
-		this.protectedSegment.set(key, value)
-	}
-
-	/** A newcomer: on probation until it is read again. A known entry is replaced where it is. */
-	setNew(key: K, value: V): void {
-		if (this.protectedSegment.get(key) !== undefined) this.protectedSegment.set(key, value)
-		else this.probation.set(key, value)
-	}
-
-	delete(key: K): void {
-		this.protectedSegment.delete(key)
-		this.probation.delete(key)
-	}
 }

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm'
-import { SegmentedCache } from '../bounded-map'
+import { BoundedMap } from '../bounded-map'
 import { sqliteErrorOf, type Db } from '../db/client'
 import { DbMeter, metered } from '../db/meter'
 import { WriteQueue } from '../db/write-queue'
@@ -52,28 +52,21 @@ export const newId = () => Bun.randomUUIDv7()
  * The accounts this process last read or wrote, by sub, so a known caller costs no database
  * statement: GET /auth/me was spending a third of its time in SQLite (bun run bench). It is
  * coherent because one process serves a database (db/server-lock.ts) and every write goes
- * through this repository, which updates it. Bounded (SegmentedCache): accounts read again stay,
- * and a burst of one-time logins only pushes out other one-time logins.
+ * through this repository, which updates it. Bounded: the oldest-inserted entries go first.
  */
 class AccountCache {
-	private readonly entries: SegmentedCache<string, Account>
+	private readonly entries: BoundedMap<string, Account>
 
 	constructor(capacity: number) {
-		this.entries = new SegmentedCache(capacity)
+		this.entries = new BoundedMap(capacity)
 	}
 
 	get(sub: string): Account | undefined {
 		return this.entries.get(sub)
 	}
 
-	/** An account somebody came back for (read from the database, or written). */
 	set(account: Account): void {
 		this.entries.set(account.user.sub, account)
-	}
-
-	/** An account its first login just created: it stays only if it is used again. */
-	setNew(account: Account): void {
-		this.entries.setNew(account.user.sub, account)
 	}
 
 	/** A written user row: kept with the namespace already known, or dropped to be read again. */
@@ -149,8 +142,7 @@ export class AccountRepository {
 			const user = this.insertUser(profile)
 			return { account: { user, namespace: this.createPersonalNamespace(user.id, profile.namespaceSlug) }, created: true }
 		})
-		if (result.created) this.cache.setNew(result.account)
-		else this.cache.set(result.account)
+		this.cache.set(result.account)
 		return result
 	}
 
