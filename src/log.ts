@@ -24,6 +24,11 @@ export interface LoggerOptions {
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 }
 
+/** Printable ASCII but `"` and `\`: a string JSON writes as it is, between quotes. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
+/** JSON.stringify for a string, without its cost for the plain ones every request line has. */
+const jsonString = (value: string) => (PLAIN.test(value) ? `"${value}"` : JSON.stringify(value))
+
 /**
  * Standard output, batched: a write per request line cost about a quarter of a small request's
  * time (bun run bench), so lines are gathered and written together at most 50 ms later, at once
@@ -90,7 +95,7 @@ export function createLogger({ format, level = 'info', write }: LoggerOptions): 
 			if (ORDER.info < min) return
 			// the line emit() writes for info('request', { id, method, path, status, ms }), in the same key order
 			if (format === 'json') {
-				sink.write(`{"time":"${timestamp()}","level":"info","msg":"request","id":${JSON.stringify(id)},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"status":${status},"ms":${ms}}`, false)
+				sink.write(`{"time":"${timestamp()}","level":"info","msg":"request","id":${jsonString(id)},"method":${jsonString(method)},"path":${jsonString(path)},"status":${status},"ms":${ms}}`, false)
 			} else {
 				sink.write(`${timestamp()} INFO  request id=${id} method=${method} path=${path} status=${status} ms=${ms}`, false)
 			}

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { createLogger } from '../src/log'
 import { Harness } from './support/harness'
 import { newIdentity } from './support/key-server'
 
@@ -65,6 +66,15 @@ describe('request ids and the request log', () => {
 		const all = h.logs.slice(before).join('\n')
 		expect(all).not.toContain(token.split('.')[1]!)
 		expect(all).not.toContain(reply.body.dreamlake_token.split('.')[2])
+	})
+
+	it('writes every request line as valid JSON, whatever the path holds', () => {
+		const lines: string[] = []
+		const log = createLogger({ format: 'json', write: (line) => lines.push(line) })
+		for (const path of ['/auth/me', '/a"b', '/back\\slash', '/é/日本', '/tab\there', '']) {
+			log.request('id-1', 'GET', path, 404, 0.5)
+			expect(JSON.parse(lines.at(-1)!)).toMatchObject({ id: 'id-1', method: 'GET', path, status: 404, ms: 0.5 })
+		}
 	})
 
 	it('logs the status of failed requests', async () => {

@@ -4,6 +4,8 @@ import type { Logger as DrizzleLogger } from 'drizzle-orm/logger'
  * What one request asked of the database: statements sent, write transactions, and time spent.
  * Statements are counted by drizzle's query logger, so nothing the ORM sends goes uncounted.
  */
+const UNTOUCHED = 'db;dur=0.000;desc="0"'
+
 export class DbMeter {
 	statements = 0
 	transactions = 0
@@ -11,6 +13,7 @@ export class DbMeter {
 
 	/** `Server-Timing` value: `db;dur=<ms>;desc="<statements>"`, plus `db-tx` when a transaction ran. */
 	serverTiming(): string {
+		if (this.ms === 0 && this.statements === 0 && this.transactions === 0) return UNTOUCHED // most requests: nothing to format
 		const db = `db;dur=${this.ms.toFixed(3)};desc="${this.statements}"`
 		return this.transactions > 0 ? `${db}, db-tx;desc="${this.transactions}"` : db
 	}
