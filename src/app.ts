@@ -22,6 +22,8 @@ export interface AppDeps {
 	exchangeLimits?: ExchangeLimits
 	/** Present only under `serve --dev`. */
 	devIdp?: DevIdentityProvider
+	/** Accounts kept in memory (CACHE_SIZE); 10,000 when absent. */
+	accountCacheSize?: number
 }
 
 const bearer = (description: string) => ({ type: 'http' as const, scheme: 'bearer', bearerFormat: 'JWT', description })
@@ -30,7 +32,7 @@ const bearer = (description: string) => ({ type: 'http' as const, scheme: 'beare
  * Builds the HTTP application; it never listens. Requests reach it through `withOperations`
  * (http/operations.ts), from Bun.serve in the server and directly in the tests.
  */
-export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp }: AppDeps) {
+export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, accountCacheSize }: AppDeps) {
 	const service = new AuthService(vuerAuth, tokens, log)
 	return (
 		// normalize: false, so a body with unknown fields is refused instead of silently trimmed
@@ -53,7 +55,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 				}),
 			)
 			.use(health(db))
-			.use(authRoutes(service, AccountRepository.open(db), exchangeLimits))
+			.use(authRoutes(service, AccountRepository.open(db, { cacheSize: accountCacheSize }), exchangeLimits))
 			.use(devIdp ? devIdp.routes() : new Elysia())
 	)
 }

@@ -24,6 +24,7 @@ export const SETTINGS = [
 	{ env: 'VUER_AUTH_ALGORITHMS', flag: '--vuer-auth-algorithms', default: 'EdDSA,ES256,RS256', help: 'comma-separated signature algorithms accepted from vuer-auth' },
 	{ env: 'VUER_AUTH_PUBLIC_KEY', flag: '--vuer-auth-public-key', help: 'a PEM or JWK public key to verify vuer-auth tokens with, instead of the key set' },
 	{ env: 'RATE_LIMIT_EXCHANGE', flag: '--rate-limit-exchange', default: '30', help: 'POST /auth/exchange requests per minute per client address; 0 turns the limit off' },
+	{ env: 'CACHE_SIZE', flag: '--cache-size', default: '10000', help: 'accounts, and verified dreamlake tokens, kept in memory (each); a known caller costs no database statement' },
 	{ env: 'TRUST_PROXY', flag: '--trust-proxy', default: '0', help: 'reverse proxies in front of the server: 0 uses the socket address, N takes the client address from X-Forwarded-For, N hops from the right' },
 	{ env: 'LOG_FORMAT', flag: '--log-format', default: 'auto', help: 'json, pretty, or auto (pretty on a terminal, json otherwise)' },
 	{ env: 'LOG_LEVEL', flag: '--log-level', default: 'info', help: 'debug, info, warn or error' },
@@ -55,6 +56,8 @@ export interface Config {
 	rateLimitExchange: number
 	/** How many proxies in front add X-Forwarded-For entries; 0: trust only the socket. */
 	trustProxy: number
+	/** Accounts, and verified dreamlake tokens, kept in memory (each). */
+	cacheSize: number
 	logFormat: 'json' | 'pretty' | 'auto'
 	logLevel: 'debug' | 'info' | 'warn' | 'error'
 }
@@ -107,6 +110,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: RawSe
 		},
 		rateLimitExchange: count('RATE_LIMIT_EXCHANGE', get('RATE_LIMIT_EXCHANGE')),
 		trustProxy: count('TRUST_PROXY', get('TRUST_PROXY')),
+		cacheSize: atLeastOne('CACHE_SIZE', get('CACHE_SIZE')),
 		logFormat: oneOf('LOG_FORMAT', get('LOG_FORMAT'), ['json', 'pretty', 'auto'] as const),
 		logLevel: oneOf('LOG_LEVEL', get('LOG_LEVEL'), ['debug', 'info', 'warn', 'error'] as const),
 	}
@@ -115,6 +119,12 @@ export function loadConfig(env: Record<string, string | undefined>, flags: RawSe
 function count(variable: string, value: string): number {
 	const n = Number(value)
 	if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new ConfigError(variable, `"${value}" is not a whole number (0 or more).`)
+	return n
+}
+
+function atLeastOne(variable: string, value: string): number {
+	const n = count(variable, value)
+	if (n < 1) throw new ConfigError(variable, `must be 1 or more, not ${value}.`)
 	return n
 }
 

@@ -48,8 +48,9 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			issuer: config.jwtIssuer,
 			audience: config.jwtAudience,
 			expiresInSeconds: config.jwtExpiresInSeconds,
+			cacheSize: config.cacheSize,
 		})
-		const app = createApp({ db, vuerAuth, tokens, log, devIdp, exchangeLimits: { perMinute: config.rateLimitExchange, trustProxy: config.trustProxy } })
+		const app = createApp({ db, vuerAuth, tokens, log, devIdp, exchangeLimits: { perMinute: config.rateLimitExchange, trustProxy: config.trustProxy }, accountCacheSize: config.cacheSize })
 		const server = Bun.serve({
 			port: config.port,
 			hostname: config.host,

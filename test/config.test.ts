@@ -17,6 +17,7 @@ describe('configuration', () => {
 			vuerAuth: { url: 'https://auth.vuer.ai', jwksUrl: 'https://auth.vuer.ai/api/auth/jwks', algorithms: ['EdDSA', 'ES256', 'RS256'] },
 			rateLimitExchange: 30,
 			trustProxy: 0,
+			cacheSize: 10_000,
 			logFormat: 'auto',
 			logLevel: 'info',
 		})
@@ -38,6 +39,7 @@ describe('configuration', () => {
 				VUER_AUTH_ALGORITHMS: 'ES256, RS256',
 				RATE_LIMIT_EXCHANGE: '0',
 				TRUST_PROXY: '1',
+				CACHE_SIZE: '50000',
 			},
 			{ PORT: '9090' },
 		)
@@ -52,6 +54,7 @@ describe('configuration', () => {
 			vuerAuth: { url: 'https://id.example.com', jwksUrl: 'https://id.example.com/api/auth/jwks', issuer: 'https://id.example.com', audience: 'dreamlake', algorithms: ['ES256', 'RS256'] },
 			rateLimitExchange: 0,
 			trustProxy: 1,
+			cacheSize: 50_000,
 		})
 	})
 
@@ -85,6 +88,8 @@ describe('configuration', () => {
 		['RATE_LIMIT_EXCHANGE', 'many'],
 		['RATE_LIMIT_EXCHANGE', '-1'],
 		['TRUST_PROXY', 'yes'],
+		['CACHE_SIZE', '0'],
+		['CACHE_SIZE', '10k'],
 		['LOG_FORMAT', 'xml'],
 		['LOG_LEVEL', 'loud'],
 	])('refuses %s=%p with a message naming the variable', (variable, value) => {

@@ -133,6 +133,18 @@ describe('database roundtrips (Server-Timing)', () => {
 		expect((await h.call('GET', '/auth/me', { token })).body.name).toBe('N') // the cache follows the write
 	})
 
+	it('keeps CACHE_SIZE accounts in memory: the oldest-inserted is read again, the newest costs nothing', async () => {
+		const small = await Harness.start({ keyServer: h.keys, accountCacheSize: 2 })
+		try {
+			const logins = [await small.login(newIdentity()), await small.login(newIdentity()), await small.login(newIdentity())]
+			const me = (i: number) => small.call('GET', '/auth/me', { token: logins[i]!.body.dreamlake_token })
+			expect((await me(2)).db).toEqual({ statements: 0, transactions: 0 })
+			expect((await me(0)).db).toEqual({ statements: 1, transactions: 0 }) // pushed out by the third login
+		} finally {
+			small.close()
+		}
+	})
+
 	it('is on every response, including errors and unknown routes', async () => {
 		for (const [method, path] of [['GET', '/health'], ['GET', '/nope'], ['POST', '/auth/exchange'], ['GET', '/auth/me']] as const) {
 			const { headers } = await h.call(method, path)
