@@ -14,7 +14,7 @@ import { cpus, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { KeyServer, newIdentity } from '../test/support/key-server'
-import { median, timeToFirstHealth } from './startup'
+import { freePort, median, timeToFirstHealth } from './startup'
 
 const root = resolve(import.meta.dir, '..')
 const { values: options } = parseArgs({
@@ -43,8 +43,8 @@ if (only?.some((key) => !SCENARIO_KEYS.includes(key))) {
 	console.error(`--only takes a comma-separated list of ${SCENARIO_KEYS.join(', ')}`)
 	process.exit(2)
 }
-// a partial run must not replace the full run's results, which the README quotes
-const out = options.out ?? join(root, 'bench-results', only ? 'partial.json' : 'latest.json')
+// a partial or smoke run must not replace the full run's results, which the README quotes
+const out = options.out ?? join(root, 'bench-results', only ? 'partial.json' : smoke ? 'smoke.json' : 'latest.json')
 const memoryRun = !smoke && !only && options.memory && !options['no-memory']
 const startRuns = Number(options.starts ?? (only ? 0 : smoke ? 3 : 10))
 const rounds = Number(options.rounds ?? (smoke ? 1 : 5))
@@ -369,13 +369,6 @@ async function waitFor(url: string) {
 		await Bun.sleep(10)
 	}
 	throw new Error(`${url} did not come up`)
-}
-
-async function freePort(): Promise<number> {
-	const probe = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() })
-	const { port } = probe
-	probe.stop(true)
-	return port!
 }
 
 /** Resident memory by mapping (anonymous heap, the binary, SQLite files…), largest first: where RSS goes. */

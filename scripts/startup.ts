@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path'
 
 export async function timeToFirstHealth(binary: string): Promise<number> {
 	const dir = mkdtempSync(join(tmpdir(), 'dreamlake-start-'))
-	const port = 20_000 + Math.floor(Math.random() * 20_000)
+	// a port the system just handed out: a random one sometimes belonged to another process
+	const port = await freePort()
 	const started = performance.now()
 	const child = Bun.spawn([binary, '--port', String(port)], { cwd: dir, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn' }, stdout: 'ignore', stderr: 'ignore' })
 	try {
@@ -24,6 +25,14 @@ export async function timeToFirstHealth(binary: string): Promise<number> {
 		await child.exited
 		rmSync(dir, { recursive: true, force: true })
 	}
+}
+
+/** A loopback port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+	const probe = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() })
+	const { port } = probe
+	probe.stop(true)
+	return port!
 }
 
 export const median = (values: number[]) => {
