@@ -1,11 +1,12 @@
 import type { Logger as DrizzleLogger } from 'drizzle-orm/logger'
 
+/** What serverTiming() formats for a request that sent no statement: most of them. */
+const UNTOUCHED = 'db;dur=0.000;desc="0"'
+
 /**
  * What one request asked of the database: statements sent, write transactions, and time spent.
  * Statements are counted by drizzle's query logger, so nothing the ORM sends goes uncounted.
  */
-const UNTOUCHED = 'db;dur=0.000;desc="0"'
-
 export class DbMeter {
 	statements = 0
 	transactions = 0
@@ -13,7 +14,7 @@ export class DbMeter {
 
 	/** `Server-Timing` value: `db;dur=<ms>;desc="<statements>"`, plus `db-tx` when a transaction ran. */
 	serverTiming(): string {
-		if (this.ms === 0 && this.statements === 0 && this.transactions === 0) return UNTOUCHED // most requests: nothing to format
+		if (this.ms === 0 && this.statements === 0 && this.transactions === 0) return UNTOUCHED
 		const db = `db;dur=${this.ms.toFixed(3)};desc="${this.statements}"`
 		return this.transactions > 0 ? `${db}, db-tx;desc="${this.transactions}"` : db
 	}
