@@ -46,9 +46,9 @@ export class AuthService {
 		return known ? current(known, caller) : this.findOrCreateAccount(accounts, caller)
 	}
 
-	/** A plain read first: a GET takes the write lock only to re-create a user who is gone. */
+	/** Not in memory: a plain read first, so a GET takes the write lock only to re-create a user who is gone. */
 	private async findOrCreateAccount(accounts: AccountRepository, caller: DreamlakeClaims): Promise<Account> {
-		const found = accounts.findBySub(caller.sub)
+		const found = accounts.readBySub(caller.sub)
 		const account = found?.namespace ? (found as Account) : (await accounts.findOrCreate(caller.sub, () => newUserFromClaims(caller))).account
 		return current(account, caller)
 	}
