@@ -138,8 +138,9 @@ async function main() {
 	files.new = writeLines('new-tokens.txt', await mintMany(keys, newUserCount))
 	Bun.gc(true) // the minted tokens are on disk now: collect them here, not during a round
 
+	const meLua = luaRotate(files.dreamlake, 'GET', '/auth/me')
 	const plan = [
-		{ key: 'me', name: `GET /auth/me (${seedUsers.toLocaleString('en')} users' tokens)`, target: `${url}/auth/me`, lua: luaRotate(files.dreamlake, 'GET', '/auth/me'), against: 'baseline' as const, statements: await statementsOf(url, 'GET', '/auth/me', seeded[1]!.dreamlake) },
+		{ key: 'me', name: `GET /auth/me (${seedUsers.toLocaleString('en')} users' tokens)`, target: `${url}/auth/me`, lua: meLua, against: 'baseline' as const, statements: await statementsOf(url, 'GET', '/auth/me', seeded[1]!.dreamlake) },
 		{ key: 'patch', name: 'PATCH /auth/me', target: `${url}/auth/me`, lua: luaRotate(files.dreamlake, 'PATCH', '/auth/me', '{"name":"Bench User"}'), against: 'baseline' as const, statements: await statementsOf(url, 'PATCH', '/auth/me', seeded[2]!.dreamlake, { body: '{"name":"Bench"}' }) },
 		{ key: 'returning', name: 'POST /auth/exchange, returning users', target: `${url}/auth/exchange`, lua: luaRotate(files.vuer, 'POST', '/auth/exchange'), against: 'crypto ceiling' as const, statements: await statementsOf(url, 'POST', '/auth/exchange', seeded[3]!.vuer) },
 		{ key: 'new', name: 'POST /auth/exchange, new users', target: `${url}/auth/exchange`, lua: luaRotate(files.new, 'POST', '/auth/exchange'), against: 'crypto ceiling' as const, statements: await statementsOf(url, 'POST', '/auth/exchange', await keys.mint(newIdentity()), { steady: false }) },
@@ -198,9 +199,9 @@ async function main() {
 		const meRps = scenarios.find((s) => s.name.startsWith('GET /auth/me'))!.rps
 		const half = 500_000
 		console.log(`memory: ${2 * half} GET /auth/me requests …`)
-		const first = await load(`${url}/auth/me`, luaRotate(files.dreamlake, 'GET', '/auth/me'), half / meRps)
+		const first = await load(`${url}/auth/me`, meLua, half / meRps)
 		const firstRss = rssMb(server.pid)
-		const second = await load(`${url}/auth/me`, luaRotate(files.dreamlake, 'GET', '/auth/me'), half / meRps)
+		const second = await load(`${url}/auth/me`, meLua, half / meRps)
 		const secondRss = rssMb(server.pid)
 		memory = { firstHalf: { requests: first.requests, rssMb: firstRss }, secondHalf: { requests: second.requests, rssMb: secondRss }, growth: secondRss / firstRss - 1 }
 	}
@@ -265,7 +266,6 @@ async function mintMany(keys: KeyServer, count: number): Promise<string[]> {
 	return tokens
 }
 
-/** The database statements one request of this kind makes, read from its Server-Timing header. */
 /**
  * The database work of a request, read from its Server-Timing. `steady`: of the second of two
  * alike, once the server has the caller in memory (the first may read them); else of the first.
@@ -285,7 +285,6 @@ function writeLines(name: string, lines: string[]): string {
 	writeFileSync(path, lines.join('\n') + '\n')
 	return path
 }
-
 
 /**
  * Each request takes the next token from `file` (threads start at different offsets). The requests
