@@ -92,6 +92,9 @@ describe('database', () => {
 		migrateDatabase(db)
 		const checkpointer = startCheckpointer(db, path, silent, 50)
 		try {
+			// the worker starts one interval later; until then SQLite checkpoints on its own
+			expect(db.$client.query('PRAGMA wal_autocheckpoint').get()).toEqual({ wal_autocheckpoint: 1000 })
+			await Bun.sleep(200)
 			expect(db.$client.query('PRAGMA wal_autocheckpoint').get()).toEqual({ wal_autocheckpoint: 0 })
 			const insert = db.$client.prepare("INSERT INTO users (id, sub, created_at, updated_at) VALUES (?, ?, 0, 0)")
 			for (let i = 0; i < 500; i++) insert.run(`u${i}`, `s${i}`)
@@ -103,5 +106,16 @@ describe('database', () => {
 			await checkpointer.stop()
 			closeDatabase(db)
 		}
+	})
+
+	it('never starts the checkpoint worker when stopped before its first interval', async () => {
+		const path = join(dir, 'stopped-early.db')
+		const db = openDatabase(path)
+		migrateDatabase(db)
+		const checkpointer = startCheckpointer(db, path, silent, 50)
+		await checkpointer.stop()
+		await Bun.sleep(150)
+		expect(db.$client.query('PRAGMA wal_autocheckpoint').get()).toEqual({ wal_autocheckpoint: 1000 })
+		closeDatabase(db)
 	})
 })
