@@ -211,7 +211,10 @@ async function main() {
 	keys.stop()
 
 	const starts: number[] = []
-	for (let i = 0; i < startRuns; i++) starts.push(await timeToFirstHealth(options.binary))
+	// as a user runs it, on every core: a child inherits this process's pinning to the load core,
+	// where the server's start-up threads (JIT, GC, the checkpoint worker) would share one core with this poller
+	const everyCore = pinned ? ['taskset', '-c', `0-${cpus().length - 1}`] : []
+	for (let i = 0; i < startRuns; i++) starts.push(await timeToFirstHealth(options.binary, everyCore))
 
 	const report = { date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : 'fetch (8 concurrent loops; smoke only, not comparable)', connections: hasWrk ? connections : 8, durationSeconds: duration, rounds, pinned, seedUsers, ceiling, scenarios, peakRssMb, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined }
 	mkdirSync(dirname(out), { recursive: true })

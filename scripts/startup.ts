@@ -4,12 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
-export async function timeToFirstHealth(binary: string): Promise<number> {
+/** `prefix` runs the binary through another command (bench.ts: `taskset`); its own exec is counted too. */
+export async function timeToFirstHealth(binary: string, prefix: string[] = []): Promise<number> {
 	const dir = mkdtempSync(join(tmpdir(), 'dreamlake-start-'))
 	// a port the system just handed out: a random one sometimes belonged to another process
 	const port = await freePort()
 	const started = performance.now()
-	const child = Bun.spawn([binary, '--port', String(port)], { cwd: dir, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn' }, stdout: 'ignore', stderr: 'ignore' })
+	const child = Bun.spawn([...prefix, binary, '--port', String(port)], { cwd: dir, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn' }, stdout: 'ignore', stderr: 'ignore' })
 	try {
 		for (;;) {
 			try {
