@@ -69,6 +69,9 @@ interface LoadResult {
 	p50: number
 	p99: number
 	non2xx: number
+	/** CPU time the server spent per request (user + system), and the system part of it; where /proc tells. */
+	cpuMicros?: number
+	sysMicros?: number
 }
 
 interface Scenario extends LoadResult {
@@ -163,18 +166,18 @@ async function main() {
 			let reference: number
 			if (scenario.against === 'baseline') {
 				// the same requests (method, path, Authorization, body) as the scenario: only the server differs
-				const base = await load(`http://127.0.0.1:${baselinePort}/`, scenario.lua, duration)
+				const base = await load(`http://127.0.0.1:${baselinePort}/`, scenario.lua, duration, baseline.pid)
 				baselines.push(base)
 				reference = base.rps
 			} else {
 				reference = measureCeiling(Math.min(duration, 3)).pairsPerSecond
 			}
-			const result = await load(scenario.target, scenario.lua, duration)
+			const result = await load(scenario.target, scenario.lua, duration, server.pid)
 			measured[i]!.results.push(result)
 			measured[i]!.ratios.push(result.rps / reference)
 			if (process.env.BENCH_SMAPS) console.log(smapsSummary(server.pid))
 			console.log(
-				`  ${scenario.name}: ${Math.round(result.rps)} req/s (${((result.rps / reference) * 100).toFixed(0)}% of ${scenario.against} ${Math.round(reference)}), p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms${result.non2xx ? `, ${result.non2xx} non-2xx` : ''}; server RSS ${rssMb(server.pid).toFixed(1)} MB`,
+				`  ${scenario.name}: ${Math.round(result.rps)} req/s (${((result.rps / reference) * 100).toFixed(0)}% of ${scenario.against} ${Math.round(reference)}), p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms${result.non2xx ? `, ${result.non2xx} non-2xx` : ''}; server RSS ${rssMb(server.pid).toFixed(1)} MB${cpuNote(result, scenario.against === 'baseline' ? baselines.at(-1) : undefined)}`,
 			)
 		}
 	}
@@ -186,6 +189,10 @@ async function main() {
 		p99: median(results.map((r) => r.p99)),
 		non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
 		ratio: median(ratios),
+		...(results.every((r) => r.cpuMicros !== undefined) && {
+			cpuMicros: median(results.map((r) => r.cpuMicros!)),
+			sysMicros: median(results.map((r) => r.sysMicros!)),
+		}),
 	})
 	const scenarios: Scenario[] = [
 		{ name: 'baseline: bare Bun.serve, same-size JSON', ...medianOf(baselines, baselines.map(() => 1)), against: 'baseline', statements: '-' },
@@ -226,15 +233,16 @@ async function main() {
 function markdown(report: any): string {
 	const rows = report.scenarios.map(
 		(s: Scenario) =>
-			`| ${s.name} | ${Math.round(s.rps).toLocaleString('en')} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.against === '-' ? '-' : `${(s.ratio * 100).toFixed(0)}% of ${s.against}`} | ${s.statements} |`,
+			`| ${s.name} | ${Math.round(s.rps).toLocaleString('en')} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.against === '-' ? '-' : `${(s.ratio * 100).toFixed(0)}% of ${s.against}`} | ${s.statements} | ${s.cpuMicros === undefined ? '-' : `${s.cpuMicros.toFixed(1)} (${s.sysMicros!.toFixed(1)})`} |`,
 	)
 	const lines = [
 		`${report.machine}; ${report.load}, ${report.connections} connections; each scenario ${report.rounds} × ${report.durationSeconds} s, right after its reference, medians shown${report.pinned ? '; server and load generator on separate cores' : ''}.`,
 		'',
-		'| Scenario | req/s | p50 ms | p99 ms | ratio | DB statements / request |',
-		'|---|---|---|---|---|---|',
+		'| Scenario | req/s | p50 ms | p99 ms | ratio | DB statements / request | CPU µs / request (system) |',
+		'|---|---|---|---|---|---|---|',
 		...rows,
 		'',
+		'CPU: the time the server (all its threads) spent per request, user plus system, from /proc; the baseline row, the bare server\'s.',
 		`Crypto ceiling: ${report.ceiling.pairsPerSecond.toLocaleString('en')} EdDSA verifications + HS256 signatures /s on one core (${report.ceiling.microsecondsPerPair} µs each).`,
 		`Server peak RSS: ${report.peakRssMb.toFixed(1)} MB.${report.startMs ? ` Start, exec to first 200 on /health (empty data folder): median ${report.startMs.median.toFixed(1)} ms of ${report.startMs.runs.length}.` : ''}`,
 	]
@@ -315,8 +323,16 @@ end
 }
 
 /** Runs wrk (or, without it, a plain fetch loop: smoke only) against `target` for `seconds`. */
-async function load(target: string, lua: string, seconds: number): Promise<LoadResult> {
-	if (!hasWrk) return fetchLoad(target, lua, seconds)
+/** Drives `target`; with `pid`, also charges that process's CPU time to the requests it answered. */
+async function load(target: string, lua: string, seconds: number, pid?: number): Promise<LoadResult> {
+	const before = pid === undefined ? undefined : cpuTime(pid)
+	const result = hasWrk ? wrkLoad(target, lua, seconds) : await fetchLoad(target, lua, seconds)
+	const after = pid === undefined ? undefined : cpuTime(pid)
+	if (!before || !after || result.requests === 0) return result
+	return { ...result, cpuMicros: (after.user + after.system - before.user - before.system) / result.requests, sysMicros: (after.system - before.system) / result.requests }
+}
+
+function wrkLoad(target: string, lua: string, seconds: number): LoadResult {
 	const script = join(work, `script-${Math.random().toString(36).slice(2)}.lua`)
 	writeFileSync(script, lua + '\ndone = function(summary, latency, requests)\n  io.write(string.format("RESULT %d %d %f %f %d\\n", summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), summary.errors.status))\nend\n')
 	const wrk = Bun.spawnSync(onLoadCore(['wrk', '-t1', `-c${connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '--latency', '-s', script, target]))
@@ -397,6 +413,28 @@ function statusField(pid: number, field: string): number {
 	}
 }
 const rssMb = (pid: number) => statusField(pid, 'VmRSS')
+/** "; CPU 31.2 µs/request (9.8 system); baseline 13.1 (5.0 system)": where /proc tells. */
+function cpuNote(result: LoadResult, base?: LoadResult): string {
+	if (result.cpuMicros === undefined) return ''
+	const baseNote = base?.cpuMicros === undefined ? '' : `; baseline ${base.cpuMicros.toFixed(1)} (${base.sysMicros!.toFixed(1)} system)`
+	return `; CPU ${result.cpuMicros.toFixed(1)} µs/request (${result.sysMicros!.toFixed(1)} system)${baseNote}`
+}
+
+const CLOCK_TICKS_PER_SECOND = Number(Bun.spawnSync(['getconf', 'CLK_TCK']).stdout.toString().trim()) || 100
+
+/** User and system CPU time a process (all its threads) has used so far, in µs; undefined where there is no /proc. */
+function cpuTime(pid: number): { user: number; system: number } | undefined {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+		// after "pid (comm) ": state, then 10 fields, then utime and stime (fields 14 and 15 of proc(5))
+		const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+		const tick = 1e6 / CLOCK_TICKS_PER_SECOND
+		return { user: Number(fields[11]) * tick, system: Number(fields[12]) * tick }
+	} catch {
+		return undefined
+	}
+}
+
 /** The kernel's high-water mark of the process's resident memory since it started. */
 const peakRss = (pid: number) => statusField(pid, 'VmHWM')
 
