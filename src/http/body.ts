@@ -32,10 +32,11 @@ export async function readJsonBody(request: Request): Promise<unknown> {
 }
 
 async function readLimited(request: Request): Promise<string> {
-	if (!request.body) return ''
 	// With a Content-Length (already checked against the limit) the runtime reads it natively, far
 	// faster than pulling the stream chunk by chunk (a third of a PATCH's time, bun run bench).
+	// Checked before `request.body`: merely touching that makes Bun build a stream (about 1 µs).
 	if (request.headers.get('content-length') !== null) return request.text()
+	if (!request.body) return ''
 	const chunks: Uint8Array[] = []
 	let size = 0
 	for await (const chunk of request.body) {
