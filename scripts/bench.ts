@@ -322,8 +322,10 @@ end
 `
 }
 
-/** Runs wrk (or, without it, a plain fetch loop: smoke only) against `target` for `seconds`. */
-/** Drives `target`; with `pid`, also charges that process's CPU time to the requests it answered. */
+/**
+ * Runs wrk (or, without it, a plain fetch loop: smoke only) against `target` for `seconds`; with
+ * `pid`, also charges that process's CPU time to the requests it answered.
+ */
 async function load(target: string, lua: string, seconds: number, pid?: number): Promise<LoadResult> {
 	const before = pid === undefined ? undefined : cpuTime(pid)
 	const result = hasWrk ? wrkLoad(target, lua, seconds) : await fetchLoad(target, lua, seconds)
