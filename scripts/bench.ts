@@ -87,10 +87,14 @@ const cleanup = () => {
 	for (const child of children) child.kill('SIGKILL')
 	rmSync(work, { recursive: true, force: true })
 }
-process.on('SIGINT', () => {
-	cleanup()
-	process.exit(130)
-})
+// interrupted (Ctrl-C, a closed terminal, `timeout`, a cancelled CI job): the servers go, and so
+// does the work folder, which holds a few hundred MB of pre-minted tokens and a database
+for (const [signal, code] of [['SIGINT', 130], ['SIGHUP', 129], ['SIGTERM', 143]] as const) {
+	process.on(signal, () => {
+		cleanup()
+		process.exit(code)
+	})
+}
 
 async function main() {
 	if (!(await Bun.file(options.binary).exists())) {
