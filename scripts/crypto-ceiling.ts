@@ -1,8 +1,8 @@
 // The cryptographic ceiling of POST /auth/exchange on one core: how many (vuer-auth EdDSA verification
 // + dreamlake HS256 signature) pairs per second jose does, with nothing else. Prints one JSON line.
 // bun scripts/crypto-ceiling.ts [seconds=2]
-import { jwt } from '@elysiajs/jwt'
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT } from 'jose'
+import { hs256Signer } from '../src/auth/dreamlake-token'
 
 const seconds = Number(process.argv[2] ?? 2)
 const { privateKey, publicKey } = await generateKeyPair('EdDSA', { extractable: true })
@@ -13,9 +13,8 @@ const vuerToken = await new SignJWT({ sub: 'ceiling', username: 'ceiling', email
 	.setIssuedAt()
 	.setExpirationTime('1h')
 	.sign(privateKey)
-// and its own secret as an HMAC key once (DreamlakeTokens.create), as here
-const hmacKey = await crypto.subtle.importKey('raw', new TextEncoder().encode('s'.repeat(48)), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
-const signer = jwt({ name: 'dreamlake', secret: hmacKey, alg: 'HS256', iss: 'dreamlake', aud: 'dreamlake' }).decorator.dreamlake
+// and signs with the very signer the server builds (its secret imported as an HMAC key once)
+const signer = await hs256Signer({ secret: 's'.repeat(48), issuer: 'dreamlake', audience: 'dreamlake' })
 
 async function pair() {
 	const { payload } = await jwtVerify(vuerToken, verifyKey, { algorithms: ['EdDSA'], clockTolerance: 30, requiredClaims: ['exp'] })

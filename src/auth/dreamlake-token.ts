@@ -32,11 +32,23 @@ export interface DreamlakeClaims {
 const MAX_TOKEN_LENGTH = 8 * 1024
 
 /**
+ * The plugin's HS256 signer and verifier, with the secret imported once as an HMAC key (the
+ * server's, and scripts/crypto-ceiling.ts's, so the exchange ceiling signs as the server does).
+ * Given the raw secret, the plugin has jose import it again for every signature and every
+ * verification: a quarter of each (34 against 26 µs per signature, in-process on this project's
+ * bench machine).
+ */
+export async function hs256Signer({ secret, issuer, audience }: Pick<DreamlakeTokenOptions, 'secret' | 'issuer' | 'audience'>) {
+	const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+	return jwt({ name: 'dreamlake', secret: key, alg: 'HS256', iss: issuer, aud: audience }).decorator.dreamlake
+}
+type Hs256Signer = Awaited<ReturnType<typeof hs256Signer>>
+
+/**
  * Signs and verifies dreamlake tokens (HS256 via @elysiajs/jwt). Verification pins the algorithm,
  * issuer and audience, which the plugin does not check by itself, so a vuer-auth token never passes.
  */
 export class DreamlakeTokens {
-	private readonly signer
 	private readonly verifyOptions
 	/**
 	 * Verified tokens by the whole `Authorization` header that carried them ("Bearer <token>"). A hit
@@ -45,21 +57,14 @@ export class DreamlakeTokens {
 	 */
 	private readonly verified: BoundedMap<string, DreamlakeClaims>
 
-	/**
-	 * The secret is imported once as an HMAC key. Given the raw secret, the plugin has jose import
-	 * it again for every signature and every verification: a quarter of each (34 against 26 µs per
-	 * signature, in-process on this project's bench machine).
-	 */
 	static async create(options: DreamlakeTokenOptions): Promise<DreamlakeTokens> {
-		const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(options.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
-		return new DreamlakeTokens(options, key)
+		return new DreamlakeTokens(options, await hs256Signer(options))
 	}
 
 	private constructor(
 		private readonly options: DreamlakeTokenOptions,
-		key: CryptoKey,
+		private readonly signer: Hs256Signer,
 	) {
-		this.signer = jwt({ name: 'dreamlake', secret: key, alg: 'HS256', iss: options.issuer, aud: options.audience }).decorator.dreamlake
 		this.verifyOptions = { algorithms: ['HS256'], issuer: options.issuer, audience: options.audience, requiredClaims: ['iat'] }
 		this.verified = new BoundedMap(options.cacheSize ?? 10_000)
 	}
