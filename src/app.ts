@@ -7,10 +7,25 @@ import { AuthService } from './auth/service'
 import type { VuerAuthVerifier } from './auth/vuer-auth'
 import type { Db } from './db/client'
 import type { DevIdentityProvider } from './dev-idp'
+import { episodeRoutes } from './episodes'
+import { EpisodeRepository } from './episodes/repository'
+import { EpisodeService } from './episodes/service'
 import { errorHandler } from './http/error-handler'
+import { callerGuard } from './http/guard'
 import { health } from './http/health'
+import { notImplementedRoutes } from './http/not-implemented'
 import { serverTiming } from './http/server-timing'
 import type { Logger } from './log'
+import { logRoutes } from './logs'
+import { LogRepository } from './logs/repository'
+import { LogService } from './logs/service'
+import { namespaceRoutes } from './namespaces'
+import { parameterRoutes } from './parameters'
+import { ParameterRepository } from './parameters/repository'
+import { ParameterService } from './parameters/service'
+import { projectRoutes } from './projects'
+import { ProjectRepository } from './projects/repository'
+import { ProjectService } from './projects/service'
 import { VERSION } from './version'
 
 export interface AppDeps {
@@ -22,18 +37,26 @@ export interface AppDeps {
 	exchangeLimits?: ExchangeLimits
 	/** Present only under `serve --dev`. */
 	devIdp?: DevIdentityProvider
-	/** Accounts kept in memory (CACHE_SIZE); 10,000 when absent. */
-	accountCacheSize?: number
+	/** Accounts (and projects, episodes, log cursors) kept in memory (CACHE_SIZE); 10,000 when absent. */
+	cacheSize?: number
 }
 
 const bearer = (description: string) => ({ type: 'http' as const, scheme: 'bearer', bearerFormat: 'JWT', description })
 
 /**
  * Builds the HTTP application; it never listens. Requests reach it through `withOperations`
- * (http/operations.ts), from Bun.serve in the server and directly in the tests.
+ * (http/operations.ts), from Bun.serve in the server and directly in the tests. Each feature gets
+ * its services here, and uses another feature only through its service: projects ← episodes ←
+ * logs, parameters. Every repository writes through the database's one write queue.
  */
-export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, accountCacheSize }: AppDeps) {
-	const service = new AuthService(vuerAuth, tokens, log)
+export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize }: AppDeps) {
+	const auth = new AuthService(vuerAuth, tokens, log)
+	const accounts = AccountRepository.open(db, { cacheSize })
+	const guard = callerGuard(auth, accounts)
+	const projects = new ProjectService(new ProjectRepository(db, { cacheSize }))
+	const episodes = new EpisodeService(new EpisodeRepository(db, { cacheSize }), projects)
+	const logs = new LogService(new LogRepository(db, { cacheSize }), episodes)
+	const parameters = new ParameterService(new ParameterRepository(db), episodes)
 	return (
 		// normalize: false, so a body with unknown fields is refused instead of silently trimmed
 		new Elysia({ normalize: false })
@@ -44,7 +67,11 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 					provider: null, // no UI: it would load from a CDN, and the document must work offline
 					specPath: '/openapi.json',
 					documentation: {
-						info: { title: 'DreamLake API', version: VERSION, description: 'Auth via vuer-auth token exchange. Every error body is {"success": false, "error", "code"}.' },
+						info: {
+							title: 'DreamLake API',
+							version: VERSION,
+							description: 'Auth via vuer-auth token exchange, then the data API: namespaces, projects, episodes, logs and parameters. Every error body is {"success": false, "error", "code"}.',
+						},
 						components: {
 							securitySchemes: {
 								vuerAuthToken: bearer('A vuer-auth token (POST /auth/exchange only)'),
@@ -55,7 +82,13 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 				}),
 			)
 			.use(health(db))
-			.use(authRoutes(service, AccountRepository.open(db, { cacheSize: accountCacheSize }), exchangeLimits))
+			.use(authRoutes(auth, accounts, guard, exchangeLimits))
+			.use(namespaceRoutes(projects, episodes, guard))
+			.use(projectRoutes(projects, episodes, guard))
+			.use(episodeRoutes(episodes, guard))
+			.use(logRoutes(logs, guard))
+			.use(parameterRoutes(parameters, guard))
+			.use(notImplementedRoutes(guard))
 			.use(devIdp ? devIdp.routes() : new Elysia())
 	)
 }

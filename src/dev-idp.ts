@@ -62,7 +62,7 @@ export class DevIdentityProvider {
 			.use(jsonBody)
 			.get('/jwks', () => ({ keys: [this.publicJwk] }), { detail: { summary: 'Development only: the stand-in provider\'s key set', tags: ['Development'] } })
 			.post('/token', async ({ body }) => ({ token: await this.mint(body.username), expires_in: DEV_TOKEN_LIFETIME_SECONDS }), {
-				parse: ['limitedJson', 'json'],
+				parse: ['json64KiB', 'json'],
 				body: t.Object({ username: Username }, { additionalProperties: false }),
 				detail: { summary: 'Development only: mint a vuer-auth token for a username', tags: ['Development'] },
 			})

@@ -7,7 +7,7 @@ import { DEV_ISSUER, DevIdentityProvider } from './dev-idp'
 import { migrateDatabase } from './db/migrate'
 import { acquireServerLock } from './db/server-lock'
 import { startCheckpointer } from './db/checkpointer'
-import { MAX_BODY_BYTES } from './http/body'
+import { MAX_JSON_BODY_BYTES } from './http/body'
 import { withOperations } from './http/operations'
 import type { Logger } from './log'
 import { settlesWithin } from './deadline'
@@ -50,13 +50,13 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			expiresInSeconds: config.jwtExpiresInSeconds,
 			cacheSize: config.cacheSize,
 		})
-		const app = createApp({ db, vuerAuth, tokens, log, devIdp, exchangeLimits: { perMinute: config.rateLimitExchange, trustProxy: config.trustProxy }, accountCacheSize: config.cacheSize })
+		const app = createApp({ db, vuerAuth, tokens, log, devIdp, exchangeLimits: { perMinute: config.rateLimitExchange, trustProxy: config.trustProxy }, cacheSize: config.cacheSize })
 		const server = Bun.serve({
 			port: config.port,
 			hostname: config.host,
-			// Only a backstop: the app refuses bodies over MAX_BODY_BYTES itself, by Content-Length before reading
-			// and by counting while it reads, with the JSON error body. Bun's own refusal has an empty body.
-			maxRequestBodySize: MAX_BODY_BYTES * 128,
+			// Only a backstop: the app refuses bodies over each route's limit itself, by Content-Length before
+			// reading and by counting while it reads, with the JSON error body. Bun's own refusal has an empty body.
+			maxRequestBodySize: MAX_JSON_BODY_BYTES * 2,
 			fetch: withOperations(app.fetch, { log, devMode: devIdp !== undefined }),
 		})
 		// what Elysia's own listen() does: handlers reach the socket (requestIP) through the app's server

@@ -20,10 +20,10 @@ describe('database', () => {
 		expect(MIGRATIONS.length).toBe(readdirSync(join(root, 'drizzle')).filter((f) => f.endsWith('.sql')).length)
 	})
 
-	it('has migrations in step with src/db/schema.ts (drizzle-kit finds nothing to generate)', async () => {
+	it('has migrations in step with src/db/schema (drizzle-kit finds nothing to generate)', async () => {
 		const out = mkdtempSync(join(dir, 'kit-'))
 		cpSync(join(root, 'drizzle'), out, { recursive: true })
-		const kit = Bun.spawnSync([process.execPath, 'x', 'drizzle-kit', 'generate', '--dialect', 'sqlite', '--schema', 'src/db/schema.ts', '--out', relative(root, out)], { cwd: root })
+		const kit = Bun.spawnSync([process.execPath, 'x', 'drizzle-kit', 'generate', '--dialect', 'sqlite', '--schema', 'src/db/schema/index.ts', '--out', relative(root, out)], { cwd: root })
 		expect(kit.stdout.toString() + kit.stderr.toString()).toContain('No schema changes')
 	})
 

@@ -134,7 +134,7 @@ describe('database roundtrips (Server-Timing)', () => {
 	})
 
 	it('keeps CACHE_SIZE accounts in memory: the oldest-inserted is read again, the newest costs nothing', async () => {
-		const small = await Harness.start({ keyServer: h.keys, accountCacheSize: 2 })
+		const small = await Harness.start({ keyServer: h.keys, cacheSize: 2 })
 		try {
 			const logins = [await small.login(newIdentity()), await small.login(newIdentity()), await small.login(newIdentity())]
 			const me = (i: number) => small.call('GET', '/auth/me', { token: logins[i]!.body.dreamlake_token })

@@ -3,6 +3,7 @@ import { Database } from 'bun:sqlite'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { MIGRATIONS } from '../src/db/migrate'
 import { Harness } from './support/harness'
 import { KeyServer, newIdentity } from './support/key-server'
 import { runCli, spawnServer } from './support/process'
@@ -98,7 +99,7 @@ describe('races', () => {
 		const results = await Promise.all([runCli(['migrate'], { cwd }), runCli(['migrate'], { cwd }), runCli(['migrate'], { cwd })])
 		expect(results.map((r) => r.code)).toEqual([0, 0, 0])
 		const db = new Database(join(cwd, 'data', 'dreamlake.db'), { readonly: true })
-		expect(db.query('SELECT count(*) AS n FROM __drizzle_migrations').get()).toEqual({ n: 1 })
+		expect(db.query('SELECT count(*) AS n FROM __drizzle_migrations').get()).toEqual({ n: MIGRATIONS.length })
 		db.close()
 	})
 })

@@ -1,22 +1,13 @@
 import { Elysia, t } from 'elysia'
 import { jsonBody } from '../http/body'
+import { errorResponses } from '../http/errors'
+import type { callerGuard } from '../http/guard'
 import { clientAddress, RateLimiter } from '../http/rate-limit'
 import { jsonResponse, serverTiming } from '../http/server-timing'
 import { bearerToken } from './bearer'
-import {
-	ErrorResponse,
-	ExchangeResponse,
-	ProfilePatch,
-	ProfileResponse,
-	ProfileUpdateResponse,
-	toExchangeResponse,
-	profileJson,
-	toProfileUpdateResponse,
-} from './model'
+import { ExchangeResponse, ProfilePatch, ProfileResponse, ProfileUpdateResponse, toExchangeResponse, profileJson, toProfileUpdateResponse } from './model'
 import type { AccountRepository } from './repository'
 import type { AuthService } from './service'
-
-const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorResponse]))
 
 export interface ExchangeLimits {
 	/** Exchanges per minute per client address; 0: unlimited. */
@@ -26,20 +17,13 @@ export interface ExchangeLimits {
 }
 
 /** The Auth API: /auth/exchange, /auth/me (GET, PATCH), /auth/logout. */
-export const authRoutes = (service: AuthService, accounts: AccountRepository, limits: ExchangeLimits) => {
+export const authRoutes = (service: AuthService, accounts: AccountRepository, guard: ReturnType<typeof callerGuard>, limits: ExchangeLimits) => {
 	const limiter = limits.perMinute > 0 ? new RateLimiter(limits.perMinute) : undefined
 	return new Elysia({ prefix: '/auth' })
 		.use(serverTiming)
+		.use(guard)
 		.derive(({ meter }) => ({ accounts: accounts.withMeter(meter) }))
 		.use(jsonBody)
-		.macro({
-			/** Requires a dreamlake token and hands the handler its verified claims as `caller`. */
-			dreamlakeToken: {
-				async resolve({ request }) {
-					return { caller: await service.authenticate(request.headers.get('authorization')) }
-				},
-			},
-		})
 		.post(
 			'/exchange',
 			async ({ request, accounts }) => {
@@ -49,7 +33,7 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository, li
 			{
 				// before any verification work, so a flood costs a Map lookup per request
 				beforeHandle: limiter && (({ request, server }) => limiter.take(clientAddress(request, server?.requestIP(request)?.address, limits.trustProxy))),
-				response: { 200: ExchangeResponse, ...errors(400, 401, 429, 500, 503) },
+				response: { 200: ExchangeResponse, ...errorResponses(400, 401, 429, 500, 503) },
 				detail: {
 					summary: 'Exchange a vuer-auth token for a dreamlake token',
 					description: 'Send the vuer-auth token as `Authorization: Bearer <token>`, no body. Creates the user and their personal namespace on first login.',
@@ -58,32 +42,31 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository, li
 				},
 			},
 		)
-		.get('/me', async ({ caller, accounts, meter }) => jsonResponse(profileJson(await service.currentAccount(accounts, caller)), meter), {
-			dreamlakeToken: true,
-			response: { 200: ProfileResponse, ...errors(401, 500) },
-			detail: { summary: "The caller's profile and personal namespace", tags: ['Auth'], security: [{ dreamlakeToken: [] }] },
+		.get('/me', ({ caller, meter }) => jsonResponse(profileJson(caller), meter), {
+			caller: true,
+			response: { 200: ProfileResponse, ...errorResponses(401, 500) },
+			detail: { summary: "The caller's profile and personal namespace", tags: ['Auth'] },
 		})
-		.patch('/me', async ({ caller, accounts, body }) => toProfileUpdateResponse(await service.updateProfile(accounts, caller, body)), {
+		.patch('/me', async ({ claims, accounts, body }) => toProfileUpdateResponse(await service.updateProfile(accounts, claims, body)), {
 			dreamlakeToken: true,
-			parse: ['limitedJson', 'json'],
+			parse: ['json64KiB', 'json'],
 			body: ProfilePatch,
-			response: { 200: ProfileUpdateResponse, ...errors(400, 401, 404, 409, 413, 415, 422, 500) },
-			detail: { summary: "Update the caller's profile; only the fields sent change", tags: ['Auth'], security: [{ dreamlakeToken: [] }] },
+			response: { 200: ProfileUpdateResponse, ...errorResponses(400, 401, 404, 409, 413, 415, 422, 500) },
+			detail: { summary: "Update the caller's profile; only the fields sent change", tags: ['Auth'] },
 		})
 		.post(
 			'/logout',
-			async ({ caller, accounts }) => {
-				await service.logout(accounts, caller)
+			async ({ claims, accounts }) => {
+				await service.logout(accounts, claims)
 				return { success: true as const }
 			},
 			{
 				dreamlakeToken: true,
-				response: { 200: t.Object({ success: t.Literal(true) }), ...errors(401, 404, 500) },
+				response: { 200: t.Object({ success: t.Literal(true) }), ...errorResponses(401, 404, 500) },
 				detail: {
 					summary: 'Revoke every dreamlake token of the caller',
 					description: 'Tokens issued before this call get 401 from then on; a new exchange issues a working one.',
 					tags: ['Auth'],
-					security: [{ dreamlakeToken: [] }],
 				},
 			},
 		)

@@ -1,10 +1,10 @@
 import { t, type Static } from 'elysia'
 import type { UserRow } from '../db/schema'
 import { invalidField } from '../http/errors'
+import { checkMetadata, Metadata } from '../http/fields'
 import type { Account, NamespaceRef, ProfileChanges } from './repository'
 
 const { Nullable } = t
-const Metadata = t.Record(t.String(), t.Unknown(), { description: 'Arbitrary JSON object' })
 
 export const USERNAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,38}$'
 export const USERNAME_RULE = 'must be 1 to 39 letters, digits, "_", "." or "-", starting with a letter or digit'
@@ -13,10 +13,6 @@ export const isValidUsername = (value: string) => USERNAME.test(value)
 export const Username = t.String({ pattern: USERNAME_PATTERN, error: USERNAME_RULE })
 export const NAME_MAX_LENGTH = 100
 export const PICTURE_MAX_LENGTH = 2048
-export const METADATA_MAX_BYTES = 16 * 1024
-export const METADATA_MAX_DEPTH = 20
-/** Keys that turn into prototype pollution in careless JavaScript consumers of the metadata. */
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 
 export const NamespaceRefSchema = t.Object({ id: t.String(), slug: t.String() })
 
@@ -73,13 +69,6 @@ export const ProfilePatch = t.Object(
 )
 export type ProfilePatch = Static<typeof ProfilePatch>
 
-export const ErrorResponse = t.Object({
-	success: t.Literal(false),
-	error: t.String({ description: 'A sentence for people' }),
-	code: t.String({ description: 'Stable snake_case identifier' }),
-	field: t.Optional(t.String({ description: 'The offending body field (422 only)' })),
-})
-
 /** The checks a schema cannot express; throws a 422 naming the field. */
 export function profileChanges(body: ProfilePatch): ProfileChanges {
 	if (body.name !== undefined && (/[\u0000-\u001f\u007f]/.test(body.name) || body.name.trim() === '')) {
@@ -99,21 +88,6 @@ function isHttpUrl(value: string): boolean {
 	} catch {
 		return false
 	}
-}
-
-function checkMetadata(metadata: Record<string, unknown>): void {
-	if (Buffer.byteLength(JSON.stringify(metadata), 'utf8') > METADATA_MAX_BYTES) {
-		throw invalidField('metadata', `must be at most ${METADATA_MAX_BYTES / 1024} KiB as JSON`)
-	}
-	const visit = (value: unknown, depth: number): void => {
-		if (value === null || typeof value !== 'object') return
-		if (depth > METADATA_MAX_DEPTH) throw invalidField('metadata', `must not nest deeper than ${METADATA_MAX_DEPTH} levels`)
-		for (const [key, child] of Object.entries(value)) {
-			if (FORBIDDEN_KEYS.has(key)) throw invalidField('metadata', `must not use the key "${key}"`)
-			visit(child, depth + 1)
-		}
-	}
-	visit(metadata, 1)
 }
 
 const iso = (date: Date) => date.toISOString()

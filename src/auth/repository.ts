@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm'
 import { BoundedMap } from '../bounded-map'
 import { sqliteErrorOf, type Db } from '../db/client'
 import { DbMeter, metered } from '../db/meter'
-import { WriteQueue } from '../db/write-queue'
+import { writeQueueOf, type WriteQueue } from '../db/write-queue'
 import { namespaces, users, type UserRow } from '../db/schema'
 import { firstFreeSlug, isReservedSlug, personalNamespaceSlug, suffixPrefix } from './slug'
 
@@ -95,7 +95,7 @@ export class AccountRepository {
 	) {}
 
 	static open(db: Db, { cacheSize = 10_000 }: { cacheSize?: number } = {}): AccountRepository {
-		return new AccountRepository(db, new DbMeter(), prepareQueries(db), new AccountCache(cacheSize), new WriteQueue(db.$client))
+		return new AccountRepository(db, new DbMeter(), prepareQueries(db), new AccountCache(cacheSize), writeQueueOf(db.$client))
 	}
 
 	withMeter(meter: DbMeter): AccountRepository {

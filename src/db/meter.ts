@@ -30,6 +30,11 @@ export const statementCounter: DrizzleLogger = {
 	},
 }
 
+/** Charges statements sent without drizzle (raw prepared statements on hot paths) to the running block's meter. */
+export function tally(statements = 1): void {
+	if (active) active.statements += statements
+}
+
 /** Runs a synchronous block of database work, charging its statements and time to `meter`. */
 export function metered<T>(meter: DbMeter, work: () => T): T {
 	const outer = active

@@ -8,6 +8,15 @@ interface Job {
 	reject: (error: unknown) => void
 }
 
+const queues = new WeakMap<Database, WriteQueue>()
+
+/** The one write queue of a database connection, shared by every feature's repository. */
+export function writeQueueOf(sqlite: Database): WriteQueue {
+	let queue = queues.get(sqlite)
+	if (!queue) queues.set(sqlite, (queue = new WriteQueue(sqlite)))
+	return queue
+}
+
 /**
  * Group commit: the writes that arrive in one turn of the event loop share one transaction, each
  * inside its own savepoint, so one failing write rolls back alone and the others still commit.

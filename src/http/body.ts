@@ -1,29 +1,49 @@
 import { Elysia } from 'elysia'
 import { ApiError } from './errors'
 
-/** Largest request body accepted; PATCH /auth/me needs at most ~17 KiB (16 KiB of metadata plus fields). */
-export const MAX_BODY_BYTES = 64 * 1024
+const KiB = 1024
+const MiB = 1024 * KiB
+
+/**
+ * Request body limits, per route (DATA-API.md): each JSON route names one with `parse`. The Auth
+ * routes need at most ~17 KiB (PATCH /auth/me: 16 KiB of metadata plus fields); a data route's JSON
+ * body gets 1 MiB; batches (1,000 log lines, 10,000 track points) 16 MiB.
+ */
+export const BODY_LIMITS = {
+	/** `parse: ['json64KiB', 'json']` */
+	json64KiB: 64 * KiB,
+	/** `parse: ['json1MiB', 'json']` */
+	json1MiB: MiB,
+	/** `parse: ['json16MiB', 'json']` */
+	json16MiB: 16 * MiB,
+} as const
+
+/** The largest JSON body any route takes: what http/operations.ts refuses before routing. */
+export const MAX_JSON_BODY_BYTES = Math.max(...Object.values(BODY_LIMITS))
+
+const describeBytes = (bytes: number) => (bytes >= MiB ? `${bytes / MiB} MiB` : `${bytes / KiB} KiB`)
 
 // `Connection: close`: the unread rest of the body must not hold the connection (or a graceful stop) open
-export const payloadTooLarge = () =>
-	new ApiError(413, 'payload_too_large', `Request body is larger than ${MAX_BODY_BYTES / 1024} KiB.`, undefined, { connection: 'close' })
+export const payloadTooLarge = (limit: number) =>
+	new ApiError(413, 'payload_too_large', `Request body is larger than ${describeBytes(limit)}.`, undefined, { connection: 'close' })
 
-/** A declared Content-Length over the limit: refused before a byte of the body is read. */
-export function declaredBodyTooLarge(request: Request): boolean {
+/** A declared Content-Length over `limit`: refused before a byte of the body is read. */
+export function declaredBodyTooLarge(request: Request, limit: number): boolean {
 	const declared = request.headers.get('content-length')
-	return declared !== null && Number(declared) > MAX_BODY_BYTES
+	return declared !== null && Number(declared) > limit
 }
 
 /**
- * Reads a JSON body, stopping as soon as it passes MAX_BODY_BYTES (a chunked upload has no
- * Content-Length to refuse it by). Accepts `application/json`, `+json` types, or no content type.
+ * Reads a JSON body of at most `limit` bytes: refused by its Content-Length before reading, or as
+ * soon as a chunked body passes the limit. Accepts `application/json`, `+json` types, or no type.
  */
-export async function readJsonBody(request: Request): Promise<unknown> {
+export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
+	if (declaredBodyTooLarge(request, limit)) throw payloadTooLarge(limit)
 	const type = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase()
 	if (type && type !== 'application/json' && !type.endsWith('+json')) {
 		throw new ApiError(415, 'unsupported_media_type', `Request body must be JSON (Content-Type: application/json), not ${type}.`)
 	}
-	const text = await readLimited(request)
+	const text = await readLimited(request, limit)
 	try {
 		return JSON.parse(text)
 	} catch {
@@ -31,7 +51,7 @@ export async function readJsonBody(request: Request): Promise<unknown> {
 	}
 }
 
-async function readLimited(request: Request): Promise<string> {
+async function readLimited(request: Request, limit: number): Promise<string> {
 	// With a Content-Length (already checked against the limit) the runtime reads it natively, far
 	// faster than pulling the stream chunk by chunk (a third of a PATCH's time, bun run bench).
 	// Checked before `request.body`: merely touching that makes Bun build a stream (about 1 µs).
@@ -41,9 +61,9 @@ async function readLimited(request: Request): Promise<string> {
 	let size = 0
 	for await (const chunk of request.body) {
 		size += chunk.byteLength
-		if (size > MAX_BODY_BYTES) {
+		if (size > limit) {
 			await request.body.cancel().catch(() => {})
-			throw payloadTooLarge()
+			throw payloadTooLarge(limit)
 		}
 		chunks.push(chunk)
 	}
@@ -51,7 +71,10 @@ async function readLimited(request: Request): Promise<string> {
 }
 
 /**
- * The `limitedJson` body parser: routes name it with `parse: ['limitedJson', 'json']` (the second
- * never runs; it tells the OpenAPI document the body is JSON).
+ * The limited JSON body parsers, one per limit: a route names one with `parse: ['json1MiB', 'json']`
+ * (the second never runs; it tells the OpenAPI document the body is JSON).
  */
-export const jsonBody = new Elysia({ name: 'json-body' }).parser('limitedJson', ({ request }) => readJsonBody(request))
+export const jsonBody = new Elysia({ name: 'json-body' })
+	.parser('json64KiB', ({ request }) => readJsonBody(request, BODY_LIMITS.json64KiB))
+	.parser('json1MiB', ({ request }) => readJsonBody(request, BODY_LIMITS.json1MiB))
+	.parser('json16MiB', ({ request }) => readJsonBody(request, BODY_LIMITS.json16MiB))

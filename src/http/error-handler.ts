@@ -1,7 +1,7 @@
 import { Elysia, ValidationError } from 'elysia'
 import { DbMeter } from '../db/meter'
 import { describeError, type Logger } from '../log'
-import { ApiError, errorBody, invalidField } from './errors'
+import { ApiError, errorBody, invalidField, invalidQuery } from './errors'
 
 /**
  * The one place failures become responses: every error body is `{success:false,error,code}`.
@@ -37,12 +37,16 @@ function toApiError(code: string | number, error: unknown, request: Request): Ap
 	return undefined
 }
 
-/** Names the first offending field, in the body's own words where the schema gives them. */
+/** Names the first offending field (or query parameter), in the schema's own words where it gives them. */
 function fromValidation(error: ValidationError): ApiError {
 	const issue = error.valueError
 	const field = issue?.path.replace(/^\//, '').replaceAll('/', '.') || 'body'
 	const custom = (issue?.schema as { error?: unknown } | undefined)?.error
+	const message = typeof custom === 'string' ? custom : (issue?.message ?? 'is invalid').replace(/^Expected/, 'must be')
+	if (error.type === 'query') return invalidQuery(field, message)
+	// a path segment that breaks its rule names nothing there is
+	if (error.type === 'params') return new ApiError(404, 'not_found', 'Not found.')
 	if (issue?.message === 'Unexpected property') return invalidField(field, 'is not a field that can be changed')
 	if (field === 'body') return new ApiError(422, 'validation_failed', 'Invalid request body: expected a JSON object.', { field })
-	return invalidField(field, typeof custom === 'string' ? custom : (issue?.message ?? 'is invalid').replace(/^Expected/, 'must be'))
+	return invalidField(field, message)
 }

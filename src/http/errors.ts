@@ -1,3 +1,5 @@
+import { t } from 'elysia'
+
 /**
  * A failure the client should hear about, with the HTTP status it maps to and a stable
  * snake_case `code`. The `message` is a sentence shown to people: never put a token,
@@ -23,6 +25,11 @@ export const notFound = (code: string, message: string) => new ApiError(404, cod
 export const conflict = (code: string, message: string) => new ApiError(409, code, message)
 export const invalidField = (field: string, message: string) =>
 	new ApiError(422, 'validation_failed', `Invalid request body: "${field}" ${message}.`, { field })
+export const invalidQuery = (parameter: string, message: string) =>
+	new ApiError(422, 'validation_failed', `Invalid query parameter: "${parameter}" ${message}.`, { field: parameter })
+export const notImplemented = (message: string) => new ApiError(501, 'not_implemented', message)
+export const forbidden = (code: string, message: string) => new ApiError(403, code, message)
+export const gone = (code: string, message: string) => new ApiError(410, code, message)
 export const internal = (code: string, message: string) => new ApiError(500, code, message)
 export const unavailable = (code: string, message: string) => new ApiError(503, code, message)
 
@@ -40,3 +47,14 @@ export const errorBody = (error: ApiError): ErrorBody => ({
 	code: error.code,
 	...error.extra,
 })
+
+/** The error body's schema, for the OpenAPI document. */
+export const ErrorResponse = t.Object({
+	success: t.Literal(false),
+	error: t.String({ description: 'A sentence for people' }),
+	code: t.String({ description: 'Stable snake_case identifier' }),
+	field: t.Optional(t.String({ description: 'The offending body field or query parameter (422 only)' })),
+})
+
+/** `response` entries for a route's error statuses: `{ 200: Thing, ...errorResponses(401, 404) }`. */
+export const errorResponses = (...statuses: number[]): Record<number, typeof ErrorResponse> => Object.fromEntries(statuses.map((s) => [s, ErrorResponse]))

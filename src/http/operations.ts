@@ -1,6 +1,6 @@
 import { DbMeter } from '../db/meter'
 import type { Logger } from '../log'
-import { declaredBodyTooLarge, payloadTooLarge } from './body'
+import { declaredBodyTooLarge, MAX_JSON_BODY_BYTES, payloadTooLarge } from './body'
 import { errorBody } from './errors'
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -20,14 +20,15 @@ type Fetch = (request: Request) => Response | Promise<Response>
  * What every request gets around the app, in one function rather than Elysia hooks (which cost
  * several µs a request, bun run bench): an `X-Request-Id` (the caller's when sane, else a new
  * one), one log line (id, method, path, status, duration; never headers, query or body, so never
- * a token), and a 413 for a declared body over the limit before a byte of it is read.
+ * a token), and a 413 for a declared body over the largest any route takes, before a byte of it is read
+ * (each route refuses what is over its own limit: http/body.ts).
  */
 export function withOperations(appFetch: Fetch, { log, devMode = false }: OperationsOptions): (request: Request) => Promise<Response> {
 	return async (request) => {
 		const started = performance.now()
 		const given = request.headers.get('x-request-id')
 		const id = given !== null && SANE_REQUEST_ID.test(given) ? given : `${PROCESS_PREFIX}-${(++sequence).toString(36)}`
-		const response = declaredBodyTooLarge(request) ? tooLarge() : await appFetch(request)
+		const response = declaredBodyTooLarge(request, MAX_JSON_BODY_BYTES) ? tooLarge() : await appFetch(request)
 		response.headers.set('x-request-id', id)
 		if (devMode) response.headers.set('x-dreamlake-dev-mode', 'on')
 		const url = request.url
@@ -40,6 +41,6 @@ export function withOperations(appFetch: Fetch, { log, devMode = false }: Operat
 }
 
 function tooLarge(): Response {
-	const error = payloadTooLarge()
+	const error = payloadTooLarge(MAX_JSON_BODY_BYTES)
 	return Response.json(errorBody(error), { status: error.status, headers: { ...error.headers, 'server-timing': new DbMeter().serverTiming() } })
 }

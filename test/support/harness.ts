@@ -18,7 +18,7 @@ export interface HarnessOptions {
 	tokens?: Partial<DreamlakeTokenOptions>
 	keyServer?: KeyServer
 	exchangeLimits?: ExchangeLimits
-	accountCacheSize?: number
+	cacheSize?: number
 }
 
 export interface CallOptions {
@@ -65,7 +65,7 @@ export class Harness {
 		const logs: string[] = []
 		const log = createLogger({ format: 'json', level: 'debug', write: (line) => logs.push(line) })
 		const vuerAuth = new VuerAuthVerifier({ jwksUrl: keys.jwksUrl, algorithms: ['EdDSA', 'ES256', 'RS256'], ...options.vuerAuth }, log)
-		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, accountCacheSize: options.accountCacheSize })
+		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize })
 		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, build, log)
 	}
 

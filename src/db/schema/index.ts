@@ -1,0 +1,3 @@
+// Every table, for drizzle and for drizzle-kit (drizzle.config.ts reads this file).
+export * from './auth'
+export * from './data'

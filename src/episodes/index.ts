@@ -1,0 +1,143 @@
+import { Elysia, t } from 'elysia'
+import { jsonBody } from '../http/body'
+import { errorResponses, invalidQuery } from '../http/errors'
+import type { callerGuard } from '../http/guard'
+import { dirParam, ListQuery, listParam, paged, pageOf } from '../http/paging'
+import { EPISODE_STATUSES, type EpisodeStatus } from '../db/schema'
+import { DeletedResponse } from '../projects/model'
+import { EpisodeDetailResponse, EpisodeFlat, EpisodePatch, EpisodeResponse, EpisodeUpsert, EPISODE_ORDERS, toEpisodeFlat, toEpisodeResponse, type EpisodeOrder } from './model'
+import type { EpisodeService } from './service'
+
+const tags = ['Episodes']
+const ProjectPath = t.Object({ ns: t.String(), project: t.String() })
+const NamedPath = t.Object({ ns: t.String(), project: t.String(), name: t.String() })
+const IdPath = t.Object({ id: t.String() })
+
+const EpisodeListQuery = ListQuery({
+	status: t.Optional(t.String({ description: `One of ${EPISODE_STATUSES.join(', ')}` })),
+	tags: t.Optional(t.String({ description: 'Comma-separated; an episode with any of them matches' })),
+	search: t.Optional(t.String({ description: 'Text in the name or description' })),
+	order: t.Optional(t.String({ description: 'createdAt (default), updatedAt or name' })),
+	dir: t.Optional(t.String({ description: 'desc (default) or asc' })),
+	deleted: t.Optional(t.String({ description: '`true` lists the deleted episodes instead (to restore one)' })),
+})
+
+/** Episodes: the upsert by name the SDK opens every run with, reads, PATCH, soft delete and restore. */
+export const episodeRoutes = (episodes: EpisodeService, guard: ReturnType<typeof callerGuard>) => {
+	const detail = (result: ReturnType<EpisodeService['get']>, namespace: { id: string; slug: string }) => ({
+		...toEpisodeResponse(result.episode, result.project, namespace),
+		...result.counts,
+	})
+	return new Elysia()
+		.use(guard)
+		.use(jsonBody)
+		.post(
+			'/namespaces/:ns/projects/:project/episodes',
+			async ({ caller, meter, params, body, set }) => {
+				const { episode, project, created } = await episodes.upsert(meter, caller, params.ns, params.project, body)
+				set.status = created ? 201 : 200
+				return toEpisodeResponse(episode, project, caller.namespace)
+			},
+			{
+				caller: true,
+				params: ProjectPath,
+				parse: ['json1MiB', 'json'],
+				body: EpisodeUpsert,
+				response: { 200: EpisodeResponse, 201: EpisodeResponse, ...errorResponses(400, 401, 403, 404, 410, 413, 415, 422) },
+				detail: {
+					summary: 'Create or update an episode by name (upsert)',
+					description:
+						'Creates the project too when it does not exist. 201 when the episode was created, 200 when it existed; fields left out keep their values. A write-protected episode answers 403 to an upsert that would change it; the name of a deleted episode answers 410.',
+					tags,
+				},
+			},
+		)
+		.get(
+			'/namespaces/:ns/projects/:project/episodes',
+			({ caller, meter, params, query }) => {
+				const page = pageOf(query)
+				const { rows, total } = episodes.list(meter, caller, params.ns, params.project, page, {
+					status: statusParam(query.status),
+					tags: listParam(query.tags),
+					search: query.search || undefined,
+					deleted: query.deleted === 'true',
+					order: orderParam(query.order),
+					dir: dirParam(query.dir),
+				})
+				return paged('episodes', rows.map(toEpisodeFlat), total, page)
+			},
+			{
+				caller: true,
+				params: ProjectPath,
+				query: EpisodeListQuery,
+				response: {
+					200: t.Object({ episodes: t.Array(EpisodeFlat), page: t.Number(), pageSize: t.Number(), total: t.Number(), totalPages: t.Number() }),
+					...errorResponses(401, 404, 422),
+				},
+				detail: { summary: 'List the episodes of a project (paged, filtered, sorted)', tags },
+			},
+		)
+		.get('/namespaces/:ns/projects/:project/episodes/:name', ({ caller, meter, params }) => detail(episodes.getByName(meter, caller, params.ns, params.project, params.name), caller.namespace), {
+			caller: true,
+			params: NamedPath,
+			response: { 200: EpisodeDetailResponse, ...errorResponses(401, 404) },
+			detail: { summary: 'One episode, by name', tags },
+		})
+		.patch(
+			'/namespaces/:ns/projects/:project/episodes/:name',
+			async ({ caller, meter, params, body }) => detail(await episodes.updateByName(meter, caller, params.ns, params.project, params.name, body), caller.namespace),
+			{
+				caller: true,
+				params: NamedPath,
+				parse: ['json1MiB', 'json'],
+				body: EpisodePatch,
+				response: { 200: EpisodeDetailResponse, ...errorResponses(400, 401, 403, 404, 413, 415, 422) },
+				detail: { summary: 'Update an episode, by name; only the fields sent change', tags },
+			},
+		)
+		.get('/episodes/:id', ({ caller, meter, params }) => detail(episodes.get(meter, caller, params.id), caller.namespace), {
+			caller: true,
+			params: IdPath,
+			response: { 200: EpisodeDetailResponse, ...errorResponses(401, 404) },
+			detail: { summary: 'One episode, by id', tags },
+		})
+		.patch('/episodes/:id', async ({ caller, meter, params, body }) => detail(await episodes.update(meter, caller, params.id, body), caller.namespace), {
+			caller: true,
+			params: IdPath,
+			parse: ['json1MiB', 'json'],
+			body: EpisodePatch,
+			response: { 200: EpisodeDetailResponse, ...errorResponses(400, 401, 403, 404, 413, 415, 422) },
+			detail: { summary: 'Update an episode, by id; only the fields sent change', tags },
+		})
+		.delete(
+			'/episodes/:id',
+			async ({ caller, meter, params }) => {
+				const episode = await episodes.remove(meter, caller, params.id)
+				return { id: String(episode.id), deletedAt: episode.deletedAt!.toISOString() }
+			},
+			{
+				caller: true,
+				params: IdPath,
+				response: { 200: DeletedResponse, ...errorResponses(401, 403, 404) },
+				detail: { summary: 'Delete an episode (soft: restore it until it is purged)', tags },
+			},
+		)
+		.post('/episodes/:id/restore', async ({ caller, meter, params }) => detail(await episodes.restore(meter, caller, params.id), caller.namespace), {
+			caller: true,
+			params: IdPath,
+			response: { 200: EpisodeDetailResponse, ...errorResponses(401, 404) },
+			detail: { summary: 'Restore a deleted episode', tags },
+		})
+}
+
+function statusParam(raw: string | undefined): EpisodeStatus | undefined {
+	if (raw === undefined || raw === '') return undefined
+	if (!(EPISODE_STATUSES as readonly string[]).includes(raw)) throw invalidQuery('status', `must be one of ${EPISODE_STATUSES.join(', ')}`)
+	return raw as EpisodeStatus
+}
+
+function orderParam(raw: string | undefined): EpisodeOrder {
+	if (raw === undefined || raw === '') return 'createdAt'
+	if (!(raw in EPISODE_ORDERS)) throw invalidQuery('order', `must be one of ${Object.keys(EPISODE_ORDERS).join(', ')}`)
+	return raw as EpisodeOrder
+}

@@ -1,0 +1,201 @@
+import { and, asc, count, desc, eq, inArray, isNotNull, isNull, or, sql } from 'drizzle-orm'
+import { BoundedMap } from '../bounded-map'
+import { sqliteErrorOf, type Db } from '../db/client'
+import { newRowId } from '../db/ids'
+import { metered, type DbMeter } from '../db/meter'
+import { episodes, type EpisodeRow, type EpisodeStatus } from '../db/schema'
+import { likeAnywhere } from '../db/sql'
+import { writeQueueOf, type WriteQueue } from '../db/write-queue'
+import type { EpisodeOrder } from './model'
+
+/** What the ownership check of an episode route needs: kept in memory for live episodes. */
+export interface EpisodeRef {
+	id: number
+	projectId: number
+	writeProtected: boolean
+}
+
+/** The fields an upsert or PATCH may change; `undefined` leaves a field as it is. */
+export interface EpisodeChanges {
+	description?: string | null
+	tags?: string[]
+	status?: EpisodeStatus
+	writeProtected?: boolean
+	metadata?: Record<string, unknown>
+}
+
+export interface EpisodeListing {
+	status?: EpisodeStatus
+	tags: string[]
+	search?: string
+	deleted: boolean
+	order: EpisodeOrder
+	dir: 'asc' | 'desc'
+	offset: number
+	limit: number
+}
+
+const refOf = (row: EpisodeRow): EpisodeRef => ({ id: row.id, projectId: row.projectId, writeProtected: row.writeProtected })
+
+const ORDER_COLUMNS = { createdAt: episodes.createdAt, updatedAt: episodes.updatedAt, name: episodes.name }
+
+/**
+ * Episodes in SQLite. Live episodes' refs stay in memory by id, so an append to a known episode
+ * sends no statement but its own write; only live ones, so a purge from another process (which
+ * removes deleted rows only) cannot leave this cache wrong.
+ */
+export class EpisodeRepository {
+	private readonly refs: BoundedMap<number, EpisodeRef>
+	readonly writes: WriteQueue
+	private readonly q
+
+	constructor(
+		private readonly db: Db,
+		{ cacheSize = 10_000 }: { cacheSize?: number } = {},
+	) {
+		this.refs = new BoundedMap(cacheSize)
+		this.writes = writeQueueOf(db.$client)
+		this.q = {
+			byId: db
+				.select()
+				.from(episodes)
+				.where(eq(episodes.id, sql.placeholder('id')))
+				.prepare(),
+			byName: db
+				.select()
+				.from(episodes)
+				.where(and(eq(episodes.projectId, sql.placeholder('projectId')), eq(episodes.name, sql.placeholder('name'))))
+				.prepare(),
+		}
+	}
+
+	/** A live episode's ref: from memory, else one statement. */
+	liveRef(meter: DbMeter, id: number): EpisodeRef | undefined {
+		const cached = this.refs.get(id)
+		if (cached) return cached
+		const row = this.byId(meter, id)
+		return row && row.deletedAt === null ? refOf(row) : undefined
+	}
+
+	/** The episode, live or deleted (one statement). */
+	byId(meter: DbMeter, id: number): EpisodeRow | undefined {
+		return this.remembered(metered(meter, () => this.q.byId.get({ id })))
+	}
+
+	/** The episode with this name in the project, live or deleted (names stay taken until purged). */
+	byName(meter: DbMeter, projectId: number, name: string): EpisodeRow | undefined {
+		return this.remembered(metered(meter, () => this.q.byName.get({ projectId, name })))
+	}
+
+	list(meter: DbMeter, projectId: number, { status, tags, search, deleted, order, dir, offset, limit }: EpisodeListing): { rows: EpisodeRow[]; total: number } {
+		const where = and(
+			eq(episodes.projectId, projectId),
+			deleted ? isNotNull(episodes.deletedAt) : isNull(episodes.deletedAt),
+			status ? eq(episodes.status, status) : undefined,
+			tags.length > 0 ? sql`EXISTS (SELECT 1 FROM json_each(${episodes.tags}) WHERE json_each.value IN ${tags})` : undefined,
+			search ? or(likeAnywhere(episodes.name, search), likeAnywhere(episodes.description, search)) : undefined,
+		)
+		const by = dir === 'asc' ? asc : desc
+		return metered(meter, () => ({
+			rows: this.db.select().from(episodes).where(where).orderBy(by(ORDER_COLUMNS[order]), by(episodes.id)).limit(limit).offset(offset).all(),
+			total: this.db.select({ n: count() }).from(episodes).where(where).get()!.n,
+		}))
+	}
+
+	/** Live episodes per project, for the projects given. */
+	countLive(meter: DbMeter, projectIds: number[]): Map<number, number> {
+		if (projectIds.length === 0) return new Map()
+		const rows = metered(meter, () =>
+			this.db
+				.select({ projectId: episodes.projectId, n: count() })
+				.from(episodes)
+				.where(and(inArray(episodes.projectId, projectIds), isNull(episodes.deletedAt)))
+				.groupBy(episodes.projectId)
+				.all(),
+		)
+		return new Map(rows.map((r) => [r.projectId, r.n]))
+	}
+
+	/** Inside a write job: the episode by name, as the transaction sees it. */
+	byNameInJob(projectId: number, name: string): EpisodeRow | undefined {
+		return this.q.byName.get({ projectId, name })
+	}
+
+	/** Inside a write job: a new episode. */
+	insertInJob(projectId: number, name: string, fields: EpisodeChanges): EpisodeRow {
+		const now = new Date()
+		for (;;) {
+			try {
+				return this.db.insert(episodes).values({ id: newRowId(), projectId, name, ...fields, createdAt: now, updatedAt: now }).returning().get()
+			} catch (error) {
+				if (sqliteErrorOf(error)?.code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw error // an id taken after a clock step: draw again
+			}
+		}
+	}
+
+	/** Inside a write job: applies the changes to a live episode; `undefined` when it is not live. */
+	updateInJob(id: number, changes: EpisodeChanges): EpisodeRow | undefined {
+		return this.db
+			.update(episodes)
+			.set({ ...changes, updatedAt: new Date() })
+			.where(and(eq(episodes.id, id), isNull(episodes.deletedAt)))
+			.returning()
+			.get()
+	}
+
+	/**
+	 * Runs `work` in the next group transaction and, once it has committed, keeps the episode it
+	 * returns in memory: a write that is rolled back leaves the cache as it was.
+	 */
+	async write<T extends { episode?: EpisodeRow }>(meter: DbMeter, work: () => T): Promise<T> {
+		const result = await this.writes.run(meter, work)
+		this.remembered(result.episode)
+		return result
+	}
+
+	/** Applies the changes to a live episode once `guard` accepts its current row; `undefined` when it is not live. */
+	async update(meter: DbMeter, id: number, changes: EpisodeChanges, guard: (row: EpisodeRow) => void): Promise<EpisodeRow | undefined> {
+		const { episode } = await this.write(meter, () => {
+			const current = this.q.byId.get({ id })
+			if (!current || current.deletedAt !== null) return {}
+			guard(current)
+			return { episode: this.updateInJob(id, changes) }
+		})
+		return episode
+	}
+
+	/** Marks a live episode deleted; `undefined` when it is not live. `guard` may refuse (write protection). */
+	async softDelete(meter: DbMeter, id: number, guard: (row: EpisodeRow) => void): Promise<EpisodeRow | undefined> {
+		const now = new Date()
+		const { episode } = await this.write(meter, () => {
+			const current = this.q.byId.get({ id })
+			if (!current || current.deletedAt !== null) return {}
+			guard(current)
+			return { episode: this.db.update(episodes).set({ deletedAt: now, updatedAt: now }).where(eq(episodes.id, id)).returning().get() }
+		})
+		return episode
+	}
+
+	/** Brings a deleted episode back; `undefined` when it is not deleted. */
+	async restore(meter: DbMeter, id: number): Promise<EpisodeRow | undefined> {
+		const { episode } = await this.write(meter, () => ({
+			episode: this.db
+				.update(episodes)
+				.set({ deletedAt: null, updatedAt: new Date() })
+				.where(and(eq(episodes.id, id), isNotNull(episodes.deletedAt)))
+				.returning()
+				.get(),
+		}))
+		return episode
+	}
+
+	/** Keeps a live row's ref (and drops a deleted one's): every read and write passes here. */
+	private remembered(row: EpisodeRow | undefined): EpisodeRow | undefined {
+		if (row) {
+			if (row.deletedAt === null) this.refs.set(row.id, refOf(row))
+			else this.refs.delete(row.id)
+		}
+		return row
+	}
+}
+

@@ -1,0 +1,63 @@
+import { t } from 'elysia'
+import { invalidField } from './errors'
+
+/**
+ * Field rules that several features share (projects, episodes, logs, the profile): one schema and
+ * one check each, so a limit cannot differ from one route to the next.
+ */
+
+export const METADATA_MAX_BYTES = 16 * 1024
+export const METADATA_MAX_DEPTH = 20
+export const DESCRIPTION_MAX_LENGTH = 10_000
+export const TAGS_MAX = 100
+export const TAG_MAX_LENGTH = 100
+/** Keys that turn into prototype pollution in careless JavaScript consumers of the data. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
+const CONTROL = /[\u0000-\u001f\u007f]/
+
+export const Metadata = t.Record(t.String(), t.Unknown(), { description: `A JSON object of at most ${METADATA_MAX_BYTES / 1024} KiB`, error: 'must be a JSON object' })
+export const Description = t.Union([t.String({ maxLength: DESCRIPTION_MAX_LENGTH }), t.Null()], {
+	description: `At most ${DESCRIPTION_MAX_LENGTH} characters, or null`,
+	error: `must be a string of at most ${DESCRIPTION_MAX_LENGTH} characters, or null`,
+})
+export const Tags = t.Array(t.String({ minLength: 1, maxLength: TAG_MAX_LENGTH }), {
+	maxItems: TAGS_MAX,
+	description: `At most ${TAGS_MAX} tags of 1 to ${TAG_MAX_LENGTH} characters`,
+	error: `must be a list of at most ${TAGS_MAX} strings of 1 to ${TAG_MAX_LENGTH} characters`,
+})
+export const Timestamp = t.String({ description: 'ISO 8601 UTC' })
+
+/** A JSON object of at most 16 KiB, 20 levels deep, without prototype-polluting keys; else a 422 naming `field`. */
+export function checkMetadata(metadata: Record<string, unknown>, field = 'metadata'): void {
+	if (Buffer.byteLength(JSON.stringify(metadata), 'utf8') > METADATA_MAX_BYTES) {
+		throw invalidField(field, `must be at most ${METADATA_MAX_BYTES / 1024} KiB as JSON`)
+	}
+	checkKeys(metadata, field)
+}
+
+/** No key anywhere in `value` is `__proto__`, `constructor` or `prototype`, and it nests at most 20 levels. */
+export function checkKeys(value: unknown, field: string, depth = 1): void {
+	if (value === null || typeof value !== 'object') return
+	if (depth > METADATA_MAX_DEPTH) throw invalidField(field, `must not nest deeper than ${METADATA_MAX_DEPTH} levels`)
+	for (const [key, child] of Object.entries(value)) {
+		if (FORBIDDEN_KEYS.has(key)) throw invalidField(field, `must not use the key "${key}"`)
+		checkKeys(child, field, depth + 1)
+	}
+}
+
+/** Tags without control characters, each once, in the order given. */
+export function cleanTags(tags: string[], field = 'tags'): string[] {
+	for (const tag of tags) if (CONTROL.test(tag) || tag.trim() === '') throw invalidField(field, 'must hold visible characters and no control characters')
+	return [...new Set(tags)]
+}
+
+export const isCleanName = (value: string) => !CONTROL.test(value) && value.trim() !== ''
+
+/** A name people read: visible characters, no control characters; else a 422 naming `field`. */
+export function checkName(value: string, field: string): string {
+	if (!isCleanName(value)) throw invalidField(field, 'must contain visible characters and no control characters')
+	return value
+}
+
+export const iso = (date: Date | number): string => (typeof date === 'number' ? new Date(date) : date).toISOString()
+export const isoOrNull = (date: Date | number | null): string | null => (date === null ? null : iso(date))

@@ -1,0 +1,34 @@
+import { Elysia } from 'elysia'
+import { errorResponses, notImplemented } from './errors'
+import type { callerGuard } from './guard'
+
+/**
+ * Upstream routes this server does not have yet, each answering 501 with the error body: a client
+ * (the SDK, the CLI) then shows a sentence, where a 404 would read as "not yours" or "gone".
+ */
+const MISSING: { paths: string[]; what: string }[] = [
+	{ paths: ['/projects/:id/search', '/projects/:id/vectors', '/projects/:id/vector-indexes', '/projects/:id/vector-indexes/*'], what: 'Vector search' },
+	{ paths: ['/nodes', '/nodes/*'], what: 'Nodes (the file tree behind `dreamlake upload`)' },
+	{ paths: ['/assets', '/assets/*'], what: 'Assets' },
+	{ paths: ['/collections', '/collections/*'], what: 'Collections' },
+	{ paths: ['/datasets', '/datasets/*'], what: 'Datasets' },
+	{ paths: ['/bindrs', '/bindrs/*'], what: 'Bindrs' },
+	{ paths: ['/episodes/:id/tracks', '/episodes/:id/tracks/*'], what: 'Tracks (time series)' },
+	{ paths: ['/episodes/:id/files', '/episodes/:id/files/*'], what: 'Files' },
+]
+
+export const notImplementedRoutes = (guard: ReturnType<typeof callerGuard>) => {
+	let app = new Elysia().use(guard)
+	for (const { paths, what } of MISSING) {
+		for (const path of paths) {
+			app = app.all(
+				path,
+				() => {
+					throw notImplemented(`${what}: not available on this server yet.`)
+				},
+				{ caller: true, response: errorResponses(401, 501), detail: { summary: `${what}: not available yet (501)`, tags: ['Not yet available'] } },
+			) as unknown as typeof app
+		}
+	}
+	return app
+}

@@ -1,0 +1,92 @@
+import { Elysia, t } from 'elysia'
+import { jsonBody } from '../http/body'
+import { errorResponses, invalidQuery } from '../http/errors'
+import type { callerGuard } from '../http/guard'
+import { dirParam, listParam, wholeNumber } from '../http/paging'
+import { levelCode, LEVELS, LogPage, LogsAppend, LogsAppended, LogStats, MAX_ENTRIES, parseMicros } from './model'
+import type { LogService } from './service'
+
+const tags = ['Logs']
+const IdPath = t.Object({ id: t.String() })
+
+/** Log lines of an episode: POST a batch, GET pages by sequence, GET stats. */
+export const logRoutes = (logs: LogService, guard: ReturnType<typeof callerGuard>) =>
+	new Elysia()
+		.use(guard)
+		.use(jsonBody)
+		.post(
+			'/episodes/:id/logs',
+			async ({ caller, meter, params, body, set }) => {
+				const appended = await logs.append(meter, caller, params.id, body)
+				set.status = 201
+				return appended
+			},
+			{
+				caller: true,
+				params: IdPath,
+				parse: ['json16MiB', 'json'],
+				body: LogsAppend,
+				response: { 201: LogsAppended, ...errorResponses(400, 401, 403, 404, 413, 415, 422) },
+				detail: {
+					summary: `Append 1 to ${MAX_ENTRIES.toLocaleString('en-US')} log lines`,
+					description: 'The lines get the next sequence numbers of the episode (from 0, gapless, in order); concurrent posts get disjoint ranges. All or nothing.',
+					tags,
+				},
+			},
+		)
+		.get(
+			'/episodes/:id/logs',
+			({ caller, meter, params, query }) =>
+				logs.read(meter, caller, params.id, {
+					afterSequence: query.afterSequence === undefined || query.afterSequence === '' ? undefined : wholeNumber('afterSequence', query.afterSequence, -1, -1, Number.MAX_SAFE_INTEGER),
+					limit: wholeNumber('limit', query.limit, 100, 1, MAX_ENTRIES),
+					dir: dirParam(query.dir, 'asc'),
+					levels: levelsParam(query.level),
+					search: query.search || undefined,
+					startTime: timeParam('startTime', query.startTime),
+					endTime: timeParam('endTime', query.endTime),
+				}),
+			{
+				caller: true,
+				params: IdPath,
+				query: t.Object(
+					{
+						afterSequence: t.Optional(t.String({ description: 'Lines after this sequence number (before it, with dir=desc): a live tail without offsets' })),
+						limit: t.Optional(t.String({ description: `Lines per page (default 100, at most ${MAX_ENTRIES})` })),
+						dir: t.Optional(t.String({ description: 'asc (default) or desc' })),
+						level: t.Optional(t.String({ description: `Comma-separated levels (${LEVELS.join(', ')})` })),
+						search: t.Optional(t.String({ description: 'Text in the message (case-insensitive for ASCII)' })),
+						startTime: t.Optional(t.String({ description: 'ISO 8601, inclusive' })),
+						endTime: t.Optional(t.String({ description: 'ISO 8601, inclusive' })),
+					},
+					{ additionalProperties: true },
+				),
+				response: { 200: LogPage, ...errorResponses(401, 404, 422) },
+				detail: { summary: 'Read log lines in sequence order, filtered by level, text and time', tags },
+			},
+		)
+		.get('/episodes/:id/logs/stats', ({ caller, meter, params }) => logs.stats(meter, caller, params.id), {
+			caller: true,
+			params: IdPath,
+			response: { 200: LogStats, ...errorResponses(401, 404) },
+			detail: { summary: 'How many lines of each level, and when the first and last were logged', tags },
+		})
+
+function levelsParam(raw: string | undefined): number[] {
+	return [
+		...new Set(
+			listParam(raw).map((name) => {
+				const code = levelCode(name)
+				if (code === undefined) throw invalidQuery('level', `must list levels among ${LEVELS.join(', ')}`)
+				return code
+			}),
+		),
+	]
+}
+
+function timeParam(name: string, raw: string | undefined): number | undefined {
+	if (raw === undefined || raw === '') return undefined
+	const micros = parseMicros(raw)
+	if (micros === undefined) throw invalidQuery(name, 'must be an ISO 8601 time with Z or an offset, such as 2026-08-12T10:30:00Z')
+	return micros
+}

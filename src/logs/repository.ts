@@ -1,0 +1,131 @@
+import type { Statement } from 'bun:sqlite'
+import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql } from 'drizzle-orm'
+import { BoundedMap } from '../bounded-map'
+import type { Db } from '../db/client'
+import { metered, tally, type DbMeter } from '../db/meter'
+import { logEntries, logSummaries, type LogSummaryRow } from '../db/schema'
+import { likeAnywhere } from '../db/sql'
+import { writeQueueOf, type WriteQueue } from '../db/write-queue'
+import type { LogRow } from './model'
+
+export interface LogQuery {
+	afterSequence?: number
+	dir: 'asc' | 'desc'
+	limit: number
+	levels: number[]
+	search?: string
+	/** Microseconds, inclusive. */
+	startTime?: number
+	endTime?: number
+}
+
+export interface StoredLog extends LogRow {
+	sequence: number
+}
+
+/** Rows per INSERT: one statement for the SDK's single line and for a batch of 100, at most 8 for 1,000. */
+const ROWS_PER_INSERT = 128
+
+/**
+ * Log lines in SQLite, clustered by (episode, sequence). An append is one multi-row INSERT per
+ * 128 lines; the per-episode summary follows it by trigger (drizzle/0002), and the next sequence
+ * number of each episode stays in memory, so an append to a known episode sends nothing else.
+ */
+export class LogRepository {
+	private readonly writes: WriteQueue
+	/** Next sequence number per episode; dropped whenever a write fails, to be read again. */
+	private readonly nextSequence: BoundedMap<number, number>
+	/** `INSERT … VALUES (…), (…)` with n rows, at index n, prepared on first use. */
+	private readonly inserts: Statement[] = []
+	private readonly q
+
+	constructor(
+		private readonly db: Db,
+		{ cacheSize = 10_000 }: { cacheSize?: number } = {},
+	) {
+		this.writes = writeQueueOf(db.$client)
+		this.nextSequence = new BoundedMap(cacheSize)
+		this.q = {
+			total: db.$client.prepare<{ total: number }, [number]>('SELECT total FROM log_summaries WHERE episode_id = ?'),
+			summary: db
+				.select()
+				.from(logSummaries)
+				.where(eq(logSummaries.episodeId, sql.placeholder('episodeId')))
+				.prepare(),
+		}
+	}
+
+	/** Stores the lines as one contiguous range of sequence numbers; all or nothing. */
+	async append(meter: DbMeter, episodeId: number, rows: LogRow[]): Promise<{ start: number; end: number }> {
+		try {
+			return await this.writes.run(meter, () => {
+				const start = this.nextSequence.get(episodeId) ?? this.storedTotal(episodeId)
+				for (let offset = 0; offset < rows.length; offset += ROWS_PER_INSERT) this.insert(episodeId, start + offset, rows, offset, Math.min(ROWS_PER_INSERT, rows.length - offset))
+				// inside the job: the next append in this same transaction numbers on from here
+				this.nextSequence.set(episodeId, start + rows.length)
+				return { start, end: start + rows.length - 1 }
+			})
+		} catch (error) {
+			// the transaction may have rolled back after this job counted on it: read the number again next time
+			this.nextSequence.delete(episodeId)
+			throw error
+		}
+	}
+
+	read(meter: DbMeter, episodeId: number, query: LogQuery): StoredLog[] {
+		const { afterSequence, dir, limit, levels, search, startTime, endTime } = query
+		const where = and(
+			eq(logEntries.episodeId, episodeId),
+			afterSequence === undefined ? undefined : dir === 'asc' ? gt(logEntries.sequence, afterSequence) : lt(logEntries.sequence, afterSequence),
+			levels.length > 0 ? inArray(logEntries.level, levels) : undefined,
+			search ? likeAnywhere(logEntries.message, search) : undefined,
+			startTime === undefined ? undefined : gte(logEntries.timestamp, startTime),
+			endTime === undefined ? undefined : lte(logEntries.timestamp, endTime),
+		)
+		return metered(meter, () =>
+			this.db
+				.select()
+				.from(logEntries)
+				.where(where)
+				.orderBy((dir === 'asc' ? asc : desc)(logEntries.sequence))
+				.limit(limit)
+				.all(),
+		)
+	}
+
+	summary(meter: DbMeter, episodeId: number): LogSummaryRow | undefined {
+		return metered(meter, () => this.q.summary.get({ episodeId }))
+	}
+
+	/** Lines stored for the episode: its summary's total, without counting. */
+	total(meter: DbMeter, episodeId: number): number {
+		return this.summary(meter, episodeId)?.total ?? 0
+	}
+
+	private storedTotal(episodeId: number): number {
+		tally()
+		return this.q.total.get(episodeId)?.total ?? 0
+	}
+
+	private insert(episodeId: number, firstSequence: number, rows: LogRow[], from: number, count: number): void {
+		const values: (string | number | null)[] = new Array(count * 6)
+		for (let i = 0; i < count; i++) {
+			const row = rows[from + i]!
+			const at = i * 6
+			values[at] = episodeId
+			values[at + 1] = firstSequence + i
+			values[at + 2] = row.timestamp
+			values[at + 3] = row.level
+			values[at + 4] = row.message
+			values[at + 5] = row.metadata
+		}
+		tally()
+		this.insertOf(count).run(...values)
+	}
+
+	private insertOf(rows: number): Statement {
+		return (this.inserts[rows] ??= this.db.$client.prepare(
+			`INSERT INTO log_entries (episode_id, sequence, timestamp, level, message, metadata) VALUES ${Array.from({ length: rows }, () => '(?,?,?,?,?,?)').join(',')}`,
+		))
+	}
+}
