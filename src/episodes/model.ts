@@ -8,7 +8,11 @@ import type { ProjectRef } from '../projects/repository'
 export const EPISODE_NAME_MAX_LENGTH = 255
 
 const EpisodeName = t.String({ minLength: 1, maxLength: EPISODE_NAME_MAX_LENGTH, error: `must be a string of 1 to ${EPISODE_NAME_MAX_LENGTH} characters` })
-const Status = t.UnionEnum([...EPISODE_STATUSES], { error: `must be one of ${EPISODE_STATUSES.join(', ')}` })
+// a union of literals, not t.UnionEnum: Elysia gives that a default (its first value) and fills it
+// into a body that left the field out, so a PATCH without `status` would set it to "running"
+const Status = t.Union([t.Literal('running'), t.Literal('completed'), t.Literal('failed'), t.Literal('cancelled'), t.Literal('archived')], {
+	error: `must be one of ${EPISODE_STATUSES.join(', ')}`,
+})
 const WriteProtected = t.Boolean({ error: 'must be true or false' })
 
 /** POST …/episodes: an upsert by name; fields left out keep their stored value. */
@@ -44,7 +48,7 @@ const episodeFields = {
 	name: t.String(),
 	description: t.Union([t.String(), t.Null()]),
 	tags: t.Array(t.String()),
-	status: t.UnionEnum([...EPISODE_STATUSES]),
+	status: Status,
 	writeProtected: t.Boolean(),
 	metadata: Metadata,
 	projectId: t.String(),

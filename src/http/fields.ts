@@ -61,3 +61,4 @@ export function checkName(value: string, field: string): string {
 
 export const iso = (date: Date | number): string => (typeof date === 'number' ? new Date(date) : date).toISOString()
 export const isoOrNull = (date: Date | number | null): string | null => (date === null ? null : iso(date))
+

@@ -31,7 +31,7 @@ export const LogsAppended = t.Object({ created: t.Number(), startSequence: t.Num
 export const LogLine = t.Object({
 	sequenceNumber: t.Number(),
 	timestamp: t.String({ description: 'ISO 8601 UTC with microseconds' }),
-	level: t.UnionEnum([...LEVELS]),
+	level: t.Union([t.Literal('debug'), t.Literal('info'), t.Literal('warn'), t.Literal('error'), t.Literal('fatal')]),
 	message: t.String(),
 	metadata: t.Union([t.Record(t.String(), t.Unknown()), t.Null()]),
 })

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs the real DreamLake SDK's remote test suite (../shared/clients/dreamlake-py) against a fresh
+# server: the compiled binary when given as $1, else the source. Prints pytest's summary line and
+# exits non-zero when a test failed, errored or was skipped (a skip has tested nothing).
+#   scripts/sdk-suite.sh [binary] [test files…]   (default files: session, logging, parameters)
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+clients=${DREAMLAKE_CLIENTS:-$root/../shared/clients}
+server=(bun "$root/src/index.ts")
+if [ $# -gt 0 ] && [ -n "$1" ]; then server=("$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"); fi
+shift || true
+files=("$@")
+[ ${#files[@]} -eq 0 ] && files=(test/test_session.py test/test_logging.py test/test_parameters.py)
+# Debian's python3, which the apt packages (python3-pytest, python3-httpx, …) belong to, not a pyenv one ahead in PATH
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+
+work=$(mktemp -d)
+cleanup() {
+	[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# a fresh data folder, the stand-in identity provider, a port the system picks
+mkdir -p "$work/server"
+(cd "$work/server" && exec "${server[@]}" serve --dev --port 0 --log-format json >"$work/server.log" 2>&1) &
+pid=$!
+url=
+for _ in $(seq 1 100); do
+	url=$(grep -o '"url":"http[^"]*"' "$work/server.log" 2>/dev/null | head -n 1 | cut -d'"' -f4)
+	[ -n "$url" ] && break
+	sleep 0.1
+done
+url=${url%/}
+if [ -z "$url" ]; then echo "the server did not start:"; cat "$work/server.log"; exit 1; fi
+
+vuer=$(cd "$work/server" && "${server[@]}" dev-token sdk-suite) || { echo "dev-token failed"; exit 1; }
+token=$(curl -sf -X POST "$url/auth/exchange" -H "Authorization: Bearer $vuer" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["dreamlake_token"])') || { echo "exchange failed"; exit 1; }
+
+cp -r "$clients/dreamlake-py/." "$work/sdk"
+cd "$work/sdk"
+mkdir -p "$work/home"
+PYTHONPATH=src PYTHONDONTWRITEBYTECODE=1 HOME="$work/home" DREAMLAKE_URL="$url" DREAMLAKE_API_KEY="$token" \
+	"$python" -m pytest -m remote -p no:cacheprovider -q -rfEs --timeout 120 "${files[@]}" 2>&1 | tee "$work/pytest.log"
+status=${PIPESTATUS[0]}
+summary=$(tail -n 1 "$work/pytest.log")
+if grep -q '"level":"error"' "$work/server.log"; then echo "the server logged errors:"; grep '"level":"error"' "$work/server.log"; status=1; fi
+if echo "$summary" | grep -qE '[0-9]+ (skipped|deselected|error)'; then
+	case "$summary" in *skipped*|*error*) echo "skipped or errored tests count as failures"; status=1 ;; esac
+fi
+exit "$status"
