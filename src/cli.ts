@@ -1,7 +1,8 @@
-import { ConfigError, loadConfig, SETTINGS, type Config, type RawSettings, type SettingName } from './config'
+import { ConfigError, duration, loadConfig, SETTINGS, type Config, type RawSettings, type SettingName } from './config'
 import { BackupError, backupDatabase } from './db/backup'
 import { closeDatabase, dataFolder, openDatabase } from './db/client'
 import { migrateDatabase } from './db/migrate'
+import { purgeDeleted } from './db/purge'
 import { ServerLockError } from './db/server-lock'
 import { DevIdentityProvider, InvalidDevUsername } from './dev-idp'
 import { createLogger, type Logger } from './log'
@@ -12,11 +13,17 @@ const COMMANDS = {
 	serve: { args: [], help: 'run the API server (the default)' },
 	migrate: { args: [], help: 'apply database migrations and exit' },
 	backup: { args: ['file'], help: 'write a consistent copy of the database to <file> (safe while the server runs)' },
+	purge: { args: [], help: 'remove for good what was deleted more than --older-than <duration> ago (safe while the server runs)' },
 	'dev-token': { args: ['username'], help: 'print a vuer-auth token for <username> from the --dev stand-in provider' },
 	version: { args: [], help: 'print the version and the commit it was built from' },
 	help: { args: [], help: 'show this help' },
 } as const satisfies Record<string, { args: readonly string[]; help: string }>
 type Command = keyof typeof COMMANDS
+
+/** Flags of one command only (the settings' flags apply to every command). */
+const COMMAND_FLAGS: Record<string, { command: Command; help: string }> = {
+	'--older-than': { command: 'purge', help: 'how long ago something must have been deleted to be purged: 30d, 12h, 2w, 3600, or 0 for everything deleted' },
+}
 
 /** A command line the program cannot act on: exit code 2. */
 export class UsageError extends Error {}
@@ -25,6 +32,8 @@ export interface Invocation {
 	command: Command
 	args: string[]
 	flags: RawSettings
+	/** Flags of the command itself (`purge --older-than 30d`). */
+	options: Record<string, string>
 	/** `serve --dev`: a flag only, never an environment variable, so it cannot be switched on by a stray setting. */
 	dev: boolean
 }
@@ -33,11 +42,12 @@ export function parseArgs(argv: string[]): Invocation {
 	let command: Command | undefined
 	const args: string[] = []
 	const flags: RawSettings = {}
+	const options: Record<string, string> = {}
 	let dev = false
 	for (let i = 0; i < argv.length; i++) {
 		const arg = argv[i]!
-		if (arg === '--help' || arg === '-h') return { command: 'help', args: [], flags, dev }
-		if (arg === '--version' || arg === '-v') return { command: 'version', args: [], flags, dev }
+		if (arg === '--help' || arg === '-h') return { command: 'help', args: [], flags, options, dev }
+		if (arg === '--version' || arg === '-v') return { command: 'version', args: [], flags, options, dev }
 		if (arg === '--dev') {
 			dev = true
 			continue
@@ -55,16 +65,32 @@ export function parseArgs(argv: string[]): Invocation {
 		}
 		const [name, inline] = arg.split(/=(.*)/s, 2) as [string, string | undefined]
 		const setting = SETTINGS.find((s) => s.flag === name)
-		if (!setting) throw new UsageError(`Unknown flag "${name}". Run with --help to see every flag.`)
+		if (!setting && !(name in COMMAND_FLAGS)) throw new UsageError(`Unknown flag "${name}". Run with --help to see every flag.`)
 		const value = inline ?? argv[++i]
 		if (value === undefined) throw new UsageError(`Flag ${name} needs a value.`)
-		flags[setting.env as SettingName] = value
+		if (setting) flags[setting.env as SettingName] = value
+		else options[name] = value
 	}
 	const chosen = command ?? 'serve'
 	const missing = COMMANDS[chosen].args.slice(args.length)
 	if (missing.length > 0) throw new UsageError(`"${chosen}" needs <${missing.join('> <')}>.`)
 	if (dev && chosen !== 'serve') throw new UsageError('--dev only applies to "serve".')
-	return { command: chosen, args, flags, dev }
+	for (const name of Object.keys(options)) {
+		if (COMMAND_FLAGS[name]!.command !== chosen) throw new UsageError(`${name} only applies to "${COMMAND_FLAGS[name]!.command}".`)
+	}
+	if (chosen === 'purge') olderThanSeconds(options['--older-than'])
+	return { command: chosen, args, flags, options, dev }
+}
+
+/** `purge --older-than`: seconds, from a duration such as 30d, or 0 (everything deleted so far). */
+export function olderThanSeconds(value: string | undefined): number {
+	if (value === undefined) throw new UsageError('"purge" needs --older-than <duration> (e.g. 30d; 0 for everything deleted).')
+	if (value.trim() === '0') return 0
+	try {
+		const seconds = duration('--older-than', value.trim())
+		if (seconds !== null) return seconds
+	} catch {}
+	throw new UsageError(`--older-than "${value}" is not a duration: use e.g. 30d, 12h, 2w, 3600, or 0 for everything deleted.`)
 }
 
 export function helpText(): string {
@@ -76,6 +102,9 @@ export function helpText(): string {
 		'',
 		'Commands:',
 		...Object.entries(COMMANDS).map(([name, { args, help }]) => `  ${[name, ...args.map((a) => `<${a}>`)].join(' ').padEnd(22)} ${help}`),
+		'',
+		'Command flags:',
+		...Object.entries(COMMAND_FLAGS).flatMap(([flag, { command, help }]) => [`  ${`${flag} <value>`.padEnd(width)}  ${command}: ${help}`]),
 		'',
 		'Development:',
 		`  ${'--dev'.padEnd(width)}  serve also runs a local stand-in for vuer-auth (GET /dev/vuer-auth/jwks,`,
@@ -112,6 +141,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
 	try {
 		if (invocation.command === 'migrate') return migrate(config, log)
 		if (invocation.command === 'backup') return backup(config, invocation.args[0]!, log)
+		if (invocation.command === 'purge') return purge(config, invocation.options['--older-than']!, log)
 		if (invocation.command === 'dev-token') return print(await (await DevIdentityProvider.open(dataFolder(config.databasePath))).mint(invocation.args[0]!), 0)
 		// listen for signals before listening for requests, so a SIGTERM during start-up still stops cleanly
 		const signalled = untilSignalled(log)
@@ -135,6 +165,22 @@ function backup(config: Config, target: string, log: Logger): number {
 	const { bytes } = backupDatabase(config.databasePath, target)
 	log.info('backup written', { from: config.databasePath, to: target, bytes, ms: Math.round(performance.now() - started) })
 	return 0
+}
+
+function purge(config: Config, olderThan: string, log: Logger): number {
+	const seconds = olderThanSeconds(olderThan)
+	const started = performance.now()
+	const db = openDatabase(config.databasePath)
+	try {
+		migrateDatabase(db)
+		const cutoff = Date.now() - seconds * 1000
+		const report = purgeDeleted(db, cutoff)
+		log.info('purged', { deletedBefore: new Date(cutoff).toISOString(), ...report, ms: Math.round(performance.now() - started) })
+		if (report.restoredMeanwhile > 0) log.warn('episodes were restored while they were being purged; they are kept, but lines removed before the restore are gone', { episodes: report.restoredMeanwhile })
+		return 0
+	} finally {
+		closeDatabase(db)
+	}
 }
 
 function migrate(config: Config, log: Logger): number {
