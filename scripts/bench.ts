@@ -1,12 +1,12 @@
 // bun run bench: drives the compiled server with wrk and compares it, in the same run, with a bare
-// Bun.serve baseline and with jose's cryptographic ceiling. Ratios, not absolute numbers, are the point:
-// these machines are shared and noisy.
+// Bun.serve baseline, with jose's cryptographic ceiling (exchanges) and with SQLite's in-process
+// ceiling (log batches). Ratios, not absolute numbers, are the point: these machines are shared and noisy.
 //
 //   bun run bench             full run (~5 minutes): 5 rounds of 3 s per scenario, each right after its reference,
 //                             then 1,000,000 GET /auth/me for the memory check
 //   bun run bench --smoke     a few seconds, for CI: every scenario briefly, no targets enforced
 //   options: --duration <s>  --rounds <n>  --connections <n>  --users <n>  --no-memory  --out <file.json>  --binary <path>
-//            --only me,patch,returning,new   (some scenarios; for iterating on one, implies --no-memory --starts 0)
+//            --only me,patch,returning,new,upsert,log,log100   (some scenarios; for iterating on one, implies --no-memory --starts 0)
 //            --starts <n>   cold starts to time (10; 3 with --smoke)
 //            --warmup <s>   unmeasured load on each server before round 1 (2; 0 with --smoke)
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -38,7 +38,7 @@ const duration = Number(options.duration ?? (smoke ? 0.3 : 3))
 const connections = Number(options.connections)
 const seedUsers = Number(options.users ?? (smoke ? 50 : 10_000))
 const only = options.only?.split(',').map((s) => s.trim())
-const SCENARIO_KEYS = ['me', 'patch', 'returning', 'new']
+const SCENARIO_KEYS = ['me', 'patch', 'returning', 'new', 'upsert', 'log', 'log100']
 if (only?.some((key) => !SCENARIO_KEYS.includes(key))) {
 	console.error(`--only takes a comma-separated list of ${SCENARIO_KEYS.join(', ')}`)
 	process.exit(2)
@@ -77,7 +77,7 @@ interface LoadResult {
 interface Scenario extends LoadResult {
 	name: string
 	ratio: number
-	against: 'baseline' | 'crypto ceiling' | '-'
+	against: 'baseline' | 'crypto ceiling' | 'logs ceiling' | '-'
 	statements: string
 }
 
@@ -133,10 +133,23 @@ async function main() {
 		}
 	const ceiling = measureCeiling(smoke ? 0.3 : 2)
 	console.log(`crypto ceiling: ${ceiling.pairsPerSecond} EdDSA verifications + HS256 signatures per second on one core`)
+	const measureLogsCeiling = (seconds: number) =>
+		JSON.parse(Bun.spawnSync(onServerCore([process.execPath, join(root, 'scripts', 'logs-ceiling.ts'), String(seconds), String(LOG_BATCH)])).stdout.toString()) as {
+			rowsPerSecond: number
+			rowsPerSecondWithSummary: number
+		}
+	const logsCeiling = measureLogsCeiling(smoke ? 0.3 : 2)
+	console.log(`logs ceiling: ${logsCeiling.rowsPerSecond} rows/s by a prepared statement, ${LOG_BATCH} per transaction (${logsCeiling.rowsPerSecondWithSummary} with the summary trigger)`)
+
+	// the data API: one episode per user for the first few hundred users, as many runs logging at once
+	const runners = seeded.slice(0, Math.min(seeded.length, 256))
+	const episodes = await seedEpisodes(url, runners)
 
 	const files = {
 		dreamlake: writeLines('dreamlake-tokens.txt', seeded.map((s) => s.dreamlake)),
 		vuer: writeLines('vuer-tokens.txt', seeded.map((s) => s.vuer)),
+		logs: writeLines('log-targets.txt', episodes.map((e) => `${e.dreamlake} /episodes/${e.id}/logs`)),
+		upserts: writeLines('upsert-targets.txt', episodes.map((e) => `${e.dreamlake} /namespaces/${e.namespace}/projects/bench/episodes`)),
 		new: '',
 	}
 	// enough distinct new users for every round that the pool cannot run dry at the ceiling's rate
@@ -151,6 +164,9 @@ async function main() {
 		{ key: 'patch', name: 'PATCH /auth/me', target: `${url}/auth/me`, lua: luaRotate(files.dreamlake, 'PATCH', '/auth/me', '{"name":"Bench User"}'), against: 'baseline' as const, statements: await statementsOf(url, 'PATCH', '/auth/me', seeded[2]!.dreamlake, { body: '{"name":"Bench"}' }) },
 		{ key: 'returning', name: 'POST /auth/exchange, returning users', target: `${url}/auth/exchange`, lua: luaRotate(files.vuer, 'POST', '/auth/exchange'), against: 'crypto ceiling' as const, statements: await statementsOf(url, 'POST', '/auth/exchange', seeded[3]!.vuer) },
 		{ key: 'new', name: 'POST /auth/exchange, new users', target: `${url}/auth/exchange`, lua: luaRotate(files.new, 'POST', '/auth/exchange'), against: 'crypto ceiling' as const, statements: await statementsOf(url, 'POST', '/auth/exchange', await keys.mint(newIdentity()), { steady: false }) },
+		{ key: 'upsert', name: `POST …/episodes, an existing episode unchanged (${episodes.length} runs)`, target: url, lua: luaRotate(files.upserts, 'POST', '', UPSERT_BODY), against: 'baseline' as const, statements: await statementsOf(url, 'POST', `/namespaces/${episodes[1]!.namespace}/projects/bench/episodes`, episodes[1]!.dreamlake, { body: UPSERT_BODY }) },
+		{ key: 'log', name: `POST /episodes/{id}/logs, 1 line (${episodes.length} runs)`, target: url, lua: luaRotate(files.logs, 'POST', '', LOG_BODY_1), against: 'baseline' as const, statements: await statementsOf(url, 'POST', `/episodes/${episodes[2]!.id}/logs`, episodes[2]!.dreamlake, { body: LOG_BODY_1 }) },
+		{ key: 'log100', name: `POST /episodes/{id}/logs, ${LOG_BATCH} lines (${episodes.length} runs)`, target: url, lua: luaRotate(files.logs, 'POST', '', LOG_BODY_BATCH), against: 'logs ceiling' as const, statements: await statementsOf(url, 'POST', `/episodes/${episodes[3]!.id}/logs`, episodes[3]!.dreamlake, { body: LOG_BODY_BATCH }) },
 	].filter((scenario) => !only || only.includes(scenario.key))
 	// Each scenario runs right after its reference, in several rounds, and reports the median of
 	// the rounds: the load of other tenants on a shared machine moves both alike.
@@ -173,6 +189,9 @@ async function main() {
 				const base = await load(`http://127.0.0.1:${baselinePort}/`, scenario.lua, duration, baseline.pid)
 				baselines.push(base)
 				reference = base.rps
+			} else if (scenario.against === 'logs ceiling') {
+				// batches a second: the ceiling's rows over the lines in each request
+				reference = measureLogsCeiling(Math.min(duration, 3)).rowsPerSecond / LOG_BATCH
 			} else {
 				reference = measureCeiling(Math.min(duration, 3)).pairsPerSecond
 			}
@@ -239,7 +258,7 @@ async function main() {
 	const everyCore = pinned ? ['taskset', '-c', `0-${cpus().length - 1}`] : []
 	for (let i = 0; i < startRuns; i++) starts.push(await timeToFirstHealth(options.binary, everyCore))
 
-	const report = { date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : 'fetch (8 concurrent loops; smoke only, not comparable)', connections: hasWrk ? connections : 8, durationSeconds: duration, rounds, pinned, seedUsers, ceiling, scenarios, peakRssMb, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined }
+	const report = { date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : 'fetch (8 concurrent loops; smoke only, not comparable)', connections: hasWrk ? connections : 8, durationSeconds: duration, rounds, pinned, seedUsers, ceiling, logsCeiling, scenarios, peakRssMb, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined }
 	mkdirSync(dirname(out), { recursive: true })
 	writeFileSync(out, JSON.stringify(report, null, 2) + '\n')
 	console.log('\n' + markdown(report) + `\n\nJSON: ${out}`)
@@ -260,6 +279,7 @@ function markdown(report: any): string {
 		'',
 		'CPU: the time the server (all its threads) spent per request, user plus system, from /proc; the baseline row, the bare server\'s.',
 		`Crypto ceiling: ${report.ceiling.pairsPerSecond.toLocaleString('en')} EdDSA verifications + HS256 signatures /s on one core (${report.ceiling.microsecondsPerPair} µs each).`,
+		`Logs ceiling: ${report.logsCeiling.rowsPerSecond.toLocaleString('en')} log rows/s inserted in-process by a prepared statement, ${LOG_BATCH} per transaction, into the bare table (${report.logsCeiling.rowsPerSecondWithSummary.toLocaleString('en')} with the summary trigger the server's table has); the ${LOG_BATCH}-line scenario is compared with the bare one.`,
 		`Server peak RSS: ${report.peakRssMb.toFixed(1)} MB.${report.startMs ? ` Start, exec to first 200 on /health (empty data folder): median ${report.startMs.median.toFixed(1)} ms of ${report.startMs.runs.length}.` : ''}`,
 	]
 	if (report.memory) {
@@ -271,7 +291,7 @@ function markdown(report: any): string {
 }
 
 async function seed(keys: KeyServer, url: string, count: number) {
-	const users: { vuer: string; dreamlake: string }[] = []
+	const users: { vuer: string; dreamlake: string; namespace: string }[] = []
 	let next = 0
 	await Promise.all(
 		Array.from({ length: 32 }, async () => {
@@ -280,11 +300,27 @@ async function seed(keys: KeyServer, url: string, count: number) {
 				const vuer = await keys.mint(newIdentity(), { expiresIn: 4 * 3600 })
 				const response = await fetch(`${url}/auth/exchange`, { method: 'POST', headers: { authorization: `Bearer ${vuer}` } })
 				if (response.status !== 200) throw new Error(`seeding failed: ${response.status} ${await response.text()}`)
-				users.push({ vuer, dreamlake: ((await response.json()) as { dreamlake_token: string }).dreamlake_token })
+				const body = (await response.json()) as { dreamlake_token: string; namespace: { slug: string } }
+				users.push({ vuer, dreamlake: body.dreamlake_token, namespace: body.namespace.slug })
 			}
 		}),
 	)
 	return users
+}
+
+/** For each user, the episode `run` in their project `bench`, created by the upsert the SDK sends. */
+async function seedEpisodes(url: string, users: { dreamlake: string; namespace: string }[]) {
+	return Promise.all(
+		users.map(async (user) => {
+			const response = await fetch(`${url}/namespaces/${user.namespace}/projects/bench/episodes`, {
+				method: 'POST',
+				headers: { authorization: `Bearer ${user.dreamlake}`, 'content-type': 'application/json' },
+				body: UPSERT_BODY,
+			})
+			if (response.status !== 201) throw new Error(`seeding episodes failed: ${response.status} ${await response.text()}`)
+			return { ...user, id: ((await response.json()) as { id: string }).id }
+		}),
+	)
 }
 
 async function mintMany(keys: KeyServer, count: number): Promise<string[]> {
@@ -313,20 +349,30 @@ function writeLines(name: string, lines: string[]): string {
 	return path
 }
 
+const UPSERT_BODY = '{"name":"run"}'
+const LOG_BATCH = 100
+const logLine = (i: number) => ({ timestamp: '2026-08-12T10:30:00.123456Z', level: 'info', message: `epoch 12 step ${3400 + i}: loss=0.2345 acc=0.9123 lr=0.0001 grad_norm=1.234` })
+/** What the SDK sends for one `episode.log(...)`. */
+const LOG_BODY_1 = JSON.stringify({ logs: [logLine(0)] })
+const LOG_BODY_BATCH = JSON.stringify({ logs: Array.from({ length: LOG_BATCH }, (_, i) => logLine(i)) })
+
 /**
- * Each request takes the next token from `file` (threads start at different offsets). The requests
- * are formatted once, in init(): formatting one per request in Lua capped wrk's single thread at
- * about 42k req/s on this machine, below what the bare baseline serves.
+ * Each request takes the next line of `file` (threads start at different offsets): a token, or a
+ * token, a space and the path to send it to (else `path`). The requests are formatted once, in
+ * init(): formatting one per request in Lua capped wrk's single thread at about 42k req/s on this
+ * machine, below what the bare baseline serves.
  */
 function luaRotate(file: string, method: string, path: string, body?: string): string {
 	return `
-local tokens = {}
-for line in io.lines("${file}") do tokens[#tokens + 1] = line end
+local lines = {}
+for line in io.lines("${file}") do lines[#lines + 1] = line end
 local requests = {}
 local i = 0
 function init(args)
-  for k, token in ipairs(tokens) do
-    requests[k] = wrk.format("${method}", "${path}", { ["Authorization"] = "Bearer " .. token${body ? ', ["Content-Type"] = "application/json"' : ''} }${body ? `, '${body}'` : ''})
+  for k, line in ipairs(lines) do
+    local token, target = line:match("^(%S+) (%S+)$")
+    if not token then token, target = line, "${path}" end
+    requests[k] = wrk.format("${method}", target, { ["Authorization"] = "Bearer " .. token${body ? ', ["Content-Type"] = "application/json"' : ''} }${body ? `, '${body}'` : ''})
   end
   i = math.random(#requests) - 1
 end
@@ -376,9 +422,9 @@ async function fetchLoad(target: string, lua: string, seconds: number): Promise<
 	await Promise.all(
 		Array.from({ length: FETCH_LOOPS }, async () => {
 			while (performance.now() < deadline) {
-				const token = tokens[i++ % tokens.length]
+				const [token, path] = tokens[i++ % tokens.length]!.split(' ')
 				const started = performance.now()
-				const response = await fetch(target, { method, body, headers: { authorization: `Bearer ${token}`, ...(body && { 'content-type': 'application/json' }) } })
+				const response = await fetch(path ? `${target}${path}` : target, { method, body, headers: { authorization: `Bearer ${token}`, ...(body && { 'content-type': 'application/json' }) } })
 				await response.arrayBuffer()
 				latencies.push(performance.now() - started)
 				if (response.status >= 300) non2xx++
