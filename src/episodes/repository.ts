@@ -153,13 +153,16 @@ export class EpisodeRepository {
 		return result
 	}
 
-	/** Applies the changes to a live episode once `guard` accepts its current row; `undefined` when it is not live. */
-	async update(meter: DbMeter, id: number, changes: EpisodeChanges, guard: (row: EpisodeRow) => void): Promise<EpisodeRow | undefined> {
+	/**
+	 * Applies to a live episode what `decide` makes of its current row (throwing refuses); nothing is
+	 * written when that is nothing. `undefined` when the episode is not live.
+	 */
+	async update(meter: DbMeter, id: number, decide: (row: EpisodeRow) => EpisodeChanges): Promise<EpisodeRow | undefined> {
 		const { episode } = await this.write(meter, () => {
 			const current = this.q.byId.get({ id })
 			if (!current || current.deletedAt !== null) return {}
-			guard(current)
-			return { episode: this.updateInJob(id, changes) }
+			const changes = decide(current)
+			return { episode: Object.keys(changes).length === 0 ? current : this.updateInJob(id, changes) }
 		})
 		return episode
 	}

@@ -70,6 +70,7 @@ export class EpisodeService {
 			refuseIfProtected(current)
 			return { episode: this.repository.updateInJob(current.id, changed)!, project: projectRef, created: false }
 		})
+		this.projects.remember(result.project) // committed now: the next open of this run finds its project in memory
 		return result
 	}
 
@@ -144,9 +145,11 @@ export class EpisodeService {
 
 	private async applyPatch(meter: DbMeter, caller: Account, id: number, patch: EpisodePatch) {
 		const changes = episodeChanges(patch)
-		const episode = await this.repository.update(meter, id, changes, (current) => {
+		const episode = await this.repository.update(meter, id, (current) => {
+			const changed = changedFields(current, changes)
 			// only a PATCH that lifts the protection may change a protected episode
-			if (current.writeProtected && patch.writeProtected !== false && Object.keys(changedFields(current, changes)).length > 0) throw writeProtected()
+			if (current.writeProtected && patch.writeProtected !== false && Object.keys(changed).length > 0) throw writeProtected()
+			return changed
 		})
 		return this.detail(meter, caller, episode ?? episodeNotFoundAfterAll())
 	}

@@ -136,8 +136,8 @@ export class ProjectRepository {
 
 	/**
 	 * Inside a write job (the episode upsert's): the project with this slug, created when missing.
-	 * Synchronous, so it shares the caller's transaction and savepoint; it is not kept in memory
-	 * until read again, after the commit.
+	 * Synchronous, so it shares the caller's transaction and savepoint; the caller keeps it in memory
+	 * (`remember`) once that has committed.
 	 */
 	insertOrFind(project: NewProject): { project: ProjectRow; created: boolean } {
 		const now = new Date()
@@ -198,7 +198,8 @@ export class ProjectRepository {
 		return row
 	}
 
-	private remember(ref: ProjectRef): void {
+	/** Keeps a live project's ref in memory (only after the write that made or found it has committed). */
+	remember(ref: ProjectRef): void {
 		this.refs.set(ref.id, ref)
 		this.bySlugs.set(slugKey(ref.namespaceId, ref.slug), ref)
 	}

@@ -87,6 +87,11 @@ export class ProjectService {
 		return isProjectSlug(slug) ? this.repository.liveRefBySlug(meter, namespaceId, slug) : undefined
 	}
 
+	/** Keeps a live project that a write job found or created in memory, once that job has committed. */
+	remember(project: ProjectRef): void {
+		this.repository.remember(project)
+	}
+
 	/** The project a path segment names in the caller's namespace, live or deleted. */
 	find(meter: DbMeter, caller: Account, ns: string, project: string): ProjectRow | undefined {
 		const namespace = ownNamespace(caller, ns)
