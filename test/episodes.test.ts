@@ -241,9 +241,9 @@ describe('POST /namespaces/{ns}/projects/{project}/episodes', () => {
 	})
 
 	describe('422 naming the field', () => {
-		it('name missing (the code answers 422 validation_failed naming "name")', async () => {
-			const reply = await refusedUpsert({ description: 'no name' }, 'name')
-			expect(reply.body.code).toBe('validation_failed')
+		it('400 missing_field naming "name" when the name is missing', async () => {
+			const reply = await refusedUpsert({ description: 'no name' }, 'name', 400)
+			expect(reply.body.code).toBe('missing_field')
 		})
 		it('name of 256 characters (255 are accepted)', async () => {
 			await refusedUpsert({ name: 'n'.repeat(256) }, 'name')

@@ -308,7 +308,13 @@ describe('POST /namespaces/{ns}/projects', () => {
 	it('422 for a name with control characters', () => refusedCreate({ name: 'robot\u0000lab' }, 'name'))
 	it('422 for a name of only spaces', () => refusedCreate({ name: '   ', slug: 'spaces' }, 'name'))
 	it('422 for a name with no letter or digit and no slug', () => refusedCreate({ name: '!!!' }, 'name'))
-	it('422 for a missing name', () => refusedCreate({ slug: 'no-name' }, 'name'))
+	it('400 missing_field for a missing name, nothing created', async () => {
+		const u = await newUser()
+		const { status, body } = await create(u, { slug: 'no-name' })
+		expect(status).toBe(400)
+		expect(body).toEqual({ success: false, error: 'Invalid request body: "name" is required.', code: 'missing_field', field: 'name' })
+		expect((await list(u)).body.total).toBe(0)
+	})
 	it('422 for a name that is not a string', () => refusedCreate({ name: 42 }, 'name'))
 	it('422 for tags that are not an array', () => refusedCreate({ name: 'x', tags: 'robots' }, 'tags'))
 	it('422 for tags that are not strings', async () => {

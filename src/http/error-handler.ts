@@ -1,3 +1,4 @@
+import { ValueErrorType } from '@sinclair/typebox/errors'
 import { Elysia, ValidationError } from 'elysia'
 import { DbMeter } from '../db/meter'
 import { describeError, type Logger } from '../log'
@@ -47,6 +48,8 @@ function fromValidation(error: ValidationError): ApiError {
 	// a path segment that breaks its rule names nothing there is
 	if (error.type === 'params') return new ApiError(404, 'not_found', 'Not found.')
 	if (issue?.message === 'Unexpected property') return invalidField(field, 'is not a field that can be changed')
-	if (field === 'body') return new ApiError(422, 'validation_failed', 'Invalid request body: expected a JSON object.', { field })
+	// DATA-API.md: a missing required field is a 400 (the request is incomplete), a bad value a 422
+	if (issue?.type === ValueErrorType.ObjectRequiredProperty) return new ApiError(400, 'missing_field', `Invalid request body: "${field}" is required.`, { field })
+	if (field === 'body') return new ApiError(422, 'validation_failed', 'Invalid request body: "body" must be a JSON object.', { field })
 	return invalidField(field, message)
 }

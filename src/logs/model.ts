@@ -75,8 +75,10 @@ export function parseMicros(text: string): number | undefined {
 	const m = ISO.exec(text)
 	if (!m) return undefined
 	const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number]
-	const ms = Date.UTC(year, month - 1, day, hour, minute, second)
-	const date = new Date(ms)
+	const date = new Date(0)
+	date.setUTCFullYear(year, month - 1, day) // not Date.UTC, which reads the years 0-99 as 1900-1999
+	date.setUTCHours(hour, minute, second, 0)
+	const ms = date.getTime()
 	if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) return undefined
 	const fraction = m[7] ? Number(m[7].padEnd(6, '0')) : 0
 	const zone = m[8]!
@@ -88,7 +90,9 @@ export function parseMicros(text: string): number | undefined {
 		if (hours > 23 || minutes > 59) return undefined
 		offsetMinutes = (zone[0] === '-' ? -1 : 1) * (hours * 60 + minutes)
 	}
-	return (ms - offsetMinutes * 60_000) * 1000 + fraction
+	const micros = (ms - offsetMinutes * 60_000) * 1000 + fraction
+	// past 2^53 µs (June 2255) a number would round it: another time stored than the one sent
+	return Number.isSafeInteger(micros) ? micros : undefined
 }
 
 /** `2026-08-12T10:30:00.123456Z`: ISO 8601 UTC with the microseconds kept. */
