@@ -5,7 +5,8 @@ import type { callerGuard } from '../http/guard'
 import { dirParam, ListQuery, listParam, paged, pageOf } from '../http/paging'
 import { EPISODE_STATUSES, type EpisodeStatus } from '../db/schema'
 import { DeletedResponse } from '../projects/model'
-import { EpisodeDetailResponse, EpisodeFlat, EpisodePatch, EpisodeResponse, EpisodeUpsert, EPISODE_ORDERS, toEpisodeFlat, toEpisodeResponse, type EpisodeOrder } from './model'
+import { jsonResponse } from '../http/server-timing'
+import { episodeJson, EpisodeDetailResponse, EpisodeFlat, EpisodePatch, EpisodeResponse, EpisodeUpsert, EPISODE_ORDERS, toEpisodeFlat, toEpisodeResponse, type EpisodeOrder } from './model'
 import type { EpisodeService } from './service'
 
 const tags = ['Episodes']
@@ -33,10 +34,9 @@ export const episodeRoutes = (episodes: EpisodeService, guard: ReturnType<typeof
 		.use(jsonBody)
 		.post(
 			'/namespaces/:ns/projects/:project/episodes',
-			async ({ caller, meter, params, body, set }) => {
+			async ({ caller, meter, params, body }) => {
 				const { episode, project, created } = await episodes.upsert(meter, caller, params.ns, params.project, body)
-				set.status = created ? 201 : 200
-				return toEpisodeResponse(episode, project, caller.namespace)
+				return jsonResponse(episodeJson(episode, project, caller.namespace), meter, created ? 201 : 200)
 			},
 			{
 				caller: true,

@@ -102,3 +102,16 @@ export function toEpisodeResponse(row: EpisodeRow, project: ProjectRef, namespac
 	const projectRef = { id: flat.projectId, slug: project.slug }
 	return { ...flat, episode: flat, project: projectRef, workspace: projectRef, folder: null, namespace: { id: namespace.id, slug: namespace.slug } }
 }
+
+/**
+ * The upsert's answer, serialized once per row: rows are replaced, never changed, and a row's
+ * project and namespace never change, so the JSON stays true while the row is in memory. Building
+ * and serializing it per request was a third of an unchanged upsert (bun run bench, --cpu-prof).
+ */
+const upsertBodies = new WeakMap<EpisodeRow, string>()
+
+export function episodeJson(row: EpisodeRow, project: ProjectRef, namespace: NamespaceRef): string {
+	let body = upsertBodies.get(row)
+	if (body === undefined) upsertBodies.set(row, (body = JSON.stringify(toEpisodeResponse(row, project, namespace))))
+	return body
+}

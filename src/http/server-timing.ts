@@ -18,5 +18,5 @@ export const serverTiming = new Elysia({ name: 'server-timing' })
  * `Server-Timing`, so Elysia neither serializes nor copies it. Such a route's `response` schema
  * documents it but is not checked per request: Elysia skips Response objects.
  */
-export const jsonResponse = (json: string, meter: DbMeter): Response =>
-	new Response(json, { headers: { 'content-type': 'application/json;charset=utf-8', 'server-timing': meter.serverTiming() } })
+export const jsonResponse = (json: string, meter: DbMeter, status = 200): Response =>
+	new Response(json, { status, headers: { 'content-type': 'application/json;charset=utf-8', 'server-timing': meter.serverTiming() } })
