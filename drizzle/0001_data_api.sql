@@ -22,6 +22,7 @@ CREATE TABLE `log_entries` (
 	`level` integer NOT NULL,
 	`message` text NOT NULL,
 	`metadata` text,
+	`closes_batch` integer,
 	PRIMARY KEY(`episode_id`, `sequence`),
 	FOREIGN KEY (`episode_id`) REFERENCES `episodes`(`id`) ON UPDATE no action ON DELETE cascade
 );

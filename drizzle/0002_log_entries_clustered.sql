@@ -11,18 +11,22 @@ CREATE TABLE `log_entries` (
 	`level` integer NOT NULL,
 	`message` text NOT NULL,
 	`metadata` text,
+	`closes_batch` integer,
 	PRIMARY KEY(`episode_id`, `sequence`),
 	FOREIGN KEY (`episode_id`) REFERENCES `episodes`(`id`) ON UPDATE no action ON DELETE cascade
 ) WITHOUT ROWID;
 --> statement-breakpoint
--- 2. The per-episode summary follows every insert inside the same statement, so an append is one
---    statement and GET …/logs/stats reads one row. Lines are never removed one by one (only with
---    their episode, which takes the summary along), so there is no delete trigger.
-CREATE TRIGGER `log_entries_summary` AFTER INSERT ON `log_entries` BEGIN
+-- 2. The per-episode summary follows every INSERT inside the statement itself, so an append is one
+--    statement and GET …/logs/stats reads one row. It runs for the statement's last line only (the
+--    one with `closes_batch`, the sequence of the statement's first line) and counts the statement's
+--    lines in one range read. Lines are never removed one by one (only with their episode, which
+--    takes the summary along), so there is no delete trigger.
+CREATE TRIGGER `log_entries_summary` AFTER INSERT ON `log_entries` WHEN NEW.`closes_batch` IS NOT NULL BEGIN
 	INSERT INTO `log_summaries` (`episode_id`, `total`, `debug`, `info`, `warn`, `error`, `fatal`, `first_at`, `last_at`)
-	VALUES (NEW.`episode_id`, 1, NEW.`level` = 0, NEW.`level` = 1, NEW.`level` = 2, NEW.`level` = 3, NEW.`level` = 4, NEW.`timestamp`, NEW.`timestamp`)
+	SELECT NEW.`episode_id`, count(*), sum(`level` = 0), sum(`level` = 1), sum(`level` = 2), sum(`level` = 3), sum(`level` = 4), min(`timestamp`), max(`timestamp`)
+	FROM `log_entries` WHERE `episode_id` = NEW.`episode_id` AND `sequence` BETWEEN NEW.`closes_batch` AND NEW.`sequence`
 	ON CONFLICT (`episode_id`) DO UPDATE SET
-		`total` = `total` + 1,
+		`total` = `total` + excluded.`total`,
 		`debug` = `debug` + excluded.`debug`,
 		`info` = `info` + excluded.`info`,
 		`warn` = `warn` + excluded.`warn`,

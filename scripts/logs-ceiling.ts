@@ -1,7 +1,7 @@
 // The in-process ceiling of POST /episodes/{id}/logs with 100 lines: the same rows inserted into the
 // same table with one prepared statement per row, one transaction per batch, on a database file with
 // the server's pragmas and nothing else (no HTTP, no JSON, no validation). Prints one JSON line.
-// With the summary trigger (drizzle/0002) or, `plain`, the bare table without it.
+// Also with the summary trigger (drizzle/0002), set off by the last row of each batch as the server's is.
 // bun scripts/logs-ceiling.ts [seconds=2] [lines per batch=100]
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -24,14 +24,16 @@ function measure(withTrigger: boolean): number {
 		sqlite.run("INSERT INTO namespaces (id, slug, owner_id, created_at) VALUES ('n', 'n', 'u', 0)")
 		sqlite.run("INSERT INTO projects (id, namespace_id, name, slug, created_at, updated_at) VALUES (1, 'n', 'p', 'p', 0, 0)")
 		sqlite.run("INSERT INTO episodes (id, project_id, name, created_at, updated_at) VALUES (1, 1, 'e', 0, 0)")
-		const insert = sqlite.prepare('INSERT INTO log_entries (episode_id, sequence, timestamp, level, message, metadata) VALUES (?, ?, ?, ?, ?, ?)')
+		const insert = sqlite.prepare('INSERT INTO log_entries (episode_id, sequence, timestamp, level, message, metadata, closes_batch) VALUES (?, ?, ?, ?, ?, ?, ?)')
 		const begin = sqlite.prepare('BEGIN IMMEDIATE')
 		const commit = sqlite.prepare('COMMIT')
 		let sequence = 0
 		const batch = () => {
 			begin.run()
 			const now = Date.now() * 1000
-			for (let i = 0; i < perBatch; i++) insert.run(1, sequence++, now, 1, message, null)
+			// with the trigger, the batch's last row sets it off (as the server's last row of a statement does)
+			const first = sequence
+			for (let i = 0; i < perBatch; i++) insert.run(1, sequence++, now, 1, message, null, withTrigger && i === perBatch - 1 ? first : null)
 			commit.run()
 		}
 		for (let i = 0; i < 200; i++) batch() // warm up

@@ -67,6 +67,10 @@ export const levelName = (code: number): Level => LEVELS[code] ?? 'info'
 
 const ISO = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?([Zz]|[+-]\d{2}:?\d{2})$/
 
+/** The last date-and-time-to-the-second parsed, and its epoch ms: lines of a batch mostly share it. */
+let lastSecond = ''
+let lastSecondMs = 0
+
 /**
  * Microseconds since the epoch of an ISO 8601 time with 0 to 6 fractional digits and `Z` or an
  * offset; `undefined` when it is not one or names no real moment (February 30th, 25:00).
@@ -74,12 +78,20 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?
 export function parseMicros(text: string): number | undefined {
 	const m = ISO.exec(text)
 	if (!m) return undefined
-	const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number]
-	const date = new Date(0)
-	date.setUTCFullYear(year, month - 1, day) // not Date.UTC, which reads the years 0-99 as 1900-1999
-	date.setUTCHours(hour, minute, second, 0)
-	const ms = date.getTime()
-	if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) return undefined
+	const second = text.slice(0, 19)
+	let ms: number
+	if (second === lastSecond) {
+		ms = lastSecondMs
+	} else {
+		const [year, month, day, hour, minute, sec] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number]
+		const date = new Date(0)
+		date.setUTCFullYear(year, month - 1, day) // not Date.UTC, which reads the years 0-99 as 1900-1999
+		date.setUTCHours(hour, minute, sec, 0)
+		if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day || hour > 23 || minute > 59 || sec > 59) return undefined
+		ms = date.getTime()
+		lastSecond = second
+		lastSecondMs = ms
+	}
 	const fraction = m[7] ? Number(m[7].padEnd(6, '0')) : 0
 	const zone = m[8]!
 	let offsetMinutes = 0

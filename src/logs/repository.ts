@@ -28,8 +28,9 @@ const ROWS_PER_INSERT = 128
 
 /**
  * Log lines in SQLite, clustered by (episode, sequence). An append is one multi-row INSERT per
- * 128 lines; the per-episode summary follows it by trigger (drizzle/0002), and the next sequence
- * number of each episode stays in memory, so an append to a known episode sends nothing else.
+ * 128 lines; the per-episode summary follows each INSERT by trigger (drizzle/0002), once per
+ * statement, and the next sequence number of each episode stays in memory, so an append to a known
+ * episode sends nothing else.
  */
 export class LogRepository {
 	private readonly writes: WriteQueue
@@ -107,8 +108,9 @@ export class LogRepository {
 		return this.q.total.get(episodeId)?.total ?? 0
 	}
 
+	/** One INSERT of `count` lines; its last one carries `closes_batch`, for the summary trigger. */
 	private insert(episodeId: number, firstSequence: number, rows: LogRow[], from: number, count: number): void {
-		const values: (string | number | null)[] = new Array(count * 6)
+		const values: (string | number | null)[] = new Array(count * 6 + 1)
 		for (let i = 0; i < count; i++) {
 			const row = rows[from + i]!
 			const at = i * 6
@@ -119,13 +121,15 @@ export class LogRepository {
 			values[at + 4] = row.message
 			values[at + 5] = row.metadata
 		}
+		values[count * 6] = firstSequence
 		tally()
 		this.insertOf(count).run(...values)
 	}
 
 	private insertOf(rows: number): Statement {
+		const line = '(?,?,?,?,?,?,NULL)'
 		return (this.inserts[rows] ??= this.db.$client.prepare(
-			`INSERT INTO log_entries (episode_id, sequence, timestamp, level, message, metadata) VALUES ${Array.from({ length: rows }, () => '(?,?,?,?,?,?)').join(',')}`,
+			`INSERT INTO log_entries (episode_id, sequence, timestamp, level, message, metadata, closes_batch) VALUES ${Array.from({ length: rows - 1 }, () => `${line},`).join('')}(?,?,?,?,?,?,?)`,
 		))
 	}
 }
