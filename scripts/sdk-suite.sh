@@ -36,7 +36,11 @@ url=${url%/}
 if [ -z "$url" ]; then echo "the server did not start:"; cat "$work/server.log"; exit 1; fi
 
 vuer=$(cd "$work/server" && "${server[@]}" dev-token sdk-suite) || { echo "dev-token failed"; exit 1; }
-token=$(curl -sf -X POST "$url/auth/exchange" -H "Authorization: Bearer $vuer" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["dreamlake_token"])') || { echo "exchange failed"; exit 1; }
+# the exchange with Python's standard library: the machine may have no curl
+token=$(URL="$url" VUER="$vuer" "$python" -c '
+import json, os, urllib.request
+request = urllib.request.Request(os.environ["URL"] + "/auth/exchange", method="POST", headers={"Authorization": "Bearer " + os.environ["VUER"]})
+print(json.load(urllib.request.urlopen(request))["dreamlake_token"])') || { echo "exchange failed"; exit 1; }
 
 cp -r "$clients/dreamlake-py/." "$work/sdk"
 cd "$work/sdk"
