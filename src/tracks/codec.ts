@@ -1,0 +1,208 @@
+/**
+ * A chunk of track points, stored as one blob: column by column, numbers as raw float64 (8 bytes a
+ * value, read back without parsing), anything else as one JSON array per column. A point that
+ * lacks a key is marked absent in that column's bitmap, so points with varying keys round-trip.
+ *
+ *   u32 version (1) | u32 points | u32 columns
+ *   per column: u16 key bytes | key (UTF-8) | u8 kind (1 numbers, 2 JSON) | u8 all present (1) or bitmap (0)
+ *               | padding to 8 | [bitmap, padded to 8] | numbers: present × f64 | JSON: u32 bytes, UTF-8, padding to 8
+ *
+ * Little-endian throughout. JSON numbers are float64 already, so storing them as such loses nothing.
+ */
+
+export type Point = Record<string, unknown>
+
+const VERSION = 1
+const NUMBERS = 1
+const JSON_VALUES = 2
+
+export interface Column {
+	key: string
+	/** Per point, whether it has this key; `null`: every point has it. */
+	present: Uint8Array | null
+	/** The present values in point order: numbers, or anything JSON. */
+	values: Float64Array | unknown[]
+}
+
+/** Per-column figures kept beside a chunk (and summed into a track), for stats and chart reads. */
+export interface ColumnSummary {
+	count: number
+	min: number
+	max: number
+	sum: number
+	last: number
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+const pad8 = (n: number) => (n + 7) & ~7
+
+/** The columns of `points`, keys in first-seen order. */
+export function toColumns(points: Point[]): Column[] {
+	const keys = new Map<string, number>()
+	for (const point of points) for (const key in point) if (!keys.has(key)) keys.set(key, keys.size)
+	const columns: Column[] = []
+	for (const key of keys.keys()) {
+		let present: Uint8Array | null = null
+		let numeric = true
+		let count = 0
+		for (let i = 0; i < points.length; i++) {
+			const value = points[i]![key]
+			if (value === undefined) {
+				present ??= allPresent(i, points.length)
+				continue
+			}
+			if (present) present[i >> 3]! |= 1 << (i & 7)
+			count++
+			if (typeof value !== 'number') numeric = false
+		}
+		if (numeric) {
+			const values = new Float64Array(count)
+			let j = 0
+			for (const point of points) {
+				const value = point[key]
+				if (value !== undefined) values[j++] = value as number
+			}
+			columns.push({ key, present, values })
+		} else {
+			const values: unknown[] = []
+			for (const point of points) {
+				const value = point[key]
+				if (value !== undefined) values.push(value)
+			}
+			columns.push({ key, present, values })
+		}
+	}
+	return columns
+}
+
+/** A bitmap with the first `upTo` points present (the column was dense until a point lacked it). */
+function allPresent(upTo: number, points: number): Uint8Array {
+	const bitmap = new Uint8Array((points + 7) >> 3)
+	for (let i = 0; i < upTo; i++) bitmap[i >> 3]! |= 1 << (i & 7)
+	return bitmap
+}
+
+export function encodeChunk(count: number, columns: Column[]): Uint8Array {
+	const keys = columns.map((c) => encoder.encode(c.key))
+	const jsons = columns.map((c) => (c.values instanceof Float64Array ? null : encoder.encode(JSON.stringify(c.values))))
+	let size = 12
+	columns.forEach((column, i) => {
+		size = pad8(size + 2 + keys[i]!.length + 2)
+		if (column.present) size = pad8(size + column.present.length)
+		size = column.values instanceof Float64Array ? size + column.values.length * 8 : pad8(size + 4 + jsons[i]!.length)
+	})
+	const bytes = new Uint8Array(size)
+	const view = new DataView(bytes.buffer)
+	view.setUint32(0, VERSION, true)
+	view.setUint32(4, count, true)
+	view.setUint32(8, columns.length, true)
+	let at = 12
+	columns.forEach((column, i) => {
+		const key = keys[i]!
+		view.setUint16(at, key.length, true)
+		bytes.set(key, at + 2)
+		at += 2 + key.length
+		bytes[at] = column.values instanceof Float64Array ? NUMBERS : JSON_VALUES
+		bytes[at + 1] = column.present ? 0 : 1
+		at = pad8(at + 2)
+		if (column.present) {
+			bytes.set(column.present, at)
+			at = pad8(at + column.present.length)
+		}
+		if (column.values instanceof Float64Array) {
+			bytes.set(new Uint8Array(column.values.buffer, column.values.byteOffset, column.values.byteLength), at)
+			at += column.values.byteLength
+		} else {
+			const json = jsons[i]!
+			view.setUint32(at, json.length, true)
+			bytes.set(json, at + 4)
+			at = pad8(at + 4 + json.length)
+		}
+	})
+	return bytes
+}
+
+export function decodeChunk(blob: Uint8Array): { count: number; columns: Column[] } {
+	const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength)
+	if (view.getUint32(0, true) !== VERSION) throw new Error('unknown track chunk version')
+	const count = view.getUint32(4, true)
+	const columnCount = view.getUint32(8, true)
+	const columns: Column[] = []
+	let at = 12
+	for (let c = 0; c < columnCount; c++) {
+		const keyLength = view.getUint16(at, true)
+		const key = decoder.decode(blob.subarray(at + 2, at + 2 + keyLength))
+		at += 2 + keyLength
+		const kind = blob[at]!
+		const dense = blob[at + 1] === 1
+		at = pad8(at + 2)
+		let present: Uint8Array | null = null
+		let presentCount = count
+		if (!dense) {
+			present = blob.slice(at, at + ((count + 7) >> 3))
+			presentCount = 0
+			for (let i = 0; i < count; i++) if (present[i >> 3]! & (1 << (i & 7))) presentCount++
+			at = pad8(at + present.length)
+		}
+		if (kind === NUMBERS) {
+			// a copy: the blob's offset need not be a multiple of 8, which a Float64Array view requires
+			const values = new Float64Array(blob.slice(at, at + presentCount * 8).buffer)
+			columns.push({ key, present, values })
+			at += presentCount * 8
+		} else {
+			const length = view.getUint32(at, true)
+			columns.push({ key, present, values: JSON.parse(decoder.decode(blob.subarray(at + 4, at + 4 + length))) as unknown[] })
+			at = pad8(at + 4 + length)
+		}
+	}
+	return { count, columns }
+}
+
+/** Points `from` to `to` (exclusive) of a decoded chunk, with only `keys` when given. */
+export function pointsOf(chunk: { count: number; columns: Column[] }, from: number, to: number, keys?: ReadonlySet<string>): Point[] {
+	const points: Point[] = Array.from({ length: to - from }, () => ({}))
+	for (const column of chunk.columns) {
+		if (keys && !keys.has(column.key)) continue
+		let j = 0 // index into the present values
+		for (let i = 0; i < to; i++) {
+			if (column.present && !(column.present[i >> 3]! & (1 << (i & 7)))) continue
+			if (i >= from) points[i - from]![column.key] = column.values[j]
+			j++
+		}
+	}
+	return points
+}
+
+/** The value of `key` of every point (`undefined` where absent), for filters on `_ts` and chart reads. */
+export function columnValues(chunk: { count: number; columns: Column[] }, key: string): (unknown | undefined)[] | undefined {
+	const column = chunk.columns.find((c) => c.key === key)
+	if (!column) return undefined
+	const out: unknown[] = new Array(chunk.count)
+	let j = 0
+	for (let i = 0; i < chunk.count; i++) {
+		if (column.present && !(column.present[i >> 3]! & (1 << (i & 7)))) continue
+		out[i] = column.values[j++]
+	}
+	return out
+}
+
+/** min, max, sum, count and last of each numeric column. */
+export function summarize(columns: Column[]): Record<string, ColumnSummary> {
+	const summaries: Record<string, ColumnSummary> = {}
+	for (const column of columns) {
+		if (!(column.values instanceof Float64Array) || column.values.length === 0) continue
+		const values = column.values
+		let min = Infinity
+		let max = -Infinity
+		let sum = 0
+		for (let i = 0; i < values.length; i++) {
+			const v = values[i]!
+			if (v < min) min = v
+			if (v > max) max = v
+			sum += v
+		}
+		summaries[column.key] = { count: values.length, min, max, sum, last: values[values.length - 1]! }
+	}
+	return summaries
+}
