@@ -26,6 +26,9 @@ import { ParameterService } from './parameters/service'
 import { projectRoutes } from './projects'
 import { ProjectRepository } from './projects/repository'
 import { ProjectService } from './projects/service'
+import { trackRoutes } from './tracks'
+import { TrackRepository } from './tracks/repository'
+import { TrackService } from './tracks/service'
 import { VERSION } from './version'
 
 export interface AppDeps {
@@ -47,7 +50,7 @@ const bearer = (description: string) => ({ type: 'http' as const, scheme: 'beare
  * Builds the HTTP application; it never listens. Requests reach it through `withOperations`
  * (http/operations.ts), from Bun.serve in the server and directly in the tests. Each feature gets
  * its services here, and uses another feature only through its service: projects ← episodes ←
- * logs, parameters. Every repository writes through the database's one write queue.
+ * logs, parameters, tracks. Every repository writes through the database's one write queue.
  */
 export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize }: AppDeps) {
 	const auth = new AuthService(vuerAuth, tokens, log)
@@ -57,6 +60,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 	const episodes = new EpisodeService(new EpisodeRepository(db, { cacheSize }), projects)
 	const logs = new LogService(new LogRepository(db, { cacheSize }), episodes)
 	const parameters = new ParameterService(new ParameterRepository(db), episodes)
+	const tracks = new TrackService(new TrackRepository(db, { cacheSize }), episodes)
 	return (
 		// normalize: false, so a body with unknown fields is refused instead of silently trimmed
 		new Elysia({ normalize: false })
@@ -70,7 +74,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 						info: {
 							title: 'DreamLake API',
 							version: VERSION,
-							description: 'Auth via vuer-auth token exchange, then the data API: namespaces, projects, episodes, logs and parameters. Every error body is {"success": false, "error", "code"}.',
+							description: 'Auth via vuer-auth token exchange, then the data API: namespaces, projects, episodes, logs, parameters and tracks. Every error body is {"success": false, "error", "code"}.',
 						},
 						components: {
 							securitySchemes: {
@@ -88,6 +92,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 			.use(episodeRoutes(episodes, guard))
 			.use(logRoutes(logs, guard))
 			.use(parameterRoutes(parameters, guard))
+			.use(trackRoutes(tracks, guard))
 			.use(notImplementedRoutes(guard))
 			.use(devIdp ? devIdp.routes() : new Elysia())
 	)

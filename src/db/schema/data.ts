@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import { blob, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 import { namespaces, users } from './auth'
 
 /**
@@ -137,7 +137,63 @@ export const parameterEntries = sqliteTable(
 	(table) => [primaryKey({ columns: [table.episodeId, table.version] })],
 )
 
+/** A named time series under an episode (`robot/pose`), created by its first append. */
+export const tracks = sqliteTable(
+	'tracks',
+	{
+		id: integer('id').primaryKey(),
+		episodeId: integer('episode_id')
+			.notNull()
+			.references(() => episodes.id, { onDelete: 'cascade' }),
+		name: text('name').notNull(),
+		description: text('description'),
+		tags: json<string[]>('tags')
+			.notNull()
+			.default(sql`'[]'`),
+		metadata: json<Record<string, unknown>>('metadata')
+			.notNull()
+			.default(sql`'{}'`),
+		/** Every key any point has had, in first-seen order. */
+		keys: json<string[]>('keys')
+			.notNull()
+			.default(sql`'[]'`),
+		/** Points stored; also the next point's index (indexes are gapless from 0). */
+		total: integer('total').notNull().default(0),
+		chunks: integer('chunks').notNull().default(0),
+		firstDataAt: at('first_data_at'),
+		lastDataAt: at('last_data_at'),
+		createdAt: at('created_at').notNull(),
+		updatedAt: at('updated_at').notNull(),
+		deletedAt: at('deleted_at'),
+	},
+	(table) => [uniqueIndex('tracks_episode_name_unique').on(table.episodeId, table.name)],
+)
+
+/**
+ * A track's points, in chunks: one row holds up to 4,096 consecutive points as columns
+ * (tracks/codec.ts), with the range of their `_ts` and per-key summaries, so reads seek by index
+ * or time and chart reads can skip decoding whole chunks.
+ */
+export const trackChunks = sqliteTable(
+	'track_chunks',
+	{
+		trackId: integer('track_id')
+			.notNull()
+			.references(() => tracks.id, { onDelete: 'cascade' }),
+		startIndex: integer('start_index').notNull(),
+		count: integer('count').notNull(),
+		minTs: real('min_ts'),
+		maxTs: real('max_ts'),
+		/** Per numeric key: count, min, max, sum, last. */
+		summary: json<Record<string, { count: number; min: number; max: number; sum: number; last: number }>>('summary').notNull(),
+		createdAt: at('created_at').notNull(),
+		data: blob('data', { mode: 'buffer' }).notNull(),
+	},
+	(table) => [primaryKey({ columns: [table.trackId, table.startIndex] })],
+)
+
 export type ProjectRow = typeof projects.$inferSelect
 export type EpisodeRow = typeof episodes.$inferSelect
 export type LogSummaryRow = typeof logSummaries.$inferSelect
 export type ParametersRow = typeof parameters.$inferSelect
+export type TrackRow = typeof tracks.$inferSelect

@@ -1,0 +1,128 @@
+import { Elysia, t } from 'elysia'
+import { jsonBody } from '../http/body'
+import { errorResponses, invalidQuery } from '../http/errors'
+import type { callerGuard } from '../http/guard'
+import { listParam, wholeNumber } from '../http/paging'
+import { jsonResponse } from '../http/server-timing'
+import { Appended, checkPoints, MAX_PAGE, toTrackStats, toTrackSummary, TrackAppend, TrackAppendBatch, TrackDeleted, TrackList, TrackPage, TrackStats } from './model'
+import type { TrackService } from './service'
+
+const tags = ['Tracks']
+const EpisodePath = t.Object({ id: t.String() })
+const TrackPath = t.Object({ id: t.String(), name: t.String() })
+
+/** Tracks of an episode: append one point or a batch, read pages, stats, the list, delete and restore. */
+export const trackRoutes = (tracks: TrackService, guard: ReturnType<typeof callerGuard>) =>
+	new Elysia()
+		.use(guard)
+		.use(jsonBody)
+		.post(
+			'/episodes/:id/tracks/:name/append',
+			async ({ caller, meter, params, body }) => {
+				const { data, ...fields } = body
+				const appended = await tracks.append(meter, caller, params.id, params.name, checkPoints([data], 'data'), fields)
+				return jsonResponse(JSON.stringify({ ...appended, index: appended.startIndex }), meter, 201)
+			},
+			{
+				caller: true,
+				params: TrackPath,
+				parse: ['json1MiB', 'json'],
+				body: TrackAppend,
+				response: { 201: Appended, ...errorResponses(400, 401, 403, 404, 410, 413, 415, 422) },
+				detail: { summary: 'Append one point (creates the track on its first point)', tags },
+			},
+		)
+		.post(
+			'/episodes/:id/tracks/:name/append-batch',
+			async ({ caller, meter, params, body }) => {
+				const { dataPoints, ...fields } = body
+				const appended = await tracks.append(meter, caller, params.id, params.name, checkPoints(dataPoints, 'dataPoints'), fields)
+				return jsonResponse(JSON.stringify(appended), meter, 201)
+			},
+			{
+				caller: true,
+				params: TrackPath,
+				parse: ['json16MiB', 'json'],
+				body: TrackAppendBatch,
+				response: { 201: Appended, ...errorResponses(400, 401, 403, 404, 410, 413, 415, 422) },
+				detail: {
+					summary: 'Append 1 to 10,000 points',
+					description: 'The points get the track’s next indexes (from 0, gapless, in order); concurrent batches get disjoint ranges. All or nothing.',
+					tags,
+				},
+			},
+		)
+		.get(
+			'/episodes/:id/tracks/:name/data',
+			({ caller, meter, params, query }) => {
+				const startTime = timeParam('startTime', query.startTime)
+				const endTime = timeParam('endTime', query.endTime)
+				const keys = listParam(query.keys)
+				const page = tracks.page(meter, caller, params.id, params.name, {
+					startIndex: wholeNumber('startIndex', query.startIndex, 0, 0, Number.MAX_SAFE_INTEGER),
+					...(query.endIndex !== undefined && query.endIndex !== '' && { endIndex: wholeNumber('endIndex', query.endIndex, 0, 0, Number.MAX_SAFE_INTEGER) }),
+					limit: wholeNumber('limit', query.limit, 1000, 1, MAX_PAGE),
+					...(startTime !== undefined && { startTime }),
+					...(endTime !== undefined && { endTime }),
+					...(keys.length > 0 && { keys: new Set(keys) }),
+				})
+				// serialized here, not checked point by point against the schema: a page holds up to 10,000
+				return jsonResponse(JSON.stringify(page), meter)
+			},
+			{
+				caller: true,
+				params: TrackPath,
+				query: t.Object(
+					{
+						startIndex: t.Optional(t.String({ description: 'First index (default 0)' })),
+						endIndex: t.Optional(t.String({ description: 'Last index, inclusive' })),
+						limit: t.Optional(t.String({ description: `Points per page (default 1,000, at most ${MAX_PAGE.toLocaleString('en-US')})` })),
+						startTime: t.Optional(t.String({ description: 'Only points whose `_ts` (epoch seconds) is at least this' })),
+						endTime: t.Optional(t.String({ description: 'Only points whose `_ts` is at most this' })),
+						keys: t.Optional(t.String({ description: 'Comma-separated: only these fields of each point' })),
+					},
+					{ additionalProperties: true },
+				),
+				response: { 200: TrackPage, ...errorResponses(401, 404, 422) },
+				detail: { summary: 'Read points by index (and `_ts`), a page at a time', tags },
+			},
+		)
+		.get('/episodes/:id/tracks/:name/stats', ({ caller, meter, params }) => toTrackStats(tracks.stats(meter, caller, params.id, params.name)), {
+			caller: true,
+			params: TrackPath,
+			response: { 200: TrackStats, ...errorResponses(401, 404) },
+			detail: { summary: 'A track’s counts, keys and times', tags },
+		})
+		.get('/episodes/:id/tracks', ({ caller, meter, params, query }) => ({ tracks: tracks.list(meter, caller, params.id, query.deleted === 'true').map(toTrackSummary) }), {
+			caller: true,
+			params: EpisodePath,
+			query: t.Object({ deleted: t.Optional(t.String({ description: '`true` lists the deleted tracks instead' })) }, { additionalProperties: true }),
+			response: { 200: TrackList, ...errorResponses(401, 404) },
+			detail: { summary: 'The episode’s tracks, with their keys', tags },
+		})
+		.delete(
+			'/episodes/:id/tracks/:name',
+			async ({ caller, meter, params }) => {
+				const track = await tracks.remove(meter, caller, params.id, params.name)
+				return { id: String(track.id), name: track.name, deletedAt: track.deletedAt!.toISOString() }
+			},
+			{
+				caller: true,
+				params: TrackPath,
+				response: { 200: TrackDeleted, ...errorResponses(401, 403, 404) },
+				detail: { summary: 'Delete a track (soft: restore it until it is purged)', tags },
+			},
+		)
+		.post('/episodes/:id/tracks/:name/restore', async ({ caller, meter, params }) => toTrackStats(await tracks.restore(meter, caller, params.id, params.name)), {
+			caller: true,
+			params: TrackPath,
+			response: { 200: TrackStats, ...errorResponses(401, 403, 404) },
+			detail: { summary: 'Restore a deleted track', tags },
+		})
+
+function timeParam(name: string, raw: string | undefined): number | undefined {
+	if (raw === undefined || raw === '') return undefined
+	const value = Number(raw)
+	if (!Number.isFinite(value)) throw invalidQuery(name, 'must be a number of seconds since the epoch (as `_ts`)')
+	return value
+}

@@ -1,0 +1,273 @@
+import { and, asc, count, eq, isNull, sql } from 'drizzle-orm'
+import { BoundedMap } from '../bounded-map'
+import { sqliteErrorOf, type Db } from '../db/client'
+import { newRowId } from '../db/ids'
+import { metered, tally, type DbMeter } from '../db/meter'
+import { tracks, type TrackRow } from '../db/schema'
+import { writeQueueOf, type WriteQueue } from '../db/write-queue'
+import { decodeChunk, encodeChunk, pointsOf, summarize, toColumns, type Column, type Point } from './codec'
+
+/** Points per chunk at most: a `data` page of 10,000 points reads three or four chunks. */
+export const CHUNK_POINTS = 4096
+/** A small append (the single `append`, a short flush) joins the last chunk while that stays under this. */
+const TAIL_POINTS = 512
+
+/** What an append needs of a live track, kept in memory and updated inside each write. */
+interface TrackState {
+	id: number
+	total: number
+	chunks: number
+	keys: string[]
+	/** The last chunk, when small enough for the next small append to join it. */
+	tail: { startIndex: number; count: number } | null
+}
+
+export interface TrackFields {
+	description?: string | null
+	tags?: string[]
+	metadata?: Record<string, unknown>
+}
+
+export interface StoredChunk {
+	startIndex: number
+	count: number
+	createdAt: number
+	data: Uint8Array
+}
+
+export class TrackDeletedError extends Error {
+	constructor(readonly track: TrackRow) {
+		super('track deleted')
+	}
+}
+
+const stateKey = (episodeId: number, name: string) => `${episodeId}/${name}`
+
+/**
+ * Tracks and their chunks in SQLite. An append of up to 4,096 points is one INSERT of one chunk and
+ * one UPDATE of the track; each live track's next index stays in memory (set inside the write, so
+ * the next append in the same group commit numbers on from it; dropped when a write fails).
+ */
+export class TrackRepository {
+	private readonly writes: WriteQueue
+	private readonly states: BoundedMap<string, TrackState>
+	private readonly q
+
+	constructor(
+		private readonly db: Db,
+		{ cacheSize = 10_000 }: { cacheSize?: number } = {},
+	) {
+		this.writes = writeQueueOf(db.$client)
+		this.states = new BoundedMap(cacheSize)
+		const sqlite = db.$client
+		this.q = {
+			byName: db
+				.select()
+				.from(tracks)
+				.where(and(eq(tracks.episodeId, sql.placeholder('episodeId')), eq(tracks.name, sql.placeholder('name'))))
+				.prepare(),
+			tail: sqlite.prepare<{ startIndex: number; count: number }, [number]>('SELECT start_index AS startIndex, count FROM track_chunks WHERE track_id = ? ORDER BY start_index DESC LIMIT 1'),
+			tailData: sqlite.prepare<{ data: Uint8Array }, [number, number]>('SELECT data FROM track_chunks WHERE track_id = ? AND start_index = ?'),
+			insertChunk: sqlite.prepare<never, [number, number, number, number | null, number | null, string, number, Uint8Array]>(
+				'INSERT INTO track_chunks (track_id, start_index, count, min_ts, max_ts, summary, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+			),
+			replaceChunk: sqlite.prepare<never, [number, number | null, number | null, string, Uint8Array, number, number]>(
+				'UPDATE track_chunks SET count = ?, min_ts = ?, max_ts = ?, summary = ?, data = ? WHERE track_id = ? AND start_index = ?',
+			),
+			// the chunk holding `from` and those after it, up to `to`
+			chunks: sqlite.prepare<StoredChunk, [number, number, number]>(
+				`SELECT start_index AS startIndex, count, created_at AS createdAt, data FROM track_chunks
+				WHERE track_id = ?1 AND start_index >= coalesce((SELECT max(start_index) FROM track_chunks WHERE track_id = ?1 AND start_index <= ?2), 0) AND start_index < ?3
+				ORDER BY start_index`,
+			),
+			chunksInTime: sqlite.prepare<StoredChunk, [number, number, number, number, number]>(
+				`SELECT start_index AS startIndex, count, created_at AS createdAt, data FROM track_chunks
+				WHERE track_id = ?1 AND start_index >= coalesce((SELECT max(start_index) FROM track_chunks WHERE track_id = ?1 AND start_index <= ?2), 0) AND start_index < ?3
+				AND max_ts >= ?4 AND min_ts <= ?5
+				ORDER BY start_index`,
+			),
+		}
+	}
+
+	/** The track of this name under the episode, live or deleted. */
+	byName(meter: DbMeter, episodeId: number, name: string): TrackRow | undefined {
+		return metered(meter, () => this.q.byName.get({ episodeId, name }))
+	}
+
+	/** The episode's tracks, live ones (or deleted ones), by name. */
+	list(meter: DbMeter, episodeId: number, deleted = false): TrackRow[] {
+		return metered(meter, () =>
+			this.db
+				.select()
+				.from(tracks)
+				.where(and(eq(tracks.episodeId, episodeId), deleted ? sql`${tracks.deletedAt} IS NOT NULL` : isNull(tracks.deletedAt)))
+				.orderBy(asc(tracks.name))
+				.all(),
+		)
+	}
+
+	/** How many live tracks the episode has. */
+	countLive(meter: DbMeter, episodeId: number): number {
+		return metered(meter, () => this.db.select({ n: count() }).from(tracks).where(and(eq(tracks.episodeId, episodeId), isNull(tracks.deletedAt))).get()!.n)
+	}
+
+	/**
+	 * Appends the points as one contiguous range of indexes, creating the track on its first append
+	 * (the fields sent replace the stored ones); all or nothing. Throws TrackDeletedError for the
+	 * name of a deleted track.
+	 */
+	async append(meter: DbMeter, episodeId: number, name: string, points: Point[], fields: TrackFields): Promise<{ track: TrackRow; startIndex: number }> {
+		const key = stateKey(episodeId, name)
+		try {
+			return await this.writes.run(meter, () => {
+				const state = this.states.get(key) ?? this.loadState(episodeId, name) ?? this.create(episodeId, name)
+				const startIndex = state.total
+				const now = Date.now()
+				let chunks = state.chunks
+				let tail = state.tail
+				if (points.length < TAIL_POINTS && tail && tail.count + points.length <= TAIL_POINTS) {
+					tally()
+					const stored = this.q.tailData.get(state.id, tail.startIndex)!.data
+					const decoded = decodeChunk(stored)
+					const joined = pointsOf(decoded, 0, decoded.count).concat(points)
+					tally()
+					this.writeChunk(state.id, tail.startIndex, joined, now, 'replace')
+					tail = { startIndex: tail.startIndex, count: joined.length }
+				} else {
+					for (let from = 0; from < points.length; from += CHUNK_POINTS) {
+						const part = points.length <= CHUNK_POINTS ? points : points.slice(from, from + CHUNK_POINTS)
+						tally()
+						this.writeChunk(state.id, startIndex + from, part, now, 'insert')
+						chunks++
+						tail = part.length < TAIL_POINTS ? { startIndex: startIndex + from, count: part.length } : null
+					}
+				}
+				const keys = mergedKeys(state.keys, points)
+				tally()
+				const track = this.db
+					.update(tracks)
+					.set({
+						total: startIndex + points.length,
+						chunks,
+						...(keys !== state.keys && { keys }),
+						...(startIndex === 0 && { firstDataAt: new Date(now) }),
+						lastDataAt: new Date(now),
+						updatedAt: new Date(now),
+						...fields,
+					})
+					.where(eq(tracks.id, state.id))
+					.returning()
+					.get()!
+				// inside the job: the next append in this same transaction numbers on from here
+				this.states.set(key, { id: state.id, total: track.total, chunks, keys: track.keys, tail })
+				return { track, startIndex }
+			})
+		} catch (error) {
+			// the transaction may have rolled back after this job counted on it: read the track again next time
+			this.states.delete(key)
+			throw error
+		}
+	}
+
+	/** The chunks covering points `from` to `to` (exclusive), in order, optionally only those whose `_ts` range meets [startTime, endTime]. */
+	// Read one row at a time, so memory stays bounded however long the track; the caller must not
+	// await while it iterates (the connection is busy with this statement meanwhile).
+	chunks(meter: DbMeter, trackId: number, from: number, to: number, time?: { start: number; end: number }): IterableIterator<StoredChunk> {
+		return metered(meter, () => {
+			tally()
+			return time ? this.q.chunksInTime.iterate(trackId, from, to, time.start, time.end) : this.q.chunks.iterate(trackId, from, to)
+		})
+	}
+
+	async softDelete(meter: DbMeter, episodeId: number, name: string): Promise<TrackRow | undefined> {
+		this.states.delete(stateKey(episodeId, name))
+		const now = new Date()
+		try {
+			return await this.writes.run(meter, () =>
+				this.db
+					.update(tracks)
+					.set({ deletedAt: now, updatedAt: now })
+					.where(and(eq(tracks.episodeId, episodeId), eq(tracks.name, name), isNull(tracks.deletedAt)))
+					.returning()
+					.get(),
+			)
+		} finally {
+			this.states.delete(stateKey(episodeId, name))
+		}
+	}
+
+	async restore(meter: DbMeter, episodeId: number, name: string): Promise<TrackRow | undefined> {
+		return this.writes.run(meter, () =>
+			this.db
+				.update(tracks)
+				.set({ deletedAt: null, updatedAt: new Date() })
+				.where(and(eq(tracks.episodeId, episodeId), eq(tracks.name, name), sql`${tracks.deletedAt} IS NOT NULL`))
+				.returning()
+				.get(),
+		)
+	}
+
+	/** Inside a write job: the live track's state as stored; throws for a deleted one; undefined when there is none. */
+	private loadState(episodeId: number, name: string): TrackState | undefined {
+		tally()
+		const row = this.q.byName.get({ episodeId, name })
+		if (!row) return undefined
+		if (row.deletedAt !== null) throw new TrackDeletedError(row)
+		tally()
+		const last = this.q.tail.get(row.id)
+		return { id: row.id, total: row.total, chunks: row.chunks, keys: row.keys, tail: last && last.count < TAIL_POINTS ? last : null }
+	}
+
+	/** Inside a write job: a new, empty track. */
+	private create(episodeId: number, name: string): TrackState {
+		const now = new Date()
+		for (;;) {
+			try {
+				tally()
+				const row = this.db.insert(tracks).values({ id: newRowId(), episodeId, name, createdAt: now, updatedAt: now }).returning().get()
+				return { id: row.id, total: 0, chunks: 0, keys: [], tail: null }
+			} catch (error) {
+				if (sqliteErrorOf(error)?.code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw error // an id taken after a clock step: draw again
+			}
+		}
+	}
+
+	private writeChunk(trackId: number, startIndex: number, points: Point[], now: number, how: 'insert' | 'replace'): void {
+		const columns = toColumns(points)
+		const [minTs, maxTs] = timeRange(columns)
+		const summary = JSON.stringify(summarize(columns))
+		const data = encodeChunk(points.length, columns)
+		if (how === 'insert') this.q.insertChunk.run(trackId, startIndex, points.length, minTs, maxTs, summary, now, data)
+		else this.q.replaceChunk.run(points.length, minTs, maxTs, summary, data, trackId, startIndex)
+	}
+}
+
+/** The smallest and largest numeric `_ts` of the chunk, or nulls when its points have none. */
+function timeRange(columns: Column[]): [number | null, number | null] {
+	const ts = columns.find((c) => c.key === '_ts')
+	if (!ts || ts.values.length === 0) return [null, null]
+	let min = Infinity
+	let max = -Infinity
+	for (const value of ts.values) {
+		if (typeof value !== 'number') continue
+		if (value < min) min = value
+		if (value > max) max = value
+	}
+	return min === Infinity ? [null, null] : [min, max]
+}
+
+/** `known` with the keys of `points` it lacks appended (the same array when there are none). */
+function mergedKeys(known: string[], points: Point[]): string[] {
+	let merged = known
+	let seen: Set<string> | undefined
+	for (const point of points) {
+		for (const key in point) {
+			seen ??= new Set(known)
+			if (seen.has(key)) continue
+			seen.add(key)
+			if (merged === known) merged = [...known]
+			merged.push(key)
+		}
+	}
+	return merged
+}
