@@ -6,6 +6,7 @@ CREATE TABLE `track_chunks` (
 	`max_ts` real,
 	`summary` text NOT NULL,
 	`created_at` integer NOT NULL,
+	`blocks` blob NOT NULL,
 	`data` blob NOT NULL,
 	PRIMARY KEY(`track_id`, `start_index`),
 	FOREIGN KEY (`track_id`) REFERENCES `tracks`(`id`) ON UPDATE no action ON DELETE cascade

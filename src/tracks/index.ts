@@ -4,7 +4,7 @@ import { errorResponses, invalidQuery } from '../http/errors'
 import type { callerGuard } from '../http/guard'
 import { listParam, wholeNumber } from '../http/paging'
 import { jsonResponse } from '../http/server-timing'
-import { Appended, checkPoints, MAX_PAGE, toTrackStats, toTrackSummary, TrackAppend, TrackAppendBatch, TrackDeleted, TrackList, TrackPage, TrackStats } from './model'
+import { Appended, checkPoints, MAX_PAGE, TrackSeries, toTrackStats, toTrackSummary, TrackAppend, TrackAppendBatch, TrackDeleted, TrackList, TrackPage, TrackStats } from './model'
 import type { TrackService } from './service'
 
 const tags = ['Tracks']
@@ -85,6 +85,46 @@ export const trackRoutes = (tracks: TrackService, guard: ReturnType<typeof calle
 				),
 				response: { 200: TrackPage, ...errorResponses(401, 404, 422) },
 				detail: { summary: 'Read points by index (and `_ts`), a page at a time', tags },
+			},
+		)
+		.get(
+			'/episodes/:id/tracks/:name/series',
+			({ caller, meter, params, query }) => {
+				const keys = listParam(query.keys)
+				const startTime = timeParam('startTime', query.startTime)
+				const endTime = timeParam('endTime', query.endTime)
+				const series = tracks.series(meter, caller, params.id, params.name, {
+					x: query.x || 'index',
+					maxPoints: wholeNumber('maxPoints', query.maxPoints, 1000, 1, MAX_PAGE),
+					...(keys.length > 0 && { keys }),
+					...(query.startIndex !== undefined && query.startIndex !== '' && { startIndex: wholeNumber('startIndex', query.startIndex, 0, 0, Number.MAX_SAFE_INTEGER) }),
+					...(query.endIndex !== undefined && query.endIndex !== '' && { endIndex: wholeNumber('endIndex', query.endIndex, 0, 0, Number.MAX_SAFE_INTEGER) }),
+					...(startTime !== undefined && { startTime }),
+					...(endTime !== undefined && { endTime }),
+				})
+				return jsonResponse(JSON.stringify(series), meter)
+			},
+			{
+				caller: true,
+				params: TrackPath,
+				query: t.Object(
+					{
+						keys: t.Optional(t.String({ description: 'Comma-separated keys to fold (default: every key but x and _ts, at most 64)' })),
+						maxPoints: t.Optional(t.String({ description: 'Buckets at most (default 1,000, at most 10,000)' })),
+						x: t.Optional(t.String({ description: '`index` (default), `_ts`, or a numeric field such as `step`' })),
+						startIndex: t.Optional(t.String({ description: 'Window: first index' })),
+						endIndex: t.Optional(t.String({ description: 'Window: last index, inclusive' })),
+						startTime: t.Optional(t.String({ description: 'Window: smallest `_ts` (epoch seconds)' })),
+						endTime: t.Optional(t.String({ description: 'Window: largest `_ts`' })),
+					},
+					{ additionalProperties: true },
+				),
+				response: { 200: TrackSeries, ...errorResponses(401, 404, 422) },
+				detail: {
+					summary: 'For charts: the track (or a window) in at most maxPoints buckets, min/max/mean/last per key',
+					description: 'A spike is never averaged away: each bucket carries its min and max. Empty buckets are left out.',
+					tags,
+				},
 			},
 		)
 		.get('/episodes/:id/tracks/:name/stats', ({ caller, meter, params }) => toTrackStats(tracks.stats(meter, caller, params.id, params.name)), {

@@ -54,6 +54,22 @@ export const TrackPage = t.Object({
 	nextIndex: t.Union([t.Number(), t.Null()], { description: 'Send as startIndex to read on; null when nothing is left' }),
 })
 
+const Column = t.Array(t.Union([t.Number(), t.Null()]))
+export const TrackSeries = t.Object({
+	trackName: t.String(),
+	x: t.String(),
+	keys: t.Array(t.String()),
+	maxPoints: t.Number(),
+	points: t.Number({ description: 'Points folded into the buckets' }),
+	buckets: t.Number(),
+	bucketWidth: t.Union([t.Number(), t.Null()], { description: 'How much of x each bucket covers' }),
+	series: t.Object({
+		x: t.Array(t.Number(), { description: 'Each bucket’s smallest x' }),
+		count: t.Array(t.Number()),
+		values: t.Record(t.String(), t.Object({ min: Column, max: Column, mean: Column, last: Column })),
+	}),
+})
+
 const summaryFields = {
 	trackId: t.String(),
 	name: t.String(),

@@ -5,7 +5,7 @@ import { newRowId } from '../db/ids'
 import { metered, tally, type DbMeter } from '../db/meter'
 import { tracks, type TrackRow } from '../db/schema'
 import { writeQueueOf, type WriteQueue } from '../db/write-queue'
-import { decodeChunk, encodeChunk, pointsOf, summarize, toColumns, type Column, type Point } from './codec'
+import { decodeChunk, encodeBlocks, encodeChunk, pointsOf, summarize, toColumns, type Column, type Point } from './codec'
 
 /** Points per chunk at most: a `data` page of 10,000 points reads three or four chunks. */
 export const CHUNK_POINTS = 4096
@@ -33,6 +33,12 @@ export interface StoredChunk {
 	count: number
 	createdAt: number
 	data: Uint8Array
+}
+
+export interface StoredBlocks {
+	startIndex: number
+	count: number
+	blocks: Uint8Array
 }
 
 export class TrackDeletedError extends Error {
@@ -68,17 +74,26 @@ export class TrackRepository {
 				.prepare(),
 			tail: sqlite.prepare<{ startIndex: number; count: number }, [number]>('SELECT start_index AS startIndex, count FROM track_chunks WHERE track_id = ? ORDER BY start_index DESC LIMIT 1'),
 			tailData: sqlite.prepare<{ data: Uint8Array }, [number, number]>('SELECT data FROM track_chunks WHERE track_id = ? AND start_index = ?'),
-			insertChunk: sqlite.prepare<never, [number, number, number, number | null, number | null, string, number, Uint8Array]>(
-				'INSERT INTO track_chunks (track_id, start_index, count, min_ts, max_ts, summary, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+			insertChunk: sqlite.prepare<never, [number, number, number, number | null, number | null, string, number, Uint8Array, Uint8Array]>(
+				'INSERT INTO track_chunks (track_id, start_index, count, min_ts, max_ts, summary, created_at, blocks, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
 			),
-			replaceChunk: sqlite.prepare<never, [number, number | null, number | null, string, Uint8Array, number, number]>(
-				'UPDATE track_chunks SET count = ?, min_ts = ?, max_ts = ?, summary = ?, data = ? WHERE track_id = ? AND start_index = ?',
+			replaceChunk: sqlite.prepare<never, [number, number | null, number | null, string, Uint8Array, Uint8Array, number, number]>(
+				'UPDATE track_chunks SET count = ?, min_ts = ?, max_ts = ?, summary = ?, blocks = ?, data = ? WHERE track_id = ? AND start_index = ?',
+			),
+			blocks: sqlite.prepare<StoredBlocks, [number, number, number]>(
+				`SELECT start_index AS startIndex, count, blocks FROM track_chunks
+				WHERE track_id = ?1 AND start_index >= coalesce((SELECT max(start_index) FROM track_chunks WHERE track_id = ?1 AND start_index <= ?2), 0) AND start_index < ?3
+				ORDER BY start_index`,
 			),
 			// the chunk holding `from` and those after it, up to `to`
 			chunks: sqlite.prepare<StoredChunk, [number, number, number]>(
 				`SELECT start_index AS startIndex, count, created_at AS createdAt, data FROM track_chunks
 				WHERE track_id = ?1 AND start_index >= coalesce((SELECT max(start_index) FROM track_chunks WHERE track_id = ?1 AND start_index <= ?2), 0) AND start_index < ?3
 				ORDER BY start_index`,
+			),
+			summaries: sqlite.prepare<{ minTs: number | null; maxTs: number | null; summary: string }, [number, number, number]>(
+				`SELECT min_ts AS minTs, max_ts AS maxTs, summary FROM track_chunks
+				WHERE track_id = ?1 AND start_index >= coalesce((SELECT max(start_index) FROM track_chunks WHERE track_id = ?1 AND start_index <= ?2), 0) AND start_index < ?3`,
 			),
 			chunksInTime: sqlite.prepare<StoredChunk, [number, number, number, number, number]>(
 				`SELECT start_index AS startIndex, count, created_at AS createdAt, data FROM track_chunks
@@ -170,13 +185,67 @@ export class TrackRepository {
 	}
 
 	/** The chunks covering points `from` to `to` (exclusive), in order, optionally only those whose `_ts` range meets [startTime, endTime]. */
-	// Read one row at a time, so memory stays bounded however long the track; the caller must not
-	// await while it iterates (the connection is busy with this statement meanwhile).
-	chunks(meter: DbMeter, trackId: number, from: number, to: number, time?: { start: number; end: number }): IterableIterator<StoredChunk> {
-		return metered(meter, () => {
+	/**
+	 * The chunks covering points `from` to `to` (exclusive), in order, optionally only those whose
+	 * `_ts` range meets [start, end]. Read one row at a time, so memory stays bounded however long the
+	 * track, each row's read charged to `meter`; the caller must not await while it iterates (the
+	 * connection is busy with this statement meanwhile), and leaving the loop early ends the read.
+	 */
+	*chunks(meter: DbMeter, trackId: number, from: number, to: number, time?: { start: number; end: number }): Generator<StoredChunk> {
+		const rows = metered(meter, () => {
 			tally()
 			return time ? this.q.chunksInTime.iterate(trackId, from, to, time.start, time.end) : this.q.chunks.iterate(trackId, from, to)
 		})
+		try {
+			for (;;) {
+				const next = metered(meter, () => rows.next())
+				if (next.done) return
+				yield next.value
+			}
+		} finally {
+			rows.return?.()
+		}
+	}
+
+	/** The block summaries of the chunks covering points `from` to `to` (exclusive), in order; read as `chunks` is. */
+	*blocks(meter: DbMeter, trackId: number, from: number, to: number): Generator<StoredBlocks> {
+		const rows = metered(meter, () => {
+			tally()
+			return this.q.blocks.iterate(trackId, from, to)
+		})
+		try {
+			for (;;) {
+				const next = metered(meter, () => rows.next())
+				if (next.done) return
+				yield next.value
+			}
+		} finally {
+			rows.return?.()
+		}
+	}
+
+	/**
+	 * The smallest and largest value of `x` (`_ts` or a numeric field) over the chunks holding points
+	 * `from` to `to` (exclusive), from their summaries: no point is decoded. `undefined` when none has it.
+	 */
+	xRange(meter: DbMeter, trackId: number, from: number, to: number, x: string): { lo: number; hi: number } | undefined {
+		let lo = Infinity
+		let hi = -Infinity
+		metered(meter, () => {
+			tally()
+			for (const row of this.q.summaries.iterate(trackId, from, to)) {
+				if (x === '_ts') {
+					if (row.minTs !== null && row.minTs < lo) lo = row.minTs
+					if (row.maxTs !== null && row.maxTs > hi) hi = row.maxTs
+					continue
+				}
+				const summary = (JSON.parse(row.summary) as Record<string, { min: number; max: number } | undefined>)[x]
+				if (!summary) continue
+				if (summary.min < lo) lo = summary.min
+				if (summary.max > hi) hi = summary.max
+			}
+		})
+		return lo <= hi ? { lo, hi } : undefined
 	}
 
 	async softDelete(meter: DbMeter, episodeId: number, name: string): Promise<TrackRow | undefined> {
@@ -236,9 +305,10 @@ export class TrackRepository {
 		const columns = toColumns(points)
 		const [minTs, maxTs] = timeRange(columns)
 		const summary = JSON.stringify(summarize(columns))
+		const blocks = encodeBlocks(points.length, columns)
 		const data = encodeChunk(points.length, columns)
-		if (how === 'insert') this.q.insertChunk.run(trackId, startIndex, points.length, minTs, maxTs, summary, now, data)
-		else this.q.replaceChunk.run(points.length, minTs, maxTs, summary, data, trackId, startIndex)
+		if (how === 'insert') this.q.insertChunk.run(trackId, startIndex, points.length, minTs, maxTs, summary, now, blocks, data)
+		else this.q.replaceChunk.run(points.length, minTs, maxTs, summary, blocks, data, trackId, startIndex)
 	}
 }
 

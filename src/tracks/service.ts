@@ -5,7 +5,8 @@ import type { TrackRow } from '../db/schema'
 import type { EpisodeService } from '../episodes/service'
 import { gone, invalidField, notFound } from '../http/errors'
 import { checkMetadata, cleanTags } from '../http/fields'
-import { columnValues, decodeChunk, pointsOf, type Point } from './codec'
+import { BLOCK_POINTS, columnValues, decodeBlocks, decodeChunk, pointsOf, type Column, type Point } from './codec'
+import { SeriesBuckets } from './series'
 import { isTrackName, TRACK_NAME_MAX_LENGTH } from './model'
 import { TrackDeletedError, type TrackFields, type TrackRepository } from './repository'
 
@@ -19,6 +20,26 @@ export interface PageQuery {
 	endTime?: number
 	keys?: ReadonlySet<string>
 }
+
+export interface SeriesQuery {
+	x: string
+	keys?: string[]
+	maxPoints: number
+	startIndex?: number
+	/** Inclusive. */
+	endIndex?: number
+	startTime?: number
+	endTime?: number
+}
+
+/**
+ * Points per bucket from which a chart read folds block summaries instead of points: a block then
+ * shifts a bucket's edge by at most a quarter of it, less than a pixel of any chart.
+ */
+const BLOCK_MODE_POINTS = 4 * BLOCK_POINTS
+
+/** Keys a chart read folds when none are named: more makes a body nobody plots. */
+export const SERIES_MAX_KEYS = 64
 
 export interface PagePoint {
 	index: string
@@ -88,6 +109,65 @@ export class TrackService {
 		return { trackName: track.name, points, startIndex: query.startIndex, count: points.length, total: track.total, hasMore: nextIndex !== null, nextIndex }
 	}
 
+	/**
+	 * GET …/tracks/{name}/series: the window folded into at most `maxPoints` buckets of x, each with
+	 * min, max, mean and last per key. Chunks are read one at a time and only the columns needed
+	 * are decoded; memory holds the buckets.
+	 */
+	series(meter: DbMeter, caller: Account, episodeSegment: string, name: string, query: SeriesQuery) {
+		const track = this.live(meter, caller, episodeSegment, name)
+		const keys = query.keys ?? track.keys.filter((key) => key !== '_ts' && key !== query.x)
+		if (keys.length > SERIES_MAX_KEYS) throw invalidField('keys', `name at most ${SERIES_MAX_KEYS} keys to chart (this track has ${keys.length}); send keys=a,b`)
+		const first = query.startIndex ?? 0
+		const last = Math.min(track.total - 1, query.endIndex ?? Infinity)
+		const timed = query.startTime !== undefined || query.endTime !== undefined
+		const startTime = query.startTime ?? -Number.MAX_VALUE
+		const endTime = query.endTime ?? Number.MAX_VALUE
+		let buckets: SeriesBuckets | undefined
+		if (query.x === 'index') {
+			buckets = SeriesBuckets.overIndexes(keys, first, last, query.maxPoints)
+		} else {
+			const range = query.x === '_ts' && query.startTime !== undefined && query.endTime !== undefined ? { lo: query.startTime, hi: query.endTime } : this.repository.xRange(meter, track.id, first, last + 1, query.x)
+			if (range) {
+				const lo = query.x === '_ts' ? Math.max(range.lo, startTime) : range.lo
+				const hi = query.x === '_ts' ? Math.min(range.hi, endTime) : range.hi
+				buckets = SeriesBuckets.overValues(keys, lo, hi, query.maxPoints)
+			}
+		}
+		let folded = 0
+		if (buckets && last >= first) {
+			const xKey = query.x === 'index' ? null : query.x
+			const wanted = new Set([...keys, ...(xKey === null ? [] : [xKey]), ...(timed ? ['_ts'] : [])])
+			// wide windows fold the block summaries (64 points each) and decode no point; a time window
+			// on x = index needs each point's _ts, so it folds points
+			const pointsPerBucket = (last - first + 1) / buckets.buckets
+			if (pointsPerBucket >= BLOCK_MODE_POINTS && !(timed && xKey !== '_ts')) {
+				for (const chunk of this.repository.blocks(meter, track.id, first, last + 1)) {
+					buckets.addBlocks(decodeBlocks(chunk.blocks, wanted), chunk.startIndex, chunk.count, first, last, xKey)
+				}
+				folded = buckets.count.reduce((sum, n) => sum + n, 0)
+			} else {
+				for (const chunk of this.repository.chunks(meter, track.id, first, last + 1, timed ? { start: startTime, end: endTime } : undefined)) {
+					const decoded = decodeChunk(chunk.data, wanted)
+					const from = Math.max(first - chunk.startIndex, 0)
+					const to = Math.min(decoded.count, last + 1 - chunk.startIndex)
+					const xs = new Float64Array(decoded.count).fill(Number.NaN)
+					if (xKey === null) for (let i = from; i < to; i++) xs[i] = chunk.startIndex + i
+					else numbersOf(decoded, xKey, xs)
+					if (timed) {
+						const ts = new Float64Array(decoded.count).fill(Number.NaN)
+						numbersOf(decoded, '_ts', ts)
+						for (let i = from; i < to; i++) if (!(ts[i]! >= startTime && ts[i]! <= endTime)) xs[i] = Number.NaN
+					}
+					for (let i = from; i < to; i++) if (!Number.isNaN(xs[i]!)) folded++
+					buckets.add(decoded.columns, decoded.count, xs, from, to)
+				}
+			}
+		}
+		const result = buckets?.result() ?? { x: [], count: [], values: Object.fromEntries(keys.map((key) => [key, { min: [], max: [], mean: [], last: [] }])) }
+		return { trackName: track.name, x: query.x, keys, maxPoints: query.maxPoints, points: folded, buckets: result.x.length, bucketWidth: buckets?.width ?? null, series: result }
+	}
+
 	stats(meter: DbMeter, caller: Account, episodeSegment: string, name: string): TrackRow {
 		return this.live(meter, caller, episodeSegment, name)
 	}
@@ -116,6 +196,18 @@ export class TrackService {
 		const track = isTrackName(name) ? this.repository.byName(meter, episode.id, name) : undefined
 		if (!track || track.deletedAt !== null) throw trackNotFound(name)
 		return track
+	}
+}
+
+/** Point i's value of `key` into `out[i]` where it is a number (the rest stay NaN). */
+function numbersOf(chunk: { count: number; columns: Column[] }, key: string, out: Float64Array): void {
+	const column = chunk.columns.find((c) => c.key === key)
+	if (!column) return
+	let j = 0
+	for (let i = 0; i < chunk.count; i++) {
+		if (column.present && !(column.present[i >> 3]! & (1 << (i & 7)))) continue
+		const value = column.values[j++]
+		if (typeof value === 'number') out[i] = value
 	}
 }
 

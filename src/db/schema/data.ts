@@ -171,8 +171,8 @@ export const tracks = sqliteTable(
 
 /**
  * A track's points, in chunks: one row holds up to 4,096 consecutive points as columns
- * (tracks/codec.ts), with the range of their `_ts` and per-key summaries, so reads seek by index
- * or time and chart reads can skip decoding whole chunks.
+ * (tracks/codec.ts), with the range of their `_ts`, per-key summaries and block summaries, so reads
+ * seek by index or time and chart reads over wide windows decode no point at all.
  */
 export const trackChunks = sqliteTable(
 	'track_chunks',
@@ -187,6 +187,11 @@ export const trackChunks = sqliteTable(
 		/** Per numeric key: count, min, max, sum, last. */
 		summary: json<Record<string, { count: number; min: number; max: number; sum: number; last: number }>>('summary').notNull(),
 		createdAt: at('created_at').notNull(),
+		/**
+		 * The same per run of 64 points (tracks/codec.ts, encodeBlocks): what wide chart reads fold.
+		 * Before `data` in the row, so reading it never walks the points' overflow pages.
+		 */
+		blocks: blob('blocks', { mode: 'buffer' }).notNull(),
 		data: blob('data', { mode: 'buffer' }).notNull(),
 	},
 	(table) => [primaryKey({ columns: [table.trackId, table.startIndex] })],
