@@ -76,6 +76,37 @@ describe('purgeDeleted', () => {
 	})
 })
 
+describe('purgeDeleted and tracks', () => {
+	const points = (n: number) => ({ dataPoints: Array.from({ length: n }, (_, i) => ({ step: i, loss: 1 / (i + 1) })) })
+
+	it('removes a deleted track with all its chunks, a few at a time, and leaves live tracks whole', async () => {
+		const { token, first } = await seed('purge-tracks')
+		for (let i = 0; i < 70; i++) expect((await h.call('POST', `/episodes/${first}/tracks/gone/append-batch`, { token, body: points(512) })).status).toBe(201)
+		expect((await h.call('POST', `/episodes/${first}/tracks/kept/append-batch`, { token, body: points(10) })).status).toBe(201)
+		const gone = (await h.call('GET', `/episodes/${first}/tracks/gone/stats`, { token })).body
+		expect(gone.totalChunks).toBe(70)
+		expect((await h.call('DELETE', `/episodes/${first}/tracks/gone`, { token })).status).toBe(200)
+		const report = purgeDeleted(h.db, Date.now())
+		expect(report.tracks).toBeGreaterThanOrEqual(1)
+		expect(report.trackChunks).toBeGreaterThanOrEqual(70)
+		expect(rows('SELECT count(*) AS n FROM track_chunks WHERE track_id = ?', Number(gone.trackId))).toBe(0)
+		expect(rows('SELECT count(*) AS n FROM tracks WHERE id = ?', Number(gone.trackId))).toBe(0)
+		expect((await h.call('POST', `/episodes/${first}/tracks/gone/restore`, { token })).status).toBe(404)
+		expect((await h.call('GET', `/episodes/${first}/tracks/kept/stats`, { token })).body.totalDataPoints).toBe(10)
+		// the name is free again: a new track, from index 0
+		expect((await h.call('POST', `/episodes/${first}/tracks/gone/append-batch`, { token, body: points(3) })).body.startIndex).toBe(0)
+	})
+
+	it("removes a deleted episode's tracks and their points", async () => {
+		const { token, second } = await seed('purge-episode-tracks')
+		const { body } = await h.call('POST', `/episodes/${second}/tracks/loss/append-batch`, { token, body: points(5000) })
+		expect((await h.call('DELETE', `/episodes/${second}`, { token })).status).toBe(200)
+		purgeDeleted(h.db, Date.now())
+		expect(rows('SELECT count(*) AS n FROM track_chunks WHERE track_id = ?', Number(body.trackId))).toBe(0)
+		expect(rows('SELECT count(*) AS n FROM tracks WHERE episode_id = ?', Number(second))).toBe(0)
+	})
+})
+
 describe('dreamlake-server purge', () => {
 	let keys: KeyServer
 	let dir: string

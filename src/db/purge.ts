@@ -5,12 +5,16 @@ export interface PurgeReport {
 	projects: number
 	episodes: number
 	logLines: number
+	tracks: number
+	trackChunks: number
 	/** Episodes restored while this ran: kept, with whatever lines were not removed yet. */
 	restoredMeanwhile: number
 }
 
 /** Log lines removed per transaction: short enough that a running server's writes never wait long. */
 const LINES_PER_TRANSACTION = 10_000
+/** Track chunks (up to 4,096 points each) removed per transaction, for the same reason. */
+const CHUNKS_PER_TRANSACTION = 64
 
 /** An episode due for purging: deleted at or before ?2, or in a project that was. */
 const EPISODE_DUE = `(SELECT 1 FROM episodes e WHERE e.id = ?1 AND (
@@ -19,13 +23,15 @@ const EPISODE_DUE = `(SELECT 1 FROM episodes e WHERE e.id = ?1 AND (
 
 /**
  * Removes for good what was deleted at or before `cutoff` (epoch ms): deleted projects with
- * everything in them, and deleted episodes with their logs and parameters. Each step is a short
+ * everything in them, deleted episodes with their logs, parameters and tracks, and deleted tracks
+ * with their points. Each step is a short
  * transaction that checks again that its episode is still due, so it runs beside a live server
  * (which keeps only live projects and episodes in memory) without holding the write lock for long.
  */
 export function purgeDeleted(db: Db, cutoff: number): PurgeReport {
 	const sqlite = db.$client
-	const report: PurgeReport = { projects: 0, episodes: 0, logLines: 0, restoredMeanwhile: 0 }
+	const report: PurgeReport = { projects: 0, episodes: 0, logLines: 0, tracks: 0, trackChunks: 0, restoredMeanwhile: 0 }
+	purgeTracks(sqlite, cutoff, report)
 	const episodes = (
 		sqlite
 			.prepare(
@@ -55,6 +61,36 @@ export function purgeDeleted(db: Db, cutoff: number): PurgeReport {
 		() => sqlite.prepare<never, [number]>('DELETE FROM projects WHERE deleted_at IS NOT NULL AND deleted_at <= ? AND NOT EXISTS (SELECT 1 FROM episodes WHERE project_id = projects.id)').run(cutoff).changes,
 	)
 	return report
+}
+
+/** A track due for purging: deleted at or before ?2, or under an episode that is due. */
+const TRACK_DUE = `(SELECT 1 FROM tracks t WHERE t.id = ?1 AND (
+	(t.deleted_at IS NOT NULL AND t.deleted_at <= ?2)
+	OR EXISTS ${EPISODE_DUE.replace('e.id = ?1', 'e.id = t.episode_id')}))`
+
+/** Tracks deleted (or under episodes deleted) before the cutoff, their chunks a few at a time first. */
+function purgeTracks(sqlite: Database, cutoff: number, report: PurgeReport): void {
+	const due = (
+		sqlite
+			.prepare(
+				`SELECT t.id FROM tracks t JOIN episodes e ON e.id = t.episode_id
+				WHERE (t.deleted_at IS NOT NULL AND t.deleted_at <= ?1) OR (e.deleted_at IS NOT NULL AND e.deleted_at <= ?1)
+				OR e.project_id IN (SELECT id FROM projects WHERE deleted_at IS NOT NULL AND deleted_at <= ?1)`,
+			)
+			.all(cutoff) as { id: number }[]
+	).map((row) => row.id)
+	const nextChunks = sqlite.prepare<{ startIndex: number }, [number, number]>('SELECT start_index AS startIndex FROM track_chunks WHERE track_id = ? ORDER BY start_index LIMIT 1 OFFSET ?')
+	const deleteChunks = sqlite.prepare<never, [number, number, number]>(`DELETE FROM track_chunks WHERE track_id = ?1 AND start_index < ?3 AND EXISTS ${TRACK_DUE}`)
+	const deleteTrack = sqlite.prepare<never, [number, number]>(`DELETE FROM tracks WHERE id = ?1 AND EXISTS ${TRACK_DUE}`)
+	for (const track of due) {
+		for (;;) {
+			const bound = nextChunks.get(track, CHUNKS_PER_TRANSACTION)?.startIndex ?? Number.MAX_SAFE_INTEGER
+			const removed = inTransaction(sqlite, () => deleteChunks.run(track, cutoff, bound).changes)
+			report.trackChunks += removed
+			if (removed === 0 || bound === Number.MAX_SAFE_INTEGER) break
+		}
+		report.tracks += inTransaction(sqlite, () => deleteTrack.run(track, cutoff).changes)
+	}
 }
 
 function inTransaction<T>(sqlite: Database, work: () => T): T {
