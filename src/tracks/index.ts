@@ -4,7 +4,7 @@ import { errorResponses, invalidQuery } from '../http/errors'
 import type { callerGuard } from '../http/guard'
 import { listParam, wholeNumber } from '../http/paging'
 import { jsonResponse } from '../http/server-timing'
-import { Appended, checkPoints, MAX_PAGE, TrackSeries, toTrackStats, toTrackSummary, TrackAppend, TrackAppendBatch, TrackDeleted, TrackList, TrackPage, TrackStats } from './model'
+import { Appended, checkPoint, checkPoints, MAX_PAGE, TrackSeries, toTrackStats, toTrackSummary, TrackAppend, TrackAppendBatch, TrackDeleted, TrackList, TrackPage, TrackStats } from './model'
 import type { TrackService } from './service'
 
 const tags = ['Tracks']
@@ -20,7 +20,7 @@ export const trackRoutes = (tracks: TrackService, guard: ReturnType<typeof calle
 			'/episodes/:id/tracks/:name/append',
 			async ({ caller, meter, params, body }) => {
 				const { data, ...fields } = body
-				const appended = await tracks.append(meter, caller, params.id, params.name, checkPoints([data], 'data'), fields)
+				const appended = await tracks.append(meter, caller, params.id, params.name, [checkPoint(data, 'data')], fields)
 				return jsonResponse(JSON.stringify({ ...appended, index: appended.startIndex }), meter, 201)
 			},
 			{

@@ -111,18 +111,21 @@ export const isTrackName = (name: string | null | undefined): name is string =>
  * naming the point (`dataPoints.12._ts`).
  */
 export function checkPoints(points: unknown[], field: string): Point[] {
-	for (let i = 0; i < points.length; i++) {
-		const point = points[i]
-		if (point === null || typeof point !== 'object' || Array.isArray(point)) throw invalidField(`${field}.${i}`, 'must be a JSON object')
-		let keys = 0
-		for (const key in point) {
-			if (++keys > KEYS_PER_POINT) throw invalidField(`${field}.${i}`, `must have at most ${KEYS_PER_POINT} keys`)
-			if (key.length === 0 || key.length > KEY_MAX_LENGTH || FORBIDDEN_KEYS.has(key)) throw invalidField(`${field}.${i}`, `has a key that is empty, over ${KEY_MAX_LENGTH} characters, or reserved`)
-		}
-		const ts = (point as Point)._ts
-		if (ts !== undefined && (typeof ts !== 'number' || !Number.isFinite(ts))) throw invalidField(`${field}.${i}._ts`, 'must be a number (epoch seconds)')
-	}
+	for (let i = 0; i < points.length; i++) checkPoint(points[i], `${field}.${i}`)
 	return points as Point[]
+}
+
+/** One point, as `checkPoints` checks each; the 422 names `field` (`data`, `dataPoints.3`). */
+export function checkPoint(point: unknown, field: string): Point {
+	if (point === null || typeof point !== 'object' || Array.isArray(point)) throw invalidField(field, 'must be a JSON object')
+	let keys = 0
+	for (const key in point) {
+		if (++keys > KEYS_PER_POINT) throw invalidField(field, `must have at most ${KEYS_PER_POINT} keys`)
+		if (key.length === 0 || key.length > KEY_MAX_LENGTH || FORBIDDEN_KEYS.has(key)) throw invalidField(field, `has a key that is empty, over ${KEY_MAX_LENGTH} characters, or reserved`)
+	}
+	const ts = (point as Point)._ts
+	if (ts !== undefined && (typeof ts !== 'number' || !Number.isFinite(ts))) throw invalidField(`${field}._ts`, 'must be a number (epoch seconds)')
+	return point as Point
 }
 
 export const toTrackSummary = (row: TrackRow) => ({

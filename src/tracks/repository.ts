@@ -249,19 +249,21 @@ export class TrackRepository {
 	}
 
 	async softDelete(meter: DbMeter, episodeId: number, name: string): Promise<TrackRow | undefined> {
-		this.states.delete(stateKey(episodeId, name))
+		const key = stateKey(episodeId, name)
 		const now = new Date()
 		try {
-			return await this.writes.run(meter, () =>
-				this.db
+			return await this.writes.run(meter, () => {
+				// inside the job: an append earlier in this same transaction may have just put the state back
+				this.states.delete(key)
+				return this.db
 					.update(tracks)
 					.set({ deletedAt: now, updatedAt: now })
 					.where(and(eq(tracks.episodeId, episodeId), eq(tracks.name, name), isNull(tracks.deletedAt)))
 					.returning()
-					.get(),
-			)
+					.get()
+			})
 		} finally {
-			this.states.delete(stateKey(episodeId, name))
+			this.states.delete(key)
 		}
 	}
 
