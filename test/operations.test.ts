@@ -40,6 +40,11 @@ describe('GET /ready', () => {
 })
 
 describe('request ids and the request log', () => {
+	it('reports the whole request in Server-Timing as total, beside the database', async () => {
+		const { headers } = await h.call('GET', '/health')
+		expect(headers.get('server-timing')).toMatch(/^db;dur=[\d.]+;desc="0", total;dur=[\d.]+$/)
+	})
+
 	it('echoes a sane X-Request-Id', async () => {
 		const { headers } = await h.call('GET', '/health', { headers: { 'x-request-id': 'trace-123.abc:def' } })
 		expect(headers.get('x-request-id')).toBe('trace-123.abc:def')
