@@ -6,15 +6,18 @@
 //                             then 1,000,000 GET /auth/me for the memory check
 //   bun run bench --smoke     a few seconds, for CI: every scenario briefly, no targets enforced
 //   options: --duration <s>  --rounds <n>  --connections <n>  --users <n>  --no-memory  --out <file.json>  --binary <path>
-//            --only me,patch,returning,new,upsert,log,log100   (some scenarios; for iterating on one, implies --no-memory --starts 0)
+//            --only me,patch,returning,new,upsert,log,log100,ingest,tracks   (some scenarios; for iterating on one, implies --no-memory --starts 0)
+//            (tracks: the chart and page reads of a million-point track, its bytes on disk, and, in a full run, memory over 10 million points)
 //            --starts <n>   cold starts to time (10; 3 with --smoke)
 //            --warmup <s>   unmeasured load on each server before round 1 (2; 0 with --smoke)
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { Database } from 'bun:sqlite'
 import { KeyServer, newIdentity } from '../test/support/key-server'
 import { freePort, median, timeToFirstHealth } from './startup'
+import { ingestBody } from './tracks-ceiling'
 
 const root = resolve(import.meta.dir, '..')
 const { values: options } = parseArgs({
@@ -38,7 +41,7 @@ const duration = Number(options.duration ?? (smoke ? 0.3 : 3))
 const connections = Number(options.connections)
 const seedUsers = Number(options.users ?? (smoke ? 50 : 10_000))
 const only = options.only?.split(',').map((s) => s.trim())
-const SCENARIO_KEYS = ['me', 'patch', 'returning', 'new', 'upsert', 'log', 'log100']
+const SCENARIO_KEYS = ['me', 'patch', 'returning', 'new', 'upsert', 'log', 'log100', 'ingest', 'tracks']
 if (only?.some((key) => !SCENARIO_KEYS.includes(key))) {
 	console.error(`--only takes a comma-separated list of ${SCENARIO_KEYS.join(', ')}`)
 	process.exit(2)
@@ -77,7 +80,7 @@ interface LoadResult {
 interface Scenario extends LoadResult {
 	name: string
 	ratio: number
-	against: 'baseline' | 'crypto ceiling' | 'logs ceiling' | '-'
+	against: 'baseline' | 'crypto ceiling' | 'logs ceiling' | 'tracks ceiling' | '-'
 	statements: string
 }
 
@@ -139,6 +142,10 @@ async function main() {
 			rowsPerSecondWithSummary: number
 		}
 	const logsCeiling = measureLogsCeiling(smoke ? 0.3 : 2)
+	const measureTracksCeiling = (seconds: number) =>
+		JSON.parse(Bun.spawnSync(onServerCore([process.execPath, join(root, 'scripts', 'tracks-ceiling.ts'), String(seconds), String(INGEST_BATCH)])).stdout.toString()) as { pointsPerSecond: number }
+	const tracksCeiling = measureTracksCeiling(smoke ? 0.3 : 2)
+	console.log(`tracks ceiling: ${tracksCeiling.pointsPerSecond} points/s parsed and written one row per point, ${INGEST_BATCH} per transaction`)
 	console.log(`logs ceiling: ${logsCeiling.rowsPerSecond} rows/s by a prepared statement, ${LOG_BATCH} per transaction (${logsCeiling.rowsPerSecondWithSummary} with the summary trigger)`)
 
 	// the data API: one episode per user for the first few hundred users, as many runs logging at once
@@ -150,6 +157,8 @@ async function main() {
 		vuer: writeLines('vuer-tokens.txt', seeded.map((s) => s.vuer)),
 		logs: writeLines('log-targets.txt', episodes.map((e) => `${e.dreamlake} /episodes/${e.id}/logs`)),
 		upserts: writeLines('upsert-targets.txt', episodes.map((e) => `${e.dreamlake} /namespaces/${e.namespace}/projects/bench/episodes`)),
+		// one track per connection, each in its own run, as four training jobs would
+		ingest: writeLines('ingest-targets.txt', episodes.slice(0, INGEST_CONNECTIONS).map((e) => `${e.dreamlake} /episodes/${e.id}/tracks/train/append-batch`)),
 		new: '',
 	}
 	// enough distinct new users for every round that the pool cannot run dry at the ceiling's rate
@@ -166,6 +175,7 @@ async function main() {
 		{ key: 'new', name: 'POST /auth/exchange, new users', target: `${url}/auth/exchange`, lua: luaRotate(files.new, 'POST', '/auth/exchange'), against: 'crypto ceiling' as const, statements: await statementsOf(url, 'POST', '/auth/exchange', await keys.mint(newIdentity()), { steady: false }) },
 		{ key: 'upsert', name: `POST …/episodes, an existing episode unchanged (${episodes.length} runs)`, target: url, lua: luaRotate(files.upserts, 'POST', '', UPSERT_BODY), against: 'baseline' as const, statements: await statementsOf(url, 'POST', `/namespaces/${episodes[1]!.namespace}/projects/bench/episodes`, episodes[1]!.dreamlake, { body: UPSERT_BODY }) },
 		{ key: 'log', name: `POST /episodes/{id}/logs, 1 line (${episodes.length} runs)`, target: url, lua: luaRotate(files.logs, 'POST', '', LOG_BODY_1), against: 'baseline' as const, statements: await statementsOf(url, 'POST', `/episodes/${episodes[2]!.id}/logs`, episodes[2]!.dreamlake, { body: LOG_BODY_1 }) },
+		{ key: 'ingest', name: `POST …/tracks/{name}/append-batch, ${INGEST_BATCH} points {_ts, step, loss, acc} (${INGEST_CONNECTIONS} connections)`, target: url, lua: luaRotate(files.ingest, 'POST', '', INGEST_BODY), against: 'tracks ceiling' as const, connections: INGEST_CONNECTIONS, statements: await statementsOf(url, 'POST', `/episodes/${episodes[4]!.id}/tracks/probe/append-batch`, episodes[4]!.dreamlake, { body: INGEST_BODY }) },
 		{ key: 'log100', name: `POST /episodes/{id}/logs, ${LOG_BATCH} lines (${episodes.length} runs)`, target: url, lua: luaRotate(files.logs, 'POST', '', LOG_BODY_BATCH), against: 'logs ceiling' as const, statements: await statementsOf(url, 'POST', `/episodes/${episodes[3]!.id}/logs`, episodes[3]!.dreamlake, { body: LOG_BODY_BATCH }) },
 	].filter((scenario) => !only || only.includes(scenario.key))
 	// Each scenario runs right after its reference, in several rounds, and reports the median of
@@ -176,7 +186,7 @@ async function main() {
 	if (warmup > 0) {
 		console.log(`warm-up: ${warmup} s of each scenario, not measured`)
 		await load(`http://127.0.0.1:${baselinePort}/`, plan[0]!.lua, warmup)
-		for (const scenario of plan) if (scenario.key !== 'new') await load(scenario.target, scenario.lua, warmup)
+		for (const scenario of plan) if (scenario.key !== 'new') await load(scenario.target, scenario.lua, warmup, undefined, scenario.connections)
 	}
 	const baselines: LoadResult[] = []
 	const measured = plan.map(() => ({ results: [] as LoadResult[], ratios: [] as number[] }))
@@ -189,13 +199,16 @@ async function main() {
 				const base = await load(`http://127.0.0.1:${baselinePort}/`, scenario.lua, duration, baseline.pid)
 				baselines.push(base)
 				reference = base.rps
+			} else if (scenario.against === 'tracks ceiling') {
+				// batches a second: the ceiling's points over the points in each request
+				reference = measureTracksCeiling(Math.min(duration, 3)).pointsPerSecond / INGEST_BATCH
 			} else if (scenario.against === 'logs ceiling') {
 				// batches a second: the ceiling's rows over the lines in each request
 				reference = measureLogsCeiling(Math.min(duration, 3)).rowsPerSecond / LOG_BATCH
 			} else {
 				reference = measureCeiling(Math.min(duration, 3)).pairsPerSecond
 			}
-			const result = await load(scenario.target, scenario.lua, duration, server.pid)
+			const result = await load(scenario.target, scenario.lua, duration, server.pid, scenario.connections)
 			measured[i]!.results.push(result)
 			measured[i]!.ratios.push(result.rps / reference)
 			if (process.env.BENCH_SMAPS) console.log(smapsSummary(server.pid))
@@ -247,6 +260,7 @@ async function main() {
 		const secondHalf = await runHalf()
 		memory = { firstHalf, secondHalf, growth: secondHalf.rssMb / firstHalf.rssMb - 1, endGrowth: secondHalf.endRssMb / firstHalf.endRssMb - 1 }
 	}
+	const trackReads = !only || only.includes('tracks') ? await measureTracks(url, episodes[5]!, episodes[6]!, server.pid) : undefined
 	const peakRssMb = peakRss(server.pid)
 	server.kill('SIGTERM')
 	await server.exited
@@ -258,7 +272,7 @@ async function main() {
 	const everyCore = pinned ? ['taskset', '-c', `0-${cpus().length - 1}`] : []
 	for (let i = 0; i < startRuns; i++) starts.push(await timeToFirstHealth(options.binary, everyCore))
 
-	const report = { date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : 'fetch (8 concurrent loops; smoke only, not comparable)', connections: hasWrk ? connections : 8, durationSeconds: duration, rounds, pinned, seedUsers, ceiling, logsCeiling, scenarios, peakRssMb, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined }
+	const report = { date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : 'fetch (8 concurrent loops; smoke only, not comparable)', connections: hasWrk ? connections : 8, durationSeconds: duration, rounds, pinned, seedUsers, ceiling, logsCeiling, tracksCeiling, scenarios, trackReads, peakRssMb, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined }
 	mkdirSync(dirname(out), { recursive: true })
 	writeFileSync(out, JSON.stringify(report, null, 2) + '\n')
 	console.log('\n' + markdown(report) + `\n\nJSON: ${out}`)
@@ -268,7 +282,7 @@ async function main() {
 function markdown(report: any): string {
 	const rows = report.scenarios.map(
 		(s: Scenario) =>
-			`| ${s.name} | ${Math.round(s.rps).toLocaleString('en')} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.against === '-' ? '-' : `${(s.ratio * 100).toFixed(0)}% of ${s.against}`} | ${s.statements} | ${s.cpuMicros === undefined ? '-' : `${s.cpuMicros.toFixed(1)} (${s.sysMicros!.toFixed(1)})`} |`,
+			`| ${s.name} | ${Math.round(s.rps).toLocaleString('en')}${s.name.includes('append-batch') ? ` (${Math.round(s.rps * INGEST_BATCH).toLocaleString('en')} points/s)` : ''} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.against === '-' ? '-' : `${(s.ratio * 100).toFixed(0)}% of ${s.against}`} | ${s.statements} | ${s.cpuMicros === undefined ? '-' : `${s.cpuMicros.toFixed(1)} (${s.sysMicros!.toFixed(1)})`} |`,
 	)
 	const lines = [
 		`${report.machine}; ${report.load}, ${report.connections} connections; each scenario ${report.rounds} × ${report.durationSeconds} s, right after its reference, medians shown${report.pinned ? '; server and load generator on separate cores' : ''}.`,
@@ -279,9 +293,28 @@ function markdown(report: any): string {
 		'',
 		'CPU: the time the server (all its threads) spent per request, user plus system, from /proc; the baseline row, the bare server\'s.',
 		`Crypto ceiling: ${report.ceiling.pairsPerSecond.toLocaleString('en')} EdDSA verifications + HS256 signatures /s on one core (${report.ceiling.microsecondsPerPair} µs each).`,
+		`Tracks ceiling: ${report.tracksCeiling.pointsPerSecond.toLocaleString('en')} points/s parsed and written one row of JSON per point by a prepared statement, ${INGEST_BATCH} per transaction (the append-batch scenario is compared with it, in batches a second).`,
 		`Logs ceiling: ${report.logsCeiling.rowsPerSecond.toLocaleString('en')} log rows/s inserted in-process by a prepared statement, ${LOG_BATCH} per transaction, into the bare table (${report.logsCeiling.rowsPerSecondWithSummary.toLocaleString('en')} with the summary trigger the server's table has); the ${LOG_BATCH}-line scenario is compared with the bare one.`,
 		`Server peak RSS: ${report.peakRssMb.toFixed(1)} MB.${report.startMs ? ` Start, exec to first 200 on /health (empty data folder): median ${report.startMs.median.toFixed(1)} ms of ${report.startMs.runs.length}.` : ''}`,
 	]
+	if (report.trackReads) {
+		const t = report.trackReads as TrackReads
+		const row = (name: string, r: { serverMs: number; clientMs: number }, target: string) => `| ${name} | ${r.serverMs.toFixed(1)} | ${r.clientMs.toFixed(1)} | ${target} |`
+		lines.push(
+			'',
+			`Tracks: a track of ${t.points.toLocaleString('en')} points {_ts, step, loss} ingested in ${t.ingestSeconds.toFixed(1)} s (${Math.round(t.points / t.ingestSeconds).toLocaleString('en')} points/s, 4 connections); ${t.bytesPerPoint.toFixed(1)} bytes a point on disk (database pages in use, before and after).`,
+			'',
+			'| Read (median of 20) | server ms (Server-Timing total) | client ms | target |',
+			'|---|---|---|---|',
+			row(`series, ${t.points.toLocaleString('en')} points into 1,000 buckets`, t.seriesFull, '≤ 50 ms'),
+			row('series, a 100,000-point window into 1,000 buckets', t.seriesWindow, '≤ 20 ms'),
+			row('data, a page of 10,000 points', t.data10k, '≤ 10 ms'),
+		)
+		if (t.tenMillion) {
+			const m = t.tenMillion
+			lines.push('', `Memory over 10,000,000 points ingested and read back (series and 100 pages of 10,000): server RSS ${m.rssBeforeMb.toFixed(1)} MB before, at most ${m.rssMaxMb.toFixed(1)} MB while ingesting (samples: ${m.samplesMb.map((v) => v.toFixed(0)).join(', ')}), ${m.rssAfterReadsMb.toFixed(1)} MB after the reads; ingest ${Math.round(m.pointsPerSecond).toLocaleString('en')} points/s.`)
+		}
+	}
 	if (report.memory) {
 		lines.push(
 			`Memory over ${(report.memory.firstHalf.requests + report.memory.secondHalf.requests).toLocaleString('en')} GET /auth/me: RSS ${report.memory.firstHalf.rssMb.toFixed(1)} MB in the first half, ${report.memory.secondHalf.rssMb.toFixed(1)} MB in the second (${signed(report.memory.growth)}; medians of ${MEMORY_SAMPLES} samples each); at the end of each half ${report.memory.firstHalf.endRssMb.toFixed(1)} and ${report.memory.secondHalf.endRssMb.toFixed(1)} MB (${signed(report.memory.endGrowth)}).`,
@@ -306,6 +339,94 @@ async function seed(keys: KeyServer, url: string, count: number) {
 		}),
 	)
 	return users
+}
+
+interface TrackReads {
+	points: number
+	ingestSeconds: number
+	bytesPerPoint: number
+	seriesFull: { serverMs: number; clientMs: number }
+	seriesWindow: { serverMs: number; clientMs: number }
+	data10k: { serverMs: number; clientMs: number }
+	tenMillion?: { rssBeforeMb: number; rssMaxMb: number; samplesMb: number[]; rssAfterReadsMb: number; pointsPerSecond: number }
+}
+
+/**
+ * Issue 12's reads: a track of a million points {_ts, step, loss} (100,000 in a smoke run), its
+ * bytes on disk, and the chart and page reads over it; in a full run, memory over ten million.
+ */
+async function measureTracks(url: string, runner: { dreamlake: string; id: string }, other: { dreamlake: string; id: string }, pid: number): Promise<TrackReads> {
+	const points = smoke ? 100_000 : 1_000_000
+	const db = new Database(join(work, 'data', 'dreamlake.db'), { readonly: true })
+	const usedBytes = () => {
+		const pages = (db.query('PRAGMA page_count').get() as { page_count: number }).page_count - (db.query('PRAGMA freelist_count').get() as { freelist_count: number }).freelist_count
+		return pages * (db.query('PRAGMA page_size').get() as { page_size: number }).page_size
+	}
+	const before = usedBytes()
+	const started = performance.now()
+	await ingest(url, runner, 'million', points, (step) => ({ _ts: 1_765_000_000 + step / 100, step, loss: 1 / (step + 1) + Math.sin(step / 1000) / 10 }))
+	const ingestSeconds = (performance.now() - started) / 1000
+	const bytesPerPoint = (usedBytes() - before) / points
+	db.close()
+	const track = `${url}/episodes/${runner.id}/tracks/million`
+	const timed = async (path: string) => {
+		const server: number[] = []
+		const client: number[] = []
+		for (let i = 0; i < 20; i++) {
+			const t0 = performance.now()
+			const response = await fetch(`${track}${path}`, { headers: { authorization: `Bearer ${runner.dreamlake}` } })
+			await response.arrayBuffer()
+			client.push(performance.now() - t0)
+			if (response.status !== 200) throw new Error(`${path}: ${response.status}`)
+			server.push(Number(/total;dur=([\d.]+)/.exec(response.headers.get('server-timing') ?? '')?.[1] ?? Number.NaN))
+		}
+		return { serverMs: median(server), clientMs: median(client) }
+	}
+	const result: TrackReads = {
+		points,
+		ingestSeconds,
+		bytesPerPoint,
+		seriesFull: await timed('/series?keys=loss&maxPoints=1000'),
+		seriesWindow: await timed(`/series?keys=loss&maxPoints=1000&startIndex=${points / 2}&endIndex=${points / 2 + Math.min(100_000, points / 2) - 1}`),
+		data10k: await timed(`/data?startIndex=${Math.floor(points / 3)}&limit=10000`),
+	}
+	console.log(`tracks: ${points} points in ${ingestSeconds.toFixed(1)} s, ${bytesPerPoint.toFixed(1)} bytes a point; series ${result.seriesFull.serverMs} ms, window ${result.seriesWindow.serverMs} ms, data 10k ${result.data10k.serverMs} ms (server)`)
+	if (memoryRun) {
+		const total = 10_000_000
+		const samplesMb: number[] = []
+		const rssBeforeMb = rssMb(pid)
+		const t0 = performance.now()
+		await ingest(url, other, 'ten-million', total, (step) => ({ _ts: 1_765_000_000 + step / 100, step, loss: 1 / (step + 1) }), () => samplesMb.push(rssMb(pid)))
+		const pointsPerSecond = total / ((performance.now() - t0) / 1000)
+		const read = (path: string) => fetch(`${url}/episodes/${other.id}/tracks/ten-million${path}`, { headers: { authorization: `Bearer ${other.dreamlake}` } }).then((r) => r.arrayBuffer())
+		await read('/series?keys=loss&maxPoints=1000')
+		for (let page = 0; page < 100; page++) await read(`/data?startIndex=${page * 100_000}&limit=10000`)
+		result.tenMillion = { rssBeforeMb, rssMaxMb: Math.max(...samplesMb), samplesMb, rssAfterReadsMb: rssMb(pid), pointsPerSecond }
+		console.log(`tracks: 10M points at ${Math.round(pointsPerSecond)} points/s; RSS ${rssBeforeMb.toFixed(0)} → max ${result.tenMillion.rssMaxMb.toFixed(0)} → ${result.tenMillion.rssAfterReadsMb.toFixed(0)} MB after reads`)
+	}
+	return result
+}
+
+/** `points` points made by `point(step)` appended to a track in batches of 1,000, over 4 connections; `onMillion` after each million. */
+async function ingest(url: string, runner: { dreamlake: string; id: string }, name: string, points: number, point: (step: number) => Record<string, unknown>, onMillion?: () => void) {
+	let next = 0
+	let reported = 0
+	await Promise.all(
+		Array.from({ length: INGEST_CONNECTIONS }, async () => {
+			while (next < points) {
+				const from = next
+				next += INGEST_BATCH
+				const body = JSON.stringify({ dataPoints: Array.from({ length: Math.min(INGEST_BATCH, points - from) }, (_, i) => point(from + i)) })
+				const response = await fetch(`${url}/episodes/${runner.id}/tracks/${name}/append-batch`, { method: 'POST', headers: { authorization: `Bearer ${runner.dreamlake}`, 'content-type': 'application/json' }, body })
+				if (response.status !== 201) throw new Error(`ingest: ${response.status} ${await response.text()}`)
+				await response.arrayBuffer()
+				if (onMillion && Math.floor(next / 1_000_000) > reported) {
+					reported = Math.floor(next / 1_000_000)
+					onMillion()
+				}
+			}
+		}),
+	)
 }
 
 /** For each user, the episode `run` in their project `bench`, created by the upsert the SDK sends. */
@@ -350,6 +471,9 @@ function writeLines(name: string, lines: string[]): string {
 }
 
 const UPSERT_BODY = '{"name":"run"}'
+const INGEST_BATCH = 1000
+const INGEST_CONNECTIONS = 4
+const INGEST_BODY = ingestBody(0, INGEST_BATCH)
 const LOG_BATCH = 100
 const logLine = (i: number) => ({ timestamp: '2026-08-12T10:30:00.123456Z', level: 'info', message: `epoch 12 step ${3400 + i}: loss=0.2345 acc=0.9123 lr=0.0001 grad_norm=1.234` })
 /** What the SDK sends for one `episode.log(...)`. */
@@ -388,18 +512,18 @@ end
  * Runs wrk (or, without it, a plain fetch loop: smoke only) against `target` for `seconds`; with
  * `pid`, also charges that process's CPU time to the requests it answered.
  */
-async function load(target: string, lua: string, seconds: number, pid?: number): Promise<LoadResult> {
+async function load(target: string, lua: string, seconds: number, pid?: number, conns = connections): Promise<LoadResult> {
 	const before = pid === undefined ? undefined : cpuTime(pid)
-	const result = hasWrk ? wrkLoad(target, lua, seconds) : await fetchLoad(target, lua, seconds)
+	const result = hasWrk ? wrkLoad(target, lua, seconds, conns) : await fetchLoad(target, lua, seconds)
 	const after = pid === undefined ? undefined : cpuTime(pid)
 	if (!before || !after || result.requests === 0) return result
 	return { ...result, cpuMicros: (after.user + after.system - before.user - before.system) / result.requests, sysMicros: (after.system - before.system) / result.requests }
 }
 
-function wrkLoad(target: string, lua: string, seconds: number): LoadResult {
+function wrkLoad(target: string, lua: string, seconds: number, conns: number): LoadResult {
 	const script = join(work, `script-${Math.random().toString(36).slice(2)}.lua`)
 	writeFileSync(script, lua + '\ndone = function(summary, latency, requests)\n  io.write(string.format("RESULT %d %d %f %f %d\\n", summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), summary.errors.status))\nend\n')
-	const wrk = Bun.spawnSync(onLoadCore(['wrk', '-t1', `-c${connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '--latency', '-s', script, target]))
+	const wrk = Bun.spawnSync(onLoadCore(['wrk', '-t1', `-c${conns}`, `-d${Math.max(1, Math.round(seconds))}s`, '--latency', '-s', script, target]))
 	const out = wrk.stdout.toString()
 	const match = /RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) (\d+)/.exec(out)
 	if (!match) throw new Error(`wrk failed: ${out}${wrk.stderr.toString()}`)
