@@ -37,41 +37,32 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 const pad8 = (n: number) => (n + 7) & ~7
 
-/** The columns of `points`, keys in first-seen order. */
+/** The columns of `points`, keys in first-seen order, built in one pass over the points. */
 export function toColumns(points: Point[]): Column[] {
-	const keys = new Map<string, number>()
-	for (const point of points) for (const key in point) if (!keys.has(key)) keys.set(key, keys.size)
+	const n = points.length
+	const builders = new Map<string, { values: unknown[]; numeric: boolean; present: Uint8Array | null }>()
+	for (let i = 0; i < n; i++) {
+		const point = points[i]!
+		for (const key in point) {
+			const value = point[key]
+			if (value === undefined) continue
+			let column = builders.get(key)
+			if (!column) {
+				// a key first seen after point 0 is absent from the points before
+				column = { values: [], numeric: true, present: i === 0 ? null : new Uint8Array((n + 7) >> 3) }
+				builders.set(key, column)
+			}
+			if (!column.present && column.values.length !== i) column.present = allPresent(column.values.length, n) // dense so far, but a point in between lacked it
+			if (column.present) column.present[i >> 3]! |= 1 << (i & 7)
+			if (typeof value !== 'number') column.numeric = false
+			column.values.push(value)
+		}
+	}
 	const columns: Column[] = []
-	for (const key of keys.keys()) {
-		let present: Uint8Array | null = null
-		let numeric = true
-		let count = 0
-		for (let i = 0; i < points.length; i++) {
-			const value = points[i]![key]
-			if (value === undefined) {
-				present ??= allPresent(i, points.length)
-				continue
-			}
-			if (present) present[i >> 3]! |= 1 << (i & 7)
-			count++
-			if (typeof value !== 'number') numeric = false
-		}
-		if (numeric) {
-			const values = new Float64Array(count)
-			let j = 0
-			for (const point of points) {
-				const value = point[key]
-				if (value !== undefined) values[j++] = value as number
-			}
-			columns.push({ key, present, values })
-		} else {
-			const values: unknown[] = []
-			for (const point of points) {
-				const value = point[key]
-				if (value !== undefined) values.push(value)
-			}
-			columns.push({ key, present, values })
-		}
+	for (const [key, column] of builders) {
+		// dense until the end? A column whose last points lacked the key still needs its bitmap
+		const present = column.present ?? (column.values.length === n ? null : allPresent(column.values.length, n))
+		columns.push({ key, present, values: column.numeric ? Float64Array.from(column.values as number[]) : column.values })
 	}
 	return columns
 }

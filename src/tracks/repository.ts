@@ -72,6 +72,10 @@ export class TrackRepository {
 				.from(tracks)
 				.where(and(eq(tracks.episodeId, sql.placeholder('episodeId')), eq(tracks.name, sql.placeholder('name'))))
 				.prepare(),
+			// an append's update of its track: one prepared statement (drizzle built and prepared one per batch: 7% of an ingest)
+			advance: sqlite.prepare<never, [number, number, number, string | null, number]>(
+				'UPDATE tracks SET total = ?2, chunks = ?3, keys = coalesce(?4, keys), first_data_at = coalesce(first_data_at, ?5), last_data_at = ?5, updated_at = ?5 WHERE id = ?1',
+			),
 			tail: sqlite.prepare<{ startIndex: number; count: number }, [number]>('SELECT start_index AS startIndex, count FROM track_chunks WHERE track_id = ? ORDER BY start_index DESC LIMIT 1'),
 			tailData: sqlite.prepare<{ data: Uint8Array }, [number, number]>('SELECT data FROM track_chunks WHERE track_id = ? AND start_index = ?'),
 			insertChunk: sqlite.prepare<never, [number, number, number, number | null, number | null, string, number, Uint8Array, Uint8Array]>(
@@ -131,7 +135,7 @@ export class TrackRepository {
 	 * (the fields sent replace the stored ones); all or nothing. Throws TrackDeletedError for the
 	 * name of a deleted track.
 	 */
-	async append(meter: DbMeter, episodeId: number, name: string, points: Point[], fields: TrackFields): Promise<{ track: TrackRow; startIndex: number }> {
+	async append(meter: DbMeter, episodeId: number, name: string, points: Point[], fields: TrackFields): Promise<{ trackId: number; startIndex: number }> {
 		const key = stateKey(episodeId, name)
 		try {
 			return await this.writes.run(meter, () => {
@@ -140,42 +144,34 @@ export class TrackRepository {
 				const now = Date.now()
 				let chunks = state.chunks
 				let tail = state.tail
+				let keys = state.keys
 				if (points.length < TAIL_POINTS && tail && tail.count + points.length <= TAIL_POINTS) {
 					tally()
 					const stored = this.q.tailData.get(state.id, tail.startIndex)!.data
 					const decoded = decodeChunk(stored)
 					const joined = pointsOf(decoded, 0, decoded.count).concat(points)
 					tally()
-					this.writeChunk(state.id, tail.startIndex, joined, now, 'replace')
+					keys = mergedKeys(keys, this.writeChunk(state.id, tail.startIndex, joined, now, 'replace'))
 					tail = { startIndex: tail.startIndex, count: joined.length }
 				} else {
 					for (let from = 0; from < points.length; from += CHUNK_POINTS) {
 						const part = points.length <= CHUNK_POINTS ? points : points.slice(from, from + CHUNK_POINTS)
 						tally()
-						this.writeChunk(state.id, startIndex + from, part, now, 'insert')
+						keys = mergedKeys(keys, this.writeChunk(state.id, startIndex + from, part, now, 'insert'))
 						chunks++
 						tail = part.length < TAIL_POINTS ? { startIndex: startIndex + from, count: part.length } : null
 					}
 				}
-				const keys = mergedKeys(state.keys, points)
+				const total = startIndex + points.length
 				tally()
-				const track = this.db
-					.update(tracks)
-					.set({
-						total: startIndex + points.length,
-						chunks,
-						...(keys !== state.keys && { keys }),
-						...(startIndex === 0 && { firstDataAt: new Date(now) }),
-						lastDataAt: new Date(now),
-						updatedAt: new Date(now),
-						...fields,
-					})
-					.where(eq(tracks.id, state.id))
-					.returning()
-					.get()!
+				this.q.advance.run(state.id, total, chunks, keys === state.keys ? null : JSON.stringify(keys), now)
+				if (Object.keys(fields).length > 0) {
+					tally()
+					this.db.update(tracks).set(fields).where(eq(tracks.id, state.id)).run()
+				}
 				// inside the job: the next append in this same transaction numbers on from here
-				this.states.set(key, { id: state.id, total: track.total, chunks, keys: track.keys, tail })
-				return { track, startIndex }
+				this.states.set(key, { id: state.id, total, chunks, keys, tail })
+				return { trackId: state.id, startIndex }
 			})
 		} catch (error) {
 			// the transaction may have rolled back after this job counted on it: read the track again next time
@@ -184,7 +180,6 @@ export class TrackRepository {
 		}
 	}
 
-	/** The chunks covering points `from` to `to` (exclusive), in order, optionally only those whose `_ts` range meets [startTime, endTime]. */
 	/**
 	 * The chunks covering points `from` to `to` (exclusive), in order, optionally only those whose
 	 * `_ts` range meets [start, end]. Read one row at a time, so memory stays bounded however long the
@@ -303,7 +298,8 @@ export class TrackRepository {
 		}
 	}
 
-	private writeChunk(trackId: number, startIndex: number, points: Point[], now: number, how: 'insert' | 'replace'): void {
+	/** Encodes and stores one chunk; returns its columns (their keys are the track's new keys, if any). */
+	private writeChunk(trackId: number, startIndex: number, points: Point[], now: number, how: 'insert' | 'replace'): Column[] {
 		const columns = toColumns(points)
 		const [minTs, maxTs] = timeRange(columns)
 		const summary = JSON.stringify(summarize(columns))
@@ -311,6 +307,7 @@ export class TrackRepository {
 		const data = encodeChunk(points.length, columns)
 		if (how === 'insert') this.q.insertChunk.run(trackId, startIndex, points.length, minTs, maxTs, summary, now, blocks, data)
 		else this.q.replaceChunk.run(points.length, minTs, maxTs, summary, blocks, data, trackId, startIndex)
+		return columns
 	}
 }
 
@@ -328,18 +325,13 @@ function timeRange(columns: Column[]): [number | null, number | null] {
 	return min === Infinity ? [null, null] : [min, max]
 }
 
-/** `known` with the keys of `points` it lacks appended (the same array when there are none). */
-function mergedKeys(known: string[], points: Point[]): string[] {
+/** `known` with the keys of `columns` it lacks appended (the same array when there are none). */
+function mergedKeys(known: string[], columns: Column[]): string[] {
 	let merged = known
-	let seen: Set<string> | undefined
-	for (const point of points) {
-		for (const key in point) {
-			seen ??= new Set(known)
-			if (seen.has(key)) continue
-			seen.add(key)
-			if (merged === known) merged = [...known]
-			merged.push(key)
-		}
+	for (const column of columns) {
+		if (merged.includes(column.key)) continue
+		if (merged === known) merged = [...known]
+		merged.push(column.key)
 	}
 	return merged
 }

@@ -61,8 +61,8 @@ export class TrackService {
 		const episode = this.episodes.writable(meter, caller, episodeSegment)
 		if (!isTrackName(name)) throw invalidField('trackName', `must be 1 to ${TRACK_NAME_MAX_LENGTH} characters without control characters (it is the path segment after /tracks/)`)
 		try {
-			const { track, startIndex } = await this.repository.append(meter, episode.id, name, points, trackFields(fields))
-			return { inserted: points.length, trackName: track.name, trackId: formatRowId(track.id), startIndex }
+			const { trackId, startIndex } = await this.repository.append(meter, episode.id, name, points, trackFields(fields))
+			return { inserted: points.length, trackName: name, trackId: formatRowId(trackId), startIndex }
 		} catch (error) {
 			if (error instanceof TrackDeletedError) throw gone('track_deleted', `Track "${name.slice(0, 100)}" was deleted: restore it (POST …/tracks/{name}/restore) or purge it first.`)
 			throw error
