@@ -2,7 +2,7 @@
 # Runs the real DreamLake SDK's remote test suite (../shared/clients/dreamlake-py) against a fresh
 # server: the compiled binary when given as $1, else the source. Prints pytest's summary line and
 # exits non-zero when a test failed, errored or was skipped (a skip has tested nothing).
-#   scripts/sdk-suite.sh [binary] [test files…]   (default files: session, logging, parameters, tracks)
+#   scripts/sdk-suite.sh [binary] [test files…]   (default: the whole remote suite, 39 tests)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 clients=${DREAMLAKE_CLIENTS:-$root/../shared/clients}
@@ -10,7 +10,7 @@ server=(bun "$root/src/index.ts")
 if [ $# -gt 0 ] && [ -n "$1" ]; then server=("$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"); fi
 shift || true
 files=("$@")
-[ ${#files[@]} -eq 0 ] && files=(test/test_session.py test/test_logging.py test/test_parameters.py test/test_tracks.py)
+[ ${#files[@]} -eq 0 ] && files=(test/test_session.py test/test_logging.py test/test_parameters.py test/test_tracks.py test/test_files.py test/test_integration.py)
 # Debian's python3, which the apt packages (python3-pytest, python3-httpx, …) belong to, not a pyenv one ahead in PATH
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3

@@ -8,6 +8,9 @@ import type { VuerAuthVerifier } from './auth/vuer-auth'
 import type { Db } from './db/client'
 import type { DevIdentityProvider } from './dev-idp'
 import { episodeRoutes } from './episodes'
+import { fileRoutes } from './files'
+import { FileRepository } from './files/repository'
+import { FileService } from './files/service'
 import { EpisodeRepository } from './episodes/repository'
 import { EpisodeService } from './episodes/service'
 import { errorHandler } from './http/error-handler'
@@ -29,6 +32,7 @@ import { ProjectService } from './projects/service'
 import { trackRoutes } from './tracks'
 import { TrackRepository } from './tracks/repository'
 import { TrackService } from './tracks/service'
+import type { BlobStore } from './storage/blobs'
 import { VERSION } from './version'
 
 export interface AppDeps {
@@ -42,7 +46,13 @@ export interface AppDeps {
 	devIdp?: DevIdentityProvider
 	/** Accounts (and projects, episodes, log cursors) kept in memory (CACHE_SIZE); 10,000 when absent. */
 	cacheSize?: number
+	/** Where file bytes live (the data folder's `files/`). */
+	blobs: BlobStore
+	/** MAX_FILE_SIZE in bytes; 5 GiB when absent. */
+	maxFileSize?: number
 }
+
+export const DEFAULT_MAX_FILE_SIZE = 5 * 2 ** 30
 
 const bearer = (description: string) => ({ type: 'http' as const, scheme: 'bearer', bearerFormat: 'JWT', description })
 
@@ -50,9 +60,9 @@ const bearer = (description: string) => ({ type: 'http' as const, scheme: 'beare
  * Builds the HTTP application; it never listens. Requests reach it through `withOperations`
  * (http/operations.ts), from Bun.serve in the server and directly in the tests. Each feature gets
  * its services here, and uses another feature only through its service: projects ← episodes ←
- * logs, parameters, tracks. Every repository writes through the database's one write queue.
+ * logs, parameters, tracks, files. Every repository writes through the database's one write queue.
  */
-export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize }: AppDeps) {
+export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize, blobs, maxFileSize = DEFAULT_MAX_FILE_SIZE }: AppDeps) {
 	const auth = new AuthService(vuerAuth, tokens, log)
 	const accounts = AccountRepository.open(db, { cacheSize })
 	const guard = callerGuard(auth, accounts)
@@ -61,6 +71,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 	const logs = new LogService(new LogRepository(db, { cacheSize }), episodes)
 	const parameters = new ParameterService(new ParameterRepository(db), episodes)
 	const tracks = new TrackService(new TrackRepository(db, { cacheSize }), episodes)
+	const files = new FileService(new FileRepository(db), blobs, episodes, maxFileSize)
 	return (
 		// normalize: false, so a body with unknown fields is refused instead of silently trimmed
 		new Elysia({ normalize: false })
@@ -74,7 +85,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 						info: {
 							title: 'DreamLake API',
 							version: VERSION,
-							description: 'Auth via vuer-auth token exchange, then the data API: namespaces, projects, episodes, logs, parameters and tracks. Every error body is {"success": false, "error", "code"}.',
+							description: 'Auth via vuer-auth token exchange, then the data API: namespaces, projects, episodes, logs, parameters, tracks and files. Every error body is {"success": false, "error", "code"}.',
 						},
 						components: {
 							securitySchemes: {
@@ -87,12 +98,13 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 			)
 			.use(health(db))
 			.use(authRoutes(auth, accounts, guard, exchangeLimits))
-			.use(namespaceRoutes(projects, episodes, guard))
+			.use(namespaceRoutes(projects, episodes, files, guard))
 			.use(projectRoutes(projects, episodes, guard))
 			.use(episodeRoutes(episodes, guard))
 			.use(logRoutes(logs, guard))
 			.use(parameterRoutes(parameters, guard))
 			.use(trackRoutes(tracks, guard))
+			.use(fileRoutes(files, guard))
 			.use(notImplementedRoutes(guard))
 			.use(devIdp ? devIdp.routes() : new Elysia())
 	)

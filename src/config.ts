@@ -24,6 +24,7 @@ export const SETTINGS = [
 	{ env: 'VUER_AUTH_ALGORITHMS', flag: '--vuer-auth-algorithms', default: 'EdDSA,ES256,RS256', help: 'comma-separated signature algorithms accepted from vuer-auth' },
 	{ env: 'VUER_AUTH_PUBLIC_KEY', flag: '--vuer-auth-public-key', help: 'a PEM or JWK public key to verify vuer-auth tokens with, instead of the key set' },
 	{ env: 'RATE_LIMIT_EXCHANGE', flag: '--rate-limit-exchange', default: '30', help: 'POST /auth/exchange requests per minute per client address; 0 turns the limit off' },
+	{ env: 'MAX_FILE_SIZE', flag: '--max-file-size', default: '5GiB', help: 'largest file an upload may carry: bytes, or with KiB, MiB, GiB, TiB (or KB, MB, GB, TB: powers of 1000)' },
 	{ env: 'CACHE_SIZE', flag: '--cache-size', default: '10000', help: 'accounts, and verified dreamlake tokens, kept in memory (each); a known caller costs no database statement' },
 	{ env: 'TRUST_PROXY', flag: '--trust-proxy', default: '0', help: 'reverse proxies in front of the server: 0 uses the socket address, N takes the client address from X-Forwarded-For, N hops from the right' },
 	{ env: 'LOG_FORMAT', flag: '--log-format', default: 'auto', help: 'json, pretty, or auto (pretty on a terminal, json otherwise)' },
@@ -58,6 +59,8 @@ export interface Config {
 	trustProxy: number
 	/** Accounts, and verified dreamlake tokens, kept in memory (each). */
 	cacheSize: number
+	/** The largest file an upload may carry, in bytes. */
+	maxFileSize: number
 	logFormat: 'json' | 'pretty' | 'auto'
 	logLevel: 'debug' | 'info' | 'warn' | 'error'
 }
@@ -111,6 +114,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: RawSe
 		rateLimitExchange: count('RATE_LIMIT_EXCHANGE', get('RATE_LIMIT_EXCHANGE')),
 		trustProxy: count('TRUST_PROXY', get('TRUST_PROXY')),
 		cacheSize: atLeastOne('CACHE_SIZE', get('CACHE_SIZE')),
+		maxFileSize: byteSize('MAX_FILE_SIZE', get('MAX_FILE_SIZE')),
 		logFormat: oneOf('LOG_FORMAT', get('LOG_FORMAT'), ['json', 'pretty', 'auto'] as const),
 		logLevel: oneOf('LOG_LEVEL', get('LOG_LEVEL'), ['debug', 'info', 'warn', 'error'] as const),
 	}
@@ -126,6 +130,19 @@ function atLeastOne(variable: string, value: string): number {
 	const n = count(variable, value)
 	if (n < 1) throw new ConfigError(variable, `must be 1 or more, not ${value}.`)
 	return n
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12 }
+
+/** A size in bytes: `1048576`, `512MiB`, `5GiB`, `2GB` (KiB and friends are powers of 1024, KB and friends of 1000). */
+export function byteSize(variable: string, value: string): number {
+	const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value)
+	const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined
+	const bytes = match && unit !== undefined ? Math.floor(Number(match[1]) * unit) : Number.NaN
+	if (!Number.isSafeInteger(bytes) || bytes < 1) {
+		throw new ConfigError(variable, `"${value}" is not a size (use e.g. 1048576, 512MiB, 5GiB, or 2GB).`)
+	}
+	return bytes
 }
 
 function port(value: string): number {

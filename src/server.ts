@@ -11,6 +11,12 @@ import { MAX_JSON_BODY_BYTES } from './http/body'
 import { withOperations } from './http/operations'
 import type { Logger } from './log'
 import { settlesWithin } from './deadline'
+import { sweepBlobs } from './db/purge'
+import { describeError } from './log'
+import { BlobStore } from './storage/blobs'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { resolveJwtSecret } from './secret'
 
 export interface RunningServer {
@@ -25,6 +31,19 @@ export interface ServeOptions {
 }
 
 export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]']
+
+/** Room an upload's form fields and part headers get beside MAX_FILE_SIZE. */
+const UPLOAD_OVERHEAD_BYTES = 2 * 1024 * 1024
+/** How often the server frees file bytes no row points at (a purge from the command line leaves them). */
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000
+
+/** The file store of a database: `files/` in its data folder, or a throwaway folder for `:memory:`. */
+export function openFileStore(databasePath: string): { blobs: BlobStore; close(): void } {
+	const folder = dataFolder(databasePath)
+	if (folder !== null) return { blobs: new BlobStore(join(folder, 'files')), close() {} }
+	const throwaway = mkdtempSync(join(tmpdir(), 'dreamlake-files-'))
+	return { blobs: new BlobStore(throwaway), close: () => rmSync(throwaway, { recursive: true, force: true }) }
+}
 
 /** Opens and migrates the database, then serves the API until `stop`. */
 export async function startServer(config: Config, log: Logger, options: ServeOptions = {}): Promise<RunningServer> {
@@ -50,14 +69,30 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			expiresInSeconds: config.jwtExpiresInSeconds,
 			cacheSize: config.cacheSize,
 		})
-		const app = createApp({ db, vuerAuth, tokens, log, devIdp, exchangeLimits: { perMinute: config.rateLimitExchange, trustProxy: config.trustProxy }, cacheSize: config.cacheSize })
+		const files = openFileStore(config.databasePath)
+		const cleared = files.blobs.clearTemporary()
+		const swept = sweepBlobs(db, files.blobs)
+		if (cleared > 0 || swept.files > 0) log.info('file storage tidied', { unfinishedUploads: cleared, unreferencedFiles: swept.files, bytesFreed: swept.bytes })
+		const app = createApp({
+			db,
+			vuerAuth,
+			tokens,
+			log,
+			devIdp,
+			exchangeLimits: { perMinute: config.rateLimitExchange, trustProxy: config.trustProxy },
+			cacheSize: config.cacheSize,
+			blobs: files.blobs,
+			maxFileSize: config.maxFileSize,
+		})
+		// an upload's form fields and part headers ride on top of the file itself
+		const maxUploadBytes = config.maxFileSize + UPLOAD_OVERHEAD_BYTES
 		const server = Bun.serve({
 			port: config.port,
 			hostname: config.host,
 			// Only a backstop: the app refuses bodies over each route's limit itself, by Content-Length before
 			// reading and by counting while it reads, with the JSON error body. Bun's own refusal has an empty body.
-			maxRequestBodySize: MAX_JSON_BODY_BYTES * 2,
-			fetch: withOperations(app.fetch, { log, devMode: devIdp !== undefined }),
+			maxRequestBodySize: Math.max(MAX_JSON_BODY_BYTES * 2, maxUploadBytes + UPLOAD_OVERHEAD_BYTES),
+			fetch: withOperations(app.fetch, { log, devMode: devIdp !== undefined, maxUploadBytes }),
 		})
 		// what Elysia's own listen() does: handlers reach the socket (requestIP) through the app's server
 		app.server = server
@@ -78,6 +113,16 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 
 		// last, once nothing can fail any more: a worker thread left running would keep the process alive
 		const checkpointer = startCheckpointer(db, config.databasePath, log)
+		// bytes a purge (from the command line, beside this server) left without a row are freed here
+		const sweeper = setInterval(() => {
+			try {
+				const freed = sweepBlobs(db, files.blobs)
+				if (freed.files > 0) log.info('unreferenced files freed', { files: freed.files, bytes: freed.bytes })
+			} catch (error) {
+				log.warn('could not free unreferenced files', describeError(error))
+			}
+		}, SWEEP_INTERVAL_MS)
+		sweeper.unref()
 		let stopping: Promise<void> | undefined
 		const stop = (graceMs = 10_000) =>
 			(stopping ??= (async () => {
@@ -85,8 +130,10 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 					log.warn('in-flight requests did not finish in time; closing them', { graceMs })
 					await server.stop(true)
 				}
+				clearInterval(sweeper)
 				await checkpointer.stop()
 				closeDatabase(db)
+				files.close()
 				lock.release()
 				log.flush()
 			})())

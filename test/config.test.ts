@@ -18,9 +18,25 @@ describe('configuration', () => {
 			rateLimitExchange: 30,
 			trustProxy: 0,
 			cacheSize: 10_000,
+			maxFileSize: 5 * 2 ** 30,
 			logFormat: 'auto',
 			logLevel: 'info',
 		})
+	})
+
+	it.each([
+		['1048576', 1_048_576],
+		['512MiB', 512 * 2 ** 20],
+		['5GiB', 5 * 2 ** 30],
+		['2GB', 2e9],
+		['1.5 KiB', 1536],
+		['100kb', 100_000],
+	])('reads MAX_FILE_SIZE %p as %p bytes', (value, bytes) => {
+		expect(loadConfig({ MAX_FILE_SIZE: value }).maxFileSize).toBe(bytes)
+	})
+
+	it.each(['0', '-1', 'lots', '5 parsecs', '1e9'])('refuses MAX_FILE_SIZE %p, naming it', (value) => {
+		expect(() => loadConfig({ MAX_FILE_SIZE: value })).toThrow(/MAX_FILE_SIZE/)
 	})
 
 	it('reads every variable, and a flag wins over its variable', () => {

@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite'
+import type { BlobStore } from '../storage/blobs'
 import type { Db } from './client'
 
 export interface PurgeReport {
@@ -7,6 +8,8 @@ export interface PurgeReport {
 	logLines: number
 	tracks: number
 	trackChunks: number
+	/** Rows of files; their bytes are freed by `sweepBlobs`. */
+	files: number
 	/** Episodes restored while this ran: kept, with whatever lines were not removed yet. */
 	restoredMeanwhile: number
 }
@@ -23,14 +26,14 @@ const EPISODE_DUE = `(SELECT 1 FROM episodes e WHERE e.id = ?1 AND (
 
 /**
  * Removes for good what was deleted at or before `cutoff` (epoch ms): deleted projects with
- * everything in them, deleted episodes with their logs, parameters and tracks, and deleted tracks
- * with their points. Each step is a short
+ * everything in them, deleted episodes with their logs, parameters, tracks and files, deleted
+ * tracks with their points, and deleted files' rows (their bytes go with `sweepBlobs`). Each step is a short
  * transaction that checks again that its episode is still due, so it runs beside a live server
  * (which keeps only live projects and episodes in memory) without holding the write lock for long.
  */
 export function purgeDeleted(db: Db, cutoff: number): PurgeReport {
 	const sqlite = db.$client
-	const report: PurgeReport = { projects: 0, episodes: 0, logLines: 0, tracks: 0, trackChunks: 0, restoredMeanwhile: 0 }
+	const report: PurgeReport = { projects: 0, episodes: 0, logLines: 0, tracks: 0, trackChunks: 0, files: 0, restoredMeanwhile: 0 }
 	purgeTracks(sqlite, cutoff, report)
 	const episodes = (
 		sqlite
@@ -56,6 +59,17 @@ export function purgeDeleted(db: Db, cutoff: number): PurgeReport {
 		if (gone > 0) report.episodes += gone
 		else report.restoredMeanwhile++
 	}
+	report.files = inTransaction(
+		sqlite,
+		() =>
+			sqlite
+				.prepare<never, [number]>(
+					`DELETE FROM files WHERE (deleted_at IS NOT NULL AND deleted_at <= ?1)
+					OR episode_id IN (SELECT id FROM episodes WHERE deleted_at IS NOT NULL AND deleted_at <= ?1)
+					OR episode_id IN (SELECT e.id FROM episodes e JOIN projects p ON p.id = e.project_id WHERE p.deleted_at IS NOT NULL AND p.deleted_at <= ?1)`,
+				)
+				.run(cutoff).changes,
+	)
 	report.projects = inTransaction(
 		sqlite,
 		() => sqlite.prepare<never, [number]>('DELETE FROM projects WHERE deleted_at IS NOT NULL AND deleted_at <= ? AND NOT EXISTS (SELECT 1 FROM episodes WHERE project_id = projects.id)').run(cutoff).changes,
@@ -103,4 +117,28 @@ function inTransaction<T>(sqlite: Database, work: () => T): T {
 		sqlite.run('ROLLBACK')
 		throw error
 	}
+}
+
+/** Every checksum a row of `files` (live or deleted) points at. */
+export function referencedChecksums(db: Db): Set<string> {
+	return new Set((db.$client.query('SELECT DISTINCT checksum FROM files').all() as { checksum: string }[]).map((r) => r.checksum))
+}
+
+/**
+ * Frees the file bytes no row points at any more (after a purge, or left by a crash between a
+ * file's bytes and its row), but for the checksums an upload is committing right
+ * now (in this process). Returns how many files and bytes it removed. Run only where no other
+ * process uploads: by the server itself, or by `purge` when no server runs.
+ */
+export function sweepBlobs(db: Db, blobs: BlobStore): { files: number; bytes: number } {
+	const referenced = referencedChecksums(db)
+	const freed = { files: 0, bytes: 0 }
+	for (const { checksum, bytes } of blobs.stored()) {
+		if (referenced.has(checksum) || blobs.isCommitting(checksum)) continue
+		if (blobs.remove(checksum)) {
+			freed.files++
+			freed.bytes += bytes
+		}
+	}
+	return freed
 }

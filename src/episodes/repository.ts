@@ -109,6 +109,19 @@ export class EpisodeRepository {
 		}))
 	}
 
+	/** The ids of the live episodes of these projects. */
+	liveIdsIn(meter: DbMeter, projectIds: number[]): number[] {
+		if (projectIds.length === 0) return []
+		return metered(meter, () =>
+			this.db
+				.select({ id: episodes.id })
+				.from(episodes)
+				.where(and(inArray(episodes.projectId, projectIds), isNull(episodes.deletedAt)))
+				.all()
+				.map((row) => row.id),
+		)
+	}
+
 	/** Live episodes per project, for the projects given. */
 	countLive(meter: DbMeter, projectIds: number[]): Map<number, number> {
 		if (projectIds.length === 0) return new Map()

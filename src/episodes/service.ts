@@ -138,6 +138,11 @@ export class EpisodeService {
 		return this.detail(meter, caller, restored)
 	}
 
+	/** The ids of the live episodes of these projects. */
+	liveIdsIn(meter: DbMeter, projectIds: number[]): number[] {
+		return this.repository.liveIdsIn(meter, projectIds)
+	}
+
 	/** Live episodes per project (a project's `episodeCount`). */
 	countLive(meter: DbMeter, projectIds: number[]): Map<number, number> {
 		return this.repository.countLive(meter, projectIds)

@@ -13,7 +13,6 @@ const MISSING: { paths: string[]; what: string }[] = [
 	{ paths: ['/collections', '/collections/*'], what: 'Collections' },
 	{ paths: ['/datasets', '/datasets/*'], what: 'Datasets' },
 	{ paths: ['/bindrs', '/bindrs/*'], what: 'Bindrs' },
-	{ paths: ['/episodes/:id/files', '/episodes/:id/files/*'], what: 'Files' },
 ]
 
 export const notImplementedRoutes = (guard: ReturnType<typeof callerGuard>) => {

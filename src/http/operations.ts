@@ -12,7 +12,12 @@ export interface OperationsOptions {
 	log: Logger
 	/** `serve --dev`: every response says so. */
 	devMode?: boolean
+	/** The largest upload body (`POST /episodes/{id}/files`): MAX_FILE_SIZE and room for its form fields. */
+	maxUploadBytes?: number
 }
+
+/** The one route whose body may be larger than any JSON body: a file upload. */
+const UPLOAD = /^\/episodes\/[^/]+\/files\/?$/
 
 type Fetch = (request: Request) => Response | Promise<Response>
 
@@ -23,12 +28,16 @@ type Fetch = (request: Request) => Response | Promise<Response>
  * a token), and a 413 for a declared body over the largest any route takes, before a byte of it is read
  * (each route refuses what is over its own limit: http/body.ts).
  */
-export function withOperations(appFetch: Fetch, { log, devMode = false }: OperationsOptions): (request: Request) => Promise<Response> {
+export function withOperations(appFetch: Fetch, { log, devMode = false, maxUploadBytes = MAX_JSON_BODY_BYTES }: OperationsOptions): (request: Request) => Promise<Response> {
+	// past the JSON limit, only an upload may go on, up to its own limit
+	const tooLargeFor = (request: Request) =>
+		declaredBodyTooLarge(request, MAX_JSON_BODY_BYTES) &&
+		(request.method !== 'POST' || !UPLOAD.test(new URL(request.url).pathname) ? tooLarge(MAX_JSON_BODY_BYTES) : declaredBodyTooLarge(request, maxUploadBytes) ? tooLarge(maxUploadBytes) : undefined)
 	return async (request) => {
 		const started = performance.now()
 		const given = request.headers.get('x-request-id')
 		const id = given !== null && SANE_REQUEST_ID.test(given) ? given : `${PROCESS_PREFIX}-${(++sequence).toString(36)}`
-		const response = declaredBodyTooLarge(request, MAX_JSON_BODY_BYTES) ? tooLarge() : await appFetch(request)
+		const response = tooLargeFor(request) || (await appFetch(request))
 		response.headers.set('x-request-id', id)
 		if (devMode) response.headers.set('x-dreamlake-dev-mode', 'on')
 		const url = request.url
@@ -43,7 +52,7 @@ export function withOperations(appFetch: Fetch, { log, devMode = false }: Operat
 	}
 }
 
-function tooLarge(): Response {
-	const error = payloadTooLarge(MAX_JSON_BODY_BYTES)
+function tooLarge(limit: number): Response {
+	const error = payloadTooLarge(limit)
 	return Response.json(errorBody(error), { status: error.status, headers: { ...error.headers, 'server-timing': new DbMeter().serverTiming() } })
 }

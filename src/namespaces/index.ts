@@ -1,5 +1,6 @@
 import { Elysia, t } from 'elysia'
 import type { EpisodeService } from '../episodes/service'
+import type { FileService } from '../files/service'
 import { errorResponses } from '../http/errors'
 import type { callerGuard } from '../http/guard'
 import type { ProjectService } from '../projects/service'
@@ -11,19 +12,18 @@ const NamespaceOverview = t.Object({
 	metadata: t.Null(),
 	projects: t.Number({ description: 'Live projects' }),
 	episodes: t.Number({ description: 'Live episodes in live projects' }),
-	files: t.Number({ description: 'Live files (none until files exist)' }),
+	files: t.Number({ description: 'Live files of live episodes' }),
 })
 
 /** GET /namespaces/{ns}: the caller's namespace and what it holds. */
-export const namespaceRoutes = (projects: ProjectService, episodes: EpisodeService, guard: ReturnType<typeof callerGuard>) =>
+export const namespaceRoutes = (projects: ProjectService, episodes: EpisodeService, files: FileService, guard: ReturnType<typeof callerGuard>) =>
 	new Elysia().use(guard).get(
 		'/namespaces/:ns',
 		({ caller, meter, params }) => {
 			const namespace = ownNamespace(caller, params.ns)
 			const projectIds = projects.liveIds(meter, namespace.id)
-			let episodeCount = 0
-			for (const n of episodes.countLive(meter, projectIds).values()) episodeCount += n
-			return { id: namespace.id, slug: namespace.slug, metadata: null, projects: projectIds.length, episodes: episodeCount, files: 0 }
+			const episodeIds = episodes.liveIdsIn(meter, projectIds)
+			return { id: namespace.id, slug: namespace.slug, metadata: null, projects: projectIds.length, episodes: episodeIds.length, files: files.countLive(meter, episodeIds) }
 		},
 		{
 			caller: true,

@@ -9,6 +9,7 @@ import { VuerAuthVerifier, type VuerAuthOptions } from '../../src/auth/vuer-auth
 import { closeDatabase, openDatabase, type Db } from '../../src/db/client'
 import { migrateDatabase } from '../../src/db/migrate'
 import { createLogger, type Logger } from '../../src/log'
+import { BlobStore } from '../../src/storage/blobs'
 import { KeyServer } from './key-server'
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!'
@@ -19,6 +20,7 @@ export interface HarnessOptions {
 	keyServer?: KeyServer
 	exchangeLimits?: ExchangeLimits
 	cacheSize?: number
+	maxFileSize?: number
 }
 
 export interface CallOptions {
@@ -52,6 +54,9 @@ export class Harness {
 		readonly tokens: DreamlakeTokens,
 		private readonly build: () => ReturnType<typeof createApp>,
 		private readonly log: Logger,
+		/** Where uploaded files' bytes go (`<dir>/files`). */
+		readonly blobs: BlobStore,
+		private readonly maxUploadBytes: number,
 	) {
 		this.restart()
 	}
@@ -65,14 +70,15 @@ export class Harness {
 		const logs: string[] = []
 		const log = createLogger({ format: 'json', level: 'debug', write: (line) => logs.push(line) })
 		const vuerAuth = new VuerAuthVerifier({ jwksUrl: keys.jwksUrl, algorithms: ['EdDSA', 'ES256', 'RS256'], ...options.vuerAuth }, log)
-		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize })
-		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, build, log)
+		const blobs = new BlobStore(join(dir, 'files'))
+		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize, blobs, maxFileSize: options.maxFileSize })
+		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, build, log, blobs, (options.maxFileSize ?? 5 * 2 ** 30) + 2 * 2 ** 20)
 	}
 
 	/** A new app on the same database, as after a server restart: nothing cached in memory. */
 	restart(): void {
 		this.app = this.build()
-		this.fetch = withOperations(this.app.fetch, { log: this.log })
+		this.fetch = withOperations(this.app.fetch, { log: this.log, maxUploadBytes: this.maxUploadBytes })
 	}
 
 	get dbPath(): string {
@@ -81,13 +87,16 @@ export class Harness {
 
 	async call<T = any>(method: string, path: string, { token, headers = {}, body }: CallOptions = {}): Promise<Reply<T>> {
 		const init: RequestInit = { method, headers: { ...(token !== undefined && { authorization: `Bearer ${token}` }), ...headers } }
-		if (body !== undefined) {
+		if (body instanceof FormData) {
+			init.body = body // multipart/form-data, with its boundary in the content type Request sets
+		} else if (body !== undefined) {
 			init.body = typeof body === 'string' ? body : JSON.stringify(body)
 			if (typeof body !== 'string') (init.headers as Record<string, string>)['content-type'] = 'application/json'
 		}
 		const response = await this.fetch(new Request(`http://dreamlake.test${path}`, init))
 		const text = await response.text()
-		return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers, db: serverTiming(response.headers) }
+		const json = response.headers.get('content-type')?.includes('json') ?? false
+		return { status: response.status, body: text ? (json ? JSON.parse(text) : text) : null, headers: response.headers, db: serverTiming(response.headers) }
 	}
 
 	/** Mints a vuer-auth token for `claims` and exchanges it. */

@@ -197,8 +197,48 @@ export const trackChunks = sqliteTable(
 	(table) => [primaryKey({ columns: [table.trackId, table.startIndex] })],
 )
 
+/**
+ * A file of an episode. Its bytes live in the data folder's `files/`, named by their sha256
+ * (storage/blobs.ts), so identical uploads share them; a row only points at them.
+ */
+export const files = sqliteTable(
+	'files',
+	{
+		id: integer('id').primaryKey(),
+		episodeId: integer('episode_id')
+			.notNull()
+			.references(() => episodes.id, { onDelete: 'cascade' }),
+		/** `/`, or `/a/b`: segments of `[A-Za-z0-9_-]`. */
+		prefix: text('prefix').notNull(),
+		filename: text('filename').notNull(),
+		description: text('description'),
+		tags: json<string[]>('tags')
+			.notNull()
+			.default(sql`'[]'`),
+		contentType: text('content_type').notNull(),
+		sizeBytes: integer('size_bytes').notNull(),
+		/** sha256 of the bytes, lower-case hex: also where they are stored. */
+		checksum: text('checksum').notNull(),
+		metadata: json<Record<string, unknown>>('metadata')
+			.notNull()
+			.default(sql`'{}'`),
+		uploadedAt: at('uploaded_at').notNull(),
+		updatedAt: at('updated_at').notNull(),
+		deletedAt: at('deleted_at'),
+	},
+	(table) => [
+		// one live file per path: uploading the same prefix and name again replaces it
+		uniqueIndex('files_live_path_unique')
+			.on(table.episodeId, table.prefix, table.filename)
+			.where(sql`${table.deletedAt} IS NULL`),
+		index('files_episode_prefix_idx').on(table.episodeId, table.prefix),
+		index('files_checksum_idx').on(table.checksum),
+	],
+)
+
 export type ProjectRow = typeof projects.$inferSelect
 export type EpisodeRow = typeof episodes.$inferSelect
 export type LogSummaryRow = typeof logSummaries.$inferSelect
 export type ParametersRow = typeof parameters.$inferSelect
 export type TrackRow = typeof tracks.$inferSelect
+export type FileRow = typeof files.$inferSelect

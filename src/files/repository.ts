@@ -1,0 +1,131 @@
+import { and, count, desc, eq, inArray, isNotNull, isNull, or, sql } from 'drizzle-orm'
+import { sqliteErrorOf, type Db } from '../db/client'
+import { newRowId } from '../db/ids'
+import { metered, type DbMeter } from '../db/meter'
+import { files, type FileRow } from '../db/schema'
+import { writeQueueOf, type WriteQueue } from '../db/write-queue'
+
+export interface NewFile {
+	episodeId: number
+	prefix: string
+	filename: string
+	description: string | null
+	tags: string[]
+	contentType: string
+	sizeBytes: number
+	checksum: string
+	metadata: Record<string, unknown>
+}
+
+export interface FileChanges {
+	description?: string | null
+	tags?: string[]
+	metadata?: Record<string, unknown>
+}
+
+export class PathTakenError extends Error {}
+
+/** Files' rows; their bytes are the blob store's (storage/blobs.ts). */
+export class FileRepository {
+	private readonly writes: WriteQueue
+	private readonly q
+
+	constructor(private readonly db: Db) {
+		this.writes = writeQueueOf(db.$client)
+		this.q = {
+			byId: db
+				.select()
+				.from(files)
+				.where(and(eq(files.id, sql.placeholder('id')), eq(files.episodeId, sql.placeholder('episodeId'))))
+				.prepare(),
+		}
+	}
+
+	/** The file of this episode with this id, live or deleted. */
+	byId(meter: DbMeter, episodeId: number, id: number): FileRow | undefined {
+		return metered(meter, () => this.q.byId.get({ id, episodeId }))
+	}
+
+	/**
+	 * Stores the file's row in one transaction: the live file at the same path, if any, is deleted
+	 * (an upload to the same prefix and name replaces it), then the new one is inserted.
+	 */
+	insert(meter: DbMeter, file: NewFile): Promise<FileRow> {
+		const now = new Date()
+		return this.writes.run(meter, () => {
+			this.db
+				.update(files)
+				.set({ deletedAt: now, updatedAt: now })
+				.where(and(eq(files.episodeId, file.episodeId), eq(files.prefix, file.prefix), eq(files.filename, file.filename), isNull(files.deletedAt)))
+				.run()
+			for (;;) {
+				try {
+					return this.db.insert(files).values({ id: newRowId(), ...file, uploadedAt: now, updatedAt: now }).returning().get()
+				} catch (error) {
+					if (sqliteErrorOf(error)?.code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw error // an id taken after a clock step: draw again
+				}
+			}
+		})
+	}
+
+	/** Live files of the episode under `prefix` (itself and below), with any of `tags`, newest first. */
+	list(meter: DbMeter, episodeId: number, { prefix, tags, offset, limit }: { prefix: string; tags: string[]; offset: number; limit: number }) {
+		const under = prefix === '/' ? undefined : or(eq(files.prefix, prefix), sql`substr(${files.prefix}, 1, ${prefix.length + 1}) = ${`${prefix}/`}`)
+		const where = and(
+			eq(files.episodeId, episodeId),
+			isNull(files.deletedAt),
+			under,
+			tags.length > 0 ? sql`EXISTS (SELECT 1 FROM json_each(${files.tags}) WHERE json_each.value IN ${tags})` : undefined,
+		)
+		return metered(meter, () => ({
+			rows: this.db.select().from(files).where(where).orderBy(desc(files.uploadedAt), desc(files.id)).limit(limit).offset(offset).all(),
+			total: this.db.select({ n: count() }).from(files).where(where).get()!.n,
+		}))
+	}
+
+	/** Live files of these episodes. */
+	countLive(meter: DbMeter, episodeIds: number[]): number {
+		if (episodeIds.length === 0) return 0
+		return metered(meter, () => this.db.select({ n: count() }).from(files).where(and(inArray(files.episodeId, episodeIds), isNull(files.deletedAt))).get()!.n)
+	}
+
+	update(meter: DbMeter, id: number, changes: FileChanges): Promise<FileRow | undefined> {
+		return this.writes.run(meter, () =>
+			this.db
+				.update(files)
+				.set({ ...changes, updatedAt: new Date() })
+				.where(and(eq(files.id, id), isNull(files.deletedAt)))
+				.returning()
+				.get(),
+		)
+	}
+
+	softDelete(meter: DbMeter, id: number): Promise<FileRow | undefined> {
+		const now = new Date()
+		return this.writes.run(meter, () =>
+			this.db
+				.update(files)
+				.set({ deletedAt: now, updatedAt: now })
+				.where(and(eq(files.id, id), isNull(files.deletedAt)))
+				.returning()
+				.get(),
+		)
+	}
+
+	/** Brings a deleted file back; PathTakenError when a live file has its path now. */
+	restore(meter: DbMeter, id: number): Promise<FileRow | undefined> {
+		return this.writes.run(meter, () => {
+			try {
+				return this.db
+					.update(files)
+					.set({ deletedAt: null, updatedAt: new Date() })
+					.where(and(eq(files.id, id), isNotNull(files.deletedAt)))
+					.returning()
+					.get()
+			} catch (error) {
+				if (sqliteErrorOf(error)?.code === 'SQLITE_CONSTRAINT_UNIQUE') throw new PathTakenError()
+				throw error
+			}
+		})
+	}
+}

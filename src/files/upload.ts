@@ -1,0 +1,114 @@
+import busboy from 'busboy'
+import { Readable } from 'node:stream'
+import { ApiError, badRequest } from '../http/errors'
+import type { BlobStore, BlobWriter } from '../storage/blobs'
+import { FIELD_MAX_BYTES } from './model'
+
+/** An upload read off the wire: its form fields, and its one file, written to a temporary file and hashed. */
+export interface Upload {
+	fields: Map<string, string>
+	file: {
+		writer: BlobWriter
+		/** As the client named it; storing it safely is the caller's business (model.ts, safeFilename). */
+		filename: string | undefined
+		contentType: string
+		size: number
+		checksum: string
+	}
+}
+
+const MAX_FIELDS = 32
+
+export const fileTooLarge = (limit: number) =>
+	new ApiError(413, 'payload_too_large', `The file is larger than ${describeBytes(limit)} (MAX_FILE_SIZE).`, undefined, { connection: 'close' })
+
+const describeBytes = (bytes: number) => (bytes >= 2 ** 30 ? `${+(bytes / 2 ** 30).toFixed(2)} GiB` : bytes >= 2 ** 20 ? `${+(bytes / 2 ** 20).toFixed(2)} MiB` : `${bytes} bytes`)
+
+/**
+ * Reads a `multipart/form-data` upload as it arrives, with busboy (a streaming parser: a part is
+ * never held whole in memory; `request.formData()` held a 1 GiB upload in about 1.2 GB here). The
+ * `file` part goes straight to a temporary file through a sha256 hasher, chunk by chunk, with
+ * synchronous writes, so the parser reads no faster than the disk takes the bytes. On any failure
+ * (malformed body, a second file, a file over `maxFileSize`, a client gone, a full disk) the
+ * temporary file is removed and nothing else is left.
+ */
+export async function readUpload(request: Request, blobs: BlobStore, maxFileSize: number): Promise<Upload> {
+	const type = request.headers.get('content-type') ?? ''
+	if (!/^multipart\/form-data\s*;/i.test(type)) {
+		throw new ApiError(415, 'unsupported_media_type', 'An upload is multipart/form-data, with the bytes in a part named "file".')
+	}
+	if (!request.body) throw badRequest('missing_file', 'An upload needs a part named "file" with the bytes.')
+	let parser: busboy.Busboy
+	try {
+		parser = busboy({
+			headers: { 'content-type': type },
+			limits: { fileSize: maxFileSize, files: 1, fields: MAX_FIELDS, fieldSize: FIELD_MAX_BYTES, parts: MAX_FIELDS + 1, headerPairs: 64 },
+		})
+	} catch {
+		throw badRequest('invalid_multipart', 'The body is not multipart/form-data with a boundary.')
+	}
+	const fields = new Map<string, string>()
+	let writer: BlobWriter | undefined
+	let filename: string | undefined
+	let contentType = 'application/octet-stream'
+	const source = Readable.fromWeb(request.body as import('node:stream/web').ReadableStream<Uint8Array>)
+	try {
+		await new Promise<void>((resolve, reject) => {
+			let failed = false
+			const fail = (error: ApiError) => {
+				if (failed) return
+				failed = true
+				source.unpipe(parser)
+				source.destroy()
+				reject(error)
+			}
+			parser.on('field', (name, value, info) => {
+				if (info.valueTruncated || info.nameTruncated) return fail(new ApiError(413, 'payload_too_large', `The form field "${name.slice(0, 64)}" is over ${FIELD_MAX_BYTES / 1024} KiB.`, { field: name }))
+				fields.set(name, value)
+			})
+			parser.on('file', (name, stream, info) => {
+				if (name !== 'file') {
+					stream.resume()
+					return fail(badRequest('unexpected_file', `Only one file is taken, in a part named "file" (not "${name.slice(0, 64)}").`))
+				}
+				writer = blobs.writer()
+				filename = info.filename
+				if (info.mimeType) contentType = info.mimeType
+				stream.on('data', (chunk: Buffer) => {
+					if (failed) return
+					try {
+						writer!.write(chunk)
+					} catch (error) {
+						fail(writeFailure(error))
+					}
+				})
+				stream.on('limit', () => fail(fileTooLarge(maxFileSize)))
+			})
+			parser.on('filesLimit', () => fail(badRequest('too_many_files', 'An upload carries one file, in a part named "file"; this one has more.')))
+			parser.on('fieldsLimit', () => fail(badRequest('too_many_fields', `An upload has at most ${MAX_FIELDS} form fields.`)))
+			parser.on('partsLimit', () => fail(badRequest('too_many_fields', `An upload has at most ${MAX_FIELDS + 1} parts.`)))
+			parser.on('error', () => fail(badRequest('invalid_multipart', 'The multipart body is malformed (its boundaries or part headers).')))
+			parser.on('close', () => {
+				if (!failed) resolve()
+			})
+			source.on('error', () => fail(badRequest('upload_aborted', 'The upload stopped before its end.')))
+			source.pipe(parser)
+		})
+		if (!writer) throw badRequest('missing_file', 'An upload needs a part named "file" with the bytes.')
+		const { checksum, size } = await writer.finish().catch((error: unknown) => {
+			throw writeFailure(error)
+		})
+		return { fields, file: { writer, filename, contentType, size, checksum } }
+	} catch (error) {
+		writer?.discard()
+		throw error
+	}
+}
+
+/** A write to the temporary file failed: a full disk says so, anything else is the server's fault. */
+function writeFailure(error: unknown): ApiError {
+	if ((error as { code?: string }).code === 'ENOSPC') {
+		return new ApiError(507, 'insufficient_storage', 'The server has no room left for this file; nothing was kept.')
+	}
+	return new ApiError(500, 'upload_failed', 'The server could not store the upload; nothing was kept.')
+}
