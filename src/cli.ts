@@ -1,18 +1,18 @@
 import { ConfigError, duration, loadConfig, SETTINGS, type Config, type RawSettings, type SettingName } from './config'
-import { BackupError, backupDatabase } from './db/backup'
+import { BackupError, backupDatabase, backupFiles, backupFilesFolder } from './db/backup'
 import { closeDatabase, dataFolder, openDatabase } from './db/client'
 import { migrateDatabase } from './db/migrate'
-import { purgeDeleted } from './db/purge'
-import { ServerLockError } from './db/server-lock'
+import { purgeDeleted, sweepBlobs } from './db/purge'
+import { acquireServerLock, ServerLockError } from './db/server-lock'
 import { DevIdentityProvider, InvalidDevUsername } from './dev-idp'
 import { createLogger, type Logger } from './log'
-import { startServer } from './server'
+import { openFileStore, startServer } from './server'
 import { COMMIT, VERSION } from './version'
 
 const COMMANDS = {
 	serve: { args: [], help: 'run the API server (the default)' },
 	migrate: { args: [], help: 'apply database migrations and exit' },
-	backup: { args: ['file'], help: 'write a consistent copy of the database to <file> (safe while the server runs)' },
+	backup: { args: ['file'], help: 'write a consistent copy of the database to <file> and of the files to <file>.files/ (safe while the server runs)' },
 	purge: { args: [], help: 'remove for good what was deleted more than --older-than <duration> ago (safe while the server runs)' },
 	'dev-token': { args: ['username'], help: 'print a vuer-auth token for <username> from the --dev stand-in provider' },
 	version: { args: [], help: 'print the version and the commit it was built from' },
@@ -163,7 +163,13 @@ export async function main(argv: string[], env: Record<string, string | undefine
 function backup(config: Config, target: string, log: Logger): number {
 	const started = performance.now()
 	const { bytes } = backupDatabase(config.databasePath, target)
-	log.info('backup written', { from: config.databasePath, to: target, bytes, ms: Math.round(performance.now() - started) })
+	const store = openFileStore(config.databasePath)
+	try {
+		const { files } = backupFiles(target, store.blobs)
+		log.info('backup written', { from: config.databasePath, to: target, bytes, files, filesTo: backupFilesFolder(target), ms: Math.round(performance.now() - started) })
+	} finally {
+		store.close()
+	}
 	return 0
 }
 
@@ -176,10 +182,35 @@ function purge(config: Config, olderThan: string, log: Logger): number {
 		const cutoff = Date.now() - seconds * 1000
 		const report = purgeDeleted(db, cutoff)
 		log.info('purged', { deletedBefore: new Date(cutoff).toISOString(), ...report, ms: Math.round(performance.now() - started) })
+		freeFileBytes(config, db, log)
 		if (report.restoredMeanwhile > 0) log.warn('episodes were restored while they were being purged; they are kept, but lines removed before the restore are gone', { episodes: report.restoredMeanwhile })
 		return 0
 	} finally {
 		closeDatabase(db)
+	}
+}
+
+/**
+ * Frees the bytes no file row points at any more, when no server runs (this takes its lock for the
+ * moment). A running server may be moving an upload's bytes into place this very moment, so there
+ * it is the server's job: it sweeps every 10 minutes and at every start.
+ */
+function freeFileBytes(config: Config, db: ReturnType<typeof openDatabase>, log: Logger): void {
+	let lock: ReturnType<typeof acquireServerLock>
+	try {
+		lock = acquireServerLock(config.databasePath)
+	} catch (error) {
+		if (!(error instanceof ServerLockError)) throw error
+		log.info('a server is running on this database: it frees the files\' bytes within 10 minutes')
+		return
+	}
+	const store = openFileStore(config.databasePath)
+	try {
+		const freed = sweepBlobs(db, store.blobs)
+		log.info('file bytes freed', freed)
+	} finally {
+		store.close()
+		lock.release()
 	}
 }
 

@@ -1,9 +1,13 @@
 import { Database } from 'bun:sqlite'
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
+import type { BlobStore } from '../storage/blobs'
 import { IN_MEMORY } from './client'
 
 export class BackupError extends Error {}
+
+/** Where a backup's files go: beside the database copy, `<target>.files/` (the same layout as the data folder's `files/`). */
+export const backupFilesFolder = (target: string) => `${target}.files`
 
 /**
  * Writes a consistent copy of the database at `source` to `target` with `VACUUM INTO`: one read
@@ -13,6 +17,7 @@ export function backupDatabase(source: string, target: string): { bytes: number 
 	if (source === IN_MEMORY) throw new BackupError('an in-memory database cannot be backed up.')
 	if (!existsSync(source)) throw new BackupError(`there is no database at ${source}.`)
 	if (existsSync(target)) throw new BackupError(`${target} already exists; refusing to overwrite it.`)
+	if (existsSync(backupFilesFolder(target))) throw new BackupError(`${backupFilesFolder(target)} already exists; refusing to overwrite it.`)
 	if (resolve(source) === resolve(target)) throw new BackupError('the backup cannot be the database itself.')
 	mkdirSync(dirname(target), { recursive: true })
 	const db = new Database(source, { readonly: true })
@@ -23,4 +28,32 @@ export function backupDatabase(source: string, target: string): { bytes: number 
 		db.close()
 	}
 	return { bytes: statSync(target).size }
+}
+
+/**
+ * Puts the bytes of every file the database copy at `copy` knows (live or deleted, so a restore can
+ * still restore them) into `<copy>.files/`: hard links where the data folder and the backup share a
+ * file system (bytes are never changed once stored, so a link is a copy), else copies. Consistent
+ * with the copy: it reads the copy, not the live database.
+ */
+export function backupFiles(copy: string, blobs: BlobStore): { files: number } {
+	const folder = backupFilesFolder(copy)
+	mkdirSync(folder, { recursive: true })
+	const db = new Database(copy, { readonly: true })
+	let checksums: string[]
+	try {
+		checksums = (db.query('SELECT DISTINCT checksum FROM files').all() as { checksum: string }[]).map((r) => r.checksum)
+	} finally {
+		db.close()
+	}
+	const missing = checksums.filter((checksum) => {
+		try {
+			blobs.copyTo(checksum, folder)
+			return false
+		} catch {
+			return true
+		}
+	})
+	if (missing.length > 0) throw new BackupError(`the bytes of ${missing.length} file(s) were missing (purged during the backup?); run it again.`)
+	return { files: checksums.length }
 }
