@@ -41,7 +41,7 @@ const duration = Number(options.duration ?? (smoke ? 0.3 : 3))
 const connections = Number(options.connections)
 const seedUsers = Number(options.users ?? (smoke ? 50 : 10_000))
 const only = options.only?.split(',').map((s) => s.trim())
-const SCENARIO_KEYS = ['me', 'patch', 'returning', 'new', 'upsert', 'log', 'log100', 'ingest', 'tracks']
+const SCENARIO_KEYS = ['me', 'patch', 'returning', 'new', 'upsert', 'log', 'log100', 'ingest', 'tracks', 'files']
 if (only?.some((key) => !SCENARIO_KEYS.includes(key))) {
 	console.error(`--only takes a comma-separated list of ${SCENARIO_KEYS.join(', ')}`)
 	process.exit(2)
@@ -183,7 +183,7 @@ async function main() {
 	// Warm-up, not measured: the JIT compiles the hot paths and each token is verified once (10,000
 	// HMACs) before round 1, as on a server that has been up for a while. New-user exchanges run the
 	// same code as returning ones, which warm them up without using up the pool of new users.
-	if (warmup > 0) {
+	if (warmup > 0 && plan.length > 0) {
 		console.log(`warm-up: ${warmup} s of each scenario, not measured`)
 		await load(`http://127.0.0.1:${baselinePort}/`, plan[0]!.lua, warmup)
 		for (const scenario of plan) if (scenario.key !== 'new') await load(scenario.target, scenario.lua, warmup, undefined, scenario.connections)
@@ -231,7 +231,7 @@ async function main() {
 		}),
 	})
 	const scenarios: Scenario[] = [
-		{ name: 'baseline: bare Bun.serve, same-size JSON', ...medianOf(baselines, baselines.map(() => 1)), against: 'baseline', statements: '-' },
+		...(baselines.length > 0 ? [{ name: 'baseline: bare Bun.serve, same-size JSON', ...medianOf(baselines, baselines.map(() => 1)), against: 'baseline' as const, statements: '-' }] : []),
 		...plan.map((scenario, i) => ({ name: scenario.name, against: scenario.against, statements: scenario.statements, ...medianOf(measured[i]!.results, measured[i]!.ratios) })),
 	]
 	const created = measured[plan.findIndex((s) => s.key === 'new')]?.results.reduce((sum, r) => sum + r.requests, 0) ?? 0
@@ -261,6 +261,7 @@ async function main() {
 		memory = { firstHalf, secondHalf, growth: secondHalf.rssMb / firstHalf.rssMb - 1, endGrowth: secondHalf.endRssMb / firstHalf.endRssMb - 1 }
 	}
 	const trackReads = !only || only.includes('tracks') ? await measureTracks(url, episodes[5]!, episodes[6]!, server.pid) : undefined
+	const fileFigures = !only || only.includes('files') ? await measureFiles(url, episodes[7]!, server.pid) : undefined
 	const peakRssMb = peakRss(server.pid)
 	server.kill('SIGTERM')
 	await server.exited
@@ -272,7 +273,7 @@ async function main() {
 	const everyCore = pinned ? ['taskset', '-c', `0-${cpus().length - 1}`] : []
 	for (let i = 0; i < startRuns; i++) starts.push(await timeToFirstHealth(options.binary, everyCore))
 
-	const report = { date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : 'fetch (8 concurrent loops; smoke only, not comparable)', connections: hasWrk ? connections : 8, durationSeconds: duration, rounds, pinned, seedUsers, ceiling, logsCeiling, tracksCeiling, scenarios, trackReads, peakRssMb, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined }
+	const report = { date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : 'fetch (8 concurrent loops; smoke only, not comparable)', connections: hasWrk ? connections : 8, durationSeconds: duration, rounds, pinned, seedUsers, ceiling, logsCeiling, tracksCeiling, scenarios, trackReads, files: fileFigures, peakRssMb, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined }
 	mkdirSync(dirname(out), { recursive: true })
 	writeFileSync(out, JSON.stringify(report, null, 2) + '\n')
 	console.log('\n' + markdown(report) + `\n\nJSON: ${out}`)
@@ -297,6 +298,21 @@ function markdown(report: any): string {
 		`Logs ceiling: ${report.logsCeiling.rowsPerSecond.toLocaleString('en')} log rows/s inserted in-process by a prepared statement, ${LOG_BATCH} per transaction, into the bare table (${report.logsCeiling.rowsPerSecondWithSummary.toLocaleString('en')} with the summary trigger the server's table has); the ${LOG_BATCH}-line scenario is compared with the bare one.`,
 		`Server peak RSS: ${report.peakRssMb.toFixed(1)} MB.${report.startMs ? ` Start, exec to first 200 on /health (empty data folder): median ${report.startMs.median.toFixed(1)} ms of ${report.startMs.runs.length}.` : ''}`,
 	]
+	if (report.files) {
+		const f = report.files as FileFigures
+		const gib = (f.bytes / 2 ** 30).toFixed(f.bytes >= 2 ** 30 ? 0 : 3)
+		lines.push(
+			'',
+			`Files (${f.rounds} rounds, medians; bare: a Bun.serve of a few lines, on the server's core):`,
+			'',
+			'| Measure | server | bare Bun.serve | ratio | target |',
+			'|---|---|---|---|---|',
+			`| upload of ${gib} GiB (multipart, checked, stored) | ${f.upload.mbps.toFixed(0)} MB/s | ${f.bareUpload.mbps.toFixed(0)} MB/s (the body streamed to a file) | ${((f.upload.mbps / f.bareUpload.mbps) * 100).toFixed(0)}% | ≥ 70% |`,
+			`| server RSS growth during the upload | ${f.upload.rssGrowthMb.toFixed(1)} MB | | | ≤ 64 MB |`,
+			`| download of it | ${f.download.mbps.toFixed(0)} MB/s | ${f.bareDownload.mbps.toFixed(0)} MB/s (Bun.file) | ${((f.download.mbps / f.bareDownload.mbps) * 100).toFixed(0)}% | ≥ 80% |`,
+			`| ${f.small.count.toLocaleString('en')} uploads of 10 KB, 4 connections | ${f.small.filesPerSecond.toFixed(0)} files/s, ${f.small.statements} statements each | | | reported |`,
+		)
+	}
 	if (report.trackReads) {
 		const t = report.trackReads as TrackReads
 		const row = (name: string, r: { serverMs: number; clientMs: number }, target: string) => `| ${name} | ${r.serverMs.toFixed(1)} | ${r.clientMs.toFixed(1)} | ${target} |`
@@ -405,6 +421,146 @@ async function measureTracks(url: string, runner: { dreamlake: string; id: strin
 		console.log(`tracks: 10M points at ${Math.round(pointsPerSecond)} points/s; RSS ${rssBeforeMb.toFixed(0)} → max ${result.tenMillion.rssMaxMb.toFixed(0)} → ${result.tenMillion.rssAfterReadsMb.toFixed(0)} MB after reads`)
 	}
 	return result
+}
+
+interface FileFigures {
+	bytes: number
+	rounds: number
+	upload: { mbps: number; rssGrowthMb: number }
+	bareUpload: { mbps: number }
+	download: { mbps: number }
+	bareDownload: { mbps: number }
+	small: { count: number; filesPerSecond: number; statements: string }
+}
+
+/**
+ * Issue 13's figures: one large upload (1 GiB; 16 MiB in a smoke run) through the server, checked
+ * and stored, against a bare Bun.serve streaming the same request body to a file; its download
+ * against a bare Bun.serve answering Bun.file of it; the server's RSS while it uploads; and a
+ * thousand small uploads from four connections.
+ */
+async function measureFiles(url: string, runner: { dreamlake: string; id: string }, pid: number): Promise<FileFigures> {
+	const bytes = smoke ? 16 * 2 ** 20 : 2 ** 30
+	const rounds = smoke ? 1 : 3
+	const block = crypto.getRandomValues(new Uint8Array(2 ** 20))
+	const hasher = new Bun.CryptoHasher('sha256')
+	for (let at = 0; at < bytes; at += block.length) hasher.update(block)
+	const checksum = hasher.digest('hex')
+	const boundary = `----dreamlake-bench-${crypto.randomUUID()}`
+	const fieldPart = (name: string, value: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`
+	const head = `${fieldPart('prefix', '/bench')}${fieldPart('checksum', checksum)}${fieldPart('sizeBytes', String(bytes))}--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`
+	const bodyPath = join(work, 'upload-body.bin')
+	const writer = Bun.file(bodyPath).writer()
+	writer.write(head)
+	for (let at = 0; at < bytes; at += block.length) writer.write(block)
+	writer.write(`\r\n--${boundary}--\r\n`)
+	await writer.end()
+	const contentType = `multipart/form-data; boundary=${boundary}`
+	const auth = { authorization: `Bearer ${runner.dreamlake}` }
+
+	const barePort = await freePort()
+	const bareDir = join(work, 'bare-upload')
+	mkdirSync(bareDir, { recursive: true })
+	// the bare download serves the very bytes the server stored (they are named by their checksum)
+	const stored = join(work, 'data', 'files', checksum.slice(0, 2), checksum)
+	const bare = Bun.spawn(onServerCore([process.execPath, '-e', bareFilesSource(barePort, bareDir, stored)]), { stdout: 'ignore', stderr: 'inherit' })
+	children.push(bare)
+	await waitFor(`http://127.0.0.1:${barePort}/health`)
+
+	const timedUpload = async (target: string, headers: Record<string, string>, watch?: number) => {
+		const rssBefore = watch ? rssMb(watch) : 0
+		let rssMax = rssBefore
+		const sampler = watch ? setInterval(() => (rssMax = Math.max(rssMax, rssMb(watch))), 20) : undefined
+		const t0 = performance.now()
+		const response = await fetch(target, { method: 'POST', headers: { ...headers, 'content-type': contentType }, body: Bun.file(bodyPath) })
+		const text = await response.text()
+		const seconds = (performance.now() - t0) / 1000
+		if (sampler) clearInterval(sampler)
+		if (response.status >= 300) throw new Error(`upload: ${response.status} ${text}`)
+		return { mbps: bytes / 1e6 / seconds, rssGrowthMb: rssMax - rssBefore, body: text }
+	}
+	const timedDownload = async (target: string, headers: Record<string, string>) => {
+		const t0 = performance.now()
+		const response = await fetch(target, { headers })
+		let received = 0
+		for await (const chunk of response.body!) received += chunk.byteLength
+		const seconds = (performance.now() - t0) / 1000
+		if (received !== bytes) throw new Error(`download: ${received} bytes, not ${bytes}`)
+		return { mbps: bytes / 1e6 / seconds }
+	}
+	const uploads: { mbps: number; rssGrowthMb: number }[] = []
+	const bareUploads: { mbps: number }[] = []
+	const downloads: { mbps: number }[] = []
+	const bareDownloads: { mbps: number }[] = []
+	let fileId = ''
+	for (let round = 0; round < rounds; round++) {
+		bareUploads.push(await timedUpload(`http://127.0.0.1:${barePort}/upload`, {}))
+		const up = await timedUpload(`${url}/episodes/${runner.id}/files`, auth, pid)
+		uploads.push(up)
+		fileId = (JSON.parse(up.body) as { id: string }).id
+		bareDownloads.push(await timedDownload(`http://127.0.0.1:${barePort}/download`, {}))
+		downloads.push(await timedDownload(`${url}/episodes/${runner.id}/files/${fileId}/download`, auth))
+		console.log(`  files round ${round + 1}: upload ${up.mbps.toFixed(0)} MB/s (bare ${bareUploads.at(-1)!.mbps.toFixed(0)}), RSS +${up.rssGrowthMb.toFixed(1)} MB; download ${downloads.at(-1)!.mbps.toFixed(0)} MB/s (bare ${bareDownloads.at(-1)!.mbps.toFixed(0)})`)
+	}
+	bare.kill()
+	rmSync(bodyPath, { force: true })
+
+	// small files: 10 KB each, distinct bytes, four connections
+	const count = smoke ? 100 : 1000
+	const small = Array.from({ length: count }, (_, i) => {
+		const content = crypto.getRandomValues(new Uint8Array(10 * 1024))
+		return { name: `small-${i}.bin`, content, checksum: new Bun.CryptoHasher('sha256').update(content).digest('hex') }
+	})
+	let next = 0
+	let statements = '?'
+	const t0 = performance.now()
+	await Promise.all(
+		Array.from({ length: 4 }, async () => {
+			while (next < small.length) {
+				const file = small[next++]!
+				const form = new FormData()
+				form.set('prefix', '/small')
+				form.set('checksum', file.checksum)
+				form.set('sizeBytes', String(file.content.length))
+				form.set('file', new Blob([file.content]), file.name)
+				const response = await fetch(`${url}/episodes/${runner.id}/files`, { method: 'POST', headers: auth, body: form })
+				if (response.status !== 201) throw new Error(`small upload: ${response.status} ${await response.text()}`)
+				await response.arrayBuffer()
+				const timing = response.headers.get('server-timing') ?? ''
+				statements = `${/db;dur=[\d.]+;desc="(\d+)"/.exec(timing)?.[1] ?? '?'} (in ${/db-tx;desc="(\d+)"/.exec(timing)?.[1] ?? '0'} write tx)`
+			}
+		}),
+	)
+	const filesPerSecond = count / ((performance.now() - t0) / 1000)
+	console.log(`  ${count} small uploads: ${filesPerSecond.toFixed(0)} files/s, ${statements} statements each`)
+	const med = <T extends Record<string, number>>(list: T[], key: keyof T) => median(list.map((r) => r[key] as number))
+	return {
+		bytes,
+		rounds,
+		upload: { mbps: med(uploads, 'mbps'), rssGrowthMb: Math.max(...uploads.map((u) => u.rssGrowthMb)) },
+		bareUpload: { mbps: med(bareUploads, 'mbps') },
+		download: { mbps: med(downloads, 'mbps') },
+		bareDownload: { mbps: med(bareDownloads, 'mbps') },
+		small: { count, filesPerSecond, statements },
+	}
+}
+
+/** A bare Bun.serve: POST /upload streams the request body to a file; GET /download answers Bun.file of the stored bytes. */
+function bareFilesSource(port: number, dir: string, downloadPath: string): string {
+	return `
+const { openSync, writeSync, closeSync, rmSync } = require('node:fs')
+Bun.serve({ hostname: '127.0.0.1', port: ${port}, maxRequestBodySize: 2 ** 34, async fetch(request) {
+	const path = new URL(request.url).pathname
+	if (path === '/health') return new Response('ok')
+	if (path === '/download') return new Response(Bun.file(${JSON.stringify(downloadPath)}))
+	const file = ${JSON.stringify(dir)} + '/' + crypto.randomUUID()
+	const fd = openSync(file, 'w')
+	for await (const chunk of request.body) { let at = 0; while (at < chunk.length) at += writeSync(fd, chunk, at, chunk.length - at) }
+	closeSync(fd)
+	rmSync(file)
+	return Response.json({ ok: true })
+} })
+`
 }
 
 /** `points` points made by `point(step)` appended to a track in batches of 1,000, over 4 connections; `onMillion` after each million. */

@@ -57,7 +57,7 @@ export class FileService {
 				release()
 			}
 		} finally {
-			upload.file.writer.discard() // a no-op once committed (the temporary file has moved)
+			await upload.file.writer.discard() // a no-op once committed (the temporary file has moved)
 		}
 	}
 

@@ -2,6 +2,8 @@ import { closeSync, copyFileSync, existsSync, fsync, fsyncSync, linkSync, mkdirS
 import { join } from 'node:path'
 
 const SHA256 = /^[0-9a-f]{64}$/
+/** An upload being written is flushed to disk every so many bytes, in the background. */
+const SYNC_EVERY_BYTES = 64 * 1024 * 1024
 
 /** A temporary file being written and hashed. */
 export interface BlobWriter {
@@ -10,7 +12,7 @@ export interface BlobWriter {
 	/** Flushes the bytes to disk (fsync, off the request thread) and returns the sha256 and the size. */
 	finish(): Promise<{ checksum: string; size: number }>
 	/** Removes what was written (a failed, refused or aborted upload). */
-	discard(): void
+	discard(): Promise<void>
 	readonly size: number
 }
 
@@ -46,6 +48,10 @@ export class BlobStore {
 		const hasher = new Bun.CryptoHasher('sha256')
 		let size = 0
 		let open = true
+		let unsynced = 0
+		let syncing: Promise<void> | undefined
+		const sync = () =>
+			new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())))
 		const close = () => {
 			if (open) closeSync(fd)
 			open = false
@@ -60,14 +66,24 @@ export class BlobStore {
 				let written = 0
 				while (written < chunk.length) written += writeSync(fd, chunk, written, chunk.length - written)
 				size += chunk.length
+				unsynced += chunk.length
+				// flush as the upload goes, off the request thread, so the last flush has little left:
+				// a gigabyte flushed at the end took 0.6 s here, a sixth of the whole upload
+				if (unsynced >= SYNC_EVERY_BYTES && !syncing) {
+					unsynced = 0
+					syncing = sync()
+						.catch(() => {}) // the final flush reports what went wrong
+						.finally(() => (syncing = undefined))
+				}
 			},
 			async finish() {
-				// a gigabyte of dirty pages can take seconds to flush: not on the thread that serves requests
-				await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())))
+				await syncing
+				await sync()
 				close()
 				return { checksum: hasher.digest('hex'), size }
 			},
-			discard() {
+			async discard() {
+				await syncing // the flush in flight holds the descriptor
 				close()
 				rmSync(path, { force: true })
 			},
