@@ -14,6 +14,7 @@ import { settlesWithin } from './deadline'
 import { sweepBlobs } from './db/purge'
 import { describeError } from './log'
 import { BlobStore } from './storage/blobs'
+import { UPLOAD_OVERHEAD_BYTES } from './files/upload'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -32,8 +33,6 @@ export interface ServeOptions {
 
 export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]']
 
-/** Room an upload's form fields and part headers get beside MAX_FILE_SIZE. */
-const UPLOAD_OVERHEAD_BYTES = 2 * 1024 * 1024
 /** How often the server frees file bytes no row points at (a purge from the command line leaves them). */
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000
 

@@ -40,6 +40,14 @@ describe('GET /ready', () => {
 })
 
 describe('request ids and the request log', () => {
+	it.each(['x', 'ab', 'api', 'db:80'])('routes a request whose Host is as short as %p (Elysia looks for the path from the 12th character)', async (host) => {
+		const health = await h.fetch(new Request(`http://${host}/health`))
+		expect(health.status).toBe(200)
+		const me = await h.fetch(new Request(`http://${host}/auth/me?x=1`))
+		expect(me.status).toBe(401)
+		expect(((await me.json()) as { code: string }).code).toBe('missing_authorization')
+	})
+
 	it('reports the whole request in Server-Timing as total, beside the database', async () => {
 		const { headers } = await h.call('GET', '/health')
 		expect(headers.get('server-timing')).toMatch(/^db;dur=[\d.]+;desc="0", total;dur=[\d.]+$/)

@@ -17,6 +17,8 @@ export interface Upload {
 }
 
 const MAX_FIELDS = 32
+/** Room an upload's form fields and part headers get beside MAX_FILE_SIZE (the largest body is the sum). */
+export const UPLOAD_OVERHEAD_BYTES = 2 * 1024 * 1024
 
 export const fileTooLarge = (limit: number) =>
 	new ApiError(413, 'payload_too_large', `The file is larger than ${describeBytes(limit)} (MAX_FILE_SIZE).`, undefined, { connection: 'close' })
@@ -37,11 +39,16 @@ export async function readUpload(request: Request, blobs: BlobStore, maxFileSize
 		throw new ApiError(415, 'unsupported_media_type', 'An upload is multipart/form-data, with the bytes in a part named "file".')
 	}
 	if (!request.body) throw badRequest('missing_file', 'An upload needs a part named "file" with the bytes.')
+	const declared = request.headers.get('content-length')
+	if (declared !== null && Number(declared) > maxFileSize + UPLOAD_OVERHEAD_BYTES) throw fileTooLarge(maxFileSize)
 	let parser: busboy.Busboy
 	try {
 		parser = busboy({
 			headers: { 'content-type': type },
-			limits: { fileSize: maxFileSize, files: 1, fields: MAX_FIELDS, fieldSize: FIELD_MAX_BYTES, parts: MAX_FIELDS + 1, headerPairs: 64 },
+			// names are UTF-8 (busboy reads them as latin1 unless told: résumé came back as rÃ©sumÃ©)
+			defParamCharset: 'utf8',
+			// busboy says "limit" once a file reaches fileSize: one more byte, so a file of exactly MAX_FILE_SIZE goes through
+			limits: { fileSize: maxFileSize + 1, files: 1, fields: MAX_FIELDS, fieldSize: FIELD_MAX_BYTES, parts: MAX_FIELDS + 1, headerPairs: 64 },
 		})
 	} catch {
 		throw badRequest('invalid_multipart', 'The body is not multipart/form-data with a boundary.')
@@ -81,6 +88,9 @@ export async function readUpload(request: Request, blobs: BlobStore, maxFileSize
 					}
 				})
 				stream.on('limit', () => fail(fileTooLarge(maxFileSize)))
+				// a body that ends inside the file: busboy destroys the file stream with an error, which
+				// nothing else would catch (it took the process down)
+				stream.on('error', () => fail(badRequest('invalid_multipart', 'The multipart body ended inside the file part.')))
 			})
 			parser.on('filesLimit', () => fail(badRequest('too_many_files', 'An upload carries one file, in a part named "file"; this one has more.')))
 			parser.on('fieldsLimit', () => fail(badRequest('too_many_fields', `An upload has at most ${MAX_FIELDS} form fields.`)))

@@ -29,21 +29,27 @@ type Fetch = (request: Request) => Response | Promise<Response>
  * (each route refuses what is over its own limit: http/body.ts).
  */
 export function withOperations(appFetch: Fetch, { log, devMode = false, maxUploadBytes = MAX_JSON_BODY_BYTES }: OperationsOptions): (request: Request) => Promise<Response> {
-	// past the JSON limit, only an upload may go on, up to its own limit
-	const tooLargeFor = (request: Request) =>
-		declaredBodyTooLarge(request, MAX_JSON_BODY_BYTES) &&
-		(request.method !== 'POST' || !UPLOAD.test(new URL(request.url).pathname) ? tooLarge(MAX_JSON_BODY_BYTES) : declaredBodyTooLarge(request, maxUploadBytes) ? tooLarge(maxUploadBytes) : undefined)
+	// a body over the smaller limit is looked at closer: an upload may be as large as its own limit, anything else as the JSON one
+	const threshold = Math.min(MAX_JSON_BODY_BYTES, maxUploadBytes)
+	const tooLargeFor = (request: Request, path: string): Response | undefined => {
+		if (!declaredBodyTooLarge(request, threshold)) return undefined
+		const limit = request.method === 'POST' && UPLOAD.test(path) ? maxUploadBytes : MAX_JSON_BODY_BYTES
+		return declaredBodyTooLarge(request, limit) ? tooLarge(limit) : undefined
+	}
 	return async (request) => {
 		const started = performance.now()
 		const given = request.headers.get('x-request-id')
 		const id = given !== null && SANE_REQUEST_ID.test(given) ? given : `${PROCESS_PREFIX}-${(++sequence).toString(36)}`
-		const response = tooLargeFor(request) || (await appFetch(request))
-		response.headers.set('x-request-id', id)
-		if (devMode) response.headers.set('x-dreamlake-dev-mode', 'on')
 		const url = request.url
 		const pathStart = url.indexOf('/', url.indexOf('//') + 2)
 		const queryStart = url.indexOf('?', pathStart)
 		const path = queryStart < 0 ? url.slice(pathStart) : url.slice(pathStart, queryStart)
+		// Elysia looks for the path from the 12th character on, as if every host had 4 or more: with
+		// `Host: api` every route was a 404. Such a request reaches it under a longer stand-in host.
+		const routed = pathStart < 11 ? new Request(`http://short-host${url.slice(pathStart)}`, request) : request
+		const response = tooLargeFor(request, path) || (await appFetch(routed))
+		response.headers.set('x-request-id', id)
+		if (devMode) response.headers.set('x-dreamlake-dev-mode', 'on')
 		const ms = Math.round((performance.now() - started) * 1000) / 1000
 		// the whole request as the server saw it, beside the database's share (a streamed body: until its Response was made)
 		response.headers.append('server-timing', `total;dur=${ms}`)
