@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose'
 import { isValidUsername, Username, USERNAME_RULE } from './auth/model'
 import { jsonBody } from './http/body'
+import { DeviceFlows, displayCode, normalizeCode, POLL_INTERVAL_S } from './dev/device-flow'
+import { approvalPage, decisionPage, PAGE_SECURITY_HEADERS } from './dev/device-page'
 
 export const DEV_ISSUER = 'dreamlake-dev-idp'
 export const DEV_KEY_FILE = 'dev-idp-key.json'
@@ -21,13 +23,19 @@ export class InvalidDevUsername extends Error {
  * Anyone who can read that file can mint identities: development only, loopback only.
  */
 export class DevIdentityProvider {
+	/** `dreamlake login`'s device flow, served under /dev/vuer-auth/api/device/… and /dev/vuer-auth/device. */
+	readonly devices: DeviceFlows
+
 	private constructor(
 		private readonly privateKey: CryptoKey,
 		readonly publicJwk: JWK,
-	) {}
+		options: DevIdentityOptions = {},
+	) {
+		this.devices = new DeviceFlows(options.codeTtlMs)
+	}
 
 	/** Loads the key from `folder`, creating it on first use; `null` keeps a throwaway key in memory. */
-	static async open(folder: string | null): Promise<DevIdentityProvider> {
+	static async open(folder: string | null, options: DevIdentityOptions = {}): Promise<DevIdentityProvider> {
 		const path = folder === null ? null : join(folder, DEV_KEY_FILE)
 		let privateJwk: JWK
 		if (path !== null && existsSync(path)) {
@@ -41,13 +49,13 @@ export class DevIdentityProvider {
 			}
 		}
 		const { d: _private, ...publicJwk } = privateJwk
-		return new DevIdentityProvider((await importJWK(privateJwk, 'EdDSA')) as CryptoKey, { ...publicJwk, use: 'sig' })
+		return new DevIdentityProvider((await importJWK(privateJwk, 'EdDSA')) as CryptoKey, { ...publicJwk, use: 'sig' }, options)
 	}
 
 	/** A vuer-auth-shaped token for `username` (sub `dev|<username>`), valid for an hour. */
-	mint(username: string): Promise<string> {
+	mint(username: string, profile: { name?: string; email?: string } = {}): Promise<string> {
 		if (!isValidUsername(username)) throw new InvalidDevUsername(username)
-		return new SignJWT({ username, name: username, email: `${username}@example.com`, email_verified: true })
+		return new SignJWT({ username, name: profile.name || username, email: profile.email || `${username}@example.com`, email_verified: true })
 			.setProtectedHeader({ alg: 'EdDSA', kid: this.publicJwk.kid!, typ: 'JWT' })
 			.setSubject(`dev|${username}`)
 			.setIssuer(DEV_ISSUER)
@@ -56,9 +64,15 @@ export class DevIdentityProvider {
 			.sign(this.privateKey)
 	}
 
-	/** GET /dev/vuer-auth/jwks and POST /dev/vuer-auth/token {"username"}. */
+	/**
+	 * GET /dev/vuer-auth/jwks, POST /dev/vuer-auth/token {"username"}, and the device flow of
+	 * `dreamlake login` (VUER_AUTH_URL=<server>/dev/vuer-auth): POST …/api/device/start and
+	 * …/api/device/poll, which answer in RFC 8628's terms (`{error: "authorization_pending"}`) as
+	 * vuer-auth does, and the approval page GET/POST …/device.
+	 */
 	routes() {
-		return new Elysia({ prefix: '/dev/vuer-auth' })
+		const pagePath = `${DEV_PREFIX}/device`
+		return new Elysia({ prefix: DEV_PREFIX })
 			.use(jsonBody)
 			.get('/jwks', () => ({ keys: [this.publicJwk] }), { detail: { summary: 'Development only: the stand-in provider\'s key set', tags: ['Development'] } })
 			.post('/token', async ({ body }) => ({ token: await this.mint(body.username), expires_in: DEV_TOKEN_LIFETIME_SECONDS }), {
@@ -66,5 +80,82 @@ export class DevIdentityProvider {
 				body: t.Object({ username: Username }, { additionalProperties: false }),
 				detail: { summary: 'Development only: mint a vuer-auth token for a username', tags: ['Development'] },
 			})
+			.post(
+				'/api/device/start',
+				({ body, request }) => {
+					const flow = this.devices.start(body.device_secret_hash.toLowerCase())
+					const page = `${new URL(request.url).origin}${pagePath}`
+					return {
+						device_code: flow.deviceCode,
+						user_code: displayCode(flow.userCode),
+						verification_uri: page,
+						verification_uri_complete: `${page}?code=${flow.userCode}`,
+						expires_in: Math.round((flow.expiresAt - Date.now()) / 1000),
+						interval: POLL_INTERVAL_S,
+					}
+				},
+				{
+					parse: ['json64KiB', 'json'],
+					body: t.Object(
+						{ client_id: t.Optional(t.String()), scope: t.Optional(t.String()), device_secret_hash: t.String({ pattern: '^[0-9a-fA-F]{64}$', error: 'must be the sha256 of the device secret, 64 hexadecimal digits' }) },
+						{ additionalProperties: true },
+					),
+					detail: { summary: 'Development only: start `dreamlake login`’s device flow', tags: ['Development'] },
+				},
+			)
+			.post(
+				'/api/device/poll',
+				async ({ body }) => {
+					const outcome = this.devices.poll(body.device_secret_hash.toLowerCase())
+					if ('error' in outcome) {
+						return Response.json({ error: outcome.error, error_description: outcome.description, success: false, code: outcome.error }, { status: 400 })
+					}
+					const { username, name, email } = outcome.approval
+					return { access_token: await this.mint(username, { name, email }), token_type: 'Bearer', expires_in: DEV_TOKEN_LIFETIME_SECONDS }
+				},
+				{
+					parse: ['json64KiB', 'json'],
+					body: t.Object({ client_id: t.Optional(t.String()), device_secret_hash: t.String({ pattern: '^[0-9a-fA-F]{64}$', error: 'must be the sha256 of the device secret, 64 hexadecimal digits' }) }, { additionalProperties: true }),
+					detail: { summary: 'Development only: poll `dreamlake login`’s device flow (RFC 8628 errors)', tags: ['Development'] },
+				},
+			)
+			.get('/device', ({ query }) => html(approvalPage(pagePath, normalizeCode(query.code ?? ''))), {
+				query: t.Object({ code: t.Optional(t.String()) }, { additionalProperties: true }),
+				detail: { summary: 'Development only: the page where a person approves a login', tags: ['Development'] },
+			})
+			.post(
+				'/device',
+				async ({ request }) => {
+					const form = await readForm(request)
+					const code = normalizeCode(form.get('code') ?? '')
+					const values = { username: (form.get('username') ?? '').trim(), name: (form.get('name') ?? '').trim(), email: (form.get('email') ?? '').trim() }
+					const again = (problem: string) => html(approvalPage(pagePath, code, problem, values), 400)
+					if (form.get('action') === 'deny') {
+						const flow = this.devices.decide(code, { deny: true })
+						return 'problem' in flow ? again(flow.problem) : html(decisionPage(false))
+					}
+					if (!isValidUsername(values.username)) return again(`The username ${USERNAME_RULE}.`)
+					if (values.name.length > 100 || /[\u0000-\u001f\u007f]/.test(values.name)) return again('The name is at most 100 characters, without control characters.')
+					if (values.email !== '' && !/^[^\s@]{1,64}@[^\s@]{1,255}$/.test(values.email)) return again('The email does not look like one (name@example.com).')
+					const flow = this.devices.decide(code, { approve: { username: values.username, ...(values.name && { name: values.name }), ...(values.email && { email: values.email }) } })
+					return 'problem' in flow ? again(flow.problem) : html(decisionPage(true, values.username))
+				},
+				{ parse: 'none', detail: { summary: 'Development only: approve or deny a login (the page’s form)', tags: ['Development'] } },
+			)
 	}
+}
+
+export const DEV_PREFIX = '/dev/vuer-auth'
+
+export interface DevIdentityOptions {
+	/** How long a device code lives (10 minutes). */
+	codeTtlMs?: number
+}
+
+const html = (body: string, status = 200) => new Response(body, { status, headers: PAGE_SECURITY_HEADERS })
+
+/** A small urlencoded form (the approval page's), refused past 8 KiB. */
+async function readForm(request: Request): Promise<URLSearchParams> {
+	const text = await request.text()
+	return new URLSearchParams(text.length <= 8192 ? text : '')
 }

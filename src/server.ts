@@ -3,7 +3,7 @@ import { DreamlakeTokens } from './auth/dreamlake-token'
 import { VuerAuthVerifier } from './auth/vuer-auth'
 import { ConfigError, type Config } from './config'
 import { closeDatabase, dataFolder, openDatabase } from './db/client'
-import { DEV_ISSUER, DevIdentityProvider } from './dev-idp'
+import { DEV_ISSUER, DEV_PREFIX, DevIdentityProvider } from './dev-idp'
 import { migrateDatabase } from './db/migrate'
 import { acquireServerLock } from './db/server-lock'
 import { startCheckpointer } from './db/checkpointer'
@@ -97,8 +97,10 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 		app.server = server
 		const url = new URL(`http://${server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`)
 		if (devIdp) {
+			const origin = url.href.replace(/\/$/, '')
 			log.warn('DEVELOPMENT MODE (--dev): vuer-auth is replaced by a local stand-in that mints a token for any username; never run this in production', {
-				mint: `POST /dev/vuer-auth/token {"username":"alice"} or \`dreamlake-server dev-token alice\``,
+				login: `VUER_AUTH_URL=${origin}${DEV_PREFIX} dreamlake login --url ${origin}`,
+				mint: `POST ${DEV_PREFIX}/token {"username":"alice"} or \`dreamlake-server dev-token alice\``,
 			})
 		}
 		log.info('dreamlake server listening', {
