@@ -1,12 +1,15 @@
 import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import { authRoutes, type ExchangeLimits } from './auth'
+import { browserSessionRoutes } from './auth/browser-session'
+import { httpDeviceAuthority, type DeviceAuthority } from './auth/device-authority'
 import type { DreamlakeTokens } from './auth/dreamlake-token'
 import { AccountRepository } from './auth/repository'
 import { AuthService } from './auth/service'
 import type { VuerAuthVerifier } from './auth/vuer-auth'
 import type { Db } from './db/client'
 import type { DevIdentityProvider } from './dev-idp'
+import { Dashboard } from './dashboard'
 import { episodeRoutes } from './episodes'
 import { fileRoutes } from './files'
 import { FileRepository } from './files/repository'
@@ -50,6 +53,13 @@ export interface AppDeps {
 	blobs: BlobStore
 	/** MAX_FILE_SIZE in bytes; 5 GiB when absent. */
 	maxFileSize?: number
+	/** Where the dashboard's sign-in runs the device flow: vuer-auth over HTTP (VUER_AUTH_URL) unless given; the stand-in under --dev. */
+	deviceAuthority?: DeviceAuthority
+	vuerAuthUrl?: string
+	/** The dashboard session cookie's lifetime (JWT_EXPIRATION); null: as long as a browser keeps a cookie. */
+	sessionSeconds?: number | null
+	/** The web dashboard's files: those built in unless given (`bun run dev` builds from source). */
+	dashboard?: Dashboard
 }
 
 export const DEFAULT_MAX_FILE_SIZE = 5 * 2 ** 30
@@ -62,7 +72,7 @@ const bearer = (description: string) => ({ type: 'http' as const, scheme: 'beare
  * its services here, and uses another feature only through its service: projects ← episodes ←
  * logs, parameters, tracks, files. Every repository writes through the database's one write queue.
  */
-export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize, blobs, maxFileSize = DEFAULT_MAX_FILE_SIZE }: AppDeps) {
+export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize, blobs, maxFileSize = DEFAULT_MAX_FILE_SIZE, deviceAuthority, vuerAuthUrl = 'https://auth.vuer.ai', sessionSeconds = null, dashboard = embeddedDashboard() }: AppDeps) {
 	const auth = new AuthService(vuerAuth, tokens, log)
 	const accounts = AccountRepository.open(db, { cacheSize })
 	const guard = callerGuard(auth, accounts)
@@ -72,6 +82,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 	const parameters = new ParameterService(new ParameterRepository(db), episodes)
 	const tracks = new TrackService(new TrackRepository(db, { cacheSize }), episodes)
 	const files = new FileService(new FileRepository(db), blobs, episodes, maxFileSize)
+	const authority = devIdp?.deviceAuthority() ?? deviceAuthority ?? httpDeviceAuthority(vuerAuthUrl)
 	return (
 		// normalize: false, so a body with unknown fields is refused instead of silently trimmed
 		new Elysia({ normalize: false })
@@ -98,6 +109,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 			)
 			.use(health(db))
 			.use(authRoutes(auth, accounts, guard, exchangeLimits))
+			.use(browserSessionRoutes(auth, accounts, authority, { trustProxy: exchangeLimits.trustProxy, perMinute: exchangeLimits.perMinute, sessionSeconds }, log))
 			.use(namespaceRoutes(projects, episodes, files, guard))
 			.use(projectRoutes(projects, episodes, guard))
 			.use(episodeRoutes(episodes, guard))
@@ -106,8 +118,13 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 			.use(trackRoutes(tracks, guard))
 			.use(fileRoutes(files, guard))
 			.use(notImplementedRoutes(guard))
+			.use(dashboard.routes())
 			.use(devIdp ? devIdp.routes() : new Elysia())
 	)
 }
 
 export type App = ReturnType<typeof createApp>
+
+let embedded: Dashboard | undefined
+/** Decoded once per process, however many apps (tests) are built. */
+const embeddedDashboard = () => (embedded ??= Dashboard.embedded())

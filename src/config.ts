@@ -23,7 +23,7 @@ export const SETTINGS = [
 	{ env: 'VUER_AUTH_AUDIENCE', flag: '--vuer-auth-audience', help: 'required "aud" of vuer-auth tokens (unchecked when unset)' },
 	{ env: 'VUER_AUTH_ALGORITHMS', flag: '--vuer-auth-algorithms', default: 'EdDSA,ES256,RS256', help: 'comma-separated signature algorithms accepted from vuer-auth' },
 	{ env: 'VUER_AUTH_PUBLIC_KEY', flag: '--vuer-auth-public-key', help: 'a PEM or JWK public key to verify vuer-auth tokens with, instead of the key set' },
-	{ env: 'RATE_LIMIT_EXCHANGE', flag: '--rate-limit-exchange', default: '30', help: 'POST /auth/exchange requests per minute per client address; 0 turns the limit off' },
+	{ env: 'RATE_LIMIT_EXCHANGE', flag: '--rate-limit-exchange', default: '30', help: 'POST /auth/exchange (and dashboard sign-ins started, POST /auth/device/start) per minute per client address; 0 turns the limit off' },
 	{ env: 'MAX_FILE_SIZE', flag: '--max-file-size', default: '5GiB', help: 'largest file an upload may carry: bytes, or with KiB, MiB, GiB, TiB (or KB, MB, GB, TB: powers of 1000)' },
 	{ env: 'CACHE_SIZE', flag: '--cache-size', default: '10000', help: 'accounts, and verified dreamlake tokens, kept in memory (each); a known caller costs no database statement' },
 	{ env: 'TRUST_PROXY', flag: '--trust-proxy', default: '0', help: 'reverse proxies in front of the server: 0 uses the socket address, N takes the client address from X-Forwarded-For, N hops from the right' },

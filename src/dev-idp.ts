@@ -2,6 +2,7 @@ import { Elysia, t } from 'elysia'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose'
+import type { DeviceAuthority } from './auth/device-authority'
 import { isValidUsername, Username, USERNAME_RULE } from './auth/model'
 import { jsonBody } from './http/body'
 import { DeviceFlows, displayCode, normalizeCode, POLL_INTERVAL_S } from './dev/device-flow'
@@ -62,6 +63,23 @@ export class DevIdentityProvider {
 			.setIssuedAt()
 			.setExpirationTime(`${DEV_TOKEN_LIFETIME_SECONDS}s`)
 			.sign(this.privateKey)
+	}
+
+	/** The device flow in-process, for the dashboard's sign-in (auth/browser-session.ts) under --dev. */
+	deviceAuthority(): DeviceAuthority {
+		return {
+			start: async (deviceSecretHash, origin) => {
+				const flow = this.devices.start(deviceSecretHash)
+				const page = `${origin}${DEV_PREFIX}/device`
+				return { userCode: displayCode(flow.userCode), verificationUri: page, verificationUriComplete: `${page}?code=${flow.userCode}`, expiresIn: Math.round((flow.expiresAt - Date.now()) / 1000), interval: POLL_INTERVAL_S }
+			},
+			poll: async (deviceSecretHash) => {
+				const outcome = this.devices.poll(deviceSecretHash)
+				if ('error' in outcome) return { error: outcome.error }
+				const { username, name, email } = outcome.approval
+				return { accessToken: await this.mint(username, { name, email }) }
+			},
+		}
 	}
 
 	/**

@@ -1,4 +1,5 @@
 import { createApp } from './app'
+import { Dashboard } from './dashboard'
 import { DreamlakeTokens } from './auth/dreamlake-token'
 import { VuerAuthVerifier } from './auth/vuer-auth'
 import { ConfigError, type Config } from './config'
@@ -82,6 +83,10 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			cacheSize: config.cacheSize,
 			blobs: files.blobs,
 			maxFileSize: config.maxFileSize,
+			vuerAuthUrl: config.vuerAuth.url,
+			sessionSeconds: config.jwtExpiresInSeconds,
+			// `bun run dev`: the dashboard is built from src/ui and rebuilt on change
+			...(process.env.DREAMLAKE_DASHBOARD_SOURCE === '1' && { dashboard: await Dashboard.fromSource(log) }),
 		})
 		// an upload's form fields and part headers ride on top of the file itself
 		const maxUploadBytes = config.maxFileSize + UPLOAD_OVERHEAD_BYTES

@@ -1,16 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { chromium, type Browser } from 'playwright-core'
+import { join } from 'node:path'
+import type { Browser } from 'playwright-core'
+import { ARTIFACTS, launchChromium } from './support/browser'
 import { spawnServer, type ServerProcess } from './support/process'
 
 setDefaultTimeout(60_000)
 
-/** Debian's Chromium (.ci/run installs it); playwright-core drives it and downloads no browser of its own. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-/** Screenshots the browser tests keep (git ignores the folder). */
-export const ARTIFACTS = resolve(import.meta.dir, '..', 'test-artifacts')
 
 let dir: string
 let server: ServerProcess
@@ -18,11 +15,7 @@ let browser: Browser
 beforeAll(async () => {
 	dir = mkdtempSync(join(tmpdir(), 'dreamlake-browser-'))
 	server = await spawnServer(['serve', '--dev', '--port', '0'], { cwd: dir })
-	// the flags a root sandbox with no network needs: no sandbox, no GPU, nothing fetched in the background
-	browser = await chromium.launch({
-		executablePath: CHROMIUM,
-		args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-	})
+	browser = await launchChromium()
 })
 afterAll(async () => {
 	await browser?.close()

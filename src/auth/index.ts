@@ -5,6 +5,8 @@ import type { callerGuard } from '../http/guard'
 import { clientAddress, RateLimiter } from '../http/rate-limit'
 import { jsonResponse, serverTiming } from '../http/server-timing'
 import { bearerToken } from './bearer'
+import { endSessionCookie } from './browser-session'
+import { cookieValue, SESSION_COOKIE } from './session'
 import { ExchangeResponse, ProfilePatch, ProfileResponse, ProfileUpdateResponse, toExchangeResponse, profileJson, toProfileUpdateResponse } from './model'
 import type { AccountRepository } from './repository'
 import type { AuthService } from './service'
@@ -56,8 +58,9 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository, gu
 		})
 		.post(
 			'/logout',
-			async ({ claims, accounts }) => {
+			async ({ claims, accounts, request, set }) => {
 				await service.logout(accounts, claims)
+				if (cookieValue(request.headers.get('cookie'), SESSION_COOKIE) !== undefined) set.headers['set-cookie'] = endSessionCookie(request, limits.trustProxy)
 				return { success: true as const }
 			},
 			{
@@ -65,7 +68,7 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository, gu
 				response: { 200: t.Object({ success: t.Literal(true) }), ...errorResponses(401, 404, 500) },
 				detail: {
 					summary: 'Revoke every dreamlake token of the caller',
-					description: 'Tokens issued before this call get 401 from then on; a new exchange issues a working one.',
+					description: 'Tokens issued before this call get 401 from then on; a new exchange issues a working one. Sent with the dashboard\'s session cookie (and `X-DreamLake-CSRF: 1`), it also clears the cookie.',
 					tags: ['Auth'],
 				},
 			},

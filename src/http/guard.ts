@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import type { AccountRepository } from '../auth/repository'
 import type { AuthService } from '../auth/service'
+import { credentials } from '../auth/session'
 import { serverTiming } from './server-timing'
 
 /**
@@ -10,7 +11,8 @@ import { serverTiming } from './server-timing'
  *   check of GET /auth/me). A known caller costs no statement: tokens and accounts are cached.
  * - `dreamlakeToken: true` hands over only the verified `claims`, for the few routes that check
  *   revocation inside their own write (PATCH /auth/me, logout: `WHERE token_version = ?`).
- * Anything wrong is a 401 with the error body. Ownership (404 for what is not the caller's) is
+ * The token comes from `Authorization: Bearer`, or from the dashboard's session cookie (auth/session.ts:
+ * a write with the cookie needs the CSRF header, else 403). Anything wrong is a 401 with the error body. Ownership (404 for what is not the caller's) is
  * each feature's service's job, with the account this resolves.
  */
 export const callerGuard = (auth: AuthService, accounts: AccountRepository) =>
@@ -18,14 +20,14 @@ export const callerGuard = (auth: AuthService, accounts: AccountRepository) =>
 		caller: {
 			detail: { security: [{ dreamlakeToken: [] }] },
 			async resolve({ request, meter }) {
-				const claims = await auth.authenticate(request.headers.get('authorization'))
+				const claims = await auth.authenticate(credentials(request))
 				return { caller: await auth.currentAccount(accounts.withMeter(meter), claims) }
 			},
 		},
 		dreamlakeToken: {
 			detail: { security: [{ dreamlakeToken: [] }] },
 			async resolve({ request }) {
-				return { claims: await auth.authenticate(request.headers.get('authorization')) }
+				return { claims: await auth.authenticate(credentials(request)) }
 			},
 		},
 	})

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { createApp } from '../../src/app'
 import { withOperations } from '../../src/http/operations'
 import type { ExchangeLimits } from '../../src/auth'
+import type { DeviceAuthority } from '../../src/auth/device-authority'
 import { DreamlakeTokens, type DreamlakeTokenOptions } from '../../src/auth/dreamlake-token'
 import { VuerAuthVerifier, type VuerAuthOptions } from '../../src/auth/vuer-auth'
 import { closeDatabase, openDatabase, type Db } from '../../src/db/client'
@@ -21,6 +22,10 @@ export interface HarnessOptions {
 	exchangeLimits?: ExchangeLimits
 	cacheSize?: number
 	maxFileSize?: number
+	/** The dashboard sign-in's identity provider (default: vuer-auth over HTTP at vuerAuthUrl). */
+	deviceAuthority?: DeviceAuthority
+	vuerAuthUrl?: string
+	sessionSeconds?: number | null
 }
 
 export interface CallOptions {
@@ -71,7 +76,7 @@ export class Harness {
 		const log = createLogger({ format: 'json', level: 'debug', write: (line) => logs.push(line) })
 		const vuerAuth = new VuerAuthVerifier({ jwksUrl: keys.jwksUrl, algorithms: ['EdDSA', 'ES256', 'RS256'], ...options.vuerAuth }, log)
 		const blobs = new BlobStore(join(dir, 'files'))
-		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize, blobs, maxFileSize: options.maxFileSize })
+		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize, blobs, maxFileSize: options.maxFileSize, deviceAuthority: options.deviceAuthority, vuerAuthUrl: options.vuerAuthUrl, sessionSeconds: options.sessionSeconds })
 		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, build, log, blobs, (options.maxFileSize ?? 5 * 2 ** 30) + 2 * 2 ** 20)
 	}
 

@@ -1,0 +1,112 @@
+import { Elysia, t } from 'elysia'
+import { watch } from 'node:fs'
+import { describeError, type Logger } from '../log'
+import { embedDashboard } from './assets' with { type: 'macro' }
+
+/**
+ * The web dashboard, under /ui/: a single page (src/ui) that reads everything through the public
+ * API with the session cookie. Its files are embedded at build time (assets.ts), gzipped; the
+ * scripts and styles are named by content hash and cached for a year, the page itself is
+ * revalidated on every visit. Every path under /ui/ that is not a file answers the page, which
+ * routes itself. `GET /` sends a browser to /ui/.
+ */
+
+interface Served {
+	type: string
+	gzip: Uint8Array<ArrayBuffer>
+	plain: Uint8Array<ArrayBuffer> | undefined
+	etag: string
+	immutable: boolean
+}
+
+/** What the page may do: its own scripts, styles and API, images from the API (file previews) and blob: (downloads). */
+const PAGE_HEADERS = {
+	'content-security-policy':
+		"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+	'x-content-type-options': 'nosniff',
+	'referrer-policy': 'no-referrer',
+	'x-frame-options': 'DENY',
+}
+
+export class Dashboard {
+	private files = new Map<string, Served>()
+
+	private constructor(files: { path: string; type: string; gzip: Uint8Array<ArrayBuffer> }[]) {
+		this.replace(files)
+	}
+
+	/** The files built into this server (or binary). */
+	static embedded(): Dashboard {
+		return new Dashboard(embedDashboard().map((file) => ({ path: file.path, type: file.type, gzip: new Uint8Array(Buffer.from(file.gzip, 'base64')) })))
+	}
+
+	/** `bun run dev`: builds from src/ui now and again on every change there. */
+	static async fromSource(log: Logger): Promise<Dashboard> {
+		const { buildDashboardFiles, UI_SOURCE } = await import('./build')
+		const build = async () => (await buildDashboardFiles()).map((file) => ({ path: file.path, type: file.type, gzip: Bun.gzipSync(file.bytes) }))
+		const dashboard = new Dashboard(await build())
+		let timer: Timer | undefined
+		watch(UI_SOURCE, { recursive: true }, () => {
+			clearTimeout(timer)
+			timer = setTimeout(async () => {
+				try {
+					dashboard.replace(await build())
+					log.info('dashboard rebuilt', { from: UI_SOURCE })
+				} catch (error) {
+					log.warn('dashboard did not build; serving the previous build', describeError(error))
+				}
+			}, 50)
+		}).unref()
+		log.info('dashboard built from source; rebuilt on change', { from: UI_SOURCE })
+		return dashboard
+	}
+
+	/** Gzipped bytes of the page's scripts and styles (the issue's 150 KB budget). */
+	get scriptAndStyleBytes(): number {
+		let total = 0
+		for (const [path, file] of this.files) if (path.endsWith('.js') || path.endsWith('.css')) total += file.gzip.length
+		return total
+	}
+
+	private replace(files: { path: string; type: string; gzip: Uint8Array<ArrayBuffer> }[]): void {
+		const next = new Map<string, Served>()
+		for (const file of files) {
+			const immutable = file.path.startsWith('assets/')
+			next.set(file.path, { type: file.type, gzip: file.gzip, plain: undefined, etag: `"${Bun.hash(file.gzip).toString(36)}"`, immutable })
+		}
+		this.files = next
+	}
+
+	private serve(path: string, request: Request): Response {
+		const file = this.files.get(path)
+		if (!file) return new Response('Not found', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' } })
+		const headers: Record<string, string> = {
+			'content-type': file.type,
+			'cache-control': file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+			etag: file.etag,
+			vary: 'Accept-Encoding',
+			...(file.immutable ? { 'x-content-type-options': 'nosniff' } : PAGE_HEADERS),
+		}
+		if (request.headers.get('if-none-match') === file.etag) return new Response(null, { status: 304, headers })
+		if (/\bgzip\b/.test(request.headers.get('accept-encoding') ?? '')) {
+			return new Response(file.gzip, { headers: { ...headers, 'content-encoding': 'gzip' } })
+		}
+		file.plain ??= Bun.gunzipSync(file.gzip)
+		return new Response(file.plain, { headers })
+	}
+
+	routes() {
+		const toPage = () => new Response(null, { status: 302, headers: { location: '/ui/', 'cache-control': 'no-store' } })
+		const detail = { hide: true }
+		return new Elysia({ name: 'dashboard' })
+			.get('/', ({ request }) => (wantsHtml(request) ? toPage() : { name: 'dreamlake' as const, dashboard: '/ui/', openapi: '/openapi.json' }), {
+				response: { 200: t.Object({ name: t.Literal('dreamlake'), dashboard: t.String(), openapi: t.String() }) },
+				detail: { summary: 'A browser (Accept: text/html) is sent to the dashboard, /ui/ (302); anything else gets where things are', tags: ['Operations'] },
+			})
+			// Elysia routes /ui and /ui/ alike: the page's relative links need the slash
+			.get('/ui/', ({ request }) => (new URL(request.url).pathname === '/ui' ? toPage() : this.serve('index.html', request)), { detail })
+			.get('/ui/*', ({ request, params }) => (params['*'].startsWith('assets/') ? this.serve(params['*'], request) : this.serve('index.html', request)), { detail })
+	}
+}
+
+const wantsHtml = (request: Request) => (request.headers.get('accept') ?? '').includes('text/html')

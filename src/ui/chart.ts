@@ -1,0 +1,176 @@
+// Track charts with uPlot. The server folds a track into at most ~1,000 buckets (`series`), each
+// with min, max, mean and last per key: the chart draws the mean as a line and min–max as a band,
+// so a spike is never averaged away. Dragging across a chart re-reads that window from the server
+// at full resolution (a window of 1,000 points or fewer comes back point by point); double-click
+// or "Reset" reads the whole track again. One read per track feeds the charts of all its keys.
+import uPlot from 'uplot'
+import { api, path, query as qs, type Series, type Track } from './api'
+import { h, replace } from './dom'
+import { number } from './format'
+
+export type XMode = 'index' | '_ts' | string
+
+export const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777', '#4b5563', '#65a30d']
+
+interface Window {
+	startIndex?: number
+	endIndex?: number
+	startTime?: number
+	endTime?: number
+}
+
+/** Buckets to ask for: about one per pixel, at most 1,000. */
+export const bucketsFor = (width: number) => Math.max(100, Math.min(1000, Math.round(width)))
+
+export function readSeries(episodeId: string, track: string, keys: string[], x: XMode, maxPoints: number, window: Window, signal?: AbortSignal): Promise<Series> {
+	return api<Series>(`${path('episodes', episodeId, 'tracks', track)}/series${qs({ keys: keys.join(','), x, maxPoints, ...window })}`, { signal })
+}
+
+/** uPlot's columns for one key: x, mean, min, max. */
+function columns(series: Series, key: string): [number[], (number | null)[], (number | null)[], (number | null)[]] {
+	const values = series.series.values[key]
+	const empty = series.series.x.map(() => null)
+	return [series.series.x, values?.mean ?? empty, values?.min ?? empty, values?.max ?? empty]
+}
+
+const hasNumbers = (series: Series, key: string) => (series.series.values[key]?.mean ?? []).some((v) => v !== null)
+
+export interface TrackCharts {
+	element: HTMLElement
+	/** Resolves once every chart of the track has drawn (or there was nothing to draw). */
+	drawn: Promise<void>
+	destroy(): void
+}
+
+/** The charts of one track: one per numeric key, zoomed together. */
+export function trackCharts(episodeId: string, track: Track, x: XMode, signal: AbortSignal): TrackCharts {
+	const keys = track.keys.filter((key) => key !== '_ts' && key !== x).slice(0, 64)
+	const grid = h('div', { class: 'charts' })
+	const status = h('p', { class: 'muted chart-status' })
+	const reset = h('button', { type: 'button', class: 'link', hidden: true }, 'Reset zoom')
+	const element = h('div', { class: 'track', data: { testid: 'track', track: track.name } }, h('div', { class: 'track-head' }, h('h3', null, track.name), h('span', { class: 'muted' }, `${number(track.totalDataPoints)} points`), reset), status, grid)
+	const plots: { key: string; u: uPlot }[] = []
+	let resizeObserver: ResizeObserver | undefined
+	let xToIndex: { x: (number | null)[]; xmax: (number | null)[]; start: number[] } | undefined
+	const width = () => Math.max(280, Math.floor((grid.clientWidth || element.clientWidth || 800) / (keys.length > 1 && (grid.clientWidth || 800) > 900 ? 2 : 1)) - 16)
+
+	const windowFor = async (min: number, max: number): Promise<Window> => {
+		if (x === 'index') return { startIndex: Math.max(0, Math.floor(min)), endIndex: Math.max(0, Math.ceil(max)) }
+		if (x === '_ts') return { startTime: min, endTime: max }
+		// another field: find the indexes where it runs from min to max (one read, kept)
+		if (!xToIndex) {
+			const map = await readSeries(episodeId, track.name, [x], 'index', 1000, {}, signal)
+			xToIndex = { x: map.series.values[x]?.min ?? [], xmax: map.series.values[x]?.max ?? [], start: map.series.x }
+		}
+		const { x: lows, xmax: highs, start } = xToIndex
+		let first = 0
+		while (first < start.length - 1 && (highs[first] ?? -Infinity) < min) first++
+		let last = start.length - 1
+		while (last > first && (lows[last] ?? Infinity) > max) last--
+		return { startIndex: start[first] ?? 0, endIndex: last + 1 < start.length ? start[last + 1]! - 1 : track.totalDataPoints - 1 }
+	}
+
+	let reads = 0
+	const show = async (window: Window, zoom?: { min: number; max: number }) => {
+		const mine = ++reads
+		const series = await readSeries(episodeId, track.name, keys, x, bucketsFor(width()), window, signal)
+		if (mine !== reads || signal.aborted) return
+		reset.hidden = zoom === undefined
+		const drawable = keys.filter((key) => hasNumbers(series, key))
+		status.textContent = series.points === 0 ? 'No points in this window.' : drawable.length === 0 ? 'No numeric values to chart.' : series.points > series.buckets ? `${number(series.points)} points in ${number(series.buckets)} buckets: line = mean, band = min to max` : ''
+		if (plots.length === 0) {
+			for (const key of drawable) plots.push({ key, u: plot(key, series, mine) })
+		} else {
+			for (const { key, u } of plots) {
+				u.setData(columns(series, key) as uPlot.AlignedData, zoom === undefined)
+				if (zoom) u.setScale('x', zoom)
+			}
+		}
+	}
+
+	const zoomTo = (min: number, max: number) => {
+		if (!(max > min)) return
+		void windowFor(min, max)
+			.then((window) => show(window, { min, max }))
+			.catch(() => {})
+	}
+
+	const plot = (key: string, series: Series, read: number) => {
+		const color = PALETTE[plots.length % PALETTE.length]!
+		const box = h('div', { class: 'chart track-chart', data: { testid: 'chart', key } })
+		grid.append(box)
+		const opts: uPlot.Options = {
+			title: key,
+			width: width(),
+			height: 220,
+			scales: { x: { time: x === '_ts' } },
+			cursor: { drag: { x: true, y: false, setScale: false } },
+			legend: { show: true, live: true },
+			series: [
+				{ label: x === 'index' ? 'index' : x === '_ts' ? 'time' : x },
+				{ label: key, stroke: color, width: 1.5, points: { show: series.series.x.length <= 2 ? true : undefined }, value: (_u, v) => number(v) },
+				{ label: 'min', stroke: 'transparent', points: { show: false }, show: true, value: (_u, v) => number(v) },
+				{ label: 'max', stroke: 'transparent', points: { show: false }, show: true, value: (_u, v) => number(v) },
+			],
+			bands: [{ series: [3, 2], fill: `${color}33` }],
+			axes: [{ stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.15)' } }, { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.15)' }, values: (_u, ticks) => ticks.map((t) => number(t)) }],
+			hooks: {
+				setSelect: [
+					(u) => {
+						if (u.select.width < 4) return
+						const min = u.posToVal(u.select.left, 'x')
+						const max = u.posToVal(u.select.left + u.select.width, 'x')
+						u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false)
+						zoomTo(min, max)
+					},
+				],
+				draw: [() => box.dataset.drawn = String(read)],
+			},
+		}
+		const u = new uPlot(opts, columns(series, key) as uPlot.AlignedData, box)
+		u.over.addEventListener('dblclick', () => void show({}).catch(() => {}))
+		return u
+	}
+
+	reset.addEventListener('click', () => void show({}).catch(() => {}))
+	const drawn = show({}).then(() => {
+		let last = width()
+		resizeObserver = new ResizeObserver(() => {
+			const w = width()
+			if (Math.abs(w - last) < 8) return
+			last = w
+			for (const { u } of plots) u.setSize({ width: w, height: 220 })
+		})
+		resizeObserver.observe(grid)
+	})
+	drawn.catch((error) => {
+		if (!signal.aborted) replace(status, error instanceof Error ? error.message : 'Could not read this track.')
+	})
+	return {
+		element,
+		drawn: drawn.catch(() => {}),
+		destroy() {
+			resizeObserver?.disconnect()
+			for (const { u } of plots) u.destroy()
+		},
+	}
+}
+
+/** Several episodes' values of one metric on one chart, x aligned. */
+export function overlayChart(title: string, lines: { label: string; x: number[]; y: (number | null)[] }[], xMode: XMode, box: HTMLElement): uPlot {
+	const joined = uPlot.join(lines.map((line) => [line.x, line.y] as uPlot.AlignedData))
+	return new uPlot(
+		{
+			title,
+			width: Math.max(320, box.clientWidth - 16 || 900),
+			height: 320,
+			scales: { x: { time: xMode === '_ts' } },
+			cursor: { drag: { x: true, y: false } },
+			series: [{ label: xMode === 'index' ? 'index' : xMode === '_ts' ? 'time' : xMode }, ...lines.map((line, i) => ({ label: line.label, stroke: PALETTE[i % PALETTE.length]!, width: 1.5, spanGaps: true, value: (_u: uPlot, v: number | null) => number(v) }))],
+			axes: [{ stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.15)' } }, { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.15)' }, values: (_u, ticks) => ticks.map((t) => number(t)) }],
+			hooks: { draw: [() => (box.dataset.drawn = '1')] },
+		},
+		joined,
+		box,
+	)
+}

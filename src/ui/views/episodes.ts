@@ -1,0 +1,224 @@
+// A project's episodes as a table: sort, filter by status and tag, search, page; pick metrics to show
+// their last values; tick episodes to compare them.
+import { api, path, query as qs, STATUSES, type Episode, type Page, type Project } from '../api'
+import { debounce, h, replace } from '../dom'
+import { ago, exactTime, number, plural } from '../format'
+import { href, navigate, type Route } from '../router'
+import { requireUser, setCrumbs } from '../shell'
+import { lastValue, metricId, metricLabel, parseMetric, pool, statusBadge, tagList, tracksOf, type Metric } from './common'
+
+const PAGE_SIZE = 50
+type Order = 'createdAt' | 'updatedAt' | 'name'
+
+export async function episodesView({ params, query, scope }: Route) {
+	const me = await requireUser()
+	const ns = me.namespace.slug
+	const slug = params[0]!
+	const projectPath = path('namespaces', ns, 'projects', slug)
+	const project = await api<Project>(projectPath, { signal: scope.signal })
+	setCrumbs({ label: ns, to: '/ui/' }, { label: project.name })
+
+	const state = {
+		search: query.get('search') ?? '',
+		status: query.get('status') ?? '',
+		tags: query.get('tags') ?? '',
+		order: (['createdAt', 'updatedAt', 'name'].includes(query.get('order') ?? '') ? query.get('order') : 'createdAt') as Order,
+		dir: query.get('dir') === 'asc' ? 'asc' : 'desc',
+		page: Math.max(1, Number.parseInt(query.get('page') ?? '1', 10) || 1),
+		metrics: query.getAll('m').map(parseMetric).filter((m): m is Metric => m !== null),
+	}
+	const selected = new Set<string>()
+
+	const search = h('input', { type: 'search', placeholder: 'Search names', value: state.search, aria: { label: 'Search episodes' } })
+	const status = h('select', { aria: { label: 'Status' } }, h('option', { value: '' }, 'Any status'), STATUSES.map((s) => h('option', { value: s, selected: s === state.status }, s)))
+	const tags = h('input', { type: 'search', placeholder: 'Tags (a, b)', value: state.tags, aria: { label: 'Tags' } })
+	const metricPicker = h('select', { aria: { label: 'Add a metric column' } }, h('option', { value: '' }, 'Add metric column…'))
+	const compare = h('button', { type: 'button', class: 'primary', disabled: true, onclick: () => navigate(`/ui/compare?ids=${[...selected].join(',')}`) }, 'Compare')
+	const table = h('table', { class: 'episodes' })
+	const pager = h('div', { class: 'pager' })
+	const summary = h('p', { class: 'muted' })
+
+	const syncUrl = () => {
+		const p = new URLSearchParams()
+		if (state.search) p.set('search', state.search)
+		if (state.status) p.set('status', state.status)
+		if (state.tags) p.set('tags', state.tags)
+		if (state.order !== 'createdAt') p.set('order', state.order)
+		if (state.dir !== 'desc') p.set('dir', state.dir)
+		if (state.page > 1) p.set('page', String(state.page))
+		for (const m of state.metrics) p.append('m', metricId(m))
+		scope.setQuery(p)
+	}
+	const updateCompare = () => {
+		compare.disabled = selected.size < 2
+		compare.textContent = selected.size ? `Compare ${selected.size}` : 'Compare'
+	}
+
+	let loads = 0
+	const load = async () => {
+		const mine = ++loads
+		syncUrl()
+		const page = await api<Page & { episodes: Episode[] }>(
+			`${projectPath}/episodes${qs({ page: state.page, pageSize: PAGE_SIZE, search: state.search, status: state.status, tags: state.tags.split(',').map((t) => t.trim()).filter(Boolean).join(','), order: state.order, dir: state.dir })}`,
+			{ signal: scope.signal },
+		)
+		if (mine !== loads) return
+		render(page)
+		offerMetrics(page.episodes)
+	}
+	const reload = () => void load().catch(() => {})
+	const sortHeader = (label: string, order: Order) =>
+		h(
+			'th',
+			{ aria: { sort: state.order === order ? (state.dir === 'asc' ? 'ascending' : 'descending') : 'none' } },
+			h(
+				'button',
+				{
+					type: 'button',
+					class: 'sort',
+					onclick: () => {
+						state.dir = state.order === order && state.dir === 'desc' ? 'asc' : 'desc'
+						state.order = order
+						state.page = 1
+						reload()
+					},
+				},
+				label,
+				state.order === order ? (state.dir === 'asc' ? ' ▲' : ' ▼') : '',
+			),
+		)
+
+	const render = (page: Page & { episodes: Episode[] }) => {
+		const filtered = state.search || state.status || state.tags
+		summary.textContent = filtered ? `${plural(page.total, 'episode')} match` : plural(page.total, 'episode')
+		const head = h(
+			'thead',
+			null,
+			h(
+				'tr',
+				null,
+				h('th', { class: 'check' }, h('span', { class: 'visually-hidden' }, 'Select')),
+				sortHeader('Name', 'name'),
+				h('th', null, 'Status'),
+				h('th', null, 'Tags'),
+				sortHeader('Created', 'createdAt'),
+				sortHeader('Updated', 'updatedAt'),
+				state.metrics.map((m) =>
+					h(
+						'th',
+						{ class: 'metric' },
+						metricLabel(m),
+						h(
+							'button',
+							{
+								type: 'button',
+								class: 'remove',
+								title: 'Remove this column',
+								aria: { label: `Remove ${metricLabel(m)}` },
+								onclick: () => {
+									state.metrics = state.metrics.filter((x) => metricId(x) !== metricId(m))
+									reload()
+								},
+							},
+							'×',
+						),
+					),
+				),
+			),
+		)
+		const cells: { episode: Episode; metric: Metric; cell: HTMLElement }[] = []
+		const rows = page.episodes.map((episode) => {
+			const box = h('input', {
+				type: 'checkbox',
+				checked: selected.has(episode.id),
+				aria: { label: `Select ${episode.name}` },
+				onchange: () => {
+					if (box.checked) selected.add(episode.id)
+					else selected.delete(episode.id)
+					updateCompare()
+				},
+			})
+			const metricCells = state.metrics.map((metric) => {
+				const cell = h('td', { class: 'metric num' }, '…')
+				cells.push({ episode, metric, cell })
+				return cell
+			})
+			return h(
+				'tr',
+				{ data: { testid: 'episode-row' } },
+				h('td', { class: 'check' }, box),
+				h('td', null, h('a', { href: href('episodes', episode.id) }, episode.name)),
+				h('td', null, statusBadge(episode.status)),
+				h('td', null, tagList(episode.tags)),
+				h('td', null, h('time', { title: exactTime(episode.createdAt) }, ago(episode.createdAt))),
+				h('td', null, h('time', { title: exactTime(episode.updatedAt) }, ago(episode.updatedAt))),
+				metricCells,
+			)
+		})
+		replace(
+			table,
+			head,
+			h('tbody', null, rows.length ? rows : h('tr', null, h('td', { colspan: 6 + state.metrics.length, class: 'empty' }, filtered ? 'No episode matches these filters.' : 'No episodes in this project yet.'))),
+		)
+		replace(
+			pager,
+			h('button', { type: 'button', disabled: page.page <= 1, onclick: () => ((state.page = page.page - 1), reload()) }, '← Newer'),
+			h('span', null, `Page ${page.page} of ${Math.max(1, page.totalPages)}`),
+			h('button', { type: 'button', disabled: page.page >= page.totalPages, onclick: () => ((state.page = page.page + 1), reload()) }, 'Older →'),
+		)
+		void pool(
+			cells.map(({ episode, metric, cell }) => async () => {
+				try {
+					const value = await lastValue(episode.id, metric, scope.signal)
+					cell.textContent = number(value)
+				} catch {
+					cell.textContent = '—'
+				}
+			}),
+			6,
+		)
+	}
+
+	let offered = false
+	const offerMetrics = async (episodes: Episode[]) => {
+		if (offered || episodes.length === 0) return
+		offered = true
+		const seen = new Map<string, Metric>()
+		for (const episode of episodes.slice(0, 3)) {
+			for (const track of await tracksOf(episode.id, scope.signal).catch(() => [])) {
+				for (const key of track.keys) if (key !== '_ts') seen.set(metricId({ track: track.name, key }), { track: track.name, key })
+			}
+		}
+		for (const [id, metric] of [...seen].sort(([a], [b]) => a.localeCompare(b)).slice(0, 200)) metricPicker.append(h('option', { value: id }, metricLabel(metric)))
+		metricPicker.disabled = seen.size === 0
+	}
+	metricPicker.addEventListener('change', () => {
+		const metric = parseMetric(metricPicker.value)
+		metricPicker.value = ''
+		if (metric && !state.metrics.some((m) => metricId(m) === metricId(metric))) {
+			state.metrics.push(metric)
+			reload()
+		}
+	})
+	const refilter = () => {
+		state.search = search.value.trim()
+		state.status = status.value
+		state.tags = tags.value.trim()
+		state.page = 1
+		reload()
+	}
+	search.addEventListener('input', debounce(refilter, 250))
+	tags.addEventListener('input', debounce(refilter, 250))
+	status.addEventListener('change', refilter)
+
+	await load()
+	return h(
+		'section',
+		null,
+		h('div', { class: 'toolbar' }, h('h1', null, project.name), summary),
+		project.description ? h('p', { class: 'description' }, project.description) : null,
+		h('div', { class: 'filters' }, search, status, tags, metricPicker, compare),
+		h('div', { class: 'table-wrap' }, table),
+		pager,
+	)
+}

@@ -1,0 +1,63 @@
+// The namespace's projects, newest first, with a search; an empty namespace explains how to log a first episode.
+import { api, path, query as qs, type Page, type Project } from '../api'
+import { debounce, h, replace } from '../dom'
+import { ago, exactTime, plural } from '../format'
+import { href, type Route } from '../router'
+import { requireUser, setCrumbs } from '../shell'
+
+export async function projectsView({ query, scope }: Route) {
+	const me = await requireUser()
+	const ns = me.namespace.slug
+	setCrumbs({ label: ns })
+	const list = h('div', { class: 'project-list' })
+	const search = h('input', { type: 'search', placeholder: 'Search projects', value: query.get('search') ?? '', aria: { label: 'Search projects' } })
+	const load = async () => {
+		const term = search.value.trim()
+		const params = new URLSearchParams(term ? { search: term } : {})
+		scope.setQuery(params)
+		const page = await api<Page & { projects: Project[] }>(`${path('namespaces', ns, 'projects')}${qs({ pageSize: 200, search: term })}`, { signal: scope.signal })
+		if (page.total === 0) {
+			replace(list, term ? h('p', { class: 'empty' }, `No project matches “${term}”.`) : firstSteps(location.origin))
+			return
+		}
+		replace(
+			list,
+			page.projects.map((project) =>
+				h(
+					'a',
+					{ class: 'card project', href: href('projects', project.slug), data: { testid: 'project' } },
+					h('h2', null, project.name),
+					project.description ? h('p', { class: 'description' }, project.description) : null,
+					h('p', { class: 'muted' }, plural(project.episodeCount, 'episode'), ' · updated ', h('time', { title: exactTime(project.updatedAt) }, ago(project.updatedAt))),
+					project.tags.length ? h('p', { class: 'tags' }, project.tags.map((tag) => h('span', { class: 'tag' }, tag))) : null,
+				),
+			),
+			page.total > page.projects.length ? h('p', { class: 'muted' }, `Showing ${page.projects.length} of ${page.total}; search to find the others.`) : null,
+		)
+	}
+	search.addEventListener('input', debounce(() => void load().catch(() => {}), 250))
+	await load()
+	return h('section', null, h('div', { class: 'toolbar' }, h('h1', null, 'Projects'), search), list)
+}
+
+/** What an empty namespace shows: from nothing to a chart, as the README's quick start. */
+function firstSteps(origin: string) {
+	const code = `import os
+from dreamlake import Episode
+from dreamlake.auth.token_storage import get_token_storage
+os.environ["DREAMLAKE_API_KEY"] = get_token_storage().load("dreamlake-token")
+
+with Episode(prefix="my-project/run-001", url="${origin}", root=None) as episode:
+    episode.params.set(lr=0.001, batch_size=32)
+    for step in range(100):
+        episode.track("train").append(step=step, loss=1 / (step + 1))
+    episode.log("done", level="info")`
+	return h(
+		'div',
+		{ class: 'empty card' },
+		h('h2', null, 'No projects yet'),
+		h('p', null, 'Log your first episode with the DreamLake SDK and it shows up here:'),
+		h('ol', null, h('li', null, h('code', null, 'pip install dreamlake')), h('li', null, h('code', null, `dreamlake login --url ${origin}`)), h('li', null, 'run this in Python:')),
+		h('pre', { class: 'code-block' }, code),
+	)
+}

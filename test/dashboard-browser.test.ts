@@ -1,0 +1,274 @@
+// The dashboard in a real browser (Debian's Chromium, driven by playwright-core), against the real
+// server (the binary when DREAMLAKE_BINARY is set), with data put in through the public API.
+import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { ARTIFACTS, launchChromium } from './support/browser'
+import { spawnServer, type ServerProcess } from './support/process'
+import { Client } from './support/seed'
+
+setDefaultTimeout(120_000)
+
+// what the functions passed to page.evaluate see: they run in the page, not here
+declare const document: any, window: any, localStorage: any, sessionStorage: any
+
+const XSS = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">"onerror=alert(1) '><svg onload=alert(3)>`
+
+let dir: string
+let server: ServerProcess
+let browser: Browser
+let context: BrowserContext
+let alice: Client & { namespace: string }
+const seeded: Record<string, string> = {}
+const pageErrors: string[] = []
+
+beforeAll(async () => {
+	dir = mkdtempSync(join(tmpdir(), 'dreamlake-dashboard-'))
+	server = await spawnServer(['serve', '--dev', '--port', '0'], { cwd: dir })
+	browser = await launchChromium()
+	context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true })
+	context.on('page', (page) => page.on('pageerror', (error) => pageErrors.push(String(error))))
+	mkdirSync(ARTIFACTS, { recursive: true })
+
+	alice = await Client.devUser(server.url, 'alice')
+	const ns = alice.namespace
+	const base = await alice.episode(ns, 'robot-arm', { name: 'baseline', description: `Grasping baseline. ${XSS}`, tags: ['baseline', 'sim'], metadata: { robot: 'ur5', note: XSS } })
+	const tuned = await alice.episode(ns, 'robot-arm', { name: 'tuned-lr', tags: ['sweep'], status: 'completed' })
+	await alice.episode(ns, 'robot-arm', { name: 'crashed', tags: ['sweep'], status: 'failed' })
+	seeded.base = base.id
+	seeded.tuned = tuned.id
+	await alice.parameters(base.id, { model: { lr: 0.001, layers: [64, 64], name: XSS }, seed: 1, optimizer: 'adam' })
+	await alice.parameters(tuned.id, { model: { lr: 0.01, layers: [64, 64] }, seed: 1, optimizer: 'sgd' })
+	await alice.logs(base.id, [
+		{ message: 'starting' },
+		{ level: 'warn', message: 'gripper slow' },
+		{ level: 'error', message: XSS, metadata: { payload: XSS } },
+		{ level: 'debug', message: 'step 1 done' },
+	])
+	const curve = (n: number, scale: number) => Array.from({ length: n }, (_, step) => ({ step, _ts: 1_760_000_000 + step, loss: scale / (step + 1) + (step === 700 ? 3 : 0), reward: Math.sin(step / 50) }))
+	await alice.track(base.id, 'train', curve(2000, 1))
+	await alice.track(tuned.id, 'train', curve(2000, 0.5))
+	await alice.upload(base.id, 'notes.txt', new TextEncoder().encode(`hello from the notes\n${XSS}\n`), { prefix: '/docs', type: 'text/plain' })
+	await alice.upload(base.id, 'pixel.png', PNG, { prefix: '/images', type: 'image/png' })
+})
+
+afterAll(async () => {
+	await browser?.close()
+	await server?.stop()
+	rmSync(dir, { recursive: true, force: true })
+})
+
+const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true })
+
+/** Whether the page ran anything from the payloads (a script, an onerror, an onload). */
+const pwned = (page: Page) => page.evaluate(() => window.__pwned ?? 0)
+
+/** Pixels of a canvas that are not fully transparent. */
+const inkOf = (page: Page, selector: string) =>
+	page.$eval(selector, (el) => {
+		const canvas = el.querySelector('canvas')!
+		const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height)
+		let ink = 0
+		for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) ink++
+		return ink
+	})
+
+describe('the dashboard in a real browser', () => {
+	it('signs in through the page: the device code, the vuer-auth page, back signed in', async () => {
+		const page = await context.newPage()
+		await page.goto(`${server.url}/`)
+		// / leads a browser to /ui/, which sends a signed-out person to sign in
+		await page.waitForURL(/\/ui\/signin/)
+		await page.click('text=Sign in with vuer-auth')
+		const code = await page.locator('[data-testid=user-code]').textContent()
+		expect(code).toMatch(/^[A-Z0-9]{4}-[A-Z0-9]{4}$/)
+		await shot(page, 'signin')
+		const link = await page.locator('a:has-text("Open vuer-auth")').getAttribute('href')
+		const approve = await context.newPage()
+		await approve.goto(link!)
+		await approve.fill('#username', 'alice')
+		await approve.click('button[value=approve]')
+		await approve.waitForSelector('text=Login approved')
+		await approve.close()
+		await page.waitForURL(`${server.url}/ui/`, { timeout: 15_000 })
+		await page.waitForSelector('[data-testid=project]')
+		expect(await page.locator('.who').textContent()).toBe('alice')
+		// the token is in an HttpOnly cookie: no script sees it, and nothing is in storage or the URL
+		expect(await page.evaluate(() => document.cookie)).toBe('')
+		expect(await page.evaluate(() => localStorage.length + sessionStorage.length)).toBe(0)
+		const cookies = await context.cookies()
+		const session = cookies.find((c) => c.name === 'dreamlake_session')!
+		expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' })
+		expect(page.url()).not.toContain(session.value)
+		await shot(page, 'projects')
+		await page.close()
+	})
+
+	it('lists the projects and the episodes of one, sorted and filtered', async () => {
+		const page = await context.newPage()
+		await page.goto(`${server.url}/ui/`)
+		await page.click('[data-testid=project]:has-text("robot-arm")')
+		await page.waitForSelector('[data-testid=episode-row]')
+		expect(await page.locator('[data-testid=episode-row]').count()).toBe(3)
+		// newest first by default; by name ascending after two clicks on the header
+		await page.click('button.sort:has-text("Name")')
+		await page.waitForFunction(() => document.querySelector('button.sort')?.textContent?.includes('▼'))
+		await page.click('button.sort:has-text("Name")')
+		await page.waitForFunction(() => document.querySelector('[data-testid=episode-row] td:nth-child(2)')?.textContent === 'baseline')
+		expect(await page.locator('[data-testid=episode-row] td:nth-child(2)').allTextContents()).toEqual(['baseline', 'crashed', 'tuned-lr'])
+		await page.selectOption('select[aria-label=Status]', 'failed')
+		await page.waitForFunction(() => document.querySelectorAll('[data-testid=episode-row]').length === 1)
+		expect(await page.locator('[data-testid=episode-row] td:nth-child(2)').textContent()).toBe('crashed')
+		await page.selectOption('select[aria-label=Status]', '')
+		await page.fill('input[aria-label=Tags]', 'sweep')
+		await page.waitForFunction(() => document.querySelectorAll('[data-testid=episode-row]').length === 2)
+		await page.fill('input[aria-label=Tags]', '')
+		await page.fill('input[aria-label="Search episodes"]', 'tun')
+		await page.waitForFunction(() => document.querySelectorAll('[data-testid=episode-row]').length === 1)
+		await page.fill('input[aria-label="Search episodes"]', '')
+		await page.waitForFunction(() => document.querySelectorAll('[data-testid=episode-row]').length === 3)
+		// the last value of a chosen metric, per episode
+		await page.waitForFunction(() => document.querySelectorAll('select[aria-label="Add a metric column"] option').length > 1)
+		await page.selectOption('select[aria-label="Add a metric column"]', 'train::loss')
+		await page.waitForFunction(() => {
+			const cells = [...document.querySelectorAll('td.metric')]
+			return cells.length === 3 && cells.every((td) => td.textContent !== '…')
+		})
+		const lastLoss = await page.locator('tr:has-text("baseline") td.metric').textContent()
+		expect(lastLoss).toBe('0.0005')
+		// the filters live in the URL: a reload shows the same table
+		expect(page.url()).toContain('m=train%3A%3Aloss')
+		await shot(page, 'episodes')
+		await page.close()
+	})
+
+	it('shows an episode: overview, parameters grouped and searchable, everything user-supplied inert', async () => {
+		const page = await context.newPage()
+		await page.goto(`${server.url}/ui/episodes/${seeded.base}`)
+		await page.waitForSelector('text=Grasping baseline.')
+		expect(await page.locator('.description').first().textContent()).toContain('<script>window.__pwned=1</script>')
+		expect(await page.locator('pre.code-block').textContent()).toContain('"robot": "ur5"')
+		await shot(page, 'overview')
+		await page.click('.tabs a:has-text("Parameters")')
+		await page.waitForSelector('.param-group')
+		expect(await page.locator('.param-group summary').allTextContents()).toEqual(['(top level)2', 'model3'])
+		await page.fill('input[aria-label="Search parameters"]', 'lr')
+		await page.waitForFunction(() => document.querySelectorAll('.params tr').length === 1)
+		expect(await page.locator('.params tr').textContent()).toContain('0.001')
+		await page.fill('input[aria-label="Search parameters"]', '')
+		await page.waitForFunction(() => document.querySelectorAll('.params tr').length === 5)
+		await shot(page, 'parameters')
+		expect(await pwned(page)).toBe(0)
+		expect(await page.locator('main script, main img[onerror], main svg').count()).toBe(0)
+		await page.close()
+	})
+
+	it('logs: filtered by level and text, inert, and a line posted after the page opened appears by itself', async () => {
+		const page = await context.newPage()
+		const dialogs: string[] = []
+		page.on('dialog', (dialog) => {
+			dialogs.push(dialog.message())
+			void dialog.dismiss()
+		})
+		await page.goto(`${server.url}/ui/episodes/${seeded.base}/logs`)
+		await page.waitForSelector('.log')
+		expect(await page.locator('.log .message').allTextContents()).toEqual(['starting', 'gripper slow', XSS, 'step 1 done'])
+		await page.check('label.level-error input')
+		await page.waitForFunction(() => document.querySelectorAll('.log').length === 1)
+		await page.uncheck('label.level-error input')
+		await page.fill('input[aria-label="Search logs"]', 'gripper')
+		await page.waitForFunction(() => document.querySelectorAll('.log').length === 1)
+		await page.fill('input[aria-label="Search logs"]', '')
+		await page.waitForFunction(() => document.querySelectorAll('.log').length === 4)
+		await alice.logs(seeded.base!, [{ message: 'posted while you watched' }])
+		await page.waitForSelector('.log:has-text("posted while you watched")', { timeout: 10_000 })
+		expect(await page.locator('.log').count()).toBe(5)
+		await shot(page, 'logs')
+		expect(dialogs).toEqual([])
+		expect(await pwned(page)).toBe(0)
+		await page.close()
+	})
+
+	it('tracks: a chart per key, drawn, and a drag zooms by reading that window again', async () => {
+		const page = await context.newPage()
+		const series: URL[] = []
+		page.on('request', (request) => {
+			if (request.url().includes('/series')) series.push(new URL(request.url()))
+		})
+		await page.goto(`${server.url}/ui/episodes/${seeded.base}/tracks?x=index`)
+		await page.waitForSelector('[data-testid=tracks][data-drawn=all]')
+		// one chart per key but the time: step, loss, reward
+		expect(await page.locator('[data-testid=chart]').evaluateAll((els) => els.map((el) => (el as any).dataset.key))).toEqual(['step', 'loss', 'reward'])
+		expect(await inkOf(page, '[data-testid=chart][data-key=loss]')).toBeGreaterThan(500)
+		const before = series.length
+		const over = page.locator('[data-testid=chart][data-key=loss] .u-over')
+		const box = (await over.boundingBox())!
+		await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2)
+		await page.mouse.down()
+		await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2, { steps: 5 })
+		await page.mouse.up()
+		await page.waitForSelector('button:has-text("Reset zoom"):visible')
+		const zoom = series.slice(before).find((url) => url.searchParams.has('startIndex'))!
+		expect(zoom).toBeDefined()
+		const start = Number(zoom.searchParams.get('startIndex'))
+		const end = Number(zoom.searchParams.get('endIndex'))
+		expect(start).toBeGreaterThan(400)
+		expect(end).toBeLessThan(1000)
+		await shot(page, 'tracks-zoomed')
+		await page.click('button:has-text("Reset zoom")')
+		await page.waitForSelector('button:has-text("Reset zoom")', { state: 'hidden' })
+		// x as time: the read asks for x=_ts
+		await page.selectOption('select[aria-label="X axis"]', '_ts')
+		await page.waitForSelector('[data-testid=tracks][data-drawn=all]')
+		expect(series[series.length - 1]!.searchParams.get('x')).toBe('_ts')
+		await shot(page, 'tracks')
+		await page.close()
+	})
+
+	it('compares two episodes: one metric overlaid, parameters side by side with the differences marked', async () => {
+		const page = await context.newPage()
+		await page.goto(`${server.url}/ui/projects/robot-arm`)
+		await page.waitForSelector('[data-testid=episode-row]')
+		await page.check('input[aria-label="Select baseline"]')
+		await page.check('input[aria-label="Select tuned-lr"]')
+		await page.click('button:has-text("Compare 2")')
+		await page.waitForSelector('[data-testid=compare-chart][data-drawn]')
+		await page.selectOption('select[aria-label=Metric]', 'train::loss')
+		await page.waitForFunction(() => document.querySelector('[data-testid=compare-chart] .u-title')?.textContent === 'train · loss')
+		expect(await page.locator('[data-testid=compare-chart] .u-legend .u-series').count()).toBe(3) // x and two episodes
+		expect(await inkOf(page, '[data-testid=compare-chart]')).toBeGreaterThan(500)
+		const differs = await page.locator('[data-testid=compare-params] tr[data-differs] th').allTextContents()
+		expect(differs.sort()).toEqual(['model.lr', 'model.name', 'optimizer'])
+		await page.check('text=Only differences')
+		expect(await page.locator('[data-testid=compare-params] tbody tr').count()).toBe(3)
+		await shot(page, 'compare')
+		await page.close()
+	})
+
+	it('files: by prefix, previewed as text and image, and downloaded', async () => {
+		const page = await context.newPage()
+		await page.goto(`${server.url}/ui/episodes/${seeded.base}/files`)
+		await page.waitForSelector('[data-testid=file-row]')
+		expect(await page.locator('[data-testid=file-row]').count()).toBe(2)
+		await page.selectOption('select[aria-label=Prefix]', '/docs')
+		expect(await page.locator('[data-testid=file-row]').count()).toBe(1)
+		await page.click('button:has-text("/docs/notes.txt")')
+		await page.waitForSelector('[data-testid=preview] pre')
+		expect(await page.locator('[data-testid=preview] pre').textContent()).toBe(`hello from the notes\n${XSS}\n`)
+		const [download] = await Promise.all([page.waitForEvent('download'), page.click('a:has-text("Download")')])
+		expect(download.suggestedFilename()).toBe('notes.txt')
+		expect(readFileSync((await download.path())!, 'utf8')).toBe(`hello from the notes\n${XSS}\n`)
+		await page.selectOption('select[aria-label=Prefix]', '')
+		await page.click('button:has-text("/images/pixel.png")')
+		await page.waitForSelector('[data-testid=preview] img')
+		await page.waitForFunction(() => document.querySelector('[data-testid=preview] img').naturalWidth === 1)
+		await shot(page, 'files')
+		expect(await pwned(page)).toBe(0)
+		await page.close()
+	})
+})
+
+/** A 1×1 PNG. */
+const PNG = Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='), (c) => c.charCodeAt(0))
