@@ -27,6 +27,7 @@ export const SETTINGS = [
 	{ env: 'MAX_FILE_SIZE', flag: '--max-file-size', default: '5GiB', help: 'largest file an upload may carry: bytes, or with KiB, MiB, GiB, TiB (or KB, MB, GB, TB: powers of 1000)' },
 	{ env: 'CACHE_SIZE', flag: '--cache-size', default: '10000', help: 'accounts, and verified dreamlake tokens, kept in memory (each); a known caller costs no database statement' },
 	{ env: 'TRUST_PROXY', flag: '--trust-proxy', default: '0', help: 'reverse proxies in front of the server: 0 uses the socket address, N takes the client address from X-Forwarded-For, N hops from the right' },
+	{ env: 'DASHBOARD_SOURCE', flag: '--dashboard-source', help: 'development: serve the dashboard built from this folder (src/ui) and rebuild it on every change, instead of the one built in' },
 	{ env: 'LOG_FORMAT', flag: '--log-format', default: 'auto', help: 'json, pretty, or auto (pretty on a terminal, json otherwise)' },
 	{ env: 'LOG_LEVEL', flag: '--log-level', default: 'info', help: 'debug, info, warn or error' },
 ] as const satisfies readonly Setting[]
@@ -61,6 +62,8 @@ export interface Config {
 	cacheSize: number
 	/** The largest file an upload may carry, in bytes. */
 	maxFileSize: number
+	/** Development: the folder the dashboard is built (and rebuilt on change) from; undefined: the built-in one. */
+	dashboardSource: string | undefined
 	logFormat: 'json' | 'pretty' | 'auto'
 	logLevel: 'debug' | 'info' | 'warn' | 'error'
 }
@@ -115,6 +118,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: RawSe
 		trustProxy: count('TRUST_PROXY', get('TRUST_PROXY')),
 		cacheSize: atLeastOne('CACHE_SIZE', get('CACHE_SIZE')),
 		maxFileSize: byteSize('MAX_FILE_SIZE', get('MAX_FILE_SIZE')),
+		dashboardSource: raw('DASHBOARD_SOURCE'),
 		logFormat: oneOf('LOG_FORMAT', get('LOG_FORMAT'), ['json', 'pretty', 'auto'] as const),
 		logLevel: oneOf('LOG_LEVEL', get('LOG_LEVEL'), ['debug', 'info', 'warn', 'error'] as const),
 	}

@@ -86,7 +86,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			vuerAuthUrl: config.vuerAuth.url,
 			sessionSeconds: config.jwtExpiresInSeconds,
 			// `bun run dev`: the dashboard is built from src/ui and rebuilt on change
-			...(process.env.DREAMLAKE_DASHBOARD_SOURCE === '1' && { dashboard: await Dashboard.fromSource(log) }),
+			...(config.dashboardSource && { dashboard: await Dashboard.fromSource(log, config.dashboardSource) }),
 		})
 		// an upload's form fields and part headers ride on top of the file itself
 		const maxUploadBytes = config.maxFileSize + UPLOAD_OVERHEAD_BYTES

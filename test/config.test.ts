@@ -19,6 +19,7 @@ describe('configuration', () => {
 			trustProxy: 0,
 			cacheSize: 10_000,
 			maxFileSize: 5 * 2 ** 30,
+			dashboardSource: undefined,
 			logFormat: 'auto',
 			logLevel: 'info',
 		})

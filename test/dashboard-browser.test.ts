@@ -12,7 +12,7 @@ import { Client } from './support/seed'
 setDefaultTimeout(120_000)
 
 // what the functions passed to page.evaluate see: they run in the page, not here
-declare const document: any, window: any, localStorage: any, sessionStorage: any
+declare const document: any, window: any, localStorage: any, sessionStorage: any, performance: any
 
 const XSS = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">"onerror=alert(1) '><svg onload=alert(3)>`
 
@@ -267,6 +267,206 @@ describe('the dashboard in a real browser', () => {
 		await shot(page, 'files')
 		expect(await pwned(page)).toBe(0)
 		await page.close()
+	})
+})
+
+/** A browser context signed in as `username` with the session cookie the sign-in sets (the page's sign-in is tested above). */
+async function signedIn(username: string): Promise<{ context: BrowserContext; client: Client & { namespace: string } }> {
+	const client = await Client.devUser(server.url, username)
+	const fresh = await browser.newContext({ viewport: { width: 1280, height: 860 } })
+	fresh.on('page', (page) => page.on('pageerror', (error) => pageErrors.push(String(error))))
+	await fresh.addCookies([{ name: 'dreamlake_session', value: client.token, url: server.url, httpOnly: true, sameSite: 'Strict' }])
+	return { context: fresh, client }
+}
+
+/** What a person reads on the page: never a stack trace, `undefined` or `NaN`. */
+async function readsWell(page: Page) {
+	const text = (await page.locator('main').innerText()).trim()
+	expect(text.length).toBeGreaterThan(0)
+	expect(text).not.toMatch(/undefined|NaN|\[object |TypeError|at .*\.(ts|js):\d+/)
+	return text
+}
+
+describe('what goes wrong, shown sensibly', () => {
+	it('an empty namespace explains how to log a first episode; another user\'s episode, project or file is "Not found"', async () => {
+		const { context: bobs } = await signedIn('bob')
+		const page = await bobs.newPage()
+		await page.goto(`${server.url}/ui/`)
+		await page.waitForSelector('text=No projects yet')
+		expect(await readsWell(page)).toContain('dreamlake login --url')
+		await shot(page, 'empty-namespace')
+		for (const path of [`/ui/episodes/${seeded.base}`, `/ui/episodes/${seeded.base}/logs`, `/ui/episodes/${seeded.base}/files`, '/ui/projects/robot-arm', `/ui/compare?ids=${seeded.base},${seeded.tuned}`]) {
+			await page.goto(`${server.url}${path}`)
+			await page.waitForSelector('h1:has-text("Not found")')
+			const text = await readsWell(page)
+			expect(text).not.toContain('baseline')
+			expect(text).not.toContain('Grasping')
+		}
+		await bobs.close()
+	})
+
+	it('an episode with nothing in it, and a track of one point, show a page that says so', async () => {
+		const empty = await alice.episode(alice.namespace, 'robot-arm', { name: 'empty' })
+		const single = await alice.episode(alice.namespace, 'robot-arm', { name: 'one-point' })
+		await alice.track(single.id, 'eval', [{ step: 0, accuracy: 0.5 }])
+		const page = await context.newPage()
+		const expectations: [string, string][] = [
+			[`/ui/episodes/${empty.id}`, 'No description.'],
+			[`/ui/episodes/${empty.id}/parameters`, 'No parameters were set'],
+			[`/ui/episodes/${empty.id}/logs`, 'No log lines yet.'],
+			[`/ui/episodes/${empty.id}/tracks`, 'This episode has no tracks yet.'],
+			[`/ui/episodes/${empty.id}/files`, 'This episode has no files yet.'],
+		]
+		for (const [path, says] of expectations) {
+			await page.goto(`${server.url}${path}`)
+			await page.waitForSelector(`text=${says}`)
+			await readsWell(page)
+		}
+		await shot(page, 'empty-episode')
+		await page.goto(`${server.url}/ui/episodes/${single.id}/tracks?x=index`)
+		await page.waitForSelector('[data-testid=tracks][data-drawn=all]')
+		expect(await page.locator('[data-testid=chart]').evaluateAll((els) => els.map((el) => (el as any).dataset.key))).toEqual(['step', 'accuracy'])
+		expect(await inkOf(page, '[data-testid=chart][data-key=accuracy]')).toBeGreaterThan(100)
+		await readsWell(page)
+		await shot(page, 'one-point')
+		await page.close()
+	})
+
+	it('a lost session (signed out elsewhere) sends the person to sign in, and back after', async () => {
+		const { context: carols, client: carol } = await signedIn('carol')
+		await carol.episode(carol.namespace, 'lab', { name: 'run-1' })
+		const page = await carols.newPage()
+		await page.goto(`${server.url}/ui/projects/lab`)
+		await page.waitForSelector('[data-testid=episode-row]')
+		await carol.call('POST', '/auth/logout') // every token of carol's, the cookie's too
+		await page.click('a:has-text("run-1")')
+		await page.waitForURL(/\/ui\/signin\?next=/)
+		expect(new URL(page.url()).searchParams.get('next')).toMatch(/^\/ui\/episodes\/\d+$/)
+		await page.waitForSelector('text=Sign in with vuer-auth')
+		await carols.close()
+	})
+
+	it('a cross-site form posting to the API with the session cookie changes nothing', async () => {
+		// another site: localhost is not 127.0.0.1, so the browser treats it as cross-site
+		const port = new URL(server.url).port
+		const evil = Bun.serve({
+			port: 0,
+			hostname: '127.0.0.1',
+			fetch: () =>
+				new Response(
+					`<form method="POST" action="http://127.0.0.1:${port}/namespaces/alice/projects" enctype="text/plain"><input name='{"name":"evil","x":"' value='"}'></form><script>document.forms[0].submit()</script>`,
+					{ headers: { 'content-type': 'text/html' } },
+				),
+		})
+		const page = await context.newPage()
+		const answered = page.waitForResponse((response) => response.url().includes('/namespaces/alice/projects'))
+		await page.goto(`http://localhost:${evil.port}/`)
+		const response = await answered
+		expect([401, 403, 415]).toContain(response.status())
+		evil.stop(true)
+		const projects = await alice.call('GET', `/namespaces/${alice.namespace}/projects`)
+		expect(projects.projects.map((p: { name: string }) => p.name)).not.toContain('evil')
+		await page.close()
+	})
+})
+
+describe('performance, measured in the browser', () => {
+	const figures: Record<string, number> = {}
+	afterAll(() => Bun.write(join(ARTIFACTS, 'dashboard-figures.json'), JSON.stringify(figures, null, 2) + '\n'))
+
+	it('an episode with 4 tracks of 1,000,000 points: every chart drawn within 1 s of navigation, at most 1,000 points each over the wire', async () => {
+		const big = await alice.episode(alice.namespace, 'perf', { name: 'four-million' })
+		await Promise.all(
+			['policy/loss', 'value/loss', 'reward', 'grad-norm'].map(async (name, t) => {
+				for (let i = 0; i < 1_000_000; i += 10_000) {
+					await alice.track(big.id, name, Array.from({ length: 10_000 }, (_, j) => ({ step: i + j, _ts: 1_760_000_000 + (i + j) / 100, value: Math.exp(-(i + j) / 200_000) * (t + 1) + ((i + j) % 97) / 1000 })))
+				}
+			}),
+		)
+		const runs: number[] = []
+		for (let run = 0; run < 3; run++) {
+			// a new context each time: nothing cached, the page's scripts fetched again
+			const { context: cold } = await signedIn('alice')
+			const page = await cold.newPage()
+			const sent: { maxPoints: number; buckets: number; bytes: number }[] = []
+			page.on('response', async (response) => {
+				const url = new URL(response.url())
+				if (!url.pathname.endsWith('/series')) return
+				const body = await response.body()
+				const json = JSON.parse(body.toString())
+				sent.push({ maxPoints: Number(url.searchParams.get('maxPoints')), buckets: json.buckets, bytes: body.length })
+			})
+			await page.goto(`${server.url}/ui/episodes/${big.id}/tracks`)
+			await page.waitForSelector('[data-testid=tracks][data-drawn=all]', { timeout: 30_000 })
+			// the page marks the moment its last chart drew, in milliseconds since the navigation started
+			const elapsed = await page.evaluate(() => performance.getEntriesByName('dreamlake:charts-drawn')[0].startTime)
+			runs.push(elapsed)
+			expect(await page.locator('[data-testid=chart]').count()).toBe(4 * 1) // x is step by default: value is the one key left
+			for (const chart of await page.locator('[data-testid=chart]').all()) expect(await chart.evaluate((el) => (el as any).querySelector('canvas').width)).toBeGreaterThan(0)
+			expect(sent).toHaveLength(4)
+			for (const read of sent) {
+				expect(read.maxPoints).toBeLessThanOrEqual(1000)
+				expect(read.buckets).toBeLessThanOrEqual(1000)
+			}
+			figures.seriesBytesPerChart = Math.max(...sent.map((s) => s.bytes))
+			if (run === 0) await shot(page, 'four-million')
+			await cold.close()
+		}
+		figures.fourTracksOfAMillionMs = Math.round(Math.min(...runs))
+		figures.fourTracksOfAMillionMsWorst = Math.round(Math.max(...runs))
+		expect(Math.max(...runs)).toBeLessThanOrEqual(1000)
+	})
+
+	it('a project of 10,000 episodes: the first rows within 500 ms of navigation (one page of 50)', async () => {
+		let next = 0
+		await Promise.all(
+			Array.from({ length: 32 }, async () => {
+				while (next < 10_000) {
+					const i = next++
+					await alice.episode(alice.namespace, 'ten-thousand', { name: `run-${String(i).padStart(5, '0')}`, tags: i % 2 ? ['odd'] : ['even'] })
+				}
+			}),
+		)
+		const runs: number[] = []
+		for (let run = 0; run < 3; run++) {
+			const { context: cold } = await signedIn('alice')
+			const page = await cold.newPage()
+			await page.goto(`${server.url}/ui/projects/ten-thousand`)
+			await page.waitForSelector('[data-testid=episode-row]')
+			// the page marks the moment the rows went into the document
+			runs.push(await page.evaluate(() => performance.getEntriesByName('dreamlake:view-shown')[0].startTime))
+			expect(await page.locator('[data-testid=episode-row]').count()).toBe(50)
+			expect(await page.locator('text=10,000 episodes').count()).toBe(1)
+			await cold.close()
+		}
+		figures.tenThousandEpisodesFirstRowsMs = Math.round(Math.min(...runs))
+		figures.tenThousandEpisodesFirstRowsMsWorst = Math.round(Math.max(...runs))
+		expect(Math.max(...runs)).toBeLessThanOrEqual(500)
+	})
+
+	it('the page\'s JavaScript and CSS weigh at most 150 KB gzipped, as the browser received them', async () => {
+		const { context: cold } = await signedIn('alice')
+		const page = await cold.newPage()
+		// a page with charts: the main script, the chart script (loaded only there) and the styles
+		await page.goto(`${server.url}/ui/episodes/${seeded.base}/tracks`)
+		await page.waitForSelector('[data-testid=tracks][data-drawn=all]')
+		const sizes = await page.evaluate(() =>
+			performance
+				.getEntriesByType('resource')
+				.filter((entry: any) => /\/ui\/assets\/.*\.(js|css)$/.test(entry.name))
+				.map((entry: any) => ({ name: entry.name, encoded: entry.encodedBodySize, decoded: entry.decodedBodySize })),
+		)
+		expect(sizes.length).toBeGreaterThanOrEqual(3)
+		const gzipped = sizes.reduce((sum: number, s: { encoded: number }) => sum + s.encoded, 0)
+		figures.scriptAndStyleGzipBytes = gzipped
+		figures.scriptAndStyleBytes = sizes.reduce((sum: number, s: { decoded: number }) => sum + s.decoded, 0)
+		expect(gzipped).toBeGreaterThan(1000)
+		expect(gzipped).toBeLessThanOrEqual(150 * 1000)
+		await cold.close()
+	})
+
+	it('no page threw a script error along the way', () => {
+		expect(pageErrors).toEqual([])
 	})
 })
 

@@ -1,7 +1,7 @@
 // Bundles the dashboard (src/ui) in memory: JavaScript and CSS named by their content hash, and an
 // index.html pointing at them. Used at bundle time (assets.ts's macro, through scripts/build-ui.ts)
 // and by `bun run dev`, which rebuilds on every change (index.ts).
-import { basename, join } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 
 export interface DashboardFile {
 	/** Under /ui/: `index.html`, `assets/main-1a2b3c.js`. */
@@ -20,11 +20,14 @@ const TYPES: Record<string, string> = {
 	png: 'image/png',
 }
 
-export async function buildDashboardFiles(): Promise<DashboardFile[]> {
+export async function buildDashboardFiles(source = UI_SOURCE): Promise<DashboardFile[]> {
+	source = resolve(source)
 	const result = await Bun.build({
-		entrypoints: [join(UI_SOURCE, 'main.ts')],
+		entrypoints: [join(source, 'main.ts')],
 		target: 'browser',
 		format: 'esm',
+		// the charts (uPlot) load only on the pages that draw them
+		splitting: true,
 		minify: true,
 		sourcemap: 'none',
 		naming: { entry: '[name]-[hash].[ext]', chunk: '[name]-[hash].[ext]', asset: '[name]-[hash].[ext]' },
@@ -36,7 +39,8 @@ export async function buildDashboardFiles(): Promise<DashboardFile[]> {
 		const name = basename(output.path)
 		files.push({ path: `assets/${name}`, type: TYPES[name.split('.').pop()!] ?? 'application/octet-stream', bytes: new Uint8Array(await output.arrayBuffer()) })
 	}
-	const script = files.find((f) => f.path.endsWith('.js'))!
+	const entry = result.outputs.find((o) => o.kind === 'entry-point')!
+	const script = files.find((f) => f.path === `assets/${basename(entry.path)}`)!
 	const styles = files.filter((f) => f.path.endsWith('.css'))
 	const html = `<!doctype html>
 <html lang="en">

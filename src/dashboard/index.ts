@@ -40,24 +40,24 @@ export class Dashboard {
 		return new Dashboard(embedDashboard().map((file) => ({ path: file.path, type: file.type, gzip: new Uint8Array(Buffer.from(file.gzip, 'base64')) })))
 	}
 
-	/** `bun run dev`: builds from src/ui now and again on every change there. */
-	static async fromSource(log: Logger): Promise<Dashboard> {
-		const { buildDashboardFiles, UI_SOURCE } = await import('./build')
-		const build = async () => (await buildDashboardFiles()).map((file) => ({ path: file.path, type: file.type, gzip: Bun.gzipSync(file.bytes) }))
+	/** `bun run dev` (DASHBOARD_SOURCE=src/ui): builds from `folder` now and again on every change there. */
+	static async fromSource(log: Logger, folder: string): Promise<Dashboard> {
+		const { buildDashboardFiles } = await import('./build')
+		const build = async () => (await buildDashboardFiles(folder)).map((file) => ({ path: file.path, type: file.type, gzip: Bun.gzipSync(file.bytes) }))
 		const dashboard = new Dashboard(await build())
 		let timer: Timer | undefined
-		watch(UI_SOURCE, { recursive: true }, () => {
+		watch(folder, { recursive: true }, () => {
 			clearTimeout(timer)
 			timer = setTimeout(async () => {
 				try {
 					dashboard.replace(await build())
-					log.info('dashboard rebuilt', { from: UI_SOURCE })
+					log.info('dashboard rebuilt', { from: folder })
 				} catch (error) {
 					log.warn('dashboard did not build; serving the previous build', describeError(error))
 				}
 			}, 50)
 		}).unref()
-		log.info('dashboard built from source; rebuilt on change', { from: UI_SOURCE })
+		log.info('dashboard built from source; rebuilt on change', { from: folder })
 		return dashboard
 	}
 

@@ -50,6 +50,8 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 	const reset = h('button', { type: 'button', class: 'link', hidden: true }, 'Reset zoom')
 	const element = h('div', { class: 'track', data: { testid: 'track', track: track.name } }, h('div', { class: 'track-head' }, h('h3', null, track.name), h('span', { class: 'muted' }, `${number(track.totalDataPoints)} points`), reset), status, grid)
 	const plots: { key: string; u: uPlot }[] = []
+	/** Each chart's first draw on its canvas. */
+	const firstDraws: Promise<void>[] = []
 	let resizeObserver: ResizeObserver | undefined
 	let xToIndex: { x: (number | null)[]; xmax: (number | null)[]; start: number[] } | undefined
 	const width = () => Math.max(280, Math.floor((grid.clientWidth || element.clientWidth || 800) / (keys.length > 1 && (grid.clientWidth || 800) > 900 ? 2 : 1)) - 16)
@@ -98,6 +100,8 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 	const plot = (key: string, series: Series, read: number) => {
 		const color = PALETTE[plots.length % PALETTE.length]!
 		const box = h('div', { class: 'chart track-chart', data: { testid: 'chart', key } })
+		let drew: () => void = () => {}
+		firstDraws.push(new Promise<void>((resolve) => (drew = resolve)))
 		grid.append(box)
 		const opts: uPlot.Options = {
 			title: key,
@@ -124,7 +128,12 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 						zoomTo(min, max)
 					},
 				],
-				draw: [() => box.dataset.drawn = String(read)],
+				draw: [
+					() => {
+						box.dataset.drawn = String(read)
+						drew()
+					},
+				],
 			},
 		}
 		const u = new uPlot(opts, columns(series, key) as uPlot.AlignedData, box)
@@ -133,7 +142,8 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 	}
 
 	reset.addEventListener('click', () => void show({}).catch(() => {}))
-	const drawn = show({}).then(() => {
+	const drawn = show({}).then(async () => {
+		await Promise.all(firstDraws)
 		let last = width()
 		resizeObserver = new ResizeObserver(() => {
 			const w = width()

@@ -36,7 +36,10 @@ start(async (view: View, { params, query }) => {
 	replace(main, h('p', { class: 'loading' }, 'Loading…'))
 	try {
 		const content = await view({ params, query, scope })
-		if (render === renders) replace(main, content)
+		if (render === renders) {
+			replace(main, content)
+			performance.mark('dreamlake:view-shown')
+		}
 	} catch (error) {
 		if (render !== renders || scope.signal.aborted) return
 		if (error instanceof SignInNeeded || (error instanceof ApiError && error.status === 401)) return goSignIn()

@@ -2,7 +2,7 @@
 // the differences marked.
 import type uPlot from 'uplot'
 import { api, parametersOf, path, type Episode } from '../api'
-import { overlayChart, readSeries, type XMode } from '../chart'
+import type { XMode } from '../chart'
 import { h, replace } from '../dom'
 import { value } from '../format'
 import { href, type Route } from '../router'
@@ -16,7 +16,7 @@ export async function compareView({ query, scope }: Route) {
 	if (ids.length < 2) {
 		return h('section', { class: 'empty card' }, h('h1', null, 'Compare episodes'), h('p', null, 'Tick two or more episodes in a project’s table, then press Compare.'))
 	}
-	const episodes = await Promise.all(ids.map((id) => api<Episode>(path('episodes', id), { signal: scope.signal })))
+	const [{ overlayChart, readSeries }, episodes] = await Promise.all([import('../chart'), Promise.all(ids.map((id) => api<Episode>(path('episodes', id), { signal: scope.signal })))])
 	const [tracks, parameters] = await Promise.all([Promise.all(ids.map((id) => tracksOf(id, scope.signal))), Promise.all(ids.map((id) => parametersOf(id, scope.signal)))])
 
 	// metrics any episode has, those all have first

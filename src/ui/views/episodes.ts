@@ -15,8 +15,8 @@ export async function episodesView({ params, query, scope }: Route) {
 	const ns = me.namespace.slug
 	const slug = params[0]!
 	const projectPath = path('namespaces', ns, 'projects', slug)
-	const project = await api<Project>(projectPath, { signal: scope.signal })
-	setCrumbs({ label: ns, to: '/ui/' }, { label: project.name })
+	// the project and the first page of its episodes, read together
+	const project = api<Project>(projectPath, { signal: scope.signal })
 
 	const state = {
 		search: query.get('search') ?? '',
@@ -55,16 +55,20 @@ export async function episodesView({ params, query, scope }: Route) {
 	}
 
 	let loads = 0
-	const load = async () => {
-		const mine = ++loads
-		syncUrl()
-		const page = await api<Page & { episodes: Episode[] }>(
+	const read = () =>
+		api<Page & { episodes: Episode[] }>(
 			`${projectPath}/episodes${qs({ page: state.page, pageSize: PAGE_SIZE, search: state.search, status: state.status, tags: state.tags.split(',').map((t) => t.trim()).filter(Boolean).join(','), order: state.order, dir: state.dir })}`,
 			{ signal: scope.signal },
 		)
-		if (mine !== loads) return
+	const show = (page: Page & { episodes: Episode[] }) => {
 		render(page)
-		offerMetrics(page.episodes)
+		void offerMetrics(page.episodes)
+	}
+	const load = async () => {
+		const mine = ++loads
+		syncUrl()
+		const page = await read()
+		if (mine === loads) show(page)
 	}
 	const reload = () => void load().catch(() => {})
 	const sortHeader = (label: string, order: Order) =>
@@ -211,14 +215,19 @@ export async function episodesView({ params, query, scope }: Route) {
 	tags.addEventListener('input', debounce(refilter, 250))
 	status.addEventListener('change', refilter)
 
-	await load()
-	return h(
+	syncUrl()
+	loads++
+	const [about, first] = await Promise.all([project, read()])
+	setCrumbs({ label: ns, to: '/ui/' }, { label: about.name })
+	const section = h(
 		'section',
 		null,
-		h('div', { class: 'toolbar' }, h('h1', null, project.name), summary),
-		project.description ? h('p', { class: 'description' }, project.description) : null,
+		h('div', { class: 'toolbar' }, h('h1', null, about.name), summary),
+		about.description ? h('p', { class: 'description' }, about.description) : null,
 		h('div', { class: 'filters' }, search, status, tags, metricPicker, compare),
 		h('div', { class: 'table-wrap' }, table),
 		pager,
 	)
+	show(first)
+	return section
 }
