@@ -224,6 +224,23 @@ describe('the dashboard in a real browser', () => {
 		await page.waitForSelector('[data-testid=tracks][data-drawn=all]')
 		expect(series[series.length - 1]!.searchParams.get('x')).toBe('_ts')
 		await shot(page, 'tracks')
+		// x as a field (step): a drag finds the indexes where step runs through the window, and reads them
+		await page.selectOption('select[aria-label="X axis"]', 'step')
+		await page.waitForSelector('[data-testid=tracks][data-drawn=all]')
+		expect(await page.locator('[data-testid=chart]').evaluateAll((els) => els.map((el) => (el as any).dataset.key))).toEqual(['loss', 'reward'])
+		const beforeStep = series.length
+		const stepOver = page.locator('[data-testid=chart][data-key=loss] .u-over')
+		const stepBox = (await stepOver.boundingBox())!
+		await page.mouse.move(stepBox.x + stepBox.width * 0.5, stepBox.y + stepBox.height / 2)
+		await page.mouse.down()
+		await page.mouse.move(stepBox.x + stepBox.width * 0.75, stepBox.y + stepBox.height / 2, { steps: 5 })
+		await page.mouse.up()
+		await page.waitForSelector('button:has-text("Reset zoom"):visible')
+		const stepZoom = series.slice(beforeStep).find((url) => url.searchParams.get('x') === 'step' && url.searchParams.has('startIndex'))!
+		expect(stepZoom).toBeDefined()
+		// step = index in this track: the window is about the middle to three quarters of 2,000
+		expect(Number(stepZoom.searchParams.get('startIndex'))).toBeWithin(900, 1100)
+		expect(Number(stepZoom.searchParams.get('endIndex'))).toBeWithin(1400, 1600)
 		await page.close()
 	})
 
@@ -332,7 +349,7 @@ describe('what goes wrong, shown sensibly', () => {
 		await page.close()
 	})
 
-	it('a lost session (signed out elsewhere) sends the person to sign in, and back after', async () => {
+	it('a lost session (signed out elsewhere) sends the person to sign in, with the way back', async () => {
 		const { context: carols, client: carol } = await signedIn('carol')
 		await carol.episode(carol.namespace, 'lab', { name: 'run-1' })
 		const page = await carols.newPage()
