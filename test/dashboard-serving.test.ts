@@ -131,6 +131,15 @@ describe('the page: /ui/ and every client-side route under it', () => {
 		expect(stale.text).toBe(first.text)
 	})
 
+	test('each encoding has its own ETag; If-None-Match takes a list, weak tags and *', async () => {
+		const plain = await get('/ui/')
+		const gzipped = await get('/ui/', { encoding: 'gzip' })
+		expect(gzipped.headers.get('etag')).not.toBe(plain.headers.get('etag'))
+		expect((await get('/ui/', { headers: { 'if-none-match': plain.headers.get('etag')! }, encoding: 'gzip' })).status).toBe(200)
+		expect((await get('/ui/', { headers: { 'if-none-match': `"other", W/${plain.headers.get('etag')}` } })).status).toBe(304)
+		expect((await get('/ui/', { headers: { 'if-none-match': '*' } })).status).toBe(304)
+	})
+
 	test('client-side routes (/ui/projects/anything, /ui/episodes/123/logs, …) answer the same page, with the same headers', async () => {
 		const page = await get('/ui/')
 		for (const path of ['/ui/projects/anything', '/ui/episodes/123/logs', '/ui/index.html', '/ui/some/deep/route?tab=files', '/ui/signin']) {

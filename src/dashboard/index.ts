@@ -15,6 +15,7 @@ interface Served {
 	type: string
 	gzip: Uint8Array<ArrayBuffer>
 	plain: Uint8Array<ArrayBuffer> | undefined
+	/** The content's hash, unquoted. */
 	etag: string
 	immutable: boolean
 }
@@ -72,7 +73,7 @@ export class Dashboard {
 		const next = new Map<string, Served>()
 		for (const file of files) {
 			const immutable = file.path.startsWith('assets/')
-			next.set(file.path, { type: file.type, gzip: file.gzip, plain: undefined, etag: `"${Bun.hash(file.gzip).toString(36)}"`, immutable })
+			next.set(file.path, { type: file.type, gzip: file.gzip, plain: undefined, etag: Bun.hash(file.gzip).toString(36), immutable })
 		}
 		this.files = next
 	}
@@ -80,17 +81,18 @@ export class Dashboard {
 	private serve(path: string, request: Request): Response {
 		const file = this.files.get(path)
 		if (!file) return new Response('Not found', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' } })
+		const gzip = /\bgzip\b/.test(request.headers.get('accept-encoding') ?? '')
+		// each encoding its own validator, as HTTP wants of two different byte sequences
+		const etag = gzip ? `"${file.etag}-gz"` : `"${file.etag}"`
 		const headers: Record<string, string> = {
 			'content-type': file.type,
 			'cache-control': file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
-			etag: file.etag,
+			etag,
 			vary: 'Accept-Encoding',
 			...(file.immutable ? { 'x-content-type-options': 'nosniff' } : PAGE_HEADERS),
 		}
-		if (request.headers.get('if-none-match') === file.etag) return new Response(null, { status: 304, headers })
-		if (/\bgzip\b/.test(request.headers.get('accept-encoding') ?? '')) {
-			return new Response(file.gzip, { headers: { ...headers, 'content-encoding': 'gzip' } })
-		}
+		if (matches(request.headers.get('if-none-match'), etag)) return new Response(null, { status: 304, headers })
+		if (gzip) return new Response(file.gzip, { headers: { ...headers, 'content-encoding': 'gzip' } })
 		file.plain ??= Bun.gunzipSync(file.gzip)
 		return new Response(file.plain, { headers })
 	}
@@ -107,6 +109,13 @@ export class Dashboard {
 			.get('/ui/', ({ request }) => (new URL(request.url).pathname === '/ui' ? toPage() : this.serve('index.html', request)), { detail })
 			.get('/ui/*', ({ request, params }) => (params['*'].startsWith('assets/') ? this.serve(params['*'], request) : this.serve('index.html', request)), { detail })
 	}
+}
+
+/** If-None-Match: `*`, or a list of entity tags, weak (`W/`) or not, compared weakly (RFC 9110 13.1.2). */
+function matches(header: string | null, etag: string): boolean {
+	if (!header) return false
+	if (header.trim() === '*') return true
+	return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)
 }
 
 const wantsHtml = (request: Request) => (request.headers.get('accept') ?? '').includes('text/html')
