@@ -363,6 +363,23 @@ describe('what goes wrong, shown sensibly', () => {
 		await carols.close()
 	})
 
+	it('vuer-auth out of reach: the sign-in page says so, suggests --dev, and offers to start again', async () => {
+		const offline = await spawnServer(['serve', '--port', '0', '--database-url', ':memory:', '--vuer-auth-url', 'http://127.0.0.1:9'], { cwd: dir })
+		try {
+			const page = await context.newPage()
+			await page.goto(`${offline.url}/ui/`)
+			await page.click('text=Sign in with vuer-auth')
+			await page.waitForSelector('[role=alert]')
+			expect(await page.locator('[role=alert]').textContent()).toContain('could not be reached')
+			expect(await readsWell(page)).toContain('--dev')
+			expect(await page.locator('button:has-text("Start again")').count()).toBe(1)
+			await shot(page, 'signin-offline')
+			await page.close()
+		} finally {
+			await offline.stop()
+		}
+	})
+
 	it('a cross-site form posting to the API with the session cookie changes nothing', async () => {
 		// another site: localhost is not 127.0.0.1, so the browser treats it as cross-site
 		const port = new URL(server.url).port

@@ -57,5 +57,6 @@ export async function filesTab(episode: Episode, query: URLSearchParams, scope: 
 	}
 	picker.addEventListener('change', render)
 	render()
-	return h('div', null, h('div', { class: 'filters' }, picker), h('div', { class: 'table-wrap' }, table), preview)
+	const more = all.total > all.files.length ? h('p', { class: 'muted' }, `Showing the first ${all.files.length.toLocaleString()} of ${all.total.toLocaleString()} files.`) : null
+	return h('div', null, h('div', { class: 'filters' }, picker), h('div', { class: 'table-wrap' }, table), more, preview)
 }

@@ -33,7 +33,11 @@ export async function signInView({ query, scope }: Route) {
 		try {
 			flow = await api<Started>('/auth/device/start', { method: 'POST', signal: scope.signal })
 		} catch (error) {
-			if (!scope.signal.aborted) failed(error instanceof ApiError ? error.message : 'Could not start signing in.')
+			if (scope.signal.aborted) return
+			failed(error instanceof ApiError ? error.message : 'Could not start signing in.')
+			if (error instanceof ApiError && error.code === 'identity_provider_unavailable') {
+				panel.append(h('p', { class: 'muted' }, 'Offline, or trying DreamLake on a laptop? Start the server with --dev: it runs a local stand-in for vuer-auth (never in production).'))
+			}
 			return
 		}
 		const expires = Date.now() + flow.expiresIn * 1000
