@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { Harness, type Reply } from './support/harness'
-import { newIdentity } from './support/key-server'
+import { Harness, type Reply, type TestUser as User } from './support/harness'
 
 let h: Harness
 beforeAll(async () => {
@@ -14,17 +13,7 @@ const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 const ID = /^[1-9][0-9]*$/
 const LOG_LINE = { timestamp: '2026-08-12T10:30:00.123456Z', level: 'info', message: 'x' }
 
-interface User {
-	token: string
-	ns: string
-	nsId: string
-}
-
-async function newUser(): Promise<User> {
-	const { status, body } = await h.login(newIdentity())
-	expect(status).toBe(200)
-	return { token: body.dreamlake_token, ns: body.namespace.slug, nsId: body.namespace.id }
-}
+const newUser = () => h.newUser()
 
 const projectPath = (u: User, project: string) => `/namespaces/${enc(u.ns)}/projects/${enc(project)}`
 const listPath = (u: User, project: string) => `${projectPath(u, project)}/episodes`

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { purgeDeleted, sweepBlobs } from '../src/db/purge'
-import { Harness } from './support/harness'
+import { Harness, type TestUser as User } from './support/harness'
 import { KeyServer, newIdentity } from './support/key-server'
 import { spawnServer, type ServerProcess } from './support/process'
 
@@ -18,32 +18,18 @@ beforeAll(async () => {
 })
 afterAll(() => h.close())
 
-interface User {
-	token: string
-	ns: string
-}
-
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 const ID = /^[1-9][0-9]*$/
 const enc = new TextEncoder()
 
-async function newUser(harness: Harness = h): Promise<User> {
-	const { status, body } = await harness.login(newIdentity())
-	expect(status).toBe(200)
-	return { token: body.dreamlake_token, ns: body.namespace.slug }
-}
+const newUser = (harness: Harness = h) => harness.newUser()
 
 let counter = 0
 /** A name no other test uses. */
 const unique = (prefix: string) => `${prefix}-${++counter}-${crypto.randomUUID().slice(0, 6)}`
 
 /** A fresh episode of `user` (the owner unless said), by its id. */
-async function newEpisode(user: User = owner, harness: Harness = h): Promise<string> {
-	const { status, body } = await harness.call('POST', `/namespaces/${user.ns}/projects/files-project/episodes`, { token: user.token, body: { name: unique('files-episode') } })
-	expect(status).toBe(201)
-	expect(body.id).toMatch(ID)
-	return body.id
-}
+const newEpisode = (user: User = owner, harness: Harness = h) => harness.newEpisode(user, 'files-project')
 
 const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher('sha256').update(bytes).digest('hex')
 

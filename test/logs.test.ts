@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
-import { Harness } from './support/harness'
-import { newIdentity } from './support/key-server'
+import { Harness, type TestUser as User } from './support/harness'
 
 setDefaultTimeout(30_000)
 let h: Harness
@@ -11,12 +10,6 @@ beforeAll(async () => {
 })
 afterAll(() => h.close())
 
-interface User {
-	token: string
-	ns: string
-	id: string
-}
-
 interface Line {
 	timestamp: string
 	level: string
@@ -24,21 +17,9 @@ interface Line {
 	metadata?: unknown
 }
 
-async function newUser(): Promise<User> {
-	const { status, body } = await h.login(newIdentity())
-	expect(status).toBe(200)
-	return { token: body.dreamlake_token, ns: body.namespace.slug, id: body.user.id }
-}
-
-let episodes = 0
 /** A fresh episode of `user` (the owner unless said), by its id. */
-async function newEpisode(user: User = owner): Promise<string> {
-	const name = `logs-episode-${++episodes}-${crypto.randomUUID().slice(0, 8)}`
-	const { status, body } = await h.call('POST', `/namespaces/${user.ns}/projects/logs-project/episodes`, { token: user.token, body: { name } })
-	expect(status).toBe(201)
-	expect(body.id).toEqual(expect.any(String))
-	return body.id
-}
+const newEpisode = (user: User = owner) => h.newEpisode(user, 'logs-project')
+const newUser = () => h.newUser()
 
 const T0 = '2026-08-12T10:30:00.000000Z'
 const line = (message: string, level = 'info', timestamp = T0, metadata?: unknown): Line => ({ timestamp, level, message, ...(metadata !== undefined && { metadata }) })
@@ -403,10 +384,10 @@ describe('caches of one entry (every lookup evicts another)', () => {
 	it('interleaved and concurrent appends to three episodes stay gapless, and protection still holds', async () => {
 		const small = await Harness.start({ keyServer: h.keys, cacheSize: 1 })
 		try {
-			const { body: login } = await small.login(newIdentity())
-			const token: string = login.dreamlake_token
+			const user = await small.newUser()
+			const { token } = user
 			const ids: string[] = []
-			for (const name of ['one', 'two', 'three']) ids.push((await small.call('POST', `/namespaces/${login.namespace.slug}/projects/tiny/episodes`, { token, body: { name } })).body.id)
+			for (let i = 0; i < 3; i++) ids.push(await small.newEpisode(user, 'tiny'))
 			const post = (id: string, n: number) => small.call('POST', `/episodes/${id}/logs`, { token, body: { logs: lines(n) } })
 			for (let round = 0; round < 3; round++) for (const id of ids) expect((await post(id, 2)).status).toBe(201)
 			const replies = await Promise.all(ids.flatMap((id) => [post(id, 1), post(id, 3)]))

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
-import { Harness } from './support/harness'
-import { newIdentity } from './support/key-server'
+import { Harness, type TestUser as User } from './support/harness'
 
 setDefaultTimeout(30_000)
 let h: Harness
@@ -11,27 +10,9 @@ beforeAll(async () => {
 })
 afterAll(() => h.close())
 
-interface User {
-	token: string
-	ns: string
-	id: string
-}
-
-async function newUser(): Promise<User> {
-	const { status, body } = await h.login(newIdentity())
-	expect(status).toBe(200)
-	return { token: body.dreamlake_token, ns: body.namespace.slug, id: body.user.id }
-}
-
-let episodes = 0
 /** A fresh episode of `user` (the owner unless said), by its id. */
-async function newEpisode(user: User = owner): Promise<string> {
-	const name = `params-episode-${++episodes}-${crypto.randomUUID().slice(0, 8)}`
-	const { status, body } = await h.call('POST', `/namespaces/${user.ns}/projects/params-project/episodes`, { token: user.token, body: { name } })
-	expect(status).toBe(201)
-	expect(body.id).toEqual(expect.any(String))
-	return body.id
-}
+const newEpisode = (user: User = owner) => h.newEpisode(user, 'params-project')
+const newUser = () => h.newUser()
 
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 const merge = (id: string, data: unknown, token = owner.token) => h.call('POST', `/episodes/${id}/parameters`, { token, body: { data } })

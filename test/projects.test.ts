@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import type { JWTPayload } from 'jose'
-import { Harness } from './support/harness'
-import { newIdentity } from './support/key-server'
+import { Harness, type TestUser as User } from './support/harness'
 
 let h: Harness
 beforeAll(async () => {
@@ -9,24 +7,10 @@ beforeAll(async () => {
 })
 afterAll(() => h.close())
 
-interface User {
-	claims: JWTPayload
-	token: string
-	/** The personal namespace's slug and id. */
-	ns: string
-	nsId: string
-}
-
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 const ID = /^[1-9]\d*$/
 
-/** A fresh user with their own personal namespace. */
-async function newUser(): Promise<User> {
-	const claims = newIdentity()
-	const { status, body } = await h.login(claims)
-	expect(status).toBe(200)
-	return { claims, token: body.dreamlake_token, ns: body.namespace.slug, nsId: body.namespace.id }
-}
+const newUser = () => h.newUser()
 
 const projectsPath = (ns: string) => `/namespaces/${encodeURIComponent(ns)}/projects`
 const projectPath = (ns: string, project: string) => `${projectsPath(ns)}/${encodeURIComponent(project)}`

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bu
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Harness, type Reply } from './support/harness'
+import { Harness, type Reply, type TestUser as User } from './support/harness'
 import { KeyServer, newIdentity } from './support/key-server'
 import { spawnServer, type ServerProcess } from './support/process'
 
@@ -17,11 +17,6 @@ beforeAll(async () => {
 })
 afterAll(() => h.close())
 
-interface User {
-	token: string
-	ns: string
-}
-
 type Point = Record<string, unknown>
 type Query = Record<string, string | number>
 
@@ -29,23 +24,14 @@ const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 const ID = /^[1-9][0-9]*$/
 const enc = encodeURIComponent
 
-async function newUser(): Promise<User> {
-	const { status, body } = await h.login(newIdentity())
-	expect(status).toBe(200)
-	return { token: body.dreamlake_token, ns: body.namespace.slug }
-}
+const newUser = () => h.newUser()
 
 let counter = 0
 /** A name no other test uses. */
 const unique = (prefix: string) => `${prefix}-${++counter}-${crypto.randomUUID().slice(0, 6)}`
 
 /** A fresh episode of `user` (the owner unless said), by its id. */
-async function newEpisode(user: User = owner): Promise<string> {
-	const { status, body } = await h.call('POST', `/namespaces/${user.ns}/projects/tracks-project/episodes`, { token: user.token, body: { name: unique('tracks-episode') } })
-	expect(status).toBe(201)
-	expect(body.id).toMatch(ID)
-	return body.id
-}
+const newEpisode = (user: User = owner) => h.newEpisode(user, 'tracks-project')
 
 const trackPath = (id: string, name: string) => `/episodes/${id}/tracks/${enc(name)}`
 const batch = (id: string, name: string, dataPoints: unknown, extra: Record<string, unknown> = {}, token = owner.token) =>

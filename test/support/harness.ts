@@ -11,7 +11,9 @@ import { closeDatabase, openDatabase, type Db } from '../../src/db/client'
 import { migrateDatabase } from '../../src/db/migrate'
 import { createLogger, type Logger } from '../../src/log'
 import { BlobStore } from '../../src/storage/blobs'
-import { KeyServer } from './key-server'
+import { expect } from 'bun:test'
+import type { JWTPayload } from 'jose'
+import { KeyServer, newIdentity } from './key-server'
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!'
 
@@ -26,6 +28,16 @@ export interface HarnessOptions {
 	deviceAuthority?: DeviceAuthority
 	vuerAuthUrl?: string
 	sessionSeconds?: number | null
+}
+
+export interface TestUser {
+	claims: JWTPayload
+	token: string
+	/** The user's id. */
+	id: string
+	/** The personal namespace's slug and id. */
+	ns: string
+	nsId: string
 }
 
 export interface CallOptions {
@@ -48,6 +60,8 @@ export class Harness {
 	app!: ReturnType<typeof createApp>
 	/** The app as the server runs it: behind withOperations (request ids, the request log, the early 413). */
 	fetch!: (request: Request) => Promise<Response>
+	/** Episodes made by newEpisode, for unique names. */
+	private episodes = 0
 
 	private constructor(
 		/** Every line the app logged, for tests that check what is (not) logged. */
@@ -107,6 +121,22 @@ export class Harness {
 	/** Mints a vuer-auth token for `claims` and exchanges it. */
 	async login(claims: Record<string, unknown>) {
 		return this.call('POST', '/auth/exchange', { token: await this.keys.mint(claims) })
+	}
+
+	/** A fresh user (a new identity's first exchange), with their own personal namespace. */
+	async newUser(claims: JWTPayload = newIdentity()): Promise<TestUser> {
+		const { status, body } = await this.login(claims)
+		expect(status).toBe(200)
+		return { claims, token: body.dreamlake_token, id: body.user.id, ns: body.namespace.slug, nsId: body.namespace.id }
+	}
+
+	/** A fresh episode of `user` in `project` (created on the way), by its id. */
+	async newEpisode(user: TestUser, project: string): Promise<string> {
+		const name = `${project}-episode-${++this.episodes}-${crypto.randomUUID().slice(0, 8)}`
+		const { status, body } = await this.call('POST', `/namespaces/${user.ns}/projects/${project}/episodes`, { token: user.token, body: { name } })
+		expect(status).toBe(201)
+		expect(body.id).toMatch(/^[1-9][0-9]*$/)
+		return body.id
 	}
 
 	count(table: 'users' | 'namespaces'): number {
