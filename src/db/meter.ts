@@ -47,3 +47,25 @@ export function metered<T>(meter: DbMeter, work: () => T): T {
 		active = outer
 	}
 }
+
+/**
+ * The rows of one raw statement (`open` starts its `.iterate()`), read one at a time with each
+ * read charged to `meter`, so memory stays bounded however many rows there are. The caller must
+ * not await while it iterates (the connection is busy with this statement meanwhile); leaving the
+ * loop early ends the read.
+ */
+export function* meteredRows<T>(meter: DbMeter, open: () => IterableIterator<T>): Generator<T> {
+	const rows = metered(meter, () => {
+		tally()
+		return open()
+	})
+	try {
+		for (;;) {
+			const next = metered(meter, () => rows.next())
+			if (next.done) return
+			yield next.value
+		}
+	} finally {
+		rows.return?.()
+	}
+}

@@ -2,7 +2,7 @@ import { and, asc, count, eq, isNull, sql } from 'drizzle-orm'
 import { BoundedMap } from '../bounded-map'
 import { sqliteErrorOf, type Db } from '../db/client'
 import { newRowId } from '../db/ids'
-import { metered, tally, type DbMeter } from '../db/meter'
+import { metered, meteredRows, tally, type DbMeter } from '../db/meter'
 import { tracks, type TrackRow } from '../db/schema'
 import { writeQueueOf, type WriteQueue } from '../db/write-queue'
 import { decodeChunk, encodeBlocks, encodeChunk, pointsOf, summarize, toColumns, type Column, type Point } from './codec'
@@ -182,41 +182,16 @@ export class TrackRepository {
 
 	/**
 	 * The chunks covering points `from` to `to` (exclusive), in order, optionally only those whose
-	 * `_ts` range meets [start, end]. Read one row at a time, so memory stays bounded however long the
-	 * track, each row's read charged to `meter`; the caller must not await while it iterates (the
-	 * connection is busy with this statement meanwhile), and leaving the loop early ends the read.
+	 * `_ts` range meets [start, end], one row at a time (meteredRows: memory stays bounded however
+	 * long the track; do not await while iterating).
 	 */
 	*chunks(meter: DbMeter, trackId: number, from: number, to: number, time?: { start: number; end: number }): Generator<StoredChunk> {
-		const rows = metered(meter, () => {
-			tally()
-			return time ? this.q.chunksInTime.iterate(trackId, from, to, time.start, time.end) : this.q.chunks.iterate(trackId, from, to)
-		})
-		try {
-			for (;;) {
-				const next = metered(meter, () => rows.next())
-				if (next.done) return
-				yield next.value
-			}
-		} finally {
-			rows.return?.()
-		}
+		yield* meteredRows(meter, () => (time ? this.q.chunksInTime.iterate(trackId, from, to, time.start, time.end) : this.q.chunks.iterate(trackId, from, to)))
 	}
 
 	/** The block summaries of the chunks covering points `from` to `to` (exclusive), in order; read as `chunks` is. */
 	*blocks(meter: DbMeter, trackId: number, from: number, to: number): Generator<StoredBlocks> {
-		const rows = metered(meter, () => {
-			tally()
-			return this.q.blocks.iterate(trackId, from, to)
-		})
-		try {
-			for (;;) {
-				const next = metered(meter, () => rows.next())
-				if (next.done) return
-				yield next.value
-			}
-		} finally {
-			rows.return?.()
-		}
+		yield* meteredRows(meter, () => this.q.blocks.iterate(trackId, from, to))
 	}
 
 	/**
