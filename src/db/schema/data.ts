@@ -9,6 +9,10 @@ import { namespaces, users } from './auth'
  */
 const json = <T>(name: string) => text(name, { mode: 'json' }).$type<T>()
 const at = (name: string) => integer(name, { mode: 'timestamp_ms' })
+/** A JSON array of strings (tags, keys), `[]` when not given. */
+const stringList = (name: string) => json<string[]>(name).notNull().default(sql`'[]'`)
+/** A JSON object (metadata), `{}` when not given. */
+const jsonObject = (name: string) => json<Record<string, unknown>>(name).notNull().default(sql`'{}'`)
 
 /** A project (upstream's "space"/"workspace") in a namespace; episodes live in it. */
 export const projects = sqliteTable(
@@ -21,12 +25,8 @@ export const projects = sqliteTable(
 		name: text('name').notNull(),
 		slug: text('slug').notNull(),
 		description: text('description'),
-		tags: json<string[]>('tags')
-			.notNull()
-			.default(sql`'[]'`),
-		metadata: json<Record<string, unknown>>('metadata')
-			.notNull()
-			.default(sql`'{}'`),
+		tags: stringList('tags'),
+		metadata: jsonObject('metadata'),
 		createdAt: at('created_at').notNull(),
 		updatedAt: at('updated_at').notNull(),
 		/** Soft delete: hidden everywhere (with everything under it) until restored or purged. */
@@ -48,14 +48,10 @@ export const episodes = sqliteTable(
 			.references(() => projects.id, { onDelete: 'cascade' }),
 		name: text('name').notNull(),
 		description: text('description'),
-		tags: json<string[]>('tags')
-			.notNull()
-			.default(sql`'[]'`),
+		tags: stringList('tags'),
 		status: text('status', { enum: EPISODE_STATUSES }).notNull().default('running'),
 		writeProtected: integer('write_protected', { mode: 'boolean' }).notNull().default(false),
-		metadata: json<Record<string, unknown>>('metadata')
-			.notNull()
-			.default(sql`'{}'`),
+		metadata: jsonObject('metadata'),
 		createdAt: at('created_at').notNull(),
 		updatedAt: at('updated_at').notNull(),
 		deletedAt: at('deleted_at'),
@@ -147,16 +143,10 @@ export const tracks = sqliteTable(
 			.references(() => episodes.id, { onDelete: 'cascade' }),
 		name: text('name').notNull(),
 		description: text('description'),
-		tags: json<string[]>('tags')
-			.notNull()
-			.default(sql`'[]'`),
-		metadata: json<Record<string, unknown>>('metadata')
-			.notNull()
-			.default(sql`'{}'`),
+		tags: stringList('tags'),
+		metadata: jsonObject('metadata'),
 		/** Every key any point has had, in first-seen order. */
-		keys: json<string[]>('keys')
-			.notNull()
-			.default(sql`'[]'`),
+		keys: stringList('keys'),
 		/** Points stored; also the next point's index (indexes are gapless from 0). */
 		total: integer('total').notNull().default(0),
 		chunks: integer('chunks').notNull().default(0),
@@ -212,16 +202,12 @@ export const files = sqliteTable(
 		prefix: text('prefix').notNull(),
 		filename: text('filename').notNull(),
 		description: text('description'),
-		tags: json<string[]>('tags')
-			.notNull()
-			.default(sql`'[]'`),
+		tags: stringList('tags'),
 		contentType: text('content_type').notNull(),
 		sizeBytes: integer('size_bytes').notNull(),
 		/** sha256 of the bytes, lower-case hex: also where they are stored. */
 		checksum: text('checksum').notNull(),
-		metadata: json<Record<string, unknown>>('metadata')
-			.notNull()
-			.default(sql`'{}'`),
+		metadata: jsonObject('metadata'),
 		uploadedAt: at('uploaded_at').notNull(),
 		updatedAt: at('updated_at').notNull(),
 		deletedAt: at('deleted_at'),
