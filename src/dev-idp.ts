@@ -65,17 +65,17 @@ export class DevIdentityProvider {
 			.sign(this.privateKey)
 	}
 
-	/** The device flow in-process, for the dashboard's sign-in (auth/browser-session.ts) under --dev. */
+	/** The device flow in-process, for the dashboard's sign-in (auth/browser-session.ts) under --dev; its HTTP routes answer the same. */
 	deviceAuthority(): DeviceAuthority {
 		return {
 			start: async (deviceSecretHash, origin) => {
 				const flow = this.devices.start(deviceSecretHash)
 				const page = `${origin}${DEV_PREFIX}/device`
-				return { userCode: displayCode(flow.userCode), verificationUri: page, verificationUriComplete: `${page}?code=${flow.userCode}`, expiresIn: Math.round((flow.expiresAt - Date.now()) / 1000), interval: POLL_INTERVAL_S }
+				return { deviceCode: flow.deviceCode, userCode: displayCode(flow.userCode), verificationUri: page, verificationUriComplete: `${page}?code=${flow.userCode}`, expiresIn: Math.round((flow.expiresAt - Date.now()) / 1000), interval: POLL_INTERVAL_S }
 			},
 			poll: async (deviceSecretHash) => {
 				const outcome = this.devices.poll(deviceSecretHash)
-				if ('error' in outcome) return { error: outcome.error }
+				if ('error' in outcome) return outcome
 				const { username, name, email } = outcome.approval
 				return { accessToken: await this.mint(username, { name, email }) }
 			},
@@ -90,6 +90,7 @@ export class DevIdentityProvider {
 	 */
 	routes() {
 		const pagePath = `${DEV_PREFIX}/device`
+		const authority = this.deviceAuthority()
 		return new Elysia({ prefix: DEV_PREFIX })
 			.use(jsonBody)
 			.get('/jwks', () => ({ keys: [this.publicJwk] }), { detail: { summary: 'Development only: the stand-in provider\'s key set', tags: ['Development'] } })
@@ -100,16 +101,15 @@ export class DevIdentityProvider {
 			})
 			.post(
 				'/api/device/start',
-				({ body, request }) => {
-					const flow = this.devices.start(body.device_secret_hash.toLowerCase())
-					const page = `${new URL(request.url).origin}${pagePath}`
+				async ({ body, request }) => {
+					const flow = await authority.start(body.device_secret_hash.toLowerCase(), new URL(request.url).origin)
 					return {
 						device_code: flow.deviceCode,
-						user_code: displayCode(flow.userCode),
-						verification_uri: page,
-						verification_uri_complete: `${page}?code=${flow.userCode}`,
-						expires_in: Math.round((flow.expiresAt - Date.now()) / 1000),
-						interval: POLL_INTERVAL_S,
+						user_code: flow.userCode,
+						verification_uri: flow.verificationUri,
+						verification_uri_complete: flow.verificationUriComplete,
+						expires_in: flow.expiresIn,
+						interval: flow.interval,
 					}
 				},
 				{
@@ -124,12 +124,11 @@ export class DevIdentityProvider {
 			.post(
 				'/api/device/poll',
 				async ({ body }) => {
-					const outcome = this.devices.poll(body.device_secret_hash.toLowerCase())
+					const outcome = await authority.poll(body.device_secret_hash.toLowerCase())
 					if ('error' in outcome) {
 						return Response.json({ error: outcome.error, error_description: outcome.description, success: false, code: outcome.error }, { status: 400 })
 					}
-					const { username, name, email } = outcome.approval
-					return { access_token: await this.mint(username, { name, email }), token_type: 'Bearer', expires_in: DEV_TOKEN_LIFETIME_SECONDS }
+					return { access_token: outcome.accessToken, token_type: 'Bearer', expires_in: DEV_TOKEN_LIFETIME_SECONDS }
 				},
 				{
 					parse: ['json64KiB', 'json'],

@@ -75,7 +75,8 @@ export const browserSessionRoutes = (service: AuthService, accounts: AccountRepo
 				}
 				const loginId = Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64url')
 				pending.set(loginId, { deviceSecretHash, expiresAt: Date.now() + flow.expiresIn * 1000 })
-				return json(JSON.stringify(flow), [setCookie(LOGIN_COOKIE, loginId, { path: LOGIN_PATH, maxAge: flow.expiresIn, secure: overTls(request, options.trustProxy) })])
+				const { userCode, verificationUri, verificationUriComplete, expiresIn, interval } = flow // never the device code
+				return json(JSON.stringify({ userCode, verificationUri, verificationUriComplete, expiresIn, interval }), [setCookie(LOGIN_COOKIE, loginId, { path: LOGIN_PATH, maxAge: flow.expiresIn, secure: overTls(request, options.trustProxy) })])
 			},
 			{
 				beforeHandle: limiter && (({ request, server }) => limiter.take(clientAddress(request, server?.requestIP(request)?.address, options.trustProxy))),

@@ -11,6 +11,8 @@ export interface DeviceAuthority {
 }
 
 export interface DeviceStart {
+	/** The provider's handle of the flow: stays on the server (the device secret's hash is what polls). */
+	deviceCode: string
 	userCode: string
 	verificationUri: string
 	verificationUriComplete: string
@@ -21,7 +23,7 @@ export interface DeviceStart {
 }
 
 /** A vuer-auth token, or RFC 8628's error code (`authorization_pending`, `slow_down`, `access_denied`, `expired_token`, …). */
-export type DevicePoll = { accessToken: string } | { error: string }
+export type DevicePoll = { accessToken: string } | { error: string; description?: string }
 
 /** `dreamlake login`'s client id: vuer-auth knows the SDK's flow under it. */
 export const DEVICE_CLIENT_ID = 'dreamlake-app'
@@ -64,6 +66,7 @@ export function httpDeviceAuthority(vuerAuthUrl: string, fetchImpl: typeof fetch
 			}
 			const complete = typeof json.verification_uri_complete === 'string' && /^https?:\/\//.test(json.verification_uri_complete) ? json.verification_uri_complete : `${uri}?code=${encodeURIComponent(userCode.replace(/-/g, ''))}`
 			return {
+				deviceCode: typeof json.device_code === 'string' ? json.device_code : '',
 				userCode,
 				verificationUri: uri,
 				verificationUriComplete: complete,
@@ -74,7 +77,7 @@ export function httpDeviceAuthority(vuerAuthUrl: string, fetchImpl: typeof fetch
 		async poll(deviceSecretHash) {
 			const { status, json } = await call('/api/device/poll', { client_id: DEVICE_CLIENT_ID, device_secret_hash: deviceSecretHash })
 			if (status === 200 && typeof json.access_token === 'string') return { accessToken: json.access_token }
-			if (typeof json.error === 'string') return { error: json.error }
+			if (typeof json.error === 'string') return { error: json.error, ...(typeof json.error_description === 'string' && { description: json.error_description }) }
 			throw new DeviceAuthorityError(`vuer-auth answered a poll with ${status} and no error code`)
 		},
 	}
