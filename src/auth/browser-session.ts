@@ -55,6 +55,20 @@ export const browserSessionRoutes = (service: AuthService, accounts: AccountRepo
 		log.warn('identity provider failed during a dashboard sign-in', describeError(error))
 		return new ApiError(502, 'identity_provider_unavailable', 'The identity provider (vuer-auth) could not be reached or gave an unreadable answer; try again.')
 	}
+	/** A call to the provider; its failure is the route's 502. */
+	const ask = async <T>(call: () => Promise<T>): Promise<T> => {
+		try {
+			return await call()
+		} catch (error) {
+			throw error instanceof DeviceAuthorityError ? unreachable(error) : error
+		}
+	}
+	/** The login is over (used, denied, expired): forgotten, and `error` to throw. */
+	const end = (loginId: string, error: ApiError) => {
+		pending.delete(loginId)
+		return error
+	}
+	const expired = () => gone('login_expired', 'The code expired before it was approved; start again.')
 	const json = (body: string, cookies: string[]) => {
 		const headers = new Headers({ 'content-type': 'application/json', 'cache-control': 'no-store' })
 		for (const cookie of cookies) headers.append('set-cookie', cookie)
@@ -67,12 +81,7 @@ export const browserSessionRoutes = (service: AuthService, accounts: AccountRepo
 			async ({ request }) => {
 				requireCsrfHeader(request)
 				const deviceSecretHash = new Bun.CryptoHasher('sha256').update(crypto.getRandomValues(new Uint8Array(32))).digest('hex')
-				let flow
-				try {
-					flow = await authority.start(deviceSecretHash, new URL(request.url).origin)
-				} catch (error) {
-					throw error instanceof DeviceAuthorityError ? unreachable(error) : error
-				}
+				const flow = await ask(() => authority.start(deviceSecretHash, new URL(request.url).origin))
 				const loginId = Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64url')
 				pending.set(loginId, { deviceSecretHash, expiresAt: Date.now() + flow.expiresIn * 1000 })
 				const { userCode, verificationUri, verificationUriComplete, expiresIn, interval } = flow // never the device code
@@ -97,16 +106,8 @@ export const browserSessionRoutes = (service: AuthService, accounts: AccountRepo
 				const loginId = cookieValue(request.headers.get('cookie'), LOGIN_COOKIE)
 				const login = loginId === undefined ? undefined : pending.get(loginId)
 				if (loginId === undefined || login === undefined) throw notFound('login_not_found', 'No sign-in is waiting in this browser; start again.')
-				if (Date.now() >= login.expiresAt) {
-					pending.delete(loginId)
-					throw gone('login_expired', 'The code expired before it was approved; start again.')
-				}
-				let outcome
-				try {
-					outcome = await authority.poll(login.deviceSecretHash)
-				} catch (error) {
-					throw error instanceof DeviceAuthorityError ? unreachable(error) : error
-				}
+				if (Date.now() >= login.expiresAt) throw end(loginId, expired())
+				const outcome = await ask(() => authority.poll(login.deviceSecretHash))
 				if ('error' in outcome) {
 					switch (outcome.error) {
 						case 'authorization_pending':
@@ -114,14 +115,11 @@ export const browserSessionRoutes = (service: AuthService, accounts: AccountRepo
 						case 'slow_down':
 							return json('{"status":"pending","interval":10}', [])
 						case 'access_denied':
-							pending.delete(loginId)
-							throw forbidden('access_denied', 'The sign-in was denied.')
+							throw end(loginId, forbidden('access_denied', 'The sign-in was denied.'))
 						case 'expired_token':
-							pending.delete(loginId)
-							throw gone('login_expired', 'The code expired before it was approved; start again.')
+							throw end(loginId, expired())
 						default:
-							pending.delete(loginId)
-							throw unreachable(new DeviceAuthorityError(`vuer-auth answered the poll with "${outcome.error}"`))
+							throw end(loginId, unreachable(new DeviceAuthorityError(`vuer-auth answered the poll with "${outcome.error}"`)))
 					}
 				}
 				pending.delete(loginId)

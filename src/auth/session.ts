@@ -36,14 +36,13 @@ export function credentials(request: Request): string | null {
 	if (header !== null) return header
 	const token = cookieValue(request.headers.get('cookie'), SESSION_COOKIE)
 	if (token === undefined) return null
-	if (!SAFE_METHODS.has(request.method) && request.headers.get(CSRF_HEADER) !== '1') {
-		throw forbidden('csrf_header_missing', `A write signed in with the session cookie must send the header "X-DreamLake-CSRF: 1".`)
-	}
+	if (!SAFE_METHODS.has(request.method)) requireCsrfHeader(request)
 	return `Bearer ${token}`
 }
 
+/** The header only a page of this origin can add (see above); 403 without it. */
 export function requireCsrfHeader(request: Request): void {
-	if (request.headers.get(CSRF_HEADER) !== '1') throw forbidden('csrf_header_missing', `This request must send the header "X-DreamLake-CSRF: 1".`)
+	if (request.headers.get(CSRF_HEADER) !== '1') throw forbidden('csrf_header_missing', 'A write from the dashboard (the session cookie, or a sign-in) must send the header "X-DreamLake-CSRF: 1".')
 }
 
 /** Whether the browser reached us over TLS: the URL's scheme, or a trusted proxy's X-Forwarded-Proto. */
