@@ -65,6 +65,15 @@ const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACT
 /** Whether the page ran anything from the payloads (a script, an onerror, an onload). */
 const pwned = (page: Page) => page.evaluate(() => window.__pwned ?? 0)
 
+/** A person's drag across a chart's plot area, from one fraction of its width to another. */
+async function dragAcross(page: Page, chart: string, from: number, to: number) {
+	const box = (await page.locator(`${chart} .u-over`).boundingBox())!
+	await page.mouse.move(box.x + box.width * from, box.y + box.height / 2)
+	await page.mouse.down()
+	await page.mouse.move(box.x + box.width * to, box.y + box.height / 2, { steps: 5 })
+	await page.mouse.up()
+}
+
 /** Pixels of a canvas that are not fully transparent. */
 const inkOf = (page: Page, selector: string) =>
 	page.$eval(selector, (el) => {
@@ -203,12 +212,7 @@ describe('the dashboard in a real browser', () => {
 		expect(await page.locator('[data-testid=chart]').evaluateAll((els) => els.map((el) => (el as any).dataset.key))).toEqual(['step', 'loss', 'reward'])
 		expect(await inkOf(page, '[data-testid=chart][data-key=loss]')).toBeGreaterThan(500)
 		const before = series.length
-		const over = page.locator('[data-testid=chart][data-key=loss] .u-over')
-		const box = (await over.boundingBox())!
-		await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2)
-		await page.mouse.down()
-		await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2, { steps: 5 })
-		await page.mouse.up()
+		await dragAcross(page, '[data-testid=chart][data-key=loss]', 0.3, 0.4)
 		await page.waitForSelector('button:has-text("Reset zoom"):visible')
 		const zoom = series.slice(before).find((url) => url.searchParams.has('startIndex'))!
 		expect(zoom).toBeDefined()
@@ -229,12 +233,7 @@ describe('the dashboard in a real browser', () => {
 		await page.waitForSelector('[data-testid=tracks][data-drawn=all]')
 		expect(await page.locator('[data-testid=chart]').evaluateAll((els) => els.map((el) => (el as any).dataset.key))).toEqual(['loss', 'reward'])
 		const beforeStep = series.length
-		const stepOver = page.locator('[data-testid=chart][data-key=loss] .u-over')
-		const stepBox = (await stepOver.boundingBox())!
-		await page.mouse.move(stepBox.x + stepBox.width * 0.5, stepBox.y + stepBox.height / 2)
-		await page.mouse.down()
-		await page.mouse.move(stepBox.x + stepBox.width * 0.75, stepBox.y + stepBox.height / 2, { steps: 5 })
-		await page.mouse.up()
+		await dragAcross(page, '[data-testid=chart][data-key=loss]', 0.5, 0.75)
 		await page.waitForSelector('button:has-text("Reset zoom"):visible')
 		const stepZoom = series.slice(beforeStep).find((url) => url.searchParams.get('x') === 'step' && url.searchParams.has('startIndex'))!
 		expect(stepZoom).toBeDefined()

@@ -62,13 +62,6 @@ export class Dashboard {
 		return dashboard
 	}
 
-	/** Gzipped bytes of the page's scripts and styles (the 150 KB budget). */
-	get scriptAndStyleBytes(): number {
-		let total = 0
-		for (const [path, file] of this.files) if (path.endsWith('.js') || path.endsWith('.css')) total += file.gzip.length
-		return total
-	}
-
 	private replace(files: { path: string; type: string; gzip: Uint8Array<ArrayBuffer> }[]): void {
 		const next = new Map<string, Served>()
 		for (const file of files) {

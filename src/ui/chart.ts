@@ -19,6 +19,13 @@ interface Window {
 	endTime?: number
 }
 
+/** x and y axes in the page's text colour, faint grid lines, y values as the rest of the page shows numbers. */
+const GRID = { stroke: 'rgba(128,128,128,0.15)' }
+const AXES: uPlot.Axis[] = [
+	{ stroke: 'currentColor', grid: GRID },
+	{ stroke: 'currentColor', grid: GRID, values: (_u, ticks) => ticks.map((t) => number(t)) },
+]
+
 /** Buckets to ask for: about one per pixel, at most 1,000. */
 export const bucketsFor = (width: number) => Math.max(100, Math.min(1000, Math.round(width)))
 
@@ -117,7 +124,7 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 				{ label: 'max', stroke: 'transparent', points: { show: false }, show: true, value: (_u, v) => number(v) },
 			],
 			bands: [{ series: [3, 2], fill: `${color}33` }],
-			axes: [{ stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.15)' } }, { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.15)' }, values: (_u, ticks) => ticks.map((t) => number(t)) }],
+			axes: AXES,
 			hooks: {
 				setSelect: [
 					(u) => {
@@ -177,7 +184,7 @@ export function overlayChart(title: string, lines: { label: string; x: number[];
 			scales: { x: { time: xMode === '_ts' } },
 			cursor: { drag: { x: true, y: false } },
 			series: [{ label: xMode === 'index' ? 'index' : xMode === '_ts' ? 'time' : xMode }, ...lines.map((line, i) => ({ label: line.label, stroke: PALETTE[i % PALETTE.length]!, width: 1.5, spanGaps: true, value: (_u: uPlot, v: number | null) => number(v) }))],
-			axes: [{ stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.15)' } }, { stroke: 'currentColor', grid: { stroke: 'rgba(128,128,128,0.15)' }, values: (_u, ticks) => ticks.map((t) => number(t)) }],
+			axes: AXES,
 			hooks: { draw: [() => (box.dataset.drawn = '1')] },
 		},
 		joined,
