@@ -37,7 +37,10 @@ export function paged<K extends string, T>(key: K, items: T[], total: number, { 
 }
 
 /** An optional whole-number query parameter within [min, max]; `fallback` when absent. */
-export function wholeNumber(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+export function wholeNumber(name: string, raw: string | undefined, fallback: number, min: number, max: number): number
+/** An optional parameter: undefined when absent or empty. */
+export function wholeNumber(name: string, raw: string | undefined, fallback: undefined, min: number, max: number): number | undefined
+export function wholeNumber(name: string, raw: string | undefined, fallback: number | undefined, min: number, max: number): number | undefined {
 	if (raw === undefined || raw === '') return fallback
 	const value = Number(raw)
 	if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {

@@ -39,7 +39,7 @@ export const logRoutes = (logs: LogService, guard: ReturnType<typeof callerGuard
 			'/episodes/:id/logs',
 			({ caller, meter, params, query }) =>
 				logs.read(meter, caller, params.id, {
-					afterSequence: query.afterSequence === undefined || query.afterSequence === '' ? undefined : wholeNumber('afterSequence', query.afterSequence, -1, -1, Number.MAX_SAFE_INTEGER),
+					afterSequence: wholeNumber('afterSequence', query.afterSequence, undefined, -1, Number.MAX_SAFE_INTEGER),
 					limit: wholeNumber('limit', query.limit, 100, 1, MAX_ENTRIES),
 					dir: dirParam(query.dir, 'asc'),
 					levels: levelsParam(query.level),

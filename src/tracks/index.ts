@@ -60,7 +60,7 @@ export const trackRoutes = (tracks: TrackService, guard: ReturnType<typeof calle
 				const keys = listParam(query.keys)
 				const page = tracks.page(meter, caller, params.id, params.name, {
 					startIndex: wholeNumber('startIndex', query.startIndex, 0, 0, Number.MAX_SAFE_INTEGER),
-					...(query.endIndex !== undefined && query.endIndex !== '' && { endIndex: wholeNumber('endIndex', query.endIndex, 0, 0, Number.MAX_SAFE_INTEGER) }),
+					endIndex: wholeNumber('endIndex', query.endIndex, undefined, 0, Number.MAX_SAFE_INTEGER),
 					limit: wholeNumber('limit', query.limit, 1000, 1, MAX_PAGE),
 					...(startTime !== undefined && { startTime }),
 					...(endTime !== undefined && { endTime }),
@@ -97,8 +97,8 @@ export const trackRoutes = (tracks: TrackService, guard: ReturnType<typeof calle
 					x: query.x || 'index',
 					maxPoints: wholeNumber('maxPoints', query.maxPoints, 1000, 1, MAX_PAGE),
 					...(keys.length > 0 && { keys }),
-					...(query.startIndex !== undefined && query.startIndex !== '' && { startIndex: wholeNumber('startIndex', query.startIndex, 0, 0, Number.MAX_SAFE_INTEGER) }),
-					...(query.endIndex !== undefined && query.endIndex !== '' && { endIndex: wholeNumber('endIndex', query.endIndex, 0, 0, Number.MAX_SAFE_INTEGER) }),
+					startIndex: wholeNumber('startIndex', query.startIndex, undefined, 0, Number.MAX_SAFE_INTEGER),
+					endIndex: wholeNumber('endIndex', query.endIndex, undefined, 0, Number.MAX_SAFE_INTEGER),
 					...(startTime !== undefined && { startTime }),
 					...(endTime !== undefined && { endTime }),
 				})
