@@ -1,5 +1,5 @@
-// A Bun macro (imported `with { type: 'macro' }`): at bundle time, and when the server's source is
-// first loaded, it builds the dashboard in a child process (a macro cannot call the bundler) and
+// A Bun macro (imported `with { type: 'macro' }`): at bundle time, and (running from source) when embedded.ts
+// is first imported, it builds the dashboard in a child process (a macro cannot call the bundler) and
 // inlines every file, gzipped, into the code. The compiled binary serves the dashboard with nothing
 // on disk and nothing from a CDN.
 import { join } from 'node:path'

@@ -1,11 +1,10 @@
 import { Elysia, t } from 'elysia'
 import { watch } from 'node:fs'
 import { describeError, type Logger } from '../log'
-import { embedDashboard } from './assets' with { type: 'macro' }
 
 /**
  * The web dashboard, under /ui/: a single page (src/ui) that reads everything through the public
- * API with the session cookie. Its files are embedded at build time (assets.ts), gzipped; the
+ * API with the session cookie. Its files are embedded at build time (embedded.ts), gzipped; the
  * scripts and styles are named by content hash and cached for a year, the page itself is
  * revalidated on every visit. Every path under /ui/ that is not a file answers the page, which
  * routes itself. `GET /` sends a browser to /ui/.
@@ -29,23 +28,26 @@ const PAGE_HEADERS = {
 	'x-frame-options': 'DENY',
 }
 
+/** What a build gives: each file's path under /ui/, its type and its bytes gzipped. */
+export type DashboardFiles = { path: string; type: string; gzip: Uint8Array<ArrayBuffer> }[]
+
 export class Dashboard {
-	private files = new Map<string, Served>()
+	private files: Map<string, Served> | undefined
+	private loading: Promise<void> | undefined
 
-	private constructor(files: { path: string; type: string; gzip: Uint8Array<ArrayBuffer> }[]) {
-		this.replace(files)
-	}
+	private constructor(private readonly load: () => Promise<DashboardFiles>) {}
 
-	/** The files built into this server (or binary). */
+	/** The files built into this server (or binary), read on the first request for them. */
 	static embedded(): Dashboard {
-		return new Dashboard(embedDashboard().map((file) => ({ path: file.path, type: file.type, gzip: new Uint8Array(Buffer.from(file.gzip, 'base64')) })))
+		return new Dashboard(async () => (await import('./embedded')).embeddedFiles())
 	}
 
 	/** `bun run dev` (DASHBOARD_SOURCE=src/ui): builds from `folder` now and again on every change there. */
 	static async fromSource(log: Logger, folder: string): Promise<Dashboard> {
 		const { buildDashboardFiles } = await import('./build')
 		const build = async () => (await buildDashboardFiles(folder)).map((file) => ({ path: file.path, type: file.type, gzip: Bun.gzipSync(file.bytes) }))
-		const dashboard = new Dashboard(await build())
+		const dashboard = new Dashboard(build)
+		await dashboard.table()
 		let timer: Timer | undefined
 		watch(folder, { recursive: true }, () => {
 			clearTimeout(timer)
@@ -62,7 +64,12 @@ export class Dashboard {
 		return dashboard
 	}
 
-	private replace(files: { path: string; type: string; gzip: Uint8Array<ArrayBuffer> }[]): void {
+	private async table(): Promise<Map<string, Served>> {
+		if (this.files === undefined) await (this.loading ??= this.load().then((files) => this.replace(files)))
+		return this.files!
+	}
+
+	private replace(files: DashboardFiles): void {
 		const next = new Map<string, Served>()
 		for (const file of files) {
 			const immutable = file.path.startsWith('assets/')
@@ -71,8 +78,8 @@ export class Dashboard {
 		this.files = next
 	}
 
-	private serve(path: string, request: Request): Response {
-		const file = this.files.get(path)
+	private async serve(path: string, request: Request): Promise<Response> {
+		const file = (await this.table()).get(path)
 		if (!file) return new Response('Not found', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' } })
 		const gzip = /\bgzip\b/.test(request.headers.get('accept-encoding') ?? '')
 		// each encoding its own validator, as HTTP wants of two different byte sequences
