@@ -311,6 +311,11 @@ describe('what goes wrong, shown sensibly', () => {
 		await page.waitForSelector('text=No projects yet')
 		expect(await readsWell(page)).toContain('dreamlake login --url')
 		await shot(page, 'empty-namespace')
+		// a path no view can read (a malformed %-escape) is the page's own "Nothing here", never a blank page
+		for (const path of ['/ui/episodes/%E0%A4%A', '/ui/projects/%ZZ']) {
+			await page.goto(`${server.url}${path}`)
+			await page.waitForSelector('h1:has-text("Nothing here")')
+		}
 		for (const path of [`/ui/episodes/${seeded.base}`, `/ui/episodes/${seeded.base}/logs`, `/ui/episodes/${seeded.base}/files`, '/ui/projects/robot-arm', `/ui/compare?ids=${seeded.base},${seeded.tuned}`]) {
 			await page.goto(`${server.url}${path}`)
 			await page.waitForSelector('h1:has-text("Not found")')

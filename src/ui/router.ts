@@ -63,12 +63,17 @@ export function dispatch(): void {
 	const controller = new AbortController()
 	const cleanups: (() => void)[] = []
 	current = { controller, cleanups }
-	const rest = decodeURI(location.pathname).startsWith(BASE) ? location.pathname.slice(BASE.length) || '/' : '/'
+	const rest = location.pathname.startsWith(BASE) ? location.pathname.slice(BASE.length) || '/' : '/'
 	const query = new URLSearchParams(location.search)
 	for (const { pattern, view } of routes) {
 		const match = pattern.exec(rest)
 		if (!match) continue
-		const params = match.slice(1).map((p) => decodeURIComponent(p))
+		let params: string[]
+		try {
+			params = match.slice(1).map((p) => decodeURIComponent(p))
+		} catch {
+			break // a malformed %-escape names nothing: not found, never a blank page
+		}
 		render(view, { params, query })
 		return
 	}
