@@ -3,7 +3,7 @@ import { parseRowId } from '../db/ids'
 import type { DbMeter } from '../db/meter'
 import type { EpisodeRow } from '../db/schema'
 import { forbidden, gone, invalidField, notFound } from '../http/errors'
-import { checkMetadata, checkName, cleanTags } from '../http/fields'
+import { checkName, describedFields } from '../http/fields'
 import type { Page } from '../http/paging'
 import { ownNamespace } from '../namespaces/service'
 import type { ProjectRef } from '../projects/repository'
@@ -191,15 +191,9 @@ function episodeNotFoundAfterAll(): never {
 
 /** The fields of an upsert or patch body, checked beyond the schema. */
 function episodeChanges(body: EpisodePatch | EpisodeUpsert): EpisodeChanges {
-	const changes: EpisodeChanges = {}
-	if (body.description !== undefined) changes.description = body.description
-	if (body.tags !== undefined) changes.tags = cleanTags(body.tags)
+	const changes: EpisodeChanges = describedFields(body)
 	if (body.status !== undefined) changes.status = body.status
 	if (body.writeProtected !== undefined) changes.writeProtected = body.writeProtected
-	if (body.metadata !== undefined) {
-		checkMetadata(body.metadata)
-		changes.metadata = body.metadata
-	}
 	return changes
 }
 

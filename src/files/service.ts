@@ -4,7 +4,7 @@ import type { DbMeter } from '../db/meter'
 import type { FileRow } from '../db/schema'
 import type { EpisodeService } from '../episodes/service'
 import { ApiError, badRequest, conflict, invalidField, notFound } from '../http/errors'
-import { checkMetadata, cleanTags, TAGS_MAX, TAG_MAX_LENGTH } from '../http/fields'
+import { checkMetadata, cleanTags, TAGS_MAX, TAG_MAX_LENGTH, describedFields } from '../http/fields'
 import type { Page } from '../http/paging'
 import type { BlobStore } from '../storage/blobs'
 import { checkPrefix, safeFilename } from './model'
@@ -83,13 +83,7 @@ export class FileService {
 	async update(meter: DbMeter, caller: Account, episodeSegment: string, fileSegment: string, patch: FileChanges): Promise<FileRow> {
 		this.episodes.writable(meter, caller, episodeSegment)
 		const row = this.get(meter, caller, episodeSegment, fileSegment)
-		const changes: FileChanges = {}
-		if (patch.description !== undefined) changes.description = patch.description
-		if (patch.tags !== undefined) changes.tags = cleanTags(patch.tags)
-		if (patch.metadata !== undefined) {
-			checkMetadata(patch.metadata)
-			changes.metadata = patch.metadata
-		}
+		const changes: FileChanges = describedFields(patch)
 		if (Object.keys(changes).length === 0) return row
 		return (await this.repository.update(meter, row.id, changes)) ?? fileNotFoundAfterAll()
 	}

@@ -51,6 +51,25 @@ export function cleanTags(tags: string[], field = 'tags'): string[] {
 	return [...new Set(tags)]
 }
 
+/** What projects, episodes, tracks and files each carry besides their own fields. */
+export interface Described {
+	description?: string | null
+	tags?: string[]
+	metadata?: Record<string, unknown>
+}
+
+/** The description, tags and metadata a body sends, checked (tags cleaned, metadata's size and keys); those left out stay out. */
+export function describedFields(body: Described): Described {
+	const fields: Described = {}
+	if (body.description !== undefined) fields.description = body.description
+	if (body.tags !== undefined) fields.tags = cleanTags(body.tags)
+	if (body.metadata !== undefined) {
+		checkMetadata(body.metadata)
+		fields.metadata = body.metadata
+	}
+	return fields
+}
+
 export const isCleanName = (value: string) => !CONTROL.test(value) && value.trim() !== ''
 
 /** A name people read: visible characters, no control characters; else a 422 naming `field`. */

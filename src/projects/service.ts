@@ -2,7 +2,7 @@ import type { Account } from '../auth/repository'
 import type { ProjectRow } from '../db/schema'
 import type { DbMeter } from '../db/meter'
 import { conflict, gone, notFound } from '../http/errors'
-import { cleanTags, checkMetadata, checkName, isCleanName } from '../http/fields'
+import { checkName, isCleanName, describedFields } from '../http/fields'
 import type { Page } from '../http/paging'
 import { ownNamespace } from '../namespaces/service'
 import { isProjectSlug, projectSlugOf, slugForNewProject, type ProjectCreate, type ProjectPatch } from './model'
@@ -110,13 +110,5 @@ function notFoundAfterAll(project: string): never {
 
 /** The fields of a create or patch body that change a project, checked beyond the schema. */
 function projectChanges(body: ProjectPatch): ProjectChanges {
-	const changes: ProjectChanges = {}
-	if (body.name !== undefined) changes.name = body.name
-	if (body.description !== undefined) changes.description = body.description
-	if (body.tags !== undefined) changes.tags = cleanTags(body.tags)
-	if (body.metadata !== undefined) {
-		checkMetadata(body.metadata)
-		changes.metadata = body.metadata
-	}
-	return changes
+	return { ...(body.name !== undefined && { name: body.name }), ...describedFields(body) }
 }

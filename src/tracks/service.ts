@@ -4,7 +4,7 @@ import type { DbMeter } from '../db/meter'
 import type { TrackRow } from '../db/schema'
 import type { EpisodeService } from '../episodes/service'
 import { gone, invalidField, notFound } from '../http/errors'
-import { checkMetadata, cleanTags } from '../http/fields'
+import { describedFields } from '../http/fields'
 import { BLOCK_POINTS, columnValues, decodeBlocks, decodeChunk, pointsOf, type Column, type Point } from './codec'
 import { SeriesBuckets } from './series'
 import { isTrackName, TRACK_NAME_MAX_LENGTH } from './model'
@@ -61,7 +61,7 @@ export class TrackService {
 		const episode = this.episodes.writable(meter, caller, episodeSegment)
 		if (!isTrackName(name)) throw invalidField('trackName', `must be 1 to ${TRACK_NAME_MAX_LENGTH} characters without control characters (it is the path segment after /tracks/)`)
 		try {
-			const { trackId, startIndex } = await this.repository.append(meter, episode.id, name, points, trackFields(fields))
+			const { trackId, startIndex } = await this.repository.append(meter, episode.id, name, points, describedFields(fields))
 			return { inserted: points.length, trackName: name, trackId: formatRowId(trackId), startIndex }
 		} catch (error) {
 			if (error instanceof TrackDeletedError) throw gone('track_deleted', `Track "${name.slice(0, 100)}" was deleted: restore it (POST …/tracks/{name}/restore) or purge it first.`)
@@ -213,13 +213,3 @@ function numbersOf(chunk: { count: number; columns: Column[] }, key: string, out
 
 const trackNotFound = (name: string) => notFound('track_not_found', name.length <= 100 ? `Track "${name}" not found.` : 'Track not found.')
 
-function trackFields(fields: TrackFields): TrackFields {
-	const checked: TrackFields = {}
-	if (fields.description !== undefined) checked.description = fields.description
-	if (fields.tags !== undefined) checked.tags = cleanTags(fields.tags)
-	if (fields.metadata !== undefined) {
-		checkMetadata(fields.metadata)
-		checked.metadata = fields.metadata
-	}
-	return checked
-}
