@@ -1,18 +1,18 @@
 import { ConfigError, duration, loadConfig, SETTINGS, type Config, type RawSettings, type SettingName } from './config'
-import { BackupError, backupDatabase, backupFiles, backupFilesFolder } from './db/backup'
+import { BackupError, backupDatabase, backupFiles, backupFilesFolder, backupTarget } from './db/backup'
 import { closeDatabase, dataFolder, openDatabase } from './db/client'
 import { migrateDatabase } from './db/migrate'
 import { purgeDeleted, sweepBlobs } from './db/purge'
 import { acquireServerLock, ServerLockError } from './db/server-lock'
 import { DevIdentityProvider, InvalidDevUsername } from './dev-idp'
 import { createLogger, type Logger } from './log'
-import { openFileStore, startServer } from './server'
+import { openFileStore, startServer, StartupError } from './server'
 import { COMMIT, VERSION } from './version'
 
 const COMMANDS = {
 	serve: { args: [], help: 'run the API server (the default)' },
 	migrate: { args: [], help: 'apply database migrations and exit' },
-	backup: { args: ['file'], help: 'write a consistent copy of the database to <file> and of the files to <file>.files/ (safe while the server runs)' },
+	backup: { args: ['target'], help: 'write a consistent copy of the database and its files (safe while the server runs): into the folder <target>/ as dreamlake-<time>.db, or to the file <target>, the files beside it in <copy>.files/' },
 	purge: { args: [], help: 'remove for good what was deleted more than --older-than <duration> ago (safe while the server runs)' },
 	'dev-token': { args: ['username'], help: 'print a vuer-auth token for <username> from the --dev stand-in provider' },
 	version: { args: [], help: 'print the version and the commit it was built from' },
@@ -153,15 +153,16 @@ export async function main(argv: string[], env: Record<string, string | undefine
 	} catch (error) {
 		if (error instanceof ConfigError) return print(`dreamlake-server: invalid configuration: ${error.message}`, 1, true)
 		if (error instanceof BackupError) return print(`dreamlake-server: backup failed: ${error.message}`, 1, true)
-		if (error instanceof ServerLockError) return print(`dreamlake-server: ${error.message}`, 1, true)
+		if (error instanceof ServerLockError || error instanceof StartupError) return print(`dreamlake-server: ${error.message}`, 1, true)
 		if (error instanceof InvalidDevUsername) return print(`dreamlake-server: ${error.message}`, 2, true)
 		log.error(`could not ${invocation.command}`, { reason: startFailure(error) })
 		return 1
 	}
 }
 
-function backup(config: Config, target: string, log: Logger): number {
+function backup(config: Config, to: string, log: Logger): number {
 	const started = performance.now()
+	const target = backupTarget(to)
 	const { bytes } = backupDatabase(config.databasePath, target)
 	const store = openFileStore(config.databasePath)
 	try {
@@ -240,8 +241,8 @@ function untilSignalled(log: Logger): Promise<void> {
 
 function startFailure(error: unknown): string {
 	const code = (error as { code?: unknown }).code
-	if (code === 'EADDRINUSE') return 'the port is already in use (set PORT or --port)'
-	if (code === 'EACCES') return 'permission denied (the port, the data folder or the database file)'
+	const path = (error as { path?: unknown }).path
+	if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return `permission denied${typeof path === 'string' ? `: ${path}` : ''}`
 	return error instanceof Error ? error.message.split('\n')[0]!.slice(0, 200) : String(error)
 }
 

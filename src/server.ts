@@ -3,10 +3,10 @@ import { Dashboard } from './dashboard'
 import { DreamlakeTokens } from './auth/dreamlake-token'
 import { VuerAuthVerifier } from './auth/vuer-auth'
 import { ConfigError, type Config } from './config'
-import { closeDatabase, dataFolder, openDatabase } from './db/client'
+import { closeDatabase, dataFolder, openDatabase, type Db } from './db/client'
 import { DEV_ISSUER, DEV_PREFIX, DevIdentityProvider } from './dev-idp'
 import { migrateDatabase } from './db/migrate'
-import { acquireServerLock } from './db/server-lock'
+import { acquireServerLock, type ServerLock } from './db/server-lock'
 import { startCheckpointer } from './db/checkpointer'
 import { MAX_JSON_BODY_BYTES } from './http/body'
 import { withOperations } from './http/operations'
@@ -45,23 +45,33 @@ export function openFileStore(databasePath: string): { blobs: BlobStore; close()
 	return { blobs: new BlobStore(throwaway), close: () => rmSync(throwaway, { recursive: true, force: true }) }
 }
 
-/** Opens and migrates the database, then serves the API until `stop`. */
+/** A start-up step that could not read or write a path it needs: the message names the path and the setting behind it. */
+export class StartupError extends Error {}
+
+/** Binds, then opens and migrates the database, then serves the API until `stop`. */
 export async function startServer(config: Config, log: Logger, options: ServeOptions = {}): Promise<RunningServer> {
 	if (options.dev && !LOOPBACK_HOSTS.includes(config.host)) {
 		throw new ConfigError('HOST', `--dev serves a stand-in identity provider anyone can mint tokens from; it only binds a loopback address (127.0.0.1, ::1), not ${config.host}.`)
 	}
-	const secret = resolveJwtSecret(config)
-	const lock = acquireServerLock(config.databasePath)
-	const db = openDatabase(config.databasePath)
+	// an upload's form fields and part headers ride on top of the file itself
+	const maxUploadBytes = config.maxFileSize + UPLOAD_OVERHEAD_BYTES
+	// the port first: a bad HOST or a busy PORT is found before the database is opened and migrated
+	const server = listen(config, Math.max(MAX_JSON_BODY_BYTES * 2, maxUploadBytes + UPLOAD_OVERHEAD_BYTES))
+	const opened: { lock?: ServerLock; db?: Db } = {}
 	try {
+		const secret = atPath('the data folder', dataFolder(config.databasePath), 'DATABASE_URL (or set JWT_SECRET)', () => resolveJwtSecret(config))
+		const lock = (opened.lock = atPath('the lock file beside the database', `${config.databasePath}.lock`, 'DATABASE_URL', () => acquireServerLock(config.databasePath)))
+		const db = (opened.db = atPath('the database', config.databasePath, 'DATABASE_URL', () => openDatabase(config.databasePath)))
 		const migrations = migrateDatabase(db)
 		if (migrations.applied > 0) log.info('database migrated', { applied: migrations.applied, path: config.databasePath })
 
-		const devIdp = options.dev ? await DevIdentityProvider.open(dataFolder(config.databasePath)) : undefined
-		const vuerAuth = new VuerAuthVerifier(
-			devIdp ? { ...config.vuerAuth, publicKey: JSON.stringify(devIdp.publicJwk), issuer: DEV_ISSUER } : config.vuerAuth,
-			log,
-		)
+		const devIdp = options.dev ? await atPath('the stand-in identity provider\'s key file', dataFolder(config.databasePath), 'DATABASE_URL', () => DevIdentityProvider.open(dataFolder(config.databasePath))) : undefined
+		// --dev trusts its stand-in only: a VUER_AUTH_ISSUER or _AUDIENCE meant for the real vuer-auth would refuse every stand-in token
+		const vuerAuth = new VuerAuthVerifier(devIdp ? { url: config.vuerAuth.url, jwksUrl: config.vuerAuth.jwksUrl, algorithms: ['EdDSA'], publicKey: JSON.stringify(devIdp.publicJwk), issuer: DEV_ISSUER } : config.vuerAuth, log)
+		if (devIdp) {
+			const ignored = (['VUER_AUTH_ISSUER', 'VUER_AUTH_AUDIENCE', 'VUER_AUTH_PUBLIC_KEY'] as const).filter((name) => config.vuerAuth[({ VUER_AUTH_ISSUER: 'issuer', VUER_AUTH_AUDIENCE: 'audience', VUER_AUTH_PUBLIC_KEY: 'publicKey' } as const)[name]] !== undefined)
+			if (ignored.length > 0) log.warn(`--dev trusts only its stand-in identity provider: ${ignored.join(', ')} ignored`, { ignored })
+		}
 		const tokens = await DreamlakeTokens.create({
 			secret: secret.secret,
 			issuer: config.jwtIssuer,
@@ -69,7 +79,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			expiresInSeconds: config.jwtExpiresInSeconds,
 			cacheSize: config.cacheSize,
 		})
-		const files = openFileStore(config.databasePath)
+		const files = atPath('the files folder', dataFolder(config.databasePath), 'DATABASE_URL', () => openFileStore(config.databasePath))
 		const cleared = files.blobs.clearTemporary()
 		const swept = sweepBlobs(db, files.blobs)
 		if (cleared > 0 || swept.files > 0) log.info('file storage tidied', { unfinishedUploads: cleared, unreferencedFiles: swept.files, bytesFreed: swept.bytes })
@@ -88,16 +98,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			// `bun run dev`: the dashboard is built from src/ui and rebuilt on change
 			...(config.dashboardSource && { dashboard: await Dashboard.fromSource(log, config.dashboardSource) }),
 		})
-		// an upload's form fields and part headers ride on top of the file itself
-		const maxUploadBytes = config.maxFileSize + UPLOAD_OVERHEAD_BYTES
-		const server = Bun.serve({
-			port: config.port,
-			hostname: config.host,
-			// Only a backstop: the app refuses bodies over each route's limit itself, by Content-Length before
-			// reading and by counting while it reads, with the JSON error body. Bun's own refusal has an empty body.
-			maxRequestBodySize: Math.max(MAX_JSON_BODY_BYTES * 2, maxUploadBytes + UPLOAD_OVERHEAD_BYTES),
-			fetch: withOperations(app.fetch, { log, devMode: devIdp !== undefined, maxUploadBytes }),
-		})
+		server.reload({ fetch: withOperations(app.fetch, { log, devMode: devIdp !== undefined, maxUploadBytes }) })
 		// what Elysia's own listen() does: handlers reach the socket (requestIP) through the app's server
 		app.server = server
 		const url = new URL(`http://${server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`)
@@ -145,8 +146,47 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			})())
 		return { url, stop }
 	} catch (error) {
-		db.$client.close()
-		lock.release()
+		server.stop(true)
+		opened.db?.$client.close()
+		opened.lock?.release()
 		throw error
+	}
+}
+
+/**
+ * Binds HOST:PORT with a placeholder that answers 503 until the app is ready (the database opened
+ * and migrated). Only a backstop for bodies: the app refuses a body over its route's limit itself,
+ * by Content-Length before reading and by counting while it reads, with the JSON error body; Bun's
+ * own refusal (`maxRequestBodySize`) has an empty body.
+ */
+function listen(config: Config, maxRequestBodySize: number): ReturnType<typeof Bun.serve> {
+	const starting = () => Response.json({ success: false, error: 'The server is starting; try again in a moment.', code: 'not_ready' }, { status: 503, headers: { 'retry-after': '1' } })
+	try {
+		return Bun.serve({ port: config.port, hostname: config.host, maxRequestBodySize, fetch: starting })
+	} catch (error) {
+		const code = (error as { code?: unknown }).code
+		if (code === 'EADDRINUSE') throw new ConfigError('PORT', `port ${config.port} on ${config.host} is already in use by another program; stop it, or choose another port (PORT=0 picks a free one).`)
+		if (code === 'EACCES') throw new ConfigError('PORT', `permission denied to listen on port ${config.port} (ports below 1024 need privileges); choose a port from 1024 up, e.g. the default 10334.`)
+		if (code === 'EINVAL' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new ConfigError('HOST', `cannot listen on "${config.host}": it is not an address of this machine (use 127.0.0.1, ::1, 0.0.0.0 for every interface, or the IP address of one of them).`)
+		throw error
+	}
+}
+
+const PERMISSION_CODES = ['EACCES', 'EPERM', 'EROFS', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PERM', 'SQLITE_AUTH']
+
+/** Runs a start-up step on `path`; a permission failure names the path (the one the error gives, else `path`) and the setting that chose it. */
+function atPath<T>(what: string, path: string | null, setting: string, step: () => T): T {
+	const named = (error: unknown) => {
+		const code = (error as { code?: unknown }).code
+		if (typeof code !== 'string' || !PERMISSION_CODES.some((c) => code.startsWith(c))) return error
+		const where = (error as { path?: unknown }).path ?? path
+		const reason = code === 'EROFS' ? 'is on a read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'cannot be written (permission denied)' : 'cannot be opened for writing (a read-only file system, or permission denied)'
+		return new StartupError(`${what}${where ? ` ${String(where)}` : ''} ${reason}; give the server's user write access to it, or choose another place with ${setting}.`)
+	}
+	try {
+		const result = step()
+		return (result instanceof Promise ? result.catch((error: unknown) => Promise.reject(named(error))) : result) as T
+	} catch (error) {
+		throw named(error)
 	}
 }

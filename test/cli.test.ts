@@ -149,6 +149,19 @@ describe('development mode (serve --dev)', () => {
 		}
 	})
 
+	it('trusts its stand-in only: VUER_AUTH_ISSUER and VUER_AUTH_AUDIENCE left in the environment are ignored, and it says so', async () => {
+		const cwd = mkdtempSync(join(dir, 'dev-iss-'))
+		const server = await spawnServer(['serve', '--dev', '--port', '0'], { cwd, env: { VUER_AUTH_ISSUER: 'https://auth.vuer.ai', VUER_AUTH_AUDIENCE: 'dreamlake-prod' } })
+		try {
+			expect(server.output.join('\n')).toContain('VUER_AUTH_ISSUER, VUER_AUTH_AUDIENCE ignored')
+			const token = (await runCli(['dev-token', 'devcarol'], { cwd })).stdout.trim()
+			const exchange = await fetch(`${server.url}/auth/exchange`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+			expect(exchange.status).toBe(200)
+		} finally {
+			await server.stop()
+		}
+	})
+
 	it('refuses to start on a non-loopback address', async () => {
 		const { code, stderr } = await runCli(['serve', '--dev', '--host', '0.0.0.0', '--port', '0'], { cwd: mkdtempSync(join(dir, 'devhost-')) })
 		expect(code).toBe(1)
@@ -187,6 +200,18 @@ describe('backup', () => {
 			const again = await runCli(['backup', 'backups/copy.db'], { cwd })
 			expect(again.code).toBe(1)
 			expect(again.stderr).toContain('refusing to overwrite')
+
+			// into a folder: named by the time, so a second backup the same day (the same second, even) is kept beside the first
+			const named: string[] = []
+			for (let i = 0; i < 2; i++) {
+				const run = await runCli(['backup', 'nightly/'], { cwd })
+				expect(run.code).toBe(0)
+				named.push(JSON.parse(run.stdout.trim().split('\n').at(-1)!).to)
+			}
+			expect(named[0]).toMatch(/^nightly\/dreamlake-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ(-2)?\.db$/)
+			expect(named[1]).not.toBe(named[0])
+			for (const path of named) expect(new Database(join(cwd, path), { readonly: true }).query('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' })
+			expect(existsSync(join(cwd, `${named[1]}.files`))).toBe(true)
 		} finally {
 			await server.stop()
 		}
@@ -197,7 +222,7 @@ describe('the command line', () => {
 	it('--help documents every command, flag and environment variable with its default', async () => {
 		const { stdout, code } = await runCli(['--help'], { cwd: dir })
 		expect(code).toBe(0)
-		for (const command of ['serve', 'migrate', 'backup <file>', 'dev-token <username>', 'version', 'help', '--dev']) expect(stdout).toContain(command)
+		for (const command of ['serve', 'migrate', 'backup <target>', 'dev-token <username>', 'version', 'help', '--dev']) expect(stdout).toContain(command)
 		for (const setting of SETTINGS) {
 			expect(stdout).toContain(setting.flag)
 			expect(stdout).toContain(setting.env)
@@ -241,14 +266,48 @@ describe('the command line', () => {
 		expect(flag.stderr).toContain('PORT')
 	})
 
-	it('exits 1 with a sentence when the port is taken', async () => {
+	it('exits 1 naming PORT when the port is taken, before the database is opened', async () => {
 		const blocker = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response() })
 		try {
-			const { code, stdout } = await runCli(['--port', String(blocker.port)], { cwd: mkdtempSync(join(dir, 'port-')) })
+			const cwd = mkdtempSync(join(dir, 'port-'))
+			const { code, stderr } = await runCli(['--port', String(blocker.port)], { cwd })
 			expect(code).toBe(1)
-			expect(stdout).toContain('port is already in use')
+			expect(stderr).toContain(`PORT: port ${blocker.port} on 127.0.0.1 is already in use`)
+			expect(existsSync(join(cwd, 'data'))).toBe(false)
 		} finally {
 			blocker.stop(true)
+		}
+	})
+
+	it('exits 1 naming HOST when it is not an address of this machine, before the database is opened', async () => {
+		for (const host of ['not-a-host', '999.1.1.1', '192.0.2.1']) {
+			const cwd = mkdtempSync(join(dir, 'host-'))
+			const { code, stderr } = await runCli(['--port', '0'], { cwd, env: { HOST: host } })
+			expect(code).toBe(1)
+			expect(stderr).toContain(`HOST: cannot listen on "${host}"`)
+			expect(stderr).not.toContain('EINVAL')
+			expect(existsSync(join(cwd, 'data'))).toBe(false)
+		}
+	})
+
+	it('names the path and the setting when the data folder cannot be written', async () => {
+		// a read-only file system: the one refusal root meets too (CI runs as root)
+		if (process.getuid?.() !== 0) throw new Error('this test mounts a read-only tmpfs and needs root (run it as root, as CI does)')
+		const mount = mkdtempSync(join(dir, 'readonly-'))
+		expect(Bun.spawnSync(['mount', '-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', mount]).exitCode).toBe(0)
+		try {
+			const folder = await runCli(['--port', '0'], { cwd: dir, env: { DATABASE_URL: join(mount, 'data', 'dreamlake.db') } })
+			expect(folder.code).toBe(1)
+			expect(folder.stderr).toContain(`the data folder ${join(mount, 'data')} is on a read-only file system`)
+			expect(folder.stderr).toContain('DATABASE_URL')
+			// with a secret given, the first file the server makes is its lock
+			const file = await runCli(['--port', '0'], { cwd: dir, env: { DATABASE_URL: join(mount, 'dreamlake.db'), JWT_SECRET: 'a-secret-of-at-least-32-bytes-for-this-test' } })
+			expect(file.code).toBe(1)
+			expect(file.stderr).toContain(join(mount, 'dreamlake.db.lock'))
+			expect(file.stderr).toContain('DATABASE_URL')
+			expect(file.stderr).not.toContain('SQLITE_')
+		} finally {
+			Bun.spawnSync(['umount', mount])
 		}
 	})
 })

@@ -832,13 +832,27 @@ describe('purge (a harness of its own: a purge takes everything deleted)', () =>
 		// deleted, not purged: the bytes stay
 		sweepBlobs(p.db, p.blobs)
 		expect(p.blobs.has(sha256(one))).toBe(true)
-		purgeDeleted(p.db, Date.now())
+		// the report counts the files' rows, which go with their episode
+		expect(purgeDeleted(p.db, Date.now())).toMatchObject({ episodes: 1, files: 2 })
 		expect(fileRows(id, p)).toEqual([])
 		const freed = sweepBlobs(p.db, p.blobs)
 		expect(freed).toEqual({ files: 2, bytes: 2_500 })
 		expect(p.blobs.has(sha256(one))).toBe(false)
 		expect(p.blobs.has(sha256(two))).toBe(false)
 		expect(p.blobs.has(bystander.checksum)).toBe(true)
+	})
+
+	it("deleting a project then purging counts the files of every episode in it once, deleted ones too", async () => {
+		const project = `purge-files-${crypto.randomUUID().slice(0, 8)}`
+		const episode = async (name: string) => (await p.call('POST', `/namespaces/${user.ns}/projects/${project}/episodes`, { token: user.token, body: { name } })).body.id as string
+		const first = await episode('first')
+		const second = await episode('second')
+		await uploaded(first, { bytes: randomBytes(100), name: 'a.bin' }, user.token, p)
+		const deleted = await uploaded(first, { bytes: randomBytes(100), name: 'b.bin' }, user.token, p)
+		await uploaded(second, { bytes: randomBytes(100), name: 'c.bin' }, user.token, p)
+		expect((await del(filePath(first, deleted.id))).status).toBe(200)
+		expect((await del(`/namespaces/${user.ns}/projects/${project}`)).status).toBe(200)
+		expect(purgeDeleted(p.db, Date.now())).toMatchObject({ projects: 1, episodes: 2, files: 3 })
 	})
 })
 

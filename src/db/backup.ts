@@ -1,10 +1,26 @@
 import { Database } from 'bun:sqlite'
 import { existsSync, mkdirSync, statSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import type { BlobStore } from '../storage/blobs'
 import { IN_MEMORY } from './client'
 
 export class BackupError extends Error {}
+
+/**
+ * Where `backup <target>` writes: into a folder (one that exists, or a path ending in `/`) under a
+ * name with the time (UTC), `dreamlake-2026-12-03T06-13-34Z.db`, so a nightly job never collides; else
+ * the file named.
+ */
+export function backupTarget(target: string, now = new Date()): string {
+	const isFolder = target.endsWith('/') || (existsSync(target) && statSync(target).isDirectory())
+	if (!isFolder) return target
+	const stamp = `dreamlake-${now.toISOString().replace(/\.\d{3}Z$/, 'Z').replaceAll(':', '-')}`
+	// two backups within one second: the second gets -2
+	for (let n = 1; ; n++) {
+		const path = join(target, `${stamp}${n === 1 ? '' : `-${n}`}.db`)
+		if (!existsSync(path) && !existsSync(backupFilesFolder(path))) return path
+	}
+}
 
 /** Where a backup's files go: beside the database copy, `<target>.files/` (the same layout as the data folder's `files/`). */
 export const backupFilesFolder = (target: string) => `${target}.files`

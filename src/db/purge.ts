@@ -46,8 +46,9 @@ export function purgeDeleted(db: Db, cutoff: number): PurgeReport {
 	const lastSequence = sqlite.prepare<{ last: number | null }, [number]>('SELECT max(sequence) AS last FROM log_entries WHERE episode_id = ?')
 	const deleteLines = sqlite.prepare<never, [number, number, number, number]>(`DELETE FROM log_entries WHERE episode_id = ?1 AND sequence >= ?3 AND sequence < ?4 AND EXISTS ${EPISODE_DUE}`)
 	const isDue = sqlite.prepare<{ due: number }, [number, number]>(`SELECT EXISTS ${EPISODE_DUE} AS due`)
-	// the summary, parameters and their journal go with the row (ON DELETE CASCADE)
+	// the summary, parameters, their journal and the files' rows go with the row (ON DELETE CASCADE)
 	const deleteEpisode = sqlite.prepare<never, [number, number]>(`DELETE FROM episodes WHERE id = ?1 AND EXISTS ${EPISODE_DUE}`)
+	const filesOf = sqlite.prepare<{ n: number }, [number]>('SELECT count(*) AS n FROM files WHERE episode_id = ?')
 	for (const episode of episodes) {
 		const last = lastSequence.get(episode)?.last ?? -1
 		for (let from = 0; from <= last; from += LINES_PER_TRANSACTION) {
@@ -55,21 +56,17 @@ export function purgeDeleted(db: Db, cutoff: number): PurgeReport {
 			if (removed < 0) break
 			report.logLines += removed
 		}
-		const gone = inTransaction(sqlite, () => deleteEpisode.run(episode, cutoff).changes)
+		const gone = inTransaction(sqlite, () => {
+			const files = filesOf.get(episode)!.n
+			const changes = deleteEpisode.run(episode, cutoff).changes
+			if (changes > 0) report.files += files
+			return changes
+		})
 		if (gone > 0) report.episodes += gone
 		else report.restoredMeanwhile++
 	}
-	report.files = inTransaction(
-		sqlite,
-		() =>
-			sqlite
-				.prepare<never, [number]>(
-					`DELETE FROM files WHERE (deleted_at IS NOT NULL AND deleted_at <= ?1)
-					OR episode_id IN (SELECT id FROM episodes WHERE deleted_at IS NOT NULL AND deleted_at <= ?1)
-					OR episode_id IN (SELECT e.id FROM episodes e JOIN projects p ON p.id = e.project_id WHERE p.deleted_at IS NOT NULL AND p.deleted_at <= ?1)`,
-				)
-				.run(cutoff).changes,
-	)
+	// files deleted on their own, in episodes that live on
+	report.files += inTransaction(sqlite, () => sqlite.prepare<never, [number]>('DELETE FROM files WHERE deleted_at IS NOT NULL AND deleted_at <= ?').run(cutoff).changes)
 	report.projects = inTransaction(
 		sqlite,
 		() => sqlite.prepare<never, [number]>('DELETE FROM projects WHERE deleted_at IS NOT NULL AND deleted_at <= ? AND NOT EXISTS (SELECT 1 FROM episodes WHERE project_id = projects.id)').run(cutoff).changes,
