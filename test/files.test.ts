@@ -139,6 +139,25 @@ function tree(dir: string, under = ''): string[] {
 }
 
 describe('POST /episodes/{id}/files', () => {
+	it('types the files ML users upload by their extension, whatever the client guessed (a .pt is no SNES page table)', async () => {
+		const id = await newEpisode()
+		const expected: Record<string, string> = {
+			'model.pt': 'application/octet-stream', 'model.PTH': 'application/octet-stream', 'last.ckpt': 'application/octet-stream',
+			'w.safetensors': 'application/octet-stream', 'a.npy': 'application/octet-stream', 'a.npz': 'application/zip',
+			'd.h5': 'application/x-hdf5', 't.parquet': 'application/vnd.apache.parquet', 'm.onnx': 'application/octet-stream',
+			'p.pkl': 'application/octet-stream', 'run.mcap': 'application/octet-stream', 'run.bag': 'application/octet-stream',
+		}
+		for (const [name, type] of Object.entries(expected)) {
+			const { status, body } = await upload(id, { bytes: randomBytes(10), name, type: 'application/vnd.snesdev-page-table' })
+			expect(status).toBe(201)
+			expect([name, body.contentType]).toEqual([name, type])
+			const { headers } = await download(id, body.id)
+			expect(headers.get('content-type')).toBe(type)
+		}
+		// anything else keeps what the client said
+		expect((await upload(id, { bytes: randomBytes(10), name: 'notes.md', type: 'text/markdown' })).body.contentType).toBe('text/markdown')
+	})
+
 	it('201 with the documented file shape; path is prefix + "/" + filename', async () => {
 		const id = await newEpisode()
 		const bytes = randomBytes(3_000)

@@ -38,6 +38,35 @@ export function safeFilename(given: string | undefined): string {
 	return (name.length > FILENAME_MAX_LENGTH ? name.slice(0, FILENAME_MAX_LENGTH) : name) || 'file'
 }
 
+/**
+ * Types of the files ML and robotics users upload, which clients guess wrongly from the system's
+ * MIME table (Python's mimetypes on Debian calls a `.pt` checkpoint `application/vnd.snesdev-page-table`):
+ * the registered type where there is one, else plain bytes.
+ */
+const ML_CONTENT_TYPES: Record<string, string> = {
+	pt: 'application/octet-stream',
+	pth: 'application/octet-stream',
+	ckpt: 'application/octet-stream',
+	safetensors: 'application/octet-stream',
+	npy: 'application/octet-stream',
+	npz: 'application/zip', // a .npz is a zip archive of .npy files
+	h5: 'application/x-hdf5',
+	hdf5: 'application/x-hdf5',
+	parquet: 'application/vnd.apache.parquet',
+	onnx: 'application/octet-stream',
+	pkl: 'application/octet-stream',
+	pickle: 'application/octet-stream',
+	mcap: 'application/octet-stream',
+	bag: 'application/octet-stream',
+	tfrecord: 'application/octet-stream',
+}
+
+/** A file's type: ours for the formats above (whatever the client said), else the client's, else plain bytes. */
+export function contentTypeOf(filename: string, declared: string | undefined): string {
+	const extension = /\.([A-Za-z0-9]+)$/.exec(filename)?.[1]?.toLowerCase()
+	return (extension !== undefined ? ML_CONTENT_TYPES[extension] : undefined) ?? (declared || 'application/octet-stream')
+}
+
 export const pathOf = (prefix: string, filename: string) => (prefix === '/' ? `/${filename}` : `${prefix}/${filename}`)
 
 export const FileResponse = t.Object({

@@ -7,7 +7,7 @@ import { ApiError, badRequest, conflict, invalidField, notFound } from '../http/
 import { checkMetadata, cleanTags, TAGS_MAX, TAG_MAX_LENGTH, describedFields } from '../http/fields'
 import type { Page } from '../http/paging'
 import type { BlobStore } from '../storage/blobs'
-import { checkPrefix, safeFilename } from './model'
+import { checkPrefix, contentTypeOf, safeFilename } from './model'
 import { PathTakenError, type FileChanges, type FileRepository } from './repository'
 import { readUpload, type Upload } from './upload'
 
@@ -41,14 +41,15 @@ export class FileService {
 			}
 			// the bytes stay marked as being committed until their row is (a sweep of unreferenced bytes leaves them)
 			const release = this.blobs.commit(upload.file.writer, upload.file.checksum)
+			const filename = safeFilename(upload.file.filename)
 			try {
 				return await this.repository.insert(meter, {
 					episodeId: episode.id,
 					prefix: fields.prefix,
-					filename: safeFilename(upload.file.filename),
+					filename,
 					description: fields.description,
 					tags: fields.tags,
-					contentType: upload.file.contentType,
+					contentType: contentTypeOf(filename, upload.file.contentType),
 					sizeBytes: upload.file.size,
 					checksum: upload.file.checksum,
 					metadata: fields.metadata,
