@@ -209,6 +209,7 @@ describe('POST /namespaces/{ns}/projects', () => {
 			episodeCount: 0,
 			createdAt: expect.stringMatching(ISO),
 			updatedAt: expect.stringMatching(ISO),
+			lastEpisodeAt: null,
 			deletedAt: null,
 		})
 		expect(body.updatedAt).toBe(body.createdAt)
@@ -501,6 +502,25 @@ describe('GET /namespaces/{ns}/projects', () => {
 		expect((await h.call('DELETE', `/episodes/${dropped}`, { token: u.token })).status).toBe(200)
 		const counts = Object.fromEntries((await list(u)).body.projects.map((p: { slug: string; episodeCount: number }) => [p.slug, p.episodeCount]))
 		expect(counts).toEqual({ empty: 0, busy: 2 })
+	})
+
+	it('lastEpisodeAt is when a live episode of the project was last created or changed', async () => {
+		const u = await newUser()
+		await createProject(u, { name: 'Quiet' })
+		const busy = await createProject(u, { name: 'Lively' })
+		await createEpisode(u, 'lively', 'old')
+		await Bun.sleep(5)
+		const newest = await createEpisode(u, 'lively', 'new')
+		await Bun.sleep(5)
+		const patched = await h.call('PATCH', `/episodes/${newest}`, { token: u.token, body: { description: 'changed' } })
+		const rows = Object.fromEntries((await list(u)).body.projects.map((p: { slug: string }) => [p.slug, p]))
+		expect(rows.quiet.lastEpisodeAt).toBeNull()
+		expect(rows.lively.lastEpisodeAt).toBe(patched.body.updatedAt)
+		expect(Date.parse(rows.lively.lastEpisodeAt)).toBeGreaterThan(Date.parse(busy.updatedAt))
+		expect((await getOne(u, 'lively')).body.lastEpisodeAt).toBe(patched.body.updatedAt)
+		// a deleted episode no longer counts
+		expect((await h.call('DELETE', `/episodes/${newest}`, { token: u.token })).status).toBe(200)
+		expect(Date.parse((await getOne(u, 'lively')).body.lastEpisodeAt)).toBeLessThan(Date.parse(patched.body.updatedAt))
 	})
 
 	it('ignores unknown query parameters', async () => {

@@ -123,17 +123,17 @@ export class EpisodeRepository {
 	}
 
 	/** Live episodes per project, for the projects given. */
-	countLive(meter: DbMeter, projectIds: number[]): Map<number, number> {
+	liveSummaries(meter: DbMeter, projectIds: number[]): Map<number, { count: number; lastUpdatedAt: Date }> {
 		if (projectIds.length === 0) return new Map()
 		const rows = metered(meter, () =>
 			this.db
-				.select({ projectId: episodes.projectId, n: count() })
+				.select({ projectId: episodes.projectId, n: count(), last: sql<number>`max(${episodes.updatedAt})` })
 				.from(episodes)
 				.where(and(inArray(episodes.projectId, projectIds), isNull(episodes.deletedAt)))
 				.groupBy(episodes.projectId)
 				.all(),
 		)
-		return new Map(rows.map((r) => [r.projectId, r.n]))
+		return new Map(rows.map((r) => [r.projectId, { count: r.n, lastUpdatedAt: new Date(r.last) }]))
 	}
 
 	/** Inside a write job: the episode by name, as the transaction sees it. */

@@ -143,9 +143,9 @@ export class EpisodeService {
 		return this.repository.liveIdsIn(meter, projectIds)
 	}
 
-	/** Live episodes per project (a project's `episodeCount`). */
-	countLive(meter: DbMeter, projectIds: number[]): Map<number, number> {
-		return this.repository.countLive(meter, projectIds)
+	/** Per project, its live episodes and when the newest change to one was (a project's `episodeCount` and `lastEpisodeAt`). */
+	liveSummaries(meter: DbMeter, projectIds: number[]): Map<number, { count: number; lastUpdatedAt: Date }> {
+		return this.repository.liveSummaries(meter, projectIds)
 	}
 
 	private async applyPatch(meter: DbMeter, caller: Account, id: number, patch: EpisodePatch) {

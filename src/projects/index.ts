@@ -16,8 +16,8 @@ const ProjectPath = t.Object({ ns: t.String(), project: t.String() })
 /** Projects of the caller's namespace: create, list, get, PATCH, soft delete and restore. */
 export const projectRoutes = (projects: ProjectService, episodes: EpisodeService, guard: ReturnType<typeof callerGuard>) => {
 	const withCounts = (meter: DbMeter, rows: ProjectRow[]) => {
-		const counts = episodes.countLive(meter, rows.map((row) => row.id))
-		return rows.map((row) => toProjectResponse(row, counts.get(row.id) ?? 0))
+		const summaries = episodes.liveSummaries(meter, rows.map((row) => row.id))
+		return rows.map((row) => toProjectResponse(row, summaries.get(row.id)))
 	}
 	const one = (meter: DbMeter, row: ProjectRow) => withCounts(meter, [row])[0]!
 	return new Elysia()
@@ -28,7 +28,7 @@ export const projectRoutes = (projects: ProjectService, episodes: EpisodeService
 			async ({ caller, meter, params, body, set }) => {
 				const row = await projects.create(meter, caller, params.ns, body)
 				set.status = 201
-				return toProjectResponse(row, 0)
+				return toProjectResponse(row, undefined)
 			},
 			{
 				caller: true,

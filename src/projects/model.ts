@@ -62,6 +62,7 @@ export const ProjectResponse = t.Object({
 	episodeCount: t.Number({ description: 'Live episodes in the project' }),
 	createdAt: Timestamp,
 	updatedAt: Timestamp,
+	lastEpisodeAt: t.Union([Timestamp, t.Null()], { description: 'When a live episode of the project was last created or changed; null without one' }),
 	deletedAt: t.Union([Timestamp, t.Null()]),
 })
 export type ProjectResponse = Static<typeof ProjectResponse>
@@ -76,7 +77,7 @@ export function slugForNewProject(body: ProjectCreate): string {
 	return slug
 }
 
-export const toProjectResponse = (row: ProjectRow, episodeCount: number): ProjectResponse => ({
+export const toProjectResponse = (row: ProjectRow, episodes: { count: number; lastUpdatedAt: Date } | undefined): ProjectResponse => ({
 	id: formatRowId(row.id),
 	namespaceId: row.namespaceId,
 	name: row.name,
@@ -84,8 +85,9 @@ export const toProjectResponse = (row: ProjectRow, episodeCount: number): Projec
 	description: row.description,
 	tags: row.tags,
 	metadata: row.metadata,
-	episodeCount,
+	episodeCount: episodes?.count ?? 0,
 	createdAt: iso(row.createdAt),
 	updatedAt: iso(row.updatedAt),
+	lastEpisodeAt: episodes ? iso(episodes.lastUpdatedAt) : null,
 	deletedAt: isoOrNull(row.deletedAt),
 })

@@ -85,6 +85,8 @@ export interface Project {
 	tags: string[]
 	metadata: Record<string, unknown> | null
 	episodeCount: number
+	/** When a live episode was last created or changed. */
+	lastEpisodeAt: string | null
 	createdAt: string
 	updatedAt: string
 }

@@ -28,7 +28,7 @@ export async function projectsView({ query, scope }: Route) {
 					{ class: 'card project', href: href('projects', project.slug), data: { testid: 'project' } },
 					h('h2', null, project.name),
 					project.description ? h('p', { class: 'description' }, project.description) : null,
-					h('p', { class: 'muted' }, plural(project.episodeCount, 'episode'), ' · updated ', h('time', { title: exactTime(project.updatedAt) }, ago(project.updatedAt))),
+					h('p', { class: 'muted' }, plural(project.episodeCount, 'episode'), ' · updated ', h('time', { title: exactTime(lastChange(project)) }, ago(lastChange(project)))),
 					project.tags.length ? h('p', { class: 'tags' }, project.tags.map((tag) => h('span', { class: 'tag' }, tag))) : null,
 				),
 			),
@@ -39,6 +39,9 @@ export async function projectsView({ query, scope }: Route) {
 	await load()
 	return h('section', null, h('div', { class: 'toolbar' }, h('h1', null, 'Projects'), search), list)
 }
+
+/** A project changes when it is edited and when its episodes do: the card shows the later. */
+const lastChange = (project: Project) => (project.lastEpisodeAt !== null && project.lastEpisodeAt > project.updatedAt ? project.lastEpisodeAt : project.updatedAt)
 
 /** What an empty namespace shows: from nothing to a chart, as the README's quick start. */
 function firstSteps(origin: string) {
