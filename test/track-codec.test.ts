@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test'
-import { columnValues, decodeChunk, encodeChunk, pointsOf, summarize, toColumns, type Point } from '../src/tracks/codec'
+import { columnValues, decodeBlocks, decodeChunk, encodeBlocks, encodeChunk, pointsOf, summarize, toColumns, type Point } from '../src/tracks/codec'
 
 const roundTrip = (points: Point[]) => {
 	const blob = encodeChunk(points.length, toColumns(points))
@@ -45,8 +45,27 @@ describe('track chunk codec', () => {
 		expect(columnValues(chunk, 'note')!.slice(0, 4)).toEqual(['n0', undefined, undefined, 'n3'])
 	})
 
-	it('summarizes numeric columns: count, min, max, sum and last', () => {
-		const summaries = summarize(toColumns([{ x: 3, y: 'a' }, { x: -1 }, { x: 10 }, { z: 1 }]))
-		expect(summaries).toEqual({ x: { count: 3, min: -1, max: 10, sum: 12, last: 10 }, z: { count: 1, min: 1, max: 1, sum: 1, last: 1 } })
+	it('summarizes the numbers of each column: count, min, max, sum and last (a column mixing in other values too)', () => {
+		const summaries = summarize(toColumns([{ x: 3, y: 'a', m: 2 }, { x: -1, m: null }, { x: 10, m: 5 }, { z: 1, m: 'nan' }]))
+		expect(summaries).toEqual({ x: { count: 3, min: -1, max: 10, sum: 12, last: 10 }, m: { count: 2, min: 2, max: 5, sum: 7, last: 5 }, z: { count: 1, min: 1, max: 1, sum: 1, last: 1 } })
+	})
+
+	it('block summaries: per 64 points, min, max, sum, count and last of the numbers of each key, a column mixing in other values too', () => {
+		const points = Array.from({ length: 130 }, (_, i) => ({ v: i, m: i % 2 === 0 ? i : 'odd', ...(i >= 128 && { late: 1 }), note: 'text' }))
+		const blocks = decodeBlocks(encodeBlocks(points.length, toColumns(points)))
+		expect(blocks.blocks).toBe(3)
+		expect([...blocks.keys.keys()]).toEqual(['v', 'm', 'late'])
+		expect([...blocks.keys.get('v')!]).toEqual([0, 63, 2016, 64, 63, 64, 127, 6112, 64, 127, 128, 129, 257, 2, 129])
+		expect([...blocks.keys.get('m')!]).toEqual([0, 62, 992, 32, 62, 64, 126, 3040, 32, 126, 128, 128, 128, 1, 128])
+		expect([...blocks.keys.get('late')!]).toEqual([Infinity, -Infinity, 0, 0, Number.NaN, Infinity, -Infinity, 0, 0, Number.NaN, 1, 1, 2, 2, 1])
+		expect([...decodeBlocks(encodeBlocks(points.length, toColumns(points)), new Set(['m'])).keys.keys()]).toEqual(['m'])
+	})
+
+	it('block summaries written before version 2 (same layout, mixed columns left out) still read', () => {
+		const blob = encodeBlocks(3, toColumns([{ v: 1 }, { v: 2 }, { v: 3 }]))
+		new DataView(blob.buffer).setUint32(0, 1, true)
+		expect([...decodeBlocks(blob).keys.get('v')!]).toEqual([1, 3, 6, 3, 3])
+		new DataView(blob.buffer).setUint32(0, 3, true)
+		expect(() => decodeBlocks(blob)).toThrow('unknown block summary version')
 	})
 })

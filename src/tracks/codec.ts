@@ -179,22 +179,23 @@ export function columnValues(chunk: { count: number; columns: Column[] }, key: s
 	return out
 }
 
-/** min, max, sum, count and last of each numeric column. */
+/** min, max, sum, count and last of the numbers of each column that has any (a column mixing numbers with other values too). */
 export function summarize(columns: Column[]): Record<string, ColumnSummary> {
 	const summaries: Record<string, ColumnSummary> = {}
 	for (const column of columns) {
-		if (!(column.values instanceof Float64Array) || column.values.length === 0) continue
 		const values = column.values
+		const numbers = values instanceof Float64Array ? values : (values.filter((v) => typeof v === 'number') as number[])
+		if (numbers.length === 0) continue
 		let min = Infinity
 		let max = -Infinity
 		let sum = 0
-		for (let i = 0; i < values.length; i++) {
-			const v = values[i]!
+		for (let i = 0; i < numbers.length; i++) {
+			const v = numbers[i]!
 			if (v < min) min = v
 			if (v > max) max = v
 			sum += v
 		}
-		summaries[column.key] = { count: values.length, min, max, sum, last: values[values.length - 1]! }
+		summaries[column.key] = { count: numbers.length, min, max, sum, last: numbers[numbers.length - 1]! }
 	}
 	return summaries
 }
@@ -203,30 +204,35 @@ export function summarize(columns: Column[]): Record<string, ColumnSummary> {
 export const BLOCK_POINTS = 64
 /** Per block and key: min, max, sum, count, last. */
 const BLOCK_FIELDS = 5
+/** 2: the numbers of a column that also holds other values are summarized too (1 skipped such a column). */
+const BLOCKS_VERSION = 2
 
-/** Per numeric key, its blocks' [min, max, sum, count, last] in a row (NaN for a block without a value). */
+/** Per key with a number in the chunk, its blocks' [min, max, sum, count, last] in a row (count 0, last NaN: a block without one). */
 export interface Blocks {
 	blocks: number
 	keys: Map<string, Float64Array>
 }
 
 /**
- * Block summaries of a chunk: for every numeric key, min, max, sum, count and last of each run of
- * 64 points, as float64s. About 0.6 bytes a point per key beside the 8 of the value itself.
+ * Block summaries of a chunk: for every key that holds a number, min, max, sum, count and last of
+ * the numbers in each run of 64 points, as float64s. About 0.6 bytes a point per key beside the 8
+ * of the value itself.
  *
- *   u32 version (1) | u32 blocks | u32 keys | per key: u16 key bytes | key | padding to 8 | blocks × 5 × f64
+ *   u32 version (2) | u32 blocks | u32 keys | per key: u16 key bytes | key | padding to 8 | blocks × 5 × f64
  */
 export function encodeBlocks(count: number, columns: Column[]): Uint8Array {
 	const blocks = Math.ceil(count / BLOCK_POINTS)
-	const numeric = columns.filter((c) => c.values instanceof Float64Array)
+	// a column mixing numbers with other values too: a chart read folds its numbers
+	const numeric = columns.filter((c) => (c.values instanceof Float64Array ? c.values.length > 0 : c.values.some((v) => typeof v === 'number')))
 	const stats = numeric.map((column) => {
 		const out = new Float64Array(blocks * BLOCK_FIELDS)
 		for (let b = 0; b < blocks; b++) out.set([Infinity, -Infinity, 0, 0, Number.NaN], b * BLOCK_FIELDS)
-		const values = column.values as Float64Array
+		const values = column.values
 		let j = 0
 		for (let i = 0; i < count; i++) {
 			if (column.present && !(column.present[i >> 3]! & (1 << (i & 7)))) continue
-			const v = values[j++]!
+			const v = values[j++]
+			if (typeof v !== 'number') continue
 			const at = ((i / BLOCK_POINTS) | 0) * BLOCK_FIELDS
 			if (v < out[at]!) out[at] = v
 			if (v > out[at + 1]!) out[at + 1] = v
@@ -241,7 +247,7 @@ export function encodeBlocks(count: number, columns: Column[]): Uint8Array {
 	for (const key of keys) size = pad8(size + 2 + key.length) + blocks * BLOCK_FIELDS * 8
 	const bytes = new Uint8Array(size)
 	const view = new DataView(bytes.buffer)
-	view.setUint32(0, VERSION, true)
+	view.setUint32(0, BLOCKS_VERSION, true)
 	view.setUint32(4, blocks, true)
 	view.setUint32(8, keys.length, true)
 	let at = 12
@@ -258,7 +264,9 @@ export function encodeBlocks(count: number, columns: Column[]): Uint8Array {
 
 export function decodeBlocks(blob: Uint8Array, wanted?: ReadonlySet<string>): Blocks {
 	const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength)
-	if (view.getUint32(0, true) !== VERSION) throw new Error('unknown block summary version')
+	// version 1 lacks the numbers of mixed columns: read as it is, those count as absent
+	const version = view.getUint32(0, true)
+	if (version !== 1 && version !== BLOCKS_VERSION) throw new Error('unknown block summary version')
 	const blocks = view.getUint32(4, true)
 	const count = view.getUint32(8, true)
 	const keys = new Map<string, Float64Array>()

@@ -174,7 +174,7 @@ export const trackChunks = sqliteTable(
 		count: integer('count').notNull(),
 		minTs: real('min_ts'),
 		maxTs: real('max_ts'),
-		/** Per numeric key: count, min, max, sum, last. */
+		/** Per key: count, min, max, sum and last of its numbers (in chunks written before block summaries version 2, only of keys holding nothing else). */
 		summary: json<Record<string, { count: number; min: number; max: number; sum: number; last: number }>>('summary').notNull(),
 		createdAt: at('created_at').notNull(),
 		/**
