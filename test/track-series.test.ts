@@ -91,6 +91,51 @@ describe('GET /episodes/{id}/tracks/{name}/series', () => {
 		body.series.values.loss.mean.forEach((m: number, b: number) => expect(m).toBeCloseTo(want[b]!.sum / want[b]!.n, 9))
 	})
 
+	it('the largest x is in the last bucket: three points {step: 0, 1, 2} into 783, 784 and 785 buckets (issue 18)', async () => {
+		const id = await episode()
+		await fill(id, 'steps', 3, (i) => ({ step: i, loss: i }))
+		for (const maxPoints of [783, 784, 785]) {
+			const { body } = await series(id, 'steps', `x=step&maxPoints=${maxPoints}`)
+			expect(body).toMatchObject({ points: 3, buckets: 3 })
+			expect(body.series.x).toEqual([0, 1, 2])
+			expect(body.series.values.loss.last).toEqual([0, 1, 2])
+		}
+	})
+
+	it('a window over whole blocks counts its points only: 249 to 749 of 999 points into one bucket (issue 18)', async () => {
+		const id = await episode()
+		await fill(id, 'loss', 999, (i) => ({ loss: i }))
+		const { body } = await series(id, 'loss', 'startIndex=249&endIndex=749&maxPoints=1')
+		expect(body).toMatchObject({ points: 501, buckets: 1 })
+		expect(body.series.x).toEqual([249])
+		expect(body.series.count).toEqual([501])
+		expect(body.series.values.loss).toEqual({ min: [249], max: [749], mean: [499], last: [749] })
+	})
+
+	it('folds whole blocks from their summaries and reads the points of only the chunks at the window\'s edges', async () => {
+		const id = await episode()
+		await fill(id, 'long', 50_000, (i) => ({ loss: i }))
+		// 4,000 points a bucket: blocks; 1,000 and 40,999 fall inside blocks of two chunks, 1,024 and 40,959 on block edges
+		const across = await series(id, 'long', 'startIndex=1000&endIndex=40999&maxPoints=10')
+		const aligned = await series(id, 'long', 'startIndex=1024&endIndex=40959&maxPoints=10')
+		expect(across.body.points).toBe(40_000)
+		expect(Math.min(...across.body.series.values.loss.min)).toBe(1000)
+		expect(across.body.series.values.loss.last.at(-1)).toBe(40_999)
+		expect(aligned.body.points).toBe(39_936)
+		expect(across.db.statements).toBe(aligned.db.statements + 2)
+	})
+
+	it('folds the numbers of a key that holds other values too, from the block summaries as from the points', async () => {
+		const id = await episode()
+		await fill(id, 'diverged', 10_000, (i) => ({ loss: i % 10 === 3 ? null : i }))
+		for (const maxPoints of [2, 1000]) {
+			const { body } = await series(id, 'diverged', `maxPoints=${maxPoints}`)
+			expect(body.points).toBe(10_000)
+			expect(Math.min(...body.series.values.loss.min)).toBe(0)
+			expect(body.series.values.loss.last.at(-1)).toBe(9_999)
+		}
+	})
+
 	it('a window by index folds only its points', async () => {
 		const id = await episode()
 		await fill(id, 'loss', 5000, (i) => ({ loss: i }))

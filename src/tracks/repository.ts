@@ -35,6 +35,13 @@ export interface StoredChunk {
 	data: Uint8Array
 }
 
+export interface StoredSummary {
+	startIndex: number
+	count: number
+	/** JSON: per key, count, min, max, sum and last of its numbers (tracks/codec.ts, summarize). */
+	summary: string
+}
+
 export interface StoredBlocks {
 	startIndex: number
 	count: number
@@ -77,7 +84,7 @@ export class TrackRepository {
 				'UPDATE tracks SET total = ?2, chunks = ?3, keys = coalesce(?4, keys), first_data_at = coalesce(first_data_at, ?5), last_data_at = ?5, updated_at = ?5 WHERE id = ?1',
 			),
 			tail: sqlite.prepare<{ startIndex: number; count: number }, [number]>('SELECT start_index AS startIndex, count FROM track_chunks WHERE track_id = ? ORDER BY start_index DESC LIMIT 1'),
-			tailData: sqlite.prepare<{ data: Uint8Array }, [number, number]>('SELECT data FROM track_chunks WHERE track_id = ? AND start_index = ?'),
+			chunkData: sqlite.prepare<{ data: Uint8Array }, [number, number]>('SELECT data FROM track_chunks WHERE track_id = ? AND start_index = ?'),
 			insertChunk: sqlite.prepare<never, [number, number, number, number | null, number | null, string, number, Uint8Array, Uint8Array]>(
 				'INSERT INTO track_chunks (track_id, start_index, count, min_ts, max_ts, summary, created_at, blocks, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
 			),
@@ -89,16 +96,30 @@ export class TrackRepository {
 				WHERE track_id = ?1 AND start_index >= coalesce((SELECT max(start_index) FROM track_chunks WHERE track_id = ?1 AND start_index <= ?2), 0) AND start_index < ?3
 				ORDER BY start_index`,
 			),
+			blocksInTime: sqlite.prepare<StoredBlocks, [number, number, number, number, number]>(
+				`SELECT start_index AS startIndex, count, blocks FROM track_chunks
+				WHERE track_id = ?1 AND start_index >= coalesce((SELECT max(start_index) FROM track_chunks WHERE track_id = ?1 AND start_index <= ?2), 0) AND start_index < ?3
+				AND max_ts >= ?4 AND min_ts <= ?5
+				ORDER BY start_index`,
+			),
 			// the chunk holding `from` and those after it, up to `to`
 			chunks: sqlite.prepare<StoredChunk, [number, number, number]>(
 				`SELECT start_index AS startIndex, count, created_at AS createdAt, data FROM track_chunks
 				WHERE track_id = ?1 AND start_index >= coalesce((SELECT max(start_index) FROM track_chunks WHERE track_id = ?1 AND start_index <= ?2), 0) AND start_index < ?3
 				ORDER BY start_index`,
 			),
-			summaries: sqlite.prepare<{ minTs: number | null; maxTs: number | null; summary: string }, [number, number, number]>(
-				`SELECT min_ts AS minTs, max_ts AS maxTs, summary FROM track_chunks
-				WHERE track_id = ?1 AND start_index >= coalesce((SELECT max(start_index) FROM track_chunks WHERE track_id = ?1 AND start_index <= ?2), 0) AND start_index < ?3`,
+			summaries: sqlite.prepare<StoredSummary, [number, number, number]>(
+				`SELECT start_index AS startIndex, count, summary FROM track_chunks
+				WHERE track_id = ?1 AND start_index >= coalesce((SELECT max(start_index) FROM track_chunks WHERE track_id = ?1 AND start_index <= ?2), 0) AND start_index < ?3
+				ORDER BY start_index`,
 			),
+			summariesInTime: sqlite.prepare<StoredSummary, [number, number, number, number, number]>(
+				`SELECT start_index AS startIndex, count, summary FROM track_chunks
+				WHERE track_id = ?1 AND start_index >= coalesce((SELECT max(start_index) FROM track_chunks WHERE track_id = ?1 AND start_index <= ?2), 0) AND start_index < ?3
+				AND max_ts >= ?4 AND min_ts <= ?5
+				ORDER BY start_index`,
+			),
+			chunkBlocks: sqlite.prepare<{ blocks: Uint8Array }, [number, number]>('SELECT blocks FROM track_chunks WHERE track_id = ? AND start_index = ?'),
 			chunksInTime: sqlite.prepare<StoredChunk, [number, number, number, number, number]>(
 				`SELECT start_index AS startIndex, count, created_at AS createdAt, data FROM track_chunks
 				WHERE track_id = ?1 AND start_index >= coalesce((SELECT max(start_index) FROM track_chunks WHERE track_id = ?1 AND start_index <= ?2), 0) AND start_index < ?3
@@ -147,7 +168,7 @@ export class TrackRepository {
 				let keys = state.keys
 				if (points.length < TAIL_POINTS && tail && tail.count + points.length <= TAIL_POINTS) {
 					tally()
-					const stored = this.q.tailData.get(state.id, tail.startIndex)!.data
+					const stored = this.q.chunkData.get(state.id, tail.startIndex)!.data
 					const decoded = decodeChunk(stored)
 					const joined = pointsOf(decoded, 0, decoded.count).concat(points)
 					tally()
@@ -189,33 +210,30 @@ export class TrackRepository {
 		yield* meteredRows(meter, () => (time ? this.q.chunksInTime.iterate(trackId, from, to, time.start, time.end) : this.q.chunks.iterate(trackId, from, to)))
 	}
 
-	/** The block summaries of the chunks covering points `from` to `to` (exclusive), in order; read as `chunks` is. */
-	*blocks(meter: DbMeter, trackId: number, from: number, to: number): Generator<StoredBlocks> {
-		yield* meteredRows(meter, () => this.q.blocks.iterate(trackId, from, to))
+	/** The block summaries of the chunks covering points `from` to `to` (exclusive), optionally only those whose `_ts` range meets [start, end]; read as `chunks` is. */
+	*blocks(meter: DbMeter, trackId: number, from: number, to: number, time?: { start: number; end: number }): Generator<StoredBlocks> {
+		yield* meteredRows(meter, () => (time ? this.q.blocksInTime.iterate(trackId, from, to, time.start, time.end) : this.q.blocks.iterate(trackId, from, to)))
 	}
 
-	/**
-	 * The smallest and largest value of `x` (`_ts` or a numeric field) over the chunks holding points
-	 * `from` to `to` (exclusive), from their summaries: no point is decoded. `undefined` when none has it.
-	 */
-	xRange(meter: DbMeter, trackId: number, from: number, to: number, x: string): { lo: number; hi: number } | undefined {
-		let lo = Infinity
-		let hi = -Infinity
-		metered(meter, () => {
+	/** The per-key summaries of the chunks covering points `from` to `to` (exclusive), optionally only those whose `_ts` range meets [start, end]; read as `chunks` is. */
+	*summaries(meter: DbMeter, trackId: number, from: number, to: number, time?: { start: number; end: number }): Generator<StoredSummary> {
+		yield* meteredRows(meter, () => (time ? this.q.summariesInTime.iterate(trackId, from, to, time.start, time.end) : this.q.summaries.iterate(trackId, from, to)))
+	}
+
+	/** The block summaries of the chunk starting at `startIndex`: for a chunk a chart read cannot take whole from its summary. */
+	chunkBlocks(meter: DbMeter, trackId: number, startIndex: number): Uint8Array {
+		return metered(meter, () => {
 			tally()
-			for (const row of this.q.summaries.iterate(trackId, from, to)) {
-				if (x === '_ts') {
-					if (row.minTs !== null && row.minTs < lo) lo = row.minTs
-					if (row.maxTs !== null && row.maxTs > hi) hi = row.maxTs
-					continue
-				}
-				const summary = (JSON.parse(row.summary) as Record<string, { min: number; max: number } | undefined>)[x]
-				if (!summary) continue
-				if (summary.min < lo) lo = summary.min
-				if (summary.max > hi) hi = summary.max
-			}
+			return this.q.chunkBlocks.get(trackId, startIndex)!.blocks
 		})
-		return lo <= hi ? { lo, hi } : undefined
+	}
+
+	/** The points of the chunk starting at `startIndex`, encoded: for the blocks a chart read cannot fold whole. */
+	chunkData(meter: DbMeter, trackId: number, startIndex: number): Uint8Array {
+		return metered(meter, () => {
+			tally()
+			return this.q.chunkData.get(trackId, startIndex)!.data
+		})
 	}
 
 	async softDelete(meter: DbMeter, episodeId: number, name: string): Promise<TrackRow | undefined> {

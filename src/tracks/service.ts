@@ -5,8 +5,8 @@ import type { TrackRow } from '../db/schema'
 import type { EpisodeService } from '../episodes/service'
 import { gone, invalidField, notFound } from '../http/errors'
 import { describedFields } from '../http/fields'
-import { BLOCK_POINTS, columnValues, decodeBlocks, decodeChunk, pointsOf, type Column, type Point } from './codec'
-import { SeriesBuckets } from './series'
+import { BLOCK_POINTS, columnValues, decodeBlocks, decodeChunk, pointsOf, type ColumnSummary, type Point } from './codec'
+import { foldBlocks, foldPoints, SeriesBuckets, WindowExtent, type SeriesWindow, type WindowFold } from './series'
 import { isTrackName, TRACK_NAME_MAX_LENGTH } from './model'
 import { TrackDeletedError, type TrackFields, type TrackRepository } from './repository'
 
@@ -118,54 +118,55 @@ export class TrackService {
 		const track = this.live(meter, caller, episodeSegment, name)
 		const keys = query.keys ?? track.keys.filter((key) => key !== '_ts' && key !== query.x)
 		if (keys.length > SERIES_MAX_KEYS) throw invalidField('keys', `name at most ${SERIES_MAX_KEYS} keys to chart (this track has ${keys.length}); send keys=a,b`)
-		const first = query.startIndex ?? 0
-		const last = Math.min(track.total - 1, query.endIndex ?? Infinity)
+		const xKey = query.x === 'index' ? null : query.x
 		const timed = query.startTime !== undefined || query.endTime !== undefined
-		const startTime = query.startTime ?? -Number.MAX_VALUE
-		const endTime = query.endTime ?? Number.MAX_VALUE
-		let buckets: SeriesBuckets | undefined
-		if (query.x === 'index') {
-			buckets = SeriesBuckets.overIndexes(keys, first, last, query.maxPoints)
-		} else {
-			const range = query.x === '_ts' && query.startTime !== undefined && query.endTime !== undefined ? { lo: query.startTime, hi: query.endTime } : this.repository.xRange(meter, track.id, first, last + 1, query.x)
-			if (range) {
-				const lo = query.x === '_ts' ? Math.max(range.lo, startTime) : range.lo
-				const hi = query.x === '_ts' ? Math.min(range.hi, endTime) : range.hi
-				buckets = SeriesBuckets.overValues(keys, lo, hi, query.maxPoints)
-			}
+		const window: SeriesWindow = {
+			first: query.startIndex ?? 0,
+			last: Math.min(track.total - 1, query.endIndex ?? Infinity),
+			xKey,
+			...(timed && { time: { start: query.startTime ?? -Number.MAX_VALUE, end: query.endTime ?? Number.MAX_VALUE } }),
 		}
-		let folded = 0
-		if (buckets && last >= first) {
-			const xKey = query.x === 'index' ? null : query.x
-			const wanted = new Set([...keys, ...(xKey === null ? [] : [xKey]), ...(timed ? ['_ts'] : [])])
-			// wide windows fold the block summaries (64 points each) and decode no point; a time window
-			// on x = index needs each point's _ts, so it folds points
-			const pointsPerBucket = (last - first + 1) / buckets.buckets
-			if (pointsPerBucket >= BLOCK_MODE_POINTS && !(timed && xKey !== '_ts')) {
-				for (const chunk of this.repository.blocks(meter, track.id, first, last + 1)) {
-					buckets.addBlocks(decodeBlocks(chunk.blocks, wanted), chunk.startIndex, chunk.count, first, last, xKey)
-				}
-				folded = buckets.count.reduce((sum, n) => sum + n, 0)
-			} else {
-				for (const chunk of this.repository.chunks(meter, track.id, first, last + 1, timed ? { start: startTime, end: endTime } : undefined)) {
-					const decoded = decodeChunk(chunk.data, wanted)
-					const from = Math.max(first - chunk.startIndex, 0)
-					const to = Math.min(decoded.count, last + 1 - chunk.startIndex)
-					const xs = new Float64Array(decoded.count).fill(Number.NaN)
-					if (xKey === null) for (let i = from; i < to; i++) xs[i] = chunk.startIndex + i
-					else numbersOf(decoded, xKey, xs)
-					if (timed) {
-						const ts = new Float64Array(decoded.count).fill(Number.NaN)
-						numbersOf(decoded, '_ts', ts)
-						for (let i = from; i < to; i++) if (!(ts[i]! >= startTime && ts[i]! <= endTime)) xs[i] = Number.NaN
-					}
-					for (let i = from; i < to; i++) if (!Number.isNaN(xs[i]!)) folded++
-					buckets.add(decoded.columns, decoded.count, xs, from, to)
-				}
+		let buckets: SeriesBuckets | undefined
+		if (window.last >= window.first) {
+			let points = window.last - window.first + 1
+			if (xKey === null && !timed) buckets = SeriesBuckets.overIndexes(keys, window.first, window.last, query.maxPoints)
+			else {
+				// buckets slice the window's own range of x: measured first, from the stored summaries
+				const extent = this.extent(meter, track.id, window)
+				points = extent.count
+				if (points > 0) buckets = xKey === null ? SeriesBuckets.overIndexes(keys, extent.lo, extent.hi, query.maxPoints) : SeriesBuckets.overValues(keys, xKey, extent.lo, extent.hi, query.maxPoints)
 			}
+			// wide buckets fold the block summaries (64 points each) and decode only the blocks across the window's edges
+			const wanted = new Set([...keys, ...(xKey === null ? [] : [xKey]), ...(timed ? ['_ts'] : [])])
+			if (buckets) this.fold(meter, track.id, window, wanted, buckets, points / buckets.buckets >= BLOCK_MODE_POINTS)
 		}
 		const result = buckets?.result() ?? { x: [], count: [], values: Object.fromEntries(keys.map((key) => [key, { min: [], max: [], mean: [], last: [] }])) }
-		return { trackName: track.name, x: query.x, keys, maxPoints: query.maxPoints, points: folded, buckets: result.x.length, bucketWidth: buckets?.width ?? null, series: result }
+		const points = result.count.reduce((sum, n) => sum + n, 0)
+		return { trackName: track.name, x: query.x, keys, maxPoints: query.maxPoints, points, buckets: result.x.length, bucketWidth: buckets?.width ?? null, series: result }
+	}
+
+	/** The window's count and range of x: chunks inside it from their summaries, the others (across its edges) from their blocks. */
+	private extent(meter: DbMeter, trackId: number, window: SeriesWindow): WindowExtent {
+		const extent = new WindowExtent(window)
+		const wanted = new Set([...(window.xKey === null ? [] : [window.xKey]), ...(window.time ? ['_ts'] : [])])
+		for (const row of this.repository.summaries(meter, trackId, window.first, window.last + 1, window.time)) {
+			if (extent.addChunk(row.startIndex, row.count, JSON.parse(row.summary) as Record<string, ColumnSummary | undefined>)) continue
+			const decode = () => decodeChunk(this.repository.chunkData(meter, trackId, row.startIndex), wanted)
+			foldBlocks(window, row.startIndex, row.count, decodeBlocks(this.repository.chunkBlocks(meter, trackId, row.startIndex), wanted), decode, extent)
+		}
+		return extent
+	}
+
+	/** Folds the window's points into `into`, a chunk at a time: from the block summaries (`blocks`), or decoding every point. */
+	private fold(meter: DbMeter, trackId: number, window: SeriesWindow, wanted: ReadonlySet<string>, into: WindowFold, blocks: boolean): void {
+		if (blocks) {
+			for (const row of this.repository.blocks(meter, trackId, window.first, window.last + 1, window.time)) {
+				const decode = () => decodeChunk(this.repository.chunkData(meter, trackId, row.startIndex), wanted)
+				foldBlocks(window, row.startIndex, row.count, decodeBlocks(row.blocks, wanted), decode, into)
+			}
+			return
+		}
+		for (const chunk of this.repository.chunks(meter, trackId, window.first, window.last + 1, window.time)) foldPoints(window, chunk.startIndex, decodeChunk(chunk.data, wanted), into)
 	}
 
 	stats(meter: DbMeter, caller: Account, episodeSegment: string, name: string): TrackRow {
@@ -196,18 +197,6 @@ export class TrackService {
 		const track = isTrackName(name) ? this.repository.byName(meter, episode.id, name) : undefined
 		if (!track || track.deletedAt !== null) throw trackNotFound(name)
 		return track
-	}
-}
-
-/** Point i's value of `key` into `out[i]` where it is a number (the rest stay NaN). */
-function numbersOf(chunk: { count: number; columns: Column[] }, key: string, out: Float64Array): void {
-	const column = chunk.columns.find((c) => c.key === key)
-	if (!column) return
-	let j = 0
-	for (let i = 0; i < chunk.count; i++) {
-		if (column.present && !(column.present[i >> 3]! & (1 << (i & 7)))) continue
-		const value = column.values[j++]
-		if (typeof value === 'number') out[i] = value
 	}
 }
 
