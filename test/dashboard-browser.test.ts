@@ -118,6 +118,11 @@ describe('the dashboard in a real browser', () => {
 	it('lists the projects and the episodes of one, sorted and filtered', async () => {
 		const page = await context.newPage()
 		await page.goto(`${server.url}/ui/`)
+		// the card's "updated" is the project's newest episode change, later than the project's own
+		const project = (await (await fetch(`${server.url}/namespaces/${alice.namespace}/projects/robot-arm`, { headers: { authorization: `Bearer ${alice.token}` } })).json()) as { updatedAt: string; lastEpisodeAt: string }
+		expect(Date.parse(project.lastEpisodeAt)).toBeGreaterThan(Date.parse(project.updatedAt))
+		const shown = await page.locator('[data-testid=project]:has-text("robot-arm") time').getAttribute('title')
+		expect(shown).toBe(await page.evaluate((iso) => new Date(iso).toLocaleString(), project.lastEpisodeAt))
 		await page.click('[data-testid=project]:has-text("robot-arm")')
 		await page.waitForSelector('[data-testid=episode-row]')
 		expect(await page.locator('[data-testid=episode-row]').count()).toBe(3)
@@ -151,6 +156,29 @@ describe('the dashboard in a real browser', () => {
 		expect(page.url()).toContain('m=train%3A%3Aloss')
 		await shot(page, 'episodes')
 		await page.close()
+	})
+
+	it('at phone width the episodes table fits: names break between words only, no column cut off', async () => {
+		const phone = await browser.newContext({ viewport: { width: 390, height: 844 } })
+		await phone.addCookies([{ name: 'dreamlake_session', value: alice.token, url: server.url, httpOnly: true, sameSite: 'Strict' }])
+		const page = await phone.newPage()
+		await page.goto(`${server.url}/ui/projects/robot-arm`)
+		await page.waitForSelector('[data-testid=episode-row]')
+		const layout = await page.evaluate(() => {
+			const wrap = document.querySelector('.table-wrap')
+			const lines = [...document.querySelectorAll('[data-testid=episode-row] td:nth-child(2) a')].map((a) => {
+				const range = document.createRange()
+				range.selectNodeContents(a)
+				return { name: a.textContent, lines: new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size }
+			})
+			return { scrollWidth: wrap.scrollWidth, clientWidth: wrap.clientWidth, right: wrap.getBoundingClientRect().right, viewport: window.innerWidth, lines }
+		})
+		expect(layout.scrollWidth).toBeLessThanOrEqual(layout.clientWidth)
+		expect(layout.right).toBeLessThanOrEqual(layout.viewport)
+		// "baseline", "crashed" and "tuned-lr" each on one line (they wrapped a letter or two per line)
+		expect(layout.lines).toEqual(expect.arrayContaining([{ name: 'baseline', lines: 1 }, { name: 'crashed', lines: 1 }, { name: 'tuned-lr', lines: 1 }]))
+		await shot(page, 'episodes-phone')
+		await phone.close()
 	})
 
 	it('shows an episode: overview, parameters grouped and searchable, everything user-supplied inert', async () => {
@@ -310,6 +338,8 @@ describe('what goes wrong, shown sensibly', () => {
 		await page.goto(`${server.url}/ui/`)
 		await page.waitForSelector('text=No projects yet')
 		expect(await readsWell(page)).toContain('dreamlake login --url')
+		// under --dev the command shown points the CLI at the stand-in identity provider, or it would ask the real vuer-auth
+		expect(await page.locator('[data-testid=login-command]').textContent()).toBe(`VUER_AUTH_URL=${server.url}/dev/vuer-auth dreamlake login --url ${server.url}`)
 		await shot(page, 'empty-namespace')
 		// a path no view can read (a malformed %-escape) is the page's own "Nothing here", never a blank page
 		for (const path of ['/ui/episodes/%E0%A4%A', '/ui/projects/%ZZ']) {

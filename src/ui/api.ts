@@ -22,6 +22,9 @@ export interface RequestOptions {
 	headers?: Record<string, string>
 }
 
+/** The server runs `serve --dev` (it says so on every answer): its stand-in identity provider is at `/dev/vuer-auth`. */
+export let serverInDevMode = false
+
 export async function request(path: string, { method = 'GET', body, signal, headers = {} }: RequestOptions = {}): Promise<Response> {
 	let response: Response
 	try {
@@ -41,6 +44,7 @@ export async function request(path: string, { method = 'GET', body, signal, head
 		if (signal?.aborted) throw error
 		throw new ApiError(0, 'network_error', 'The server cannot be reached. Is it running?')
 	}
+	serverInDevMode = response.headers.get('x-dreamlake-dev-mode') === 'on'
 	if (response.ok) return response
 	let code = 'error'
 	let message = `The server answered ${response.status}.`

@@ -1,5 +1,5 @@
 // The namespace's projects, newest first, with a search; an empty namespace explains how to log a first episode.
-import { api, path, query as qs, type Page, type Project } from '../api'
+import { api, path, query as qs, serverInDevMode, type Page, type Project } from '../api'
 import { debounce, h, replace } from '../dom'
 import { ago, exactTime, plural } from '../format'
 import { href, type Route } from '../router'
@@ -60,7 +60,8 @@ with Episode(prefix="my-project/run-001", url="${origin}", root=None) as episode
 		{ class: 'empty card' },
 		h('h2', null, 'No projects yet'),
 		h('p', null, 'Log your first episode with the DreamLake SDK and it shows up here:'),
-		h('ol', null, h('li', null, h('code', null, 'pip install dreamlake')), h('li', null, h('code', null, `dreamlake login --url ${origin}`)), h('li', null, 'run this in Python:')),
+		// under --dev the CLI must be pointed at the stand-in identity provider, or it asks the real vuer-auth
+		h('ol', null, h('li', null, h('code', null, 'pip install dreamlake')), h('li', null, h('code', { data: { testid: 'login-command' } }, `${serverInDevMode ? `VUER_AUTH_URL=${origin}/dev/vuer-auth ` : ''}dreamlake login --url ${origin}`)), h('li', null, 'run this in Python:')),
 		h('pre', { class: 'code-block' }, code),
 	)
 }
