@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose'
 import type { DeviceAuthority } from './auth/device-authority'
 import { isValidUsername, Username, USERNAME_RULE } from './auth/model'
-import { jsonBody } from './http/body'
+import { BODY_LIMITS, jsonBody, readJsonBody } from './http/body'
 import { DeviceFlows, displayCode, normalizeCode, POLL_INTERVAL_S } from './dev/device-flow'
 import { approvalPage, decisionPage, PAGE_SECURITY_HEADERS } from './dev/device-page'
 
@@ -93,9 +93,10 @@ export class DevIdentityProvider {
 		const authority = this.deviceAuthority()
 		return new Elysia({ prefix: DEV_PREFIX })
 			.use(jsonBody)
+			.parser('curlJson64KiB', ({ request }) => readJsonBody(curlFormAsJson(request), BODY_LIMITS.json64KiB))
 			.get('/jwks', () => ({ keys: [this.publicJwk] }), { detail: { summary: 'Development only: the stand-in provider\'s key set', tags: ['Development'] } })
 			.post('/token', async ({ body }) => ({ token: await this.mint(body.username), expires_in: DEV_TOKEN_LIFETIME_SECONDS }), {
-				parse: ['json64KiB', 'json'],
+				parse: ['curlJson64KiB', 'json'],
 				body: t.Object({ username: Username }, { additionalProperties: false }),
 				detail: { summary: 'Development only: mint a vuer-auth token for a username', tags: ['Development'] },
 			})
@@ -170,6 +171,17 @@ export interface DevIdentityOptions {
 }
 
 const html = (body: string, status = 200) => new Response(body, { status, headers: PAGE_SECURITY_HEADERS })
+
+/**
+ * `curl -d '{"username":"alice"}'` sends its JSON as curl's default type, a urlencoded form: the
+ * stand-in, there for scripts and curl, reads such a body as the JSON it is.
+ */
+function curlFormAsJson(request: Request): Request {
+	if (request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase() !== 'application/x-www-form-urlencoded') return request
+	const headers = new Headers(request.headers)
+	headers.delete('content-type')
+	return new Request(request.url, { method: request.method, headers, body: request.body })
+}
 
 /** A small urlencoded form (the approval page's), refused past 8 KiB. */
 async function readForm(request: Request): Promise<URLSearchParams> {

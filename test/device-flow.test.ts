@@ -203,6 +203,31 @@ describe('GET and POST /dev/vuer-auth/device (the approval page)', () => {
 	})
 })
 
+describe('POST /dev/vuer-auth/token', () => {
+	/** The token minted is the stand-in's, for that username: a dreamlake token is traded for it. */
+	const exchanged = async (token: string) => (await app.call('POST', '/auth/exchange', undefined, { authorization: `Bearer ${token}` })).json.user
+
+	it('mints a token for {"username"} sent as application/json', async () => {
+		const { status, json } = await app.call('POST', '/dev/vuer-auth/token', { username: 'json-jo' })
+		expect(status).toBe(200)
+		expect(json).toEqual({ token: expect.any(String), expires_in: 3600 })
+		expect(await exchanged(json.token)).toMatchObject({ username: 'json-jo', sub: 'dev|json-jo' })
+	})
+
+	it('reads the JSON curl -d sends with its default form type (application/x-www-form-urlencoded)', async () => {
+		const { status, json } = await app.call('POST', '/dev/vuer-auth/token', '{"username":"curl-cleo"}')
+		expect(status).toBe(200)
+		expect(await exchanged(json.token)).toMatchObject({ username: 'curl-cleo', sub: 'dev|curl-cleo' })
+	})
+
+	it('400 invalid_json for a form that is not JSON, 415 for another type, 422 for a bad username', async () => {
+		expect((await app.call('POST', '/dev/vuer-auth/token', 'username=form-fay')).json.code).toBe('invalid_json')
+		const plain = await app.call('POST', '/dev/vuer-auth/token', '{"username":"plain-pat"}', { 'content-type': 'text/plain' })
+		expect([plain.status, plain.json.code]).toEqual([415, 'unsupported_media_type'])
+		expect((await app.call('POST', '/dev/vuer-auth/token', { username: 'not a username' })).status).toBe(422)
+	})
+})
+
 describe('without --dev', () => {
 	it('the device routes and the page do not exist (404)', async () => {
 		const h = await Harness.start()
