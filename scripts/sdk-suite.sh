@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs the real DreamLake SDK's remote test suite (../shared/clients/dreamlake-py) against a fresh
-# server: the compiled binary when given as $1, else the source. Prints pytest's summary line and
-# exits non-zero when a test failed, errored or was skipped (a skip has tested nothing).
+# Runs the real DreamLake SDK's remote test suite against a fresh server: the compiled binary when
+# given as $1, else the source. The SDK's checkout is $DREAMLAKE_SDK, else ../shared/clients/dreamlake-py
+# (test/support/setup.ts sdkCheckout). Prints pytest's summary line and exits non-zero when a test
+# failed, errored or was skipped (a skip has tested nothing).
 #   scripts/sdk-suite.sh [binary] [test files…]   (default: the whole remote suite, 39 tests)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-clients=${DREAMLAKE_CLIENTS:-$root/../shared/clients}
+checkout=$(bun "$root/test/support/sdk.ts" --checkout) || exit 1
 server=(bun "$root/src/index.ts")
 if [ $# -gt 0 ] && [ -n "$1" ]; then server=("$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"); fi
 shift || true
@@ -42,7 +43,7 @@ import json, os, urllib.request
 request = urllib.request.Request(os.environ["URL"] + "/auth/exchange", method="POST", headers={"Authorization": "Bearer " + os.environ["VUER"]})
 print(json.load(urllib.request.urlopen(request))["dreamlake_token"])') || { echo "exchange failed"; exit 1; }
 
-cp -r "$clients/dreamlake-py/." "$work/sdk"
+cp -r "$checkout/." "$work/sdk"
 cd "$work/sdk"
 mkdir -p "$work/home"
 PYTHONPATH=src PYTHONDONTWRITEBYTECODE=1 HOME="$work/home" DREAMLAKE_URL="$url" DREAMLAKE_API_KEY="$token" \

@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { spawnServer, type ServerProcess } from './support/process'
+import { pythonEnv, sdkSrc, storedToken } from './support/sdk'
+import { PYTHON } from './support/setup'
 
 // the real CLI polls every 5 seconds
 setDefaultTimeout(60_000)
 
-/** The real DreamLake SDK and CLI (../shared/clients), on Debian's Python with its packages (.ci/run installs them). */
-const SDK = resolve(import.meta.dir, '..', '..', 'shared', 'clients', 'dreamlake-py', 'src')
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'
+// the real DreamLake SDK and CLI on Debian's Python: found before the first test, or the file fails saying what is missing
+sdkSrc()
 
 let dir: string
 let server: ServerProcess
@@ -22,11 +23,11 @@ afterAll(async () => {
 	rmSync(dir, { recursive: true, force: true })
 })
 
-/** Runs `python3 -m dreamlake.cli <args>` with its own HOME, where it keeps its token. */
+/** Runs `python3 -m dreamlake.cli <args>` with its own HOME, where it keeps its token (in a keyring file there, or ~/.dreamlake). */
 function cli(args: string[], home: string, env: Record<string, string> = {}) {
 	return Bun.spawn([PYTHON, '-m', 'dreamlake.cli', ...args], {
 		cwd: home,
-		env: { PATH: process.env.PATH ?? '', HOME: home, PYTHONPATH: SDK, PYTHONDONTWRITEBYTECODE: '1', COLUMNS: '120', ...env },
+		env: { ...pythonEnv(home), COLUMNS: '120', ...env },
 		stdout: 'pipe',
 		stderr: 'pipe',
 	})
@@ -81,8 +82,8 @@ describe('dreamlake login against serve --dev, offline, with the real CLI', () =
 		expect(await login.exited).toBe(0)
 		await out.done
 		expect(out.text).toContain('Logged in successfully')
-		// the CLI keeps its token under ~/.dreamlake (encrypted, or in plain text without the cryptography package)
-		expect(readdirSync(join(home, '.dreamlake')).some((name) => name.startsWith('tokens'))).toBe(true)
+		// stored where the SDK's own storage finds it again: the keyring when `keyring` is installed, else ~/.dreamlake
+		expect(await storedToken(home)).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/)
 
 		const profile = cli(['profile', '--url', server.url], home)
 		const shown = await new Response(profile.stdout).text()
@@ -103,6 +104,6 @@ describe('dreamlake login against serve --dev, offline, with the real CLI', () =
 		expect(await login.exited).toBe(1)
 		await out.done
 		expect(out.text).toContain('Authorization denied')
-		expect(existsSync(join(home, '.dreamlake')) && readdirSync(join(home, '.dreamlake')).some((name) => name.startsWith('tokens'))).toBe(false)
+		expect(await storedToken(home)).toBeNull()
 	})
 })

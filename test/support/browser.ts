@@ -1,8 +1,12 @@
 import { resolve } from 'node:path'
 import { chromium } from 'playwright-core'
+import { chromiumPath, ensureTools } from './setup'
 
-/** Debian's Chromium (.ci/run installs it); playwright-core drives it and downloads no browser of its own. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+// before the first browser test: there, or installed (root with apt-get), or the file fails saying how to install it
+ensureTools(['chromium'])
+
+/** Debian's Chromium, or CHROMIUM_PATH; playwright-core drives it and downloads no browser of its own. */
+export const CHROMIUM = chromiumPath()
 /** Screenshots the browser tests keep (git ignores the folder). */
 export const ARTIFACTS = resolve(import.meta.dir, '..', '..', 'test-artifacts')
 
