@@ -5,7 +5,7 @@ import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JW
 import type { DeviceAuthority } from './auth/device-authority'
 import { isValidUsername, Username, USERNAME_RULE } from './auth/model'
 import { BODY_LIMITS, jsonBody, readJsonBody } from './http/body'
-import { DeviceFlows, displayCode, normalizeCode, POLL_INTERVAL_S } from './dev/device-flow'
+import { DeviceFlows, displayCode, normalizeCode, POLL_INTERVAL_S, type FlowOrigin } from './dev/device-flow'
 import { approvalPage, decisionPage, PAGE_SECURITY_HEADERS } from './dev/device-page'
 
 export const DEV_ISSUER = 'dreamlake-dev-idp'
@@ -65,11 +65,11 @@ export class DevIdentityProvider {
 			.sign(this.privateKey)
 	}
 
-	/** The device flow in-process, for the dashboard's sign-in (auth/browser-session.ts) under --dev; its HTTP routes answer the same. */
-	deviceAuthority(): DeviceAuthority {
+	/** The device flow in-process, for the dashboard's sign-in (auth/browser-session.ts) under --dev; its HTTP routes (`dreamlake login`'s) answer the same. */
+	deviceAuthority(from: FlowOrigin = 'dashboard'): DeviceAuthority {
 		return {
 			start: async (deviceSecretHash, origin) => {
-				const flow = this.devices.start(deviceSecretHash)
+				const flow = this.devices.start(deviceSecretHash, from)
 				const page = `${origin}${DEV_PREFIX}/device`
 				return { deviceCode: flow.deviceCode, userCode: displayCode(flow.userCode), verificationUri: page, verificationUriComplete: `${page}?code=${flow.userCode}`, expiresIn: Math.round((flow.expiresAt - Date.now()) / 1000), interval: POLL_INTERVAL_S }
 			},
@@ -90,7 +90,7 @@ export class DevIdentityProvider {
 	 */
 	routes() {
 		const pagePath = `${DEV_PREFIX}/device`
-		const authority = this.deviceAuthority()
+		const authority = this.deviceAuthority('cli')
 		return new Elysia({ prefix: DEV_PREFIX })
 			.use(jsonBody)
 			.parser('curlJson64KiB', ({ request }) => readJsonBody(curlFormAsJson(request), BODY_LIMITS.json64KiB))
@@ -150,13 +150,13 @@ export class DevIdentityProvider {
 					const again = (problem: string) => html(approvalPage(pagePath, code, problem, values), 400)
 					if (form.get('action') === 'deny') {
 						const flow = this.devices.decide(code, { deny: true })
-						return 'problem' in flow ? again(flow.problem) : html(decisionPage(false))
+						return 'problem' in flow ? again(flow.problem) : html(decisionPage(false, flow.from))
 					}
 					if (!isValidUsername(values.username)) return again(`The username ${USERNAME_RULE}.`)
 					if (values.name.length > 100 || /[\u0000-\u001f\u007f]/.test(values.name)) return again('The name is at most 100 characters, without control characters.')
 					if (values.email !== '' && !/^[^\s@]{1,64}@[^\s@]{1,255}$/.test(values.email)) return again('The email does not look like one (name@example.com).')
 					const flow = this.devices.decide(code, { approve: { username: values.username, ...(values.name && { name: values.name }), ...(values.email && { email: values.email }) } })
-					return 'problem' in flow ? again(flow.problem) : html(decisionPage(true, values.username))
+					return 'problem' in flow ? again(flow.problem) : html(decisionPage(true, flow.from, values.username))
 				},
 				{ parse: 'none', detail: { summary: 'Development only: approve or deny a login (the page’s form)', tags: ['Development'] } },
 			)

@@ -100,6 +100,8 @@ describe('the dashboard in a real browser', () => {
 		await approve.fill('#username', 'alice')
 		await approve.click('button[value=approve]')
 		await approve.waitForSelector('text=Login approved')
+		// it was the dashboard that asked: the page sends the person back there, not to a terminal
+		expect(await approve.locator('main').innerText()).toContain('Go back to the dashboard')
 		await approve.close()
 		await page.waitForURL(`${server.url}/ui/`, { timeout: 15_000 })
 		await page.waitForSelector('[data-testid=project]')
@@ -337,9 +339,9 @@ describe('what goes wrong, shown sensibly', () => {
 		const page = await bobs.newPage()
 		await page.goto(`${server.url}/ui/`)
 		await page.waitForSelector('text=No projects yet')
-		expect(await readsWell(page)).toContain('dreamlake login --url')
+		expect(await readsWell(page)).toContain('dreamlake.cli login --url')
 		// under --dev the command shown points the CLI at the stand-in identity provider, or it would ask the real vuer-auth
-		expect(await page.locator('[data-testid=login-command]').textContent()).toBe(`VUER_AUTH_URL=${server.url}/dev/vuer-auth dreamlake login --url ${server.url}`)
+		expect(await page.locator('[data-testid=login-command]').textContent()).toBe(`VUER_AUTH_URL=${server.url}/dev/vuer-auth python3 -m dreamlake.cli login --url ${server.url}`)
 		await shot(page, 'empty-namespace')
 		// a path no view can read (a malformed %-escape) is the page's own "Nothing here", never a blank page
 		for (const path of ['/ui/episodes/%E0%A4%A', '/ui/projects/%ZZ']) {

@@ -167,6 +167,20 @@ describe('GET and POST /dev/vuer-auth/device (the approval page)', () => {
 		expect((await decide(typed, { username: 'gina', action: 'approve' })).status).toBe(200)
 	})
 
+	it('sends the person back where the sign-in started: the terminal for dreamlake login, the dashboard for its sign-in', async () => {
+		const { json: cli } = await start(newDevice())
+		const fromCli = await decide(cli.user_code, { username: 'hal', action: 'approve' })
+		expect(fromCli.text).toContain('Go back to your terminal')
+		expect(fromCli.text).not.toContain('dashboard')
+		// the dashboard's sign-in (POST /auth/device/start) starts its flow in-process, through this authority
+		const dashboard = await app.devIdp.deviceAuthority().start(newDevice(), 'http://127.0.0.1:10334')
+		const fromDashboard = await decide(dashboard.userCode, { username: 'ida', action: 'approve' })
+		expect(fromDashboard.text).toContain('Go back to the dashboard')
+		expect(fromDashboard.text).not.toContain('terminal')
+		const denied = await decide((await app.devIdp.deviceAuthority().start(newDevice(), 'http://127.0.0.1:10334')).userCode, { action: 'deny' })
+		expect(denied.text).toContain('Press <strong>Sign in</strong> on the dashboard again')
+	})
+
 	it('refuses a second approval of the same code', async () => {
 		const { json: flow } = await start(newDevice())
 		expect((await decide(flow.user_code, { username: 'hank', action: 'approve' })).status).toBe(200)

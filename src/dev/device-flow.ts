@@ -28,7 +28,11 @@ interface Flow {
 	lastPollAt: number | null
 	state: 'pending' | 'approved' | 'denied' | 'done'
 	approval?: Approval
+	/** Who waits for the decision: `dreamlake login` in a terminal, or the dashboard's sign-in page. */
+	from: FlowOrigin
 }
+
+export type FlowOrigin = 'cli' | 'dashboard'
 
 /** What a poll answers: a token to mint for `approval`, or an RFC 8628 error code. */
 export type PollOutcome = { approval: Approval } | { error: 'authorization_pending' | 'slow_down' | 'expired_token' | 'access_denied' | 'invalid_grant' | 'invalid_request'; description: string }
@@ -43,13 +47,13 @@ export class DeviceFlows {
 	) {}
 
 	/** A new flow for this device, replacing any it had (a second `dreamlake login` starts over). */
-	start(deviceSecretHash: string): Flow {
+	start(deviceSecretHash: string, from: FlowOrigin = 'cli'): Flow {
 		const previous = this.bySecret.get(deviceSecretHash)
 		if (previous) this.byCode.delete(previous.userCode)
 		let userCode: string
 		do userCode = randomCode(8)
 		while (this.byCode.get(userCode))
-		const flow: Flow = { userCode, deviceCode: crypto.randomUUID(), deviceSecretHash, expiresAt: this.now() + this.ttlMs, lastPollAt: null, state: 'pending' }
+		const flow: Flow = { userCode, deviceCode: crypto.randomUUID(), deviceSecretHash, expiresAt: this.now() + this.ttlMs, lastPollAt: null, state: 'pending', from }
 		this.bySecret.set(deviceSecretHash, flow)
 		this.byCode.set(userCode, flow)
 		return flow

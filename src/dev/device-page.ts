@@ -1,4 +1,4 @@
-import { displayCode } from './device-flow'
+import { displayCode, type FlowOrigin } from './device-flow'
 
 /** Every character of user data that could open markup, an attribute or an entity, escaped. */
 export const escapeHtml = (text: string) =>
@@ -56,12 +56,14 @@ ${problem ? `<p class="error" role="alert">${escapeHtml(problem)}</p>` : ''}
 	)
 }
 
-/** What the person sees once they approved or denied. */
-export function decisionPage(approved: boolean, username?: string): string {
+/** What the person sees once they approved or denied, sent back to where the sign-in started. */
+export function decisionPage(approved: boolean, from: FlowOrigin, username?: string): string {
+	const back = from === 'dashboard' ? 'Go back to the dashboard: it signs you in within a few seconds.' : 'Go back to your terminal: <code>dreamlake login</code> finishes within a few seconds.'
+	const again = from === 'dashboard' ? 'Press <strong>Sign in</strong> on the dashboard again' : 'Run <code>dreamlake login</code> again'
 	return page(
 		approved ? 'Login approved' : 'Login denied',
 		approved
-			? `<h1>Login approved</h1><p class="ok" role="status">Signed in as <strong>${escapeHtml(username ?? '')}</strong>. Go back to your terminal: <code>dreamlake login</code> finishes within a few seconds. You can close this page.</p>`
-			: `<h1>Login denied</h1><p class="error" role="status">The login was denied; nothing was signed in. Run <code>dreamlake login</code> again if that was a mistake.</p>`,
+			? `<h1>Login approved</h1><p class="ok" role="status">Signed in as <strong>${escapeHtml(username ?? '')}</strong>. ${back} You can close this page.</p>`
+			: `<h1>Login denied</h1><p class="error" role="status">The login was denied; nothing was signed in. ${again} if that was a mistake.</p>`,
 	)
 }

@@ -61,7 +61,8 @@ with Episode(prefix="my-project/run-001", url="${origin}", root=None) as episode
 		h('h2', null, 'No projects yet'),
 		h('p', null, 'Log your first episode with the DreamLake SDK and it shows up here:'),
 		// under --dev the CLI must be pointed at the stand-in identity provider, or it asks the real vuer-auth
-		h('ol', null, h('li', null, h('code', null, 'pip install dreamlake')), h('li', null, h('code', { data: { testid: 'login-command' } }, `${serverInDevMode ? `VUER_AUTH_URL=${origin}/dev/vuer-auth ` : ''}dreamlake login --url ${origin}`)), h('li', null, 'run this in Python:')),
+		// the SDK's CLI is `python3 -m dreamlake.cli` (pip installs no `dreamlake` command)
+		h('ol', null, h('li', null, h('code', null, 'pip install dreamlake==0.8.0')), h('li', null, h('code', { data: { testid: 'login-command' } }, `${serverInDevMode ? `VUER_AUTH_URL=${origin}/dev/vuer-auth ` : ''}python3 -m dreamlake.cli login --url ${origin}`)), h('li', null, 'run this in Python:')),
 		h('pre', { class: 'code-block' }, code),
 	)
 }
