@@ -87,6 +87,35 @@ describe('group commit (WriteQueue)', () => {
 		expect(await queue.run(new DbMeter(), insert('c'))).toEqual({ id: 1 })
 	})
 
+	it('a write that makes SQLite roll the whole transaction back (SQLITE_FULL): it and those before it fail, those after it commit next, nothing escapes', async () => {
+		const queue = new WriteQueue(sqlite)
+		const { page_count } = sqlite.query('PRAGMA page_count').get() as { page_count: number }
+		sqlite.run(`PRAGMA max_page_count = ${page_count}`) // no page more: a long value's overflow pages answer SQLITE_FULL
+		// a plain INSERT has no statement journal, so SQLITE_FULL takes the whole transaction (and the savepoint) with it
+		const plain = (v: string) => () => sqlite.run('INSERT INTO t (v) VALUES (?)', [v])
+		const outcomes = await Promise.allSettled([queue.run(new DbMeter(), plain('a')), queue.run(new DbMeter(), plain('x'.repeat(20_000))), queue.run(new DbMeter(), plain('b'))])
+		expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'fulfilled'])
+		expect(outcomes.slice(0, 2).map((o) => (o as PromiseRejectedResult).reason.code)).toEqual(['SQLITE_FULL', 'SQLITE_FULL'])
+		expect(values()).toEqual(['b'])
+		expect(sqlite.inTransaction).toBe(false)
+		expect(commits).toBe(1)
+		sqlite.run('PRAGMA max_page_count = 1073741823')
+		await queue.run(new DbMeter(), plain('y'.repeat(20_000)))
+		expect(values()).toEqual(['b', 'y'.repeat(20_000)])
+		expect(sqlite.query('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' })
+	})
+
+	it('SQLITE_FULL in a statement with a statement journal (RETURNING) rolls back that write alone', async () => {
+		const queue = new WriteQueue(sqlite)
+		const { page_count } = sqlite.query('PRAGMA page_count').get() as { page_count: number }
+		sqlite.run(`PRAGMA max_page_count = ${page_count}`)
+		const outcomes = await Promise.allSettled([queue.run(new DbMeter(), insert('a')), queue.run(new DbMeter(), insert('x'.repeat(20_000))), queue.run(new DbMeter(), insert('b'))])
+		expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+		expect((outcomes[1] as PromiseRejectedResult).reason.code).toBe('SQLITE_FULL')
+		expect(values()).toEqual(['a', 'b'])
+		expect(commits).toBe(1)
+	})
+
 	it('charges each write its own statements and one transaction', async () => {
 		const queue = new WriteQueue(sqlite)
 		const [one, two] = [new DbMeter(), new DbMeter()]

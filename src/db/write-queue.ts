@@ -45,11 +45,14 @@ export class WriteQueue {
 		return new Promise<T>((resolve, reject) => {
 			meter.transactions++
 			this.jobs.push({ work, meter, resolve: resolve as (value: unknown) => void, reject })
-			if (!this.scheduled) {
-				this.scheduled = true
-				setImmediate(() => this.flush())
-			}
+			this.schedule()
 		})
+	}
+
+	private schedule(): void {
+		if (this.scheduled) return
+		this.scheduled = true
+		setImmediate(() => this.flush())
 	}
 
 	private flush(): void {
@@ -63,12 +66,22 @@ export class WriteQueue {
 			for (const job of jobs) job.reject(error)
 			return
 		}
-		for (const job of jobs) {
-			this.sql.savepoint.run()
+		for (const [i, job] of jobs.entries()) {
 			try {
+				this.sql.savepoint.run()
 				outcomes.push({ ok: true, value: metered(job.meter, job.work) })
 				this.sql.release.run()
 			} catch (error) {
+				if (!this.sqlite.inTransaction) {
+					// SQLite rolled the whole transaction back, not just this write: SQLITE_FULL (or an I/O
+					// error) in a statement without a statement journal does. The writes before it are gone
+					// too, and fail with it; those after it wait for the next transaction, after the failed
+					// ones have forgotten what they remembered of theirs (logs' and tracks' next numbers).
+					for (const undone of jobs.slice(0, i + 1)) undone.reject(error)
+					this.jobs = jobs.slice(i + 1).concat(this.jobs)
+					if (this.jobs.length > 0) this.schedule()
+					return
+				}
 				this.sql.rollbackToSavepoint.run()
 				this.sql.release.run()
 				outcomes.push({ ok: false, value: error })
@@ -77,7 +90,12 @@ export class WriteQueue {
 		try {
 			this.sql.commit.run()
 		} catch (error) {
-			if (this.sqlite.inTransaction) this.sql.rollback.run()
+			// SQLITE_FULL at COMMIT has already rolled back; a COMMIT that failed otherwise may not have
+			try {
+				if (this.sqlite.inTransaction) this.sql.rollback.run()
+			} catch {
+				// every write below fails with the first error either way
+			}
 			for (const job of jobs) job.reject(error)
 			return
 		}
