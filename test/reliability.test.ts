@@ -105,7 +105,7 @@ describe('races', () => {
 })
 
 describe('faults', () => {
-	it('a full disk: 500 "Failed to create user account", no half user, and recovery when space returns', async () => {
+	it('a full disk: 507 insufficient_storage, no half user, and recovery when space returns', async () => {
 		const local = await Harness.start({ keyServer: h.keys })
 		try {
 			const { page_count } = local.db.$client.query('PRAGMA page_count').get() as { page_count: number }
@@ -117,8 +117,8 @@ describe('faults', () => {
 				if (reply.status === 200) created.push(reply.body.user.id)
 				else failed = reply
 			}
-			expect(failed?.status).toBe(500)
-			expect(failed?.body).toEqual({ success: false, error: 'Failed to create user account.', code: 'user_creation_failed' })
+			expect(failed?.status).toBe(507)
+			expect(failed?.body).toEqual({ success: false, error: "The server's disk is full, so nothing was stored; try again once room has been freed.", code: 'insufficient_storage' })
 			expect(local.logs.join('\n')).toContain('SQLITE_FULL')
 			checkInvariants(local.dbPath)
 			expect(local.count('users')).toBe(created.length)

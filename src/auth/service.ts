@@ -1,3 +1,4 @@
+import { isDiskFull } from '../db/client'
 import { internal, notFound, unauthorized, conflict } from '../http/errors'
 import { describeError, type Logger } from '../log'
 import type { DreamlakeClaims, DreamlakeTokens } from './dreamlake-token'
@@ -27,6 +28,7 @@ export class AuthService {
 		try {
 			result = await accounts.findOrCreate(identity.sub, () => newUserFromIdentity(identity))
 		} catch (error) {
+			if (isDiskFull(error)) throw error // the error handler's 507, as for every write
 			this.log.error('failed to create user account', describeError(error))
 			throw internal('user_creation_failed', 'Failed to create user account.')
 		}

@@ -44,3 +44,12 @@ export function sqliteErrorOf(error: unknown): SQLiteError | undefined {
 	if (error instanceof Error && error.cause instanceof SQLiteError) return error.cause
 	return undefined
 }
+
+/**
+ * A full disk, as SQLite reports it (SQLITE_FULL: the WAL or the database file could not grow) or
+ * as a file write does (ENOSPC). Nothing of the write that met it was kept.
+ */
+export function isDiskFull(error: unknown): boolean {
+	if (sqliteErrorOf(error)?.code === 'SQLITE_FULL') return true
+	return error instanceof Error && (error as NodeJS.ErrnoException).code === 'ENOSPC'
+}

@@ -1,4 +1,5 @@
 import busboy from 'busboy'
+import { isDiskFull } from '../db/client'
 import { ApiError, badRequest } from '../http/errors'
 import type { BlobStore, BlobWriter } from '../storage/blobs'
 import { FIELD_MAX_BYTES } from './model'
@@ -61,7 +62,7 @@ export async function readUpload(request: Request, blobs: BlobStore, maxFileSize
 	try {
 		await new Promise<void>((resolve, reject) => {
 			let failed = false
-			const fail = (error: ApiError) => {
+			const fail = (error: Error) => {
 				if (failed) return
 				failed = true
 				body.cancel().catch(() => {})
@@ -76,7 +77,12 @@ export async function readUpload(request: Request, blobs: BlobStore, maxFileSize
 					stream.resume()
 					return fail(badRequest('unexpected_file', `Only one file is taken, in a part named "file" (not "${name.slice(0, 64)}").`))
 				}
-				writer = blobs.writer()
+				try {
+					writer = blobs.writer()
+				} catch (error) {
+					stream.resume()
+					return fail(writeFailure(error)) // no room for even an empty file (its inode)
+				}
 				filename = info.filename
 				if (info.mimeType) contentType = info.mimeType
 				stream.on('data', (chunk: Buffer) => {
@@ -125,10 +131,8 @@ export async function readUpload(request: Request, blobs: BlobStore, maxFileSize
 	}
 }
 
-/** A write to the temporary file failed: a full disk says so, anything else is the server's fault. */
-function writeFailure(error: unknown): ApiError {
-	if ((error as { code?: string }).code === 'ENOSPC') {
-		return new ApiError(507, 'insufficient_storage', 'The server has no room left for this file; nothing was kept.')
-	}
+/** A write to the temporary file failed: a full disk goes on as it is (the error handler's 507), anything else is the server's fault. */
+function writeFailure(error: unknown): Error {
+	if (isDiskFull(error)) return error as Error
 	return new ApiError(500, 'upload_failed', 'The server could not store the upload; nothing was kept.')
 }

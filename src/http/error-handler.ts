@@ -1,12 +1,14 @@
 import { ValueErrorType } from '@sinclair/typebox/errors'
 import { Elysia, ValidationError } from 'elysia'
+import { isDiskFull } from '../db/client'
 import { DbMeter } from '../db/meter'
 import { describeError, type Logger } from '../log'
-import { ApiError, errorBody, invalidField, invalidQuery } from './errors'
+import { ApiError, errorBody, insufficientStorage, invalidField, invalidQuery } from './errors'
 
 /**
  * The one place failures become responses: every error body is `{success:false,error,code}`.
- * Anything unexpected is a generic 500, logged here without stack, SQL or request data.
+ * A full disk met anywhere (SQLITE_FULL, ENOSPC) is a 507, logged for the operator as a warning.
+ * Anything else unexpected is a generic 500, logged here without stack, SQL or request data.
  */
 export const errorHandler = (log: Logger) =>
 	new Elysia({ name: 'error-handler' }).onError({ as: 'global' }, (context) => {
@@ -14,6 +16,12 @@ export const errorHandler = (log: Logger) =>
 		const meter = 'meter' in context && context.meter instanceof DbMeter ? context.meter : new DbMeter()
 		set.headers['server-timing'] = meter.serverTiming()
 
+		if (isDiskFull(error)) {
+			log.warn('the disk is full: a write was refused', { method: request.method, path: new URL(request.url).pathname, ...describeError(error) })
+			const full = insufficientStorage()
+			set.status = full.status
+			return errorBody(full)
+		}
 		const known = toApiError(code, error, request)
 		if (known) {
 			Object.assign(set.headers, known.headers)

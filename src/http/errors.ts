@@ -32,6 +32,8 @@ export const forbidden = (code: string, message: string) => new ApiError(403, co
 export const gone = (code: string, message: string) => new ApiError(410, code, message)
 export const internal = (code: string, message: string) => new ApiError(500, code, message)
 export const unavailable = (code: string, message: string) => new ApiError(503, code, message)
+/** A write met a full disk (error-handler.ts maps SQLITE_FULL and ENOSPC here, from any route). */
+export const insufficientStorage = () => new ApiError(507, 'insufficient_storage', "The server's disk is full, so nothing was stored; try again once room has been freed.")
 
 /** The one body every error response carries. */
 export interface ErrorBody {
