@@ -68,6 +68,11 @@ export class FileRepository {
 		})
 	}
 
+	/** Whether a row, live or deleted, points at these bytes (sweepBlobs keeps them for it). */
+	references(meter: DbMeter, checksum: string): boolean {
+		return metered(meter, () => this.db.select({ id: files.id }).from(files).where(eq(files.checksum, checksum)).limit(1).get() !== undefined)
+	}
+
 	/** Live files of the episode under `prefix` (itself and below), with any of `tags`, newest first. */
 	list(meter: DbMeter, episodeId: number, { prefix, tags, offset, limit }: { prefix: string; tags: string[]; offset: number; limit: number }) {
 		const under = prefix === '/' ? undefined : or(eq(files.prefix, prefix), sql`substr(${files.prefix}, 1, ${prefix.length + 1}) = ${`${prefix}/`}`)

@@ -26,7 +26,7 @@ export class FileService {
 	/**
 	 * POST /episodes/{id}/files: the `file` part is streamed to a temporary file while it is hashed,
 	 * checked against `checksum` and `sizeBytes`, moved into place under its checksum, and only then
-	 * given a row. Any failure before that leaves no row and no file.
+	 * given a row. Any failure leaves no row and none of its bytes (bytes another row shares stay).
 	 */
 	async upload(meter: DbMeter, caller: Account, episodeSegment: string, request: Request): Promise<FileRow> {
 		const episode = this.episodes.writable(meter, caller, episodeSegment)
@@ -54,6 +54,10 @@ export class FileService {
 					checksum: upload.file.checksum,
 					metadata: fields.metadata,
 				})
+			} catch (error) {
+				release()
+				this.dropUnreferenced(meter, upload.file.checksum)
+				throw error
 			} finally {
 				release()
 			}
@@ -105,6 +109,19 @@ export class FileService {
 		} catch (error) {
 			if (error instanceof PathTakenError) throw conflict('file_exists', 'Another file has this path now: delete it first, or upload this one again.')
 			throw error
+		}
+	}
+
+	/**
+	 * The bytes of an upload whose row failed (a full disk, mostly) go before the answer does, unless
+	 * a row (live or deleted) or another upload still committing shares them: moving identical bytes
+	 * into place kept the same content, so what is shared stays as it was.
+	 */
+	private dropUnreferenced(meter: DbMeter, checksum: string): void {
+		try {
+			if (!this.blobs.isCommitting(checksum) && !this.repository.references(meter, checksum)) this.blobs.remove(checksum)
+		} catch {
+			// a failed read leaves them to the sweep of unreferenced bytes, as a crash here would
 		}
 	}
 

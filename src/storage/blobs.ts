@@ -97,18 +97,24 @@ export class BlobStore {
 	 */
 	commit(writer: BlobWriter, checksum: string): () => void {
 		this.committing.set(checksum, (this.committing.get(checksum) ?? 0) + 1)
-		const dir = join(this.root, checksum.slice(0, 2))
-		mkdirSync(dir, { recursive: true })
-		renameSync(writer.path, this.pathOf(checksum))
-		syncDirectory(dir)
 		let released = false
-		return () => {
+		const release = () => {
 			if (released) return
 			released = true
 			const left = this.committing.get(checksum)! - 1
 			if (left === 0) this.committing.delete(checksum)
 			else this.committing.set(checksum, left)
 		}
+		const dir = join(this.root, checksum.slice(0, 2))
+		try {
+			mkdirSync(dir, { recursive: true })
+			renameSync(writer.path, this.pathOf(checksum))
+		} catch (error) {
+			release() // nothing moved (a full disk can refuse the folder): the temporary file is the writer's to discard
+			throw error
+		}
+		syncDirectory(dir)
+		return release
 	}
 
 	isCommitting(checksum: string): boolean {

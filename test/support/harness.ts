@@ -28,6 +28,8 @@ export interface HarnessOptions {
 	deviceAuthority?: DeviceAuthority
 	vuerAuthUrl?: string
 	sessionSeconds?: number | null
+	/** The data folder (the database and files/), the caller's to remove; default a new temporary folder, removed at close. */
+	dir?: string
 }
 
 export interface TestUser {
@@ -76,13 +78,14 @@ export class Harness {
 		/** Where uploaded files' bytes go (`<dir>/files`). */
 		readonly blobs: BlobStore,
 		private readonly maxUploadBytes: number,
+		private readonly ownsDir: boolean,
 	) {
 		this.restart()
 	}
 
 	static async start(options: HarnessOptions = {}): Promise<Harness> {
 		const keys = options.keyServer ?? (await KeyServer.start())
-		const dir = mkdtempSync(join(tmpdir(), 'dreamlake-test-'))
+		const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'dreamlake-test-'))
 		const db = openDatabase(join(dir, 'dreamlake.db'))
 		migrateDatabase(db)
 		const tokens = await DreamlakeTokens.create({ secret: TEST_SECRET, issuer: 'dreamlake', audience: 'dreamlake', expiresInSeconds: 3600, ...options.tokens })
@@ -91,7 +94,7 @@ export class Harness {
 		const vuerAuth = new VuerAuthVerifier({ jwksUrl: keys.jwksUrl, algorithms: ['EdDSA', 'ES256', 'RS256'], ...options.vuerAuth }, log)
 		const blobs = new BlobStore(join(dir, 'files'))
 		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize, blobs, maxFileSize: options.maxFileSize, deviceAuthority: options.deviceAuthority, vuerAuthUrl: options.vuerAuthUrl, sessionSeconds: options.sessionSeconds })
-		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, build, log, blobs, (options.maxFileSize ?? 5 * 2 ** 30) + 2 * 2 ** 20)
+		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, build, log, blobs, (options.maxFileSize ?? 5 * 2 ** 30) + 2 * 2 ** 20, options.dir === undefined)
 	}
 
 	/** A new app on the same database, as after a server restart: nothing cached in memory. */
@@ -150,7 +153,7 @@ export class Harness {
 			// a test closed (or broke) the database on purpose
 		}
 		if (this.ownsKeys) this.keys.stop()
-		rmSync(this.dir, { recursive: true, force: true })
+		if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true })
 	}
 }
 
