@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
-import { closeSync, ftruncateSync, mkdtempSync, openSync, readdirSync, rmdirSync, statfsSync, writeSync } from 'node:fs'
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readdirSync, rmdirSync, statfsSync, statSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { startCheckpointer } from '../src/db/checkpointer'
+import { createLogger } from '../src/log'
 import { Harness, type Reply, type TestUser } from './support/harness'
 import { Random } from './support/random'
 
@@ -78,8 +80,13 @@ function leaveFree(bytes: number): void {
  * wrote past the last good one would otherwise be room a small commit can reuse).
  */
 function emptyWal(): void {
-	leaveFree(2 * 2 ** 20)
+	leaveFree(4 * 2 ** 20)
 	expect(h.db.$client.query('PRAGMA wal_checkpoint(TRUNCATE)').get()).toEqual({ busy: 0, log: 0, checkpointed: 0 })
+	leaveFree(2 * 2 ** 20) // what the database file grew by
+}
+
+async function until(condition: () => boolean, ms = 5_000): Promise<void> {
+	for (const end = Date.now() + ms; !condition(); await Bun.sleep(10)) if (Date.now() > end) throw new Error(`not so within ${ms} ms`)
 }
 
 const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher('sha256').update(bytes).digest('hex')
@@ -322,8 +329,37 @@ describe('every other write on a full disk', () => {
 	})
 })
 
+describe('the background checkpointer on a full disk', () => {
+	it('warns once, leaves the request thread\'s autocheckpoint off, and checkpoints again once room is freed', async () => {
+		leaveFree(2 * 2 ** 20)
+		const episode = await h.newEpisode(owner, 'full-disk')
+		emptyWal()
+		// pages the database file does not have yet, in the WAL only: checkpointing them grows the file
+		expect((await appendLogs(episode, 500, 200)).status).toBe(201)
+		const before = statSync(h.dbPath).size
+		leaveFree(0)
+		const lines: string[] = []
+		const checkpointer = startCheckpointer(h.db, h.dbPath, createLogger({ format: 'json', level: 'debug', write: (line) => lines.push(line) }), 20)
+		const messages = () => lines.map((line) => (JSON.parse(line) as { msg: string }).msg)
+		try {
+			await until(() => lines.length > 0)
+			await Bun.sleep(200) // ten more checkpoints that fail
+			expect(messages()).toEqual(['the disk is full: the WAL is not checkpointed into the database until room is freed'])
+			expect(h.db.$client.query('PRAGMA wal_autocheckpoint').get()).toEqual({ wal_autocheckpoint: 0 })
+			leaveFree(2 * 2 ** 20)
+			await until(() => statSync(h.dbPath).size >= before + 500 * 200)
+			expect(messages()).toHaveLength(1)
+			expect(h.db.$client.query('PRAGMA wal_autocheckpoint').get()).toEqual({ wal_autocheckpoint: 0 })
+		} finally {
+			await checkpointer.stop()
+		}
+		expectConsistent()
+	})
+})
+
 describe('room freed again', () => {
 	it('every write goes through again without a restart, the upload refused earlier included', async () => {
+		emptyWal()
 		leaveFree(0)
 		const episode = await h.newEpisode(owner, 'full-disk').catch(() => '')
 		expect(episode).toBe('') // still full: refused (newEpisode expects a 201)

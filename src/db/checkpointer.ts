@@ -10,7 +10,8 @@ export interface Checkpointer {
 /**
  * Moves WAL checkpoints off the request thread: half the cost of every write here was the
  * checkpoint SQLite runs inside a commit now and then, with its fsync (bun run bench). A worker
- * checkpoints every `intervalMs` instead; should it fail, the request thread takes the job back.
+ * checkpoints every `intervalMs` instead; should it fail, the request thread takes the job back
+ * (but for a full disk, which the worker only reports: it checkpoints again once there is room).
  *
  * The worker starts one interval after this call, when its first checkpoint would be due anyway:
  * creating it takes the request thread 5-10 ms, which a server that has just started listening
@@ -29,7 +30,8 @@ export function startCheckpointer(db: Db, path: string, log: Logger, intervalMs 
 		worker = new Worker(new URL('./checkpoint-worker.ts', import.meta.url), { workerData: { path, intervalMs } })
 		worker.unref()
 		db.$client.run('PRAGMA wal_autocheckpoint = 0')
-		worker.on('message', (message: { failed?: string }) => {
+		worker.on('message', (message: { failed?: string; full?: boolean }) => {
+			if (message.full) log.warn('the disk is full: the WAL is not checkpointed into the database until room is freed')
 			if (message.failed) takeBack(message.failed)
 		})
 		worker.on('error', (error: Error) => takeBack(error.message))
@@ -43,7 +45,7 @@ export function startCheckpointer(db: Db, path: string, log: Logger, intervalMs 
 			clearTimeout(delay)
 			if (!worker) return
 			const running = worker
-			const done = new Promise<void>((resolve) => running.once('message', () => resolve()))
+			const done = new Promise<void>((resolve) => running.on('message', (message: { stopped?: boolean }) => message.stopped && resolve()))
 			running.postMessage('stop')
 			await settlesWithin(done, 2_000)
 			await running.terminate()
