@@ -8,7 +8,7 @@ import { AccountRepository } from './auth/repository'
 import { AuthService } from './auth/service'
 import type { VuerAuthVerifier } from './auth/vuer-auth'
 import type { Db } from './db/client'
-import type { DevIdentityProvider } from './dev-idp'
+import type { DevIdentityProvider } from './dev/identity-provider'
 import { Dashboard } from './dashboard'
 import { episodeRoutes } from './episodes'
 import { fileRoutes } from './files'
@@ -17,7 +17,7 @@ import { FileService } from './files/service'
 import { EpisodeRepository } from './episodes/repository'
 import { EpisodeService } from './episodes/service'
 import { errorHandler } from './http/error-handler'
-import { callerGuard } from './http/guard'
+import { callerGuard } from './auth/guard'
 import { health } from './http/health'
 import { notImplementedRoutes } from './http/not-implemented'
 import { serverTiming } from './http/server-timing'
@@ -26,6 +26,9 @@ import { logRoutes } from './logs'
 import { LogRepository } from './logs/repository'
 import { LogService } from './logs/service'
 import { namespaceRoutes } from './namespaces'
+import { NamespaceAccess } from './namespaces/access'
+import { NamespaceRepository } from './namespaces/repository'
+import { WriteQueue } from './db/write-queue'
 import { parameterRoutes } from './parameters'
 import { ParameterRepository } from './parameters/repository'
 import { ParameterService } from './parameters/service'
@@ -70,18 +73,23 @@ const bearer = (description: string) => ({ type: 'http' as const, scheme: 'beare
  * Builds the HTTP application; it never listens. Requests reach it through `withOperations`
  * (http/operations.ts), from Bun.serve in the server and directly in the tests. Each feature gets
  * its services here, and uses another feature only through its service: projects ← episodes ←
- * logs, parameters, tracks, files. Every repository writes through the database's one write queue.
+ * logs, parameters, tracks, files, and every one of them asks the one access check (namespaces/access.ts)
+ * what the caller may do where. Every repository writes through the database's one write queue.
  */
 export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize, blobs, maxFileSize = DEFAULT_MAX_FILE_SIZE, deviceAuthority, vuerAuthUrl = 'https://auth.vuer.ai', sessionSeconds = null, dashboard = embeddedDashboard() }: AppDeps) {
-	const auth = new AuthService(vuerAuth, tokens, log)
-	const accounts = AccountRepository.open(db, { cacheSize })
-	const guard = callerGuard(auth, accounts)
-	const projects = new ProjectService(new ProjectRepository(db, { cacheSize }))
-	const episodes = new EpisodeService(new EpisodeRepository(db, { cacheSize }), projects)
-	const logs = new LogService(new LogRepository(db, { cacheSize }), episodes)
-	const parameters = new ParameterService(new ParameterRepository(db), episodes)
-	const tracks = new TrackService(new TrackRepository(db, { cacheSize }), episodes)
-	const files = new FileService(new FileRepository(db), blobs, episodes, maxFileSize)
+	// the one write queue of the database: every repository's writes share its group commits
+	const writes = new WriteQueue(db.$client)
+	const namespaceRows = new NamespaceRepository(db)
+	const auth = new AuthService(vuerAuth, tokens, new AccountRepository(db, writes, namespaceRows, { cacheSize }), log)
+	const guard = callerGuard(auth)
+	// the one access check: what a caller may read, write or administer in a namespace
+	const access = new NamespaceAccess()
+	const projects = new ProjectService(new ProjectRepository(db, writes, { cacheSize }), access)
+	const episodes = new EpisodeService(new EpisodeRepository(db, writes, { cacheSize }), projects, access)
+	const logs = new LogService(new LogRepository(db, writes, { cacheSize }), episodes)
+	const parameters = new ParameterService(new ParameterRepository(db, writes), episodes)
+	const tracks = new TrackService(new TrackRepository(db, writes, { cacheSize }), episodes)
+	const files = new FileService(new FileRepository(db, writes), blobs, episodes, maxFileSize)
 	const authority = devIdp?.deviceAuthority() ?? deviceAuthority ?? httpDeviceAuthority(vuerAuthUrl)
 	return (
 		// normalize: false, so a body with unknown fields is refused instead of silently trimmed
@@ -108,9 +116,9 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 				}),
 			)
 			.use(health(db))
-			.use(authRoutes(auth, accounts, guard, exchangeLimits))
-			.use(browserSessionRoutes(auth, accounts, authority, { trustProxy: exchangeLimits.trustProxy, perMinute: exchangeLimits.perMinute, sessionSeconds }, log))
-			.use(namespaceRoutes(projects, episodes, files, guard))
+			.use(authRoutes(auth, guard, exchangeLimits))
+			.use(browserSessionRoutes(auth, authority, { trustProxy: exchangeLimits.trustProxy, perMinute: exchangeLimits.perMinute, sessionSeconds }, log))
+			.use(namespaceRoutes(access, projects, episodes, files, guard))
 			.use(projectRoutes(projects, episodes, guard))
 			.use(episodeRoutes(episodes, guard))
 			.use(logRoutes(logs, guard))

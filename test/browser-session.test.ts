@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Server } from 'bun'
-import { DEV_ISSUER, DevIdentityProvider, type DevIdentityOptions } from '../src/dev-idp'
+import { DEV_ISSUER, DevIdentityProvider, type DevIdentityOptions } from '../src/dev/identity-provider'
 import { Harness, type HarnessOptions } from './support/harness'
 
 /**

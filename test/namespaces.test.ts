@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { firstFreeSlug, normalizeSlug, personalNamespaceSlug, RESERVED_SLUGS, suffixedSlug } from '../src/auth/slug'
+import { firstFreeSlug, normalizeSlug, personalNamespaceSlug, RESERVED_SLUGS, suffixedSlug } from '../src/namespaces/slug'
 import { Harness } from './support/harness'
 import { newIdentity } from './support/key-server'
 

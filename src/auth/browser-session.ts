@@ -6,7 +6,6 @@ import { clientAddress, RateLimiter } from '../http/rate-limit'
 import { serverTiming } from '../http/server-timing'
 import { DeviceAuthorityError, type DeviceAuthority } from './device-authority'
 import { profileJson } from './model'
-import type { AccountRepository } from './repository'
 import type { AuthService } from './service'
 import { clearCookie, cookieValue, LOGIN_COOKIE, overTls, requireCsrfHeader, SESSION_COOKIE, setCookie } from './session'
 
@@ -48,7 +47,7 @@ const DevicePollResponse = t.Object({
  * Both need the CSRF header, so another site cannot start or finish a sign-in in the person's browser.
  * Signing out is POST /auth/logout, which also clears the cookie.
  */
-export const browserSessionRoutes = (service: AuthService, accounts: AccountRepository, authority: DeviceAuthority, options: BrowserSessionOptions, log: Logger) => {
+export const browserSessionRoutes = (service: AuthService, authority: DeviceAuthority, options: BrowserSessionOptions, log: Logger) => {
 	const pending = new BoundedMap<string, PendingLogin>(10_000)
 	const limiter = options.perMinute > 0 ? new RateLimiter(options.perMinute) : undefined
 	const unreachable = (error: unknown) => {
@@ -100,7 +99,7 @@ export const browserSessionRoutes = (service: AuthService, accounts: AccountRepo
 		)
 		.post(
 			'/poll',
-			async ({ request }) => {
+			async ({ request, meter }) => {
 				requireCsrfHeader(request)
 				const secure = overTls(request, options.trustProxy)
 				const loginId = cookieValue(request.headers.get('cookie'), LOGIN_COOKIE)
@@ -123,7 +122,7 @@ export const browserSessionRoutes = (service: AuthService, accounts: AccountRepo
 					}
 				}
 				pending.delete(loginId)
-				const { token, account } = await service.exchangeVuerToken(accounts, outcome.accessToken)
+				const { token, account } = await service.exchangeVuerToken(meter, outcome.accessToken)
 				const maxAge = Math.min(options.sessionSeconds ?? MAX_COOKIE_SECONDS, MAX_COOKIE_SECONDS)
 				return json(`{"status":"signed_in","user":${profileJson(account)}}`, [
 					setCookie(SESSION_COOKIE, token, { maxAge, secure }),

@@ -1,14 +1,13 @@
 import { Elysia, t } from 'elysia'
 import { jsonBody } from '../http/body'
 import { errorResponses } from '../http/errors'
-import type { callerGuard } from '../http/guard'
+import type { CallerGuard } from './guard'
 import { clientAddress, RateLimiter } from '../http/rate-limit'
 import { jsonResponse, serverTiming } from '../http/server-timing'
 import { bearerToken } from './bearer'
 import { endSessionCookie } from './browser-session'
 import { cookieValue, SESSION_COOKIE } from './session'
 import { ExchangeResponse, ProfilePatch, ProfileResponse, ProfileUpdateResponse, toExchangeResponse, profileJson, toProfileUpdateResponse } from './model'
-import type { AccountRepository } from './repository'
 import type { AuthService } from './service'
 
 export interface ExchangeLimits {
@@ -19,17 +18,16 @@ export interface ExchangeLimits {
 }
 
 /** The Auth API: /auth/exchange, /auth/me (GET, PATCH), /auth/logout. */
-export const authRoutes = (service: AuthService, accounts: AccountRepository, guard: ReturnType<typeof callerGuard>, limits: ExchangeLimits) => {
+export const authRoutes = (service: AuthService, guard: CallerGuard, limits: ExchangeLimits) => {
 	const limiter = limits.perMinute > 0 ? new RateLimiter(limits.perMinute) : undefined
 	return new Elysia({ prefix: '/auth' })
 		.use(serverTiming)
 		.use(guard)
-		.derive(({ meter }) => ({ accounts: accounts.withMeter(meter) }))
 		.use(jsonBody)
 		.post(
 			'/exchange',
-			async ({ request, accounts }) => {
-				const { token, account, isNewUser } = await service.exchangeVuerToken(accounts, bearerToken(request.headers.get('authorization')))
+			async ({ request, meter }) => {
+				const { token, account, isNewUser } = await service.exchangeVuerToken(meter, bearerToken(request.headers.get('authorization')))
 				return toExchangeResponse(account, token, isNewUser)
 			},
 			{
@@ -49,7 +47,7 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository, gu
 			response: { 200: ProfileResponse, ...errorResponses(401, 500) },
 			detail: { summary: "The caller's profile and personal namespace", tags: ['Auth'] },
 		})
-		.patch('/me', async ({ claims, accounts, body }) => toProfileUpdateResponse(await service.updateProfile(accounts, claims, body)), {
+		.patch('/me', async ({ claims, meter, body }) => toProfileUpdateResponse(await service.updateProfile(meter, claims, body)), {
 			dreamlakeToken: true,
 			parse: ['json64KiB', 'json'],
 			body: ProfilePatch,
@@ -58,8 +56,8 @@ export const authRoutes = (service: AuthService, accounts: AccountRepository, gu
 		})
 		.post(
 			'/logout',
-			async ({ claims, accounts, request, set }) => {
-				await service.logout(accounts, claims)
+			async ({ claims, meter, request, set }) => {
+				await service.logout(meter, claims)
 				if (cookieValue(request.headers.get('cookie'), SESSION_COOKIE) !== undefined) set.headers['set-cookie'] = endSessionCookie(request, limits.trustProxy)
 				return { success: true as const }
 			},

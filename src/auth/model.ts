@@ -2,7 +2,21 @@ import { t, type Static } from 'elysia'
 import type { UserRow } from '../db/schema'
 import { invalidField } from '../http/errors'
 import { checkMetadata, Metadata } from '../http/fields'
-import type { Account, NamespaceRef, ProfileChanges } from './repository'
+import { NamespaceRefSchema, type NamespaceRef } from '../namespaces/model'
+
+/** The caller: a user with their personal namespace, as the caller guard (auth/guard.ts) hands it to every route. */
+export interface Account {
+	user: UserRow
+	namespace: NamespaceRef
+}
+
+/** The fields PATCH /auth/me may change; `undefined` leaves a field as it is. */
+export interface ProfileChanges {
+	name?: string
+	username?: string
+	picture?: string | null
+	metadata?: Record<string, unknown>
+}
 
 const { Nullable } = t
 
@@ -13,8 +27,6 @@ export const isValidUsername = (value: string) => USERNAME.test(value)
 export const Username = t.String({ pattern: USERNAME_PATTERN, error: USERNAME_RULE })
 export const NAME_MAX_LENGTH = 100
 export const PICTURE_MAX_LENGTH = 2048
-
-export const NamespaceRefSchema = t.Object({ id: t.String(), slug: t.String() })
 
 export const ExchangeResponse = t.Object({
 	success: t.Literal(true),

@@ -1,35 +1,20 @@
 import { and, eq, sql } from 'drizzle-orm'
 import { BoundedMap } from '../bounded-map'
 import { sqliteErrorOf, type Db } from '../db/client'
-import { DbMeter, metered } from '../db/meter'
-import { writeQueueOf, type WriteQueue } from '../db/write-queue'
+import { newUuid } from '../db/ids'
+import { metered, type DbMeter } from '../db/meter'
+import type { Tx, WriteQueue } from '../db/write-queue'
 import { namespaces, users, type UserRow } from '../db/schema'
-import { firstFreeSlug, isReservedSlug, personalNamespaceSlug, suffixPrefix } from './slug'
-
-export interface NamespaceRef {
-	id: string
-	slug: string
-}
-
-/** A user with their personal namespace. */
-export interface Account {
-	user: UserRow
-	namespace: NamespaceRef
-}
+import type { NamespaceRef } from '../namespaces/model'
+import type { NamespaceRepository } from '../namespaces/repository'
+import { personalNamespaceSlug } from '../namespaces/slug'
+import type { Account, ProfileChanges } from './model'
 
 /** The profile a new user starts with. */
 export type NewUser = Pick<UserRow, 'id' | 'sub' | 'email' | 'name' | 'username' | 'givenName' | 'familyName' | 'picture' | 'emailVerified'> & {
 	tokenVersion?: number
 	/** Slug wanted for the personal namespace; the first free `slug-n` is taken when it is not free. */
 	namespaceSlug: string
-}
-
-/** The fields PATCH /auth/me may change; `undefined` leaves a field as it is. */
-export interface ProfileChanges {
-	name?: string
-	username?: string
-	picture?: string | null
-	metadata?: Record<string, unknown>
 }
 
 export class UsernameTakenError extends Error {
@@ -45,8 +30,6 @@ const isUsernameConflict = (error: unknown) => {
 }
 
 const isIdConflict = (error: unknown) => sqliteErrorOf(error)?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
-
-export const newId = () => Bun.randomUUIDv7()
 
 /**
  * The accounts this process last read or wrote, by sub, so a known caller costs no database
@@ -81,25 +64,21 @@ class AccountCache {
 }
 
 /**
- * Users and their personal namespaces in SQLite. Reads are synchronous; writes go through the
- * group-commit queue and settle after their commit. Every statement is charged to the request's
- * meter; `withMeter` gives a request its own view.
+ * Users in SQLite, read with their personal namespace. Reads are synchronous; writes go through the
+ * group-commit queue and settle after their commit. Every statement is charged to the request's meter.
  */
 export class AccountRepository {
-	private constructor(
-		private readonly db: Db,
-		private readonly meter: DbMeter,
-		private readonly q: ReturnType<typeof prepareQueries>,
-		private readonly cache: AccountCache,
+	private readonly q: ReturnType<typeof prepareQueries>
+	private readonly cache: AccountCache
+
+	constructor(
+		db: Db,
 		private readonly writes: WriteQueue,
-	) {}
-
-	static open(db: Db, { cacheSize = 10_000 }: { cacheSize?: number } = {}): AccountRepository {
-		return new AccountRepository(db, new DbMeter(), prepareQueries(db), new AccountCache(cacheSize), writeQueueOf(db.$client))
-	}
-
-	withMeter(meter: DbMeter): AccountRepository {
-		return new AccountRepository(this.db, meter, this.q, this.cache, this.writes)
+		private readonly namespaces: NamespaceRepository,
+		{ cacheSize = 10_000 }: { cacheSize?: number } = {},
+	) {
+		this.q = prepareQueries(db)
+		this.cache = new AccountCache(cacheSize)
 	}
 
 	/** The account if this process has it in memory; no statement. */
@@ -108,13 +87,13 @@ export class AccountRepository {
 	}
 
 	/** The user and their personal namespace (null if they have none): from the cache, else one statement. */
-	findBySub(sub: string): { user: UserRow; namespace: NamespaceRef | null } | undefined {
-		return this.cache.get(sub) ?? this.readBySub(sub)
+	findBySub(meter: DbMeter, sub: string): { user: UserRow; namespace: NamespaceRef | null } | undefined {
+		return this.cache.get(sub) ?? this.readBySub(meter, sub)
 	}
 
 	/** The database's answer, whatever the cache holds (for the rare paths that must not trust it). */
-	readBySub(sub: string): { user: UserRow; namespace: NamespaceRef | null } | undefined {
-		const found = metered(this.meter, () => this.accountBySub(sub))
+	readBySub(meter: DbMeter, sub: string): { user: UserRow; namespace: NamespaceRef | null } | undefined {
+		const found = metered(meter, () => this.accountBySub(sub))
 		if (found?.namespace) this.cache.set(found as Account) // the same object: per-account memos (model.ts) key on it
 		else this.cache.delete(sub)
 		return found
@@ -132,32 +111,36 @@ export class AccountRepository {
 	 * transaction every statement pays for SQLite's file locks (two fcntl and an fstat, about 6 µs
 	 * here), inside the group commit it shares them.
 	 */
-	async findOrCreate(sub: string, newUser: () => NewUser): Promise<{ account: Account; created: boolean }> {
+	async findOrCreate(meter: DbMeter, sub: string, newUser: () => NewUser): Promise<{ account: Account; created: boolean }> {
 		const cached = this.cache.get(sub)
 		if (cached) return { account: cached, created: false }
-		const result = await this.writes.run(this.meter, () => {
+		return this.writes.run(meter, (tx) => {
 			const existing = this.accountBySub(sub)
-			if (existing) return { account: { user: existing.user, namespace: existing.namespace ?? this.ensurePersonalNamespace(existing.user) }, created: false }
-			const profile = newUser()
-			const user = this.insertUser(profile)
-			return { account: { user, namespace: this.createPersonalNamespace(user.id, profile.namespaceSlug) }, created: true }
+			let result: { account: Account; created: boolean }
+			if (existing) result = { account: { user: existing.user, namespace: existing.namespace ?? this.ensurePersonalNamespace(tx, existing.user) }, created: false }
+			else {
+				const profile = newUser()
+				const user = this.insertUser(profile)
+				result = { account: { user, namespace: this.namespaces.createPersonal(tx, user.id, profile.namespaceSlug) }, created: true }
+			}
+			tx.afterCommit(() => this.cache.set(result.account))
+			return result
 		})
-		this.cache.set(result.account)
-		return result
 	}
 
 	/**
 	 * Applies the changes in one `UPDATE … RETURNING` (one statement); an empty change set only reads.
 	 * `undefined`: no user with this sub and token version.
 	 */
-	async updateProfile(sub: string, tokenVersion: number, changes: ProfileChanges): Promise<UserRow | undefined> {
+	async updateProfile(meter: DbMeter, sub: string, tokenVersion: number, changes: ProfileChanges): Promise<UserRow | undefined> {
 		if (Object.keys(changes).length === 0) {
-			const found = this.findBySub(sub)?.user
+			const found = this.findBySub(meter, sub)?.user
 			return found?.tokenVersion === tokenVersion ? found : undefined
 		}
-		const updated = await this.writes.run(this.meter, () => {
+		return this.writes.run(meter, (tx) => {
+			let updated: UserRow | undefined
 			try {
-				return this.q.updateProfile(changes).get({
+				updated = this.q.updateProfile(changes).get({
 					sub,
 					tokenVersion,
 					nowMs: Date.now(),
@@ -168,19 +151,21 @@ export class AccountRepository {
 				if (isUsernameConflict(error)) throw new UsernameTakenError()
 				throw error
 			}
+			if (updated) tx.afterCommit(() => this.cache.update(updated))
+			return updated
 		})
-		if (updated) this.cache.update(updated)
-		return updated
 	}
 
 	/**
 	 * Bumps the user's token version, so every dreamlake token signed before dies (one statement).
 	 * `undefined`: no user with this sub and token version.
 	 */
-	async revokeTokens(sub: string, tokenVersion: number): Promise<UserRow | undefined> {
-		const updated = await this.writes.run(this.meter, () => this.q.revokeTokens.get({ sub, tokenVersion, nowMs: Date.now() }))
-		if (updated) this.cache.update(updated)
-		return updated
+	async revokeTokens(meter: DbMeter, sub: string, tokenVersion: number): Promise<UserRow | undefined> {
+		return this.writes.run(meter, (tx) => {
+			const updated = this.q.revokeTokens.get({ sub, tokenVersion, nowMs: Date.now() })
+			if (updated) tx.afterCommit(() => this.cache.update(updated))
+			return updated
+		})
 	}
 
 	/**
@@ -195,29 +180,15 @@ export class AccountRepository {
 		try {
 			return insert(profile.username)
 		} catch (error) {
-			if (isIdConflict(error)) return this.insertUser({ ...profile, id: newId() })
+			if (isIdConflict(error)) return this.insertUser({ ...profile, id: newUuid() })
 			if (isUsernameConflict(error)) return insert(null)
 			throw error
 		}
 	}
 
 	/** The user's personal namespace, created when missing (a user from before namespaces existed). */
-	private ensurePersonalNamespace(user: UserRow): NamespaceRef {
-		return (
-			this.q.personalNamespaceOf.get({ ownerId: user.id }) ??
-			this.createPersonalNamespace(user.id, personalNamespaceSlug({ username: user.username, email: user.email, userId: user.id }))
-		)
-	}
-
-	/** Creates the personal namespace at the preferred slug, else the first free `slug-n`. */
-	private createPersonalNamespace(ownerId: string, base: string): NamespaceRef {
-		const insert = (slug: string) => this.q.insertPersonalNamespace.get({ id: newId(), slug, ownerId, now: new Date() })
-		const direct = isReservedSlug(base) ? undefined : insert(base)
-		if (direct) return direct
-		const taken = new Set(this.q.slugsStartingWith.all({ pattern: `${suffixPrefix(base)}*` }).map((r) => r.slug))
-		const created = insert(firstFreeSlug(base, taken))
-		if (!created) throw new Error('no free namespace slug')
-		return created
+	private ensurePersonalNamespace(tx: Tx, user: UserRow): NamespaceRef {
+		return this.namespaces.personalOf(tx, user.id) ?? this.namespaces.createPersonal(tx, user.id, personalNamespaceSlug({ username: user.username, email: user.email, userId: user.id }))
 	}
 }
 
@@ -272,11 +243,6 @@ function prepareQueries(db: Db) {
 			.from(users)
 			.where(eq(users.sub, sql.placeholder('sub')))
 			.prepare(),
-		personalNamespaceOf: db
-			.select({ id: namespaces.id, slug: namespaces.slug })
-			.from(namespaces)
-			.where(and(eq(namespaces.ownerId, sql.placeholder('ownerId')), eq(namespaces.kind, 'personal')))
-			.prepare(),
 		updateProfile: profileUpdates(db),
 		insertUser: db
 			.insert(users)
@@ -302,17 +268,6 @@ function prepareQueries(db: Db) {
 			.set({ tokenVersion: sql`${users.tokenVersion} + 1`, updatedAt: touchedAt })
 			.where(isCallersRow)
 			.returning()
-			.prepare(),
-		insertPersonalNamespace: db
-			.insert(namespaces)
-			.values({ id: sql.placeholder('id'), slug: sql.placeholder('slug'), ownerId: sql.placeholder('ownerId'), kind: 'personal', createdAt: sql.placeholder('now') })
-			.onConflictDoNothing({ target: namespaces.slug })
-			.returning({ id: namespaces.id, slug: namespaces.slug })
-			.prepare(),
-		slugsStartingWith: db
-			.select({ slug: namespaces.slug })
-			.from(namespaces)
-			.where(sql`${namespaces.slug} GLOB ${sql.placeholder('pattern')}`)
 			.prepare(),
 	}
 }

@@ -3,9 +3,12 @@ import { internal, notFound, unauthorized, conflict } from '../http/errors'
 import { describeError, type Logger } from '../log'
 import type { DreamlakeClaims, DreamlakeTokens } from './dreamlake-token'
 import { isValidUsername, profileChanges, type ProfilePatch } from './model'
-import { newId, UsernameTakenError, type Account, type AccountRepository, type NewUser } from './repository'
+import { newUuid } from '../db/ids'
+import type { DbMeter } from '../db/meter'
+import { UsernameTakenError, type AccountRepository, type NewUser } from './repository'
+import type { Account } from './model'
 import type { VuerAuthVerifier, VuerIdentity } from './vuer-auth'
-import { personalNamespaceSlug } from './slug'
+import { personalNamespaceSlug } from '../namespaces/slug'
 
 export interface ExchangeResult {
 	token: string
@@ -18,15 +21,16 @@ export class AuthService {
 	constructor(
 		private readonly vuerAuth: VuerAuthVerifier,
 		private readonly tokens: DreamlakeTokens,
+		readonly accounts: AccountRepository,
 		private readonly log: Logger,
 	) {}
 
 	/** POST /auth/exchange: a verified vuer-auth token buys a dreamlake token; the first one creates the account. */
-	async exchangeVuerToken(accounts: AccountRepository, vuerToken: string): Promise<ExchangeResult> {
+	async exchangeVuerToken(meter: DbMeter, vuerToken: string): Promise<ExchangeResult> {
 		const identity = await this.vuerAuth.verify(vuerToken)
 		let result: { account: Account; created: boolean }
 		try {
-			result = await accounts.findOrCreate(identity.sub, () => newUserFromIdentity(identity))
+			result = await this.accounts.findOrCreate(meter, identity.sub, () => newUserFromIdentity(identity))
 		} catch (error) {
 			if (isDiskFull(error)) throw error // the error handler's 507, as for every write
 			this.log.error('failed to create user account', describeError(error))
@@ -43,48 +47,48 @@ export class AuthService {
 	}
 
 	/** GET /auth/me: the caller's account, re-created from the token's claims if it is gone. */
-	currentAccount(accounts: AccountRepository, caller: DreamlakeClaims): Account | Promise<Account> {
-		const known = accounts.cached(caller.sub) // synchronous when in memory: no promise on the hot path
-		return known ? current(known, caller) : this.findOrCreateAccount(accounts, caller)
+	currentAccount(meter: DbMeter, caller: DreamlakeClaims): Account | Promise<Account> {
+		const known = this.accounts.cached(caller.sub) // synchronous when in memory: no promise on the hot path
+		return known ? current(known, caller) : this.findOrCreateAccount(meter, caller)
 	}
 
 	/** Not in memory: a plain read first, so a GET takes the write lock only to re-create a user who is gone. */
-	private async findOrCreateAccount(accounts: AccountRepository, caller: DreamlakeClaims): Promise<Account> {
-		const found = accounts.readBySub(caller.sub)
-		const account = found?.namespace ? (found as Account) : (await accounts.findOrCreate(caller.sub, () => newUserFromClaims(caller))).account
+	private async findOrCreateAccount(meter: DbMeter, caller: DreamlakeClaims): Promise<Account> {
+		const found = this.accounts.readBySub(meter, caller.sub)
+		const account = found?.namespace ? (found as Account) : (await this.accounts.findOrCreate(meter, caller.sub, () => newUserFromClaims(caller))).account
 		return current(account, caller)
 	}
 
 	/** PATCH /auth/me: changes only the fields sent; one statement. */
-	async updateProfile(accounts: AccountRepository, caller: DreamlakeClaims, body: ProfilePatch) {
+	async updateProfile(meter: DbMeter, caller: DreamlakeClaims, body: ProfilePatch) {
 		const changes = profileChanges(body)
 		let updated
 		try {
-			updated = await accounts.updateProfile(caller.sub, caller.ver, changes)
+			updated = await this.accounts.updateProfile(meter, caller.sub, caller.ver, changes)
 		} catch (error) {
 			if (error instanceof UsernameTakenError) throw conflict('username_taken', `The username "${changes.username}" is already taken.`)
 			throw error
 		}
-		return updated ?? explainMiss(accounts, caller)
+		return updated ?? this.explainMiss(meter, caller)
 	}
 
 	/** POST /auth/logout: every dreamlake token of the caller stops working; a new exchange works. */
-	async logout(accounts: AccountRepository, caller: DreamlakeClaims): Promise<void> {
-		if (!(await accounts.revokeTokens(caller.sub, caller.ver))) explainMiss(accounts, caller)
+	async logout(meter: DbMeter, caller: DreamlakeClaims): Promise<void> {
+		if (!(await this.accounts.revokeTokens(meter, caller.sub, caller.ver))) this.explainMiss(meter, caller)
 		this.log.info('tokens revoked', { userId: caller.uid })
 	}
-}
 
-/** A write guarded by the token version matched nothing: a deleted user (404) or a revoked token (401). A second statement, on this path only. */
-function explainMiss(accounts: AccountRepository, caller: DreamlakeClaims): never {
-	if (accounts.readBySub(caller.sub)) throw tokenRevoked()
-	throw notFound('user_not_found', 'User not found.')
+	/** A write guarded by the token version matched nothing: a deleted user (404) or a revoked token (401). A second statement, on this path only. */
+	private explainMiss(meter: DbMeter, caller: DreamlakeClaims): never {
+		if (this.accounts.readBySub(meter, caller.sub)) throw tokenRevoked()
+		throw notFound('user_not_found', 'User not found.')
+	}
 }
 
 const tokenRevoked = () => unauthorized('token_revoked', 'The dreamlake token has been revoked; log in again.')
 
 function newUserFromIdentity(identity: VuerIdentity): NewUser {
-	const id = newId()
+	const id = newUuid()
 	return {
 		id,
 		namespaceSlug: personalNamespaceSlug({ username: identity.username, email: identity.email, userId: id }),

@@ -34,3 +34,6 @@ export function parseRowId(segment: string | null | undefined): number | undefin
 }
 
 export const formatRowId = (id: number): string => String(id)
+
+/** Ids of users and namespaces: UUIDv7 strings (time-ordered), as upstream's are. */
+export const newUuid = () => Bun.randomUUIDv7()

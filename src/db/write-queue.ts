@@ -1,27 +1,51 @@
 import type { Database } from 'bun:sqlite'
 import { DbMeter, metered } from './meter'
 
+/**
+ * What a write job is handed: proof that it runs inside the group's transaction (a repository
+ * method that takes a `Tx` may only be called from a job), and the one way to keep memory in step
+ * with what is stored. A cache is changed only through these hooks: `afterCommit` for what other
+ * requests may read once the write is durable, `onRollback` to undo what a job set for the jobs
+ * after it in the same transaction (the next log sequence, a track's next index).
+ */
+export interface Tx {
+	/** The connection, inside the transaction (SQLite runs one at a time on it). */
+	readonly sqlite: Database
+	/** Runs `fn` once this write has committed, before its promise settles; never when it rolls back. */
+	afterCommit(fn: () => void): void
+	/** Runs `fn` when this write's work is undone: by its own savepoint, or with the whole transaction. */
+	onRollback(fn: () => void): void
+}
+
 interface Job {
-	work: () => unknown
+	work: (tx: Tx) => unknown
 	meter: DbMeter
 	resolve: (value: unknown) => void
 	reject: (error: unknown) => void
 }
 
-const queues = new WeakMap<Database, WriteQueue>()
-
-/** The one write queue of a database connection, shared by every feature's repository. */
-export function writeQueueOf(sqlite: Database): WriteQueue {
-	let queue = queues.get(sqlite)
-	if (!queue) queues.set(sqlite, (queue = new WriteQueue(sqlite)))
-	return queue
+/** One job's hooks, gathered while it runs. */
+class JobTx implements Tx {
+	readonly committed: (() => void)[] = []
+	readonly undone: (() => void)[] = []
+	constructor(readonly sqlite: Database) {}
+	afterCommit(fn: () => void): void {
+		this.committed.push(fn)
+	}
+	onRollback(fn: () => void): void {
+		this.undone.push(fn)
+	}
+	rolledBack(): void {
+		for (const fn of this.undone) fn()
+	}
 }
 
 /**
  * Group commit: the writes that arrive in one turn of the event loop share one transaction, each
  * inside its own savepoint, so one failing write rolls back alone and the others still commit.
  * A commit is the expensive part of a SQLite write here (WAL frames and file locks, bun run bench);
- * one per turn instead of one per request. A write's promise settles only after its commit.
+ * one per turn instead of one per request. A write's promise settles only after its commit. The
+ * composition root (app.ts) makes one per database and hands it to every repository.
  */
 export class WriteQueue {
 	private jobs: Job[] = []
@@ -41,7 +65,7 @@ export class WriteQueue {
 	}
 
 	/** Runs `work` (synchronous) in the next group transaction; its statements are charged to `meter`. */
-	run<T>(meter: DbMeter, work: () => T): Promise<T> {
+	run<T>(meter: DbMeter, work: (tx: Tx) => T): Promise<T> {
 		return new Promise<T>((resolve, reject) => {
 			meter.transactions++
 			this.jobs.push({ work, meter, resolve: resolve as (value: unknown) => void, reject })
@@ -59,7 +83,7 @@ export class WriteQueue {
 		this.scheduled = false
 		const jobs = this.jobs
 		this.jobs = []
-		const outcomes: { ok: boolean; value: unknown }[] = []
+		const outcomes: { ok: boolean; value: unknown; tx: JobTx }[] = []
 		try {
 			this.sql.begin.run()
 		} catch (error) {
@@ -67,16 +91,18 @@ export class WriteQueue {
 			return
 		}
 		for (const [i, job] of jobs.entries()) {
+			const tx = new JobTx(this.sqlite)
 			try {
 				this.sql.savepoint.run()
-				outcomes.push({ ok: true, value: metered(job.meter, job.work) })
+				outcomes.push({ ok: true, value: metered(job.meter, () => job.work(tx)), tx })
 				this.sql.release.run()
 			} catch (error) {
 				if (!this.sqlite.inTransaction) {
 					// SQLite rolled the whole transaction back, not just this write: SQLITE_FULL (or an I/O
 					// error) in a statement without a statement journal does. The writes before it are gone
-					// too, and fail with it; those after it wait for the next transaction, after the failed
-					// ones have forgotten what they remembered of theirs (logs' and tracks' next numbers).
+					// too, and fail with it; those after it run in the next transaction.
+					tx.rolledBack()
+					for (const done of outcomes) if (done.ok) done.tx.rolledBack()
 					for (const undone of jobs.slice(0, i + 1)) undone.reject(error)
 					this.jobs = jobs.slice(i + 1).concat(this.jobs)
 					if (this.jobs.length > 0) this.schedule()
@@ -84,7 +110,8 @@ export class WriteQueue {
 				}
 				this.sql.rollbackToSavepoint.run()
 				this.sql.release.run()
-				outcomes.push({ ok: false, value: error })
+				tx.rolledBack()
+				outcomes.push({ ok: false, value: error, tx })
 			}
 		}
 		try {
@@ -96,9 +123,15 @@ export class WriteQueue {
 			} catch {
 				// every write below fails with the first error either way
 			}
+			for (const outcome of outcomes) if (outcome.ok) outcome.tx.rolledBack()
 			for (const job of jobs) job.reject(error)
 			return
 		}
-		jobs.forEach((job, i) => (outcomes[i]!.ok ? job.resolve(outcomes[i]!.value) : job.reject(outcomes[i]!.value)))
+		jobs.forEach((job, i) => {
+			const outcome = outcomes[i]!
+			if (!outcome.ok) return job.reject(outcome.value)
+			for (const fn of outcome.tx.committed) fn()
+			job.resolve(outcome.value)
+		})
 	}
 }

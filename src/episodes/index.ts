@@ -1,13 +1,13 @@
 import { Elysia, t } from 'elysia'
 import { jsonBody } from '../http/body'
 import { errorResponses, invalidQuery } from '../http/errors'
-import type { callerGuard } from '../http/guard'
+import type { CallerGuard } from '../auth/guard'
 import { dirParam, ListQuery, listParam, paged, pageOf } from '../http/paging'
 import { EPISODE_STATUSES, type EpisodeStatus } from '../db/schema'
 import { DeletedResponse } from '../projects/model'
 import { jsonResponse } from '../http/server-timing'
 import { episodeJson, EpisodeDetailResponse, EpisodeFlat, EpisodePatch, EpisodeResponse, EpisodeUpsert, EPISODE_ORDERS, toEpisodeFlat, toEpisodeResponse, type EpisodeOrder } from './model'
-import type { EpisodeService } from './service'
+import type { EpisodeDetail, EpisodeService } from './service'
 
 const tags = ['Episodes']
 const ProjectPath = t.Object({ ns: t.String(), project: t.String() })
@@ -24,19 +24,17 @@ const EpisodeListQuery = ListQuery({
 })
 
 /** Episodes: the upsert by name the SDK opens every run with, reads, PATCH, soft delete and restore. */
-export const episodeRoutes = (episodes: EpisodeService, guard: ReturnType<typeof callerGuard>) => {
-	const detail = (result: ReturnType<EpisodeService['get']>, namespace: { id: string; slug: string }) => ({
-		...toEpisodeResponse(result.episode, result.project, namespace),
-		...result.counts,
-	})
+export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard) => {
+	// the namespace an answer names is the episode's, from the data: never the caller's own
+	const detail = (result: EpisodeDetail) => ({ ...toEpisodeResponse(result.episode, result.project, result.namespace), ...result.counts })
 	return new Elysia()
 		.use(guard)
 		.use(jsonBody)
 		.post(
 			'/namespaces/:ns/projects/:project/episodes',
 			async ({ caller, meter, params, body }) => {
-				const { episode, project, created } = await episodes.upsert(meter, caller, params.ns, params.project, body)
-				return jsonResponse(episodeJson(episode, project, caller.namespace), meter, created ? 201 : 200)
+				const { episode, project, namespace, created } = await episodes.upsert(meter, caller, params.ns, params.project, body)
+				return jsonResponse(episodeJson(episode, project, namespace), meter, created ? 201 : 200)
 			},
 			{
 				caller: true,
@@ -77,7 +75,7 @@ export const episodeRoutes = (episodes: EpisodeService, guard: ReturnType<typeof
 				detail: { summary: 'List the episodes of a project (paged, filtered, sorted)', tags },
 			},
 		)
-		.get('/namespaces/:ns/projects/:project/episodes/:name', ({ caller, meter, params }) => detail(episodes.getByName(meter, caller, params.ns, params.project, params.name), caller.namespace), {
+		.get('/namespaces/:ns/projects/:project/episodes/:name', ({ caller, meter, params }) => detail(episodes.getByName(meter, caller, params.ns, params.project, params.name)), {
 			caller: true,
 			params: NamedPath,
 			response: { 200: EpisodeDetailResponse, ...errorResponses(401, 404) },
@@ -85,7 +83,7 @@ export const episodeRoutes = (episodes: EpisodeService, guard: ReturnType<typeof
 		})
 		.patch(
 			'/namespaces/:ns/projects/:project/episodes/:name',
-			async ({ caller, meter, params, body }) => detail(await episodes.updateByName(meter, caller, params.ns, params.project, params.name, body), caller.namespace),
+			async ({ caller, meter, params, body }) => detail(await episodes.updateByName(meter, caller, params.ns, params.project, params.name, body)),
 			{
 				caller: true,
 				params: NamedPath,
@@ -95,13 +93,13 @@ export const episodeRoutes = (episodes: EpisodeService, guard: ReturnType<typeof
 				detail: { summary: 'Update an episode, by name; only the fields sent change', tags },
 			},
 		)
-		.get('/episodes/:id', ({ caller, meter, params }) => detail(episodes.get(meter, caller, params.id), caller.namespace), {
+		.get('/episodes/:id', ({ caller, meter, params }) => detail(episodes.get(meter, caller, params.id)), {
 			caller: true,
 			params: IdPath,
 			response: { 200: EpisodeDetailResponse, ...errorResponses(401, 404) },
 			detail: { summary: 'One episode, by id', tags },
 		})
-		.patch('/episodes/:id', async ({ caller, meter, params, body }) => detail(await episodes.update(meter, caller, params.id, body), caller.namespace), {
+		.patch('/episodes/:id', async ({ caller, meter, params, body }) => detail(await episodes.update(meter, caller, params.id, body)), {
 			caller: true,
 			params: IdPath,
 			parse: ['json1MiB', 'json'],
@@ -122,7 +120,7 @@ export const episodeRoutes = (episodes: EpisodeService, guard: ReturnType<typeof
 				detail: { summary: 'Delete an episode (soft: restore it until it is purged)', tags },
 			},
 		)
-		.post('/episodes/:id/restore', async ({ caller, meter, params }) => detail(await episodes.restore(meter, caller, params.id), caller.namespace), {
+		.post('/episodes/:id/restore', async ({ caller, meter, params }) => detail(await episodes.restore(meter, caller, params.id)), {
 			caller: true,
 			params: IdPath,
 			response: { 200: EpisodeDetailResponse, ...errorResponses(401, 404) },

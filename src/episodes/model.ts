@@ -1,5 +1,5 @@
 import { t, type Static } from 'elysia'
-import type { NamespaceRef } from '../auth/repository'
+import type { NamespaceRef } from '../namespaces/model'
 import { formatRowId } from '../db/ids'
 import { EPISODE_STATUSES, type EpisodeRow } from '../db/schema'
 import { Description, iso, isoOrNull, Metadata, Tags, Timestamp } from '../http/fields'

@@ -5,7 +5,7 @@ import { newRowId } from '../db/ids'
 import { metered, type DbMeter } from '../db/meter'
 import { episodes, type EpisodeRow, type EpisodeStatus } from '../db/schema'
 import { likeAnywhere } from '../db/sql'
-import { writeQueueOf, type WriteQueue } from '../db/write-queue'
+import type { Tx, WriteQueue } from '../db/write-queue'
 import type { EpisodeOrder } from './model'
 
 /** What the ownership check of an episode route needs: kept in memory for live episodes. */
@@ -52,16 +52,15 @@ export class EpisodeRepository {
 	 * locks for a statement outside a transaction included. Rows with large fields are not kept.
 	 */
 	private readonly rows: BoundedMap<string, EpisodeRow>
-	readonly writes: WriteQueue
 	private readonly q
 
 	constructor(
 		private readonly db: Db,
+		private readonly writes: WriteQueue,
 		{ cacheSize = 10_000 }: { cacheSize?: number } = {},
 	) {
 		this.refs = new BoundedMap(cacheSize)
 		this.rows = new BoundedMap(cacheSize)
-		this.writes = writeQueueOf(db.$client)
 		this.q = {
 			byId: db
 				.select()
@@ -136,41 +135,39 @@ export class EpisodeRepository {
 		return new Map(rows.map((r) => [r.projectId, { count: r.n, lastUpdatedAt: new Date(r.last) }]))
 	}
 
-	/** Inside a write job: the episode by name, as the transaction sees it. */
-	byNameInJob(projectId: number, name: string): EpisodeRow | undefined {
-		return this.q.byName.get({ projectId, name })
+	/** Runs `work` in the next group transaction (the upsert's: its project, then its episode). */
+	transaction<T>(meter: DbMeter, work: (tx: Tx) => T): Promise<T> {
+		return this.writes.run(meter, work)
 	}
 
-	/** Inside a write job: a new episode. */
-	insertInJob(projectId: number, name: string, fields: EpisodeChanges): EpisodeRow {
+	/** The episode by name, as the transaction sees it. */
+	currentByName(tx: Tx, projectId: number, name: string): EpisodeRow | undefined {
+		return this.rememberedAfter(tx, this.q.byName.get({ projectId, name }))
+	}
+
+	/** A new episode. */
+	insert(tx: Tx, projectId: number, name: string, fields: EpisodeChanges): EpisodeRow {
 		const now = new Date()
 		for (;;) {
 			try {
-				return this.db.insert(episodes).values({ id: newRowId(), projectId, name, ...fields, createdAt: now, updatedAt: now }).returning().get()
+				return this.rememberedAfter(tx, this.db.insert(episodes).values({ id: newRowId(), projectId, name, ...fields, createdAt: now, updatedAt: now }).returning().get())!
 			} catch (error) {
 				if (sqliteErrorOf(error)?.code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw error // an id taken after a clock step: draw again
 			}
 		}
 	}
 
-	/** Inside a write job: applies the changes to a live episode; `undefined` when it is not live. */
-	updateInJob(id: number, changes: EpisodeChanges): EpisodeRow | undefined {
-		return this.db
-			.update(episodes)
-			.set({ ...changes, updatedAt: new Date() })
-			.where(and(eq(episodes.id, id), isNull(episodes.deletedAt)))
-			.returning()
-			.get()
-	}
-
-	/**
-	 * Runs `work` in the next group transaction and, once it has committed, keeps the episode it
-	 * returns in memory: a write that is rolled back leaves the cache as it was.
-	 */
-	async write<T extends { episode?: EpisodeRow }>(meter: DbMeter, work: () => T): Promise<T> {
-		const result = await this.writes.run(meter, work)
-		this.remembered(result.episode)
-		return result
+	/** Applies the changes to a live episode; `undefined` when it is not live. */
+	applyChanges(tx: Tx, id: number, changes: EpisodeChanges): EpisodeRow | undefined {
+		return this.rememberedAfter(
+			tx,
+			this.db
+				.update(episodes)
+				.set({ ...changes, updatedAt: new Date() })
+				.where(and(eq(episodes.id, id), isNull(episodes.deletedAt)))
+				.returning()
+				.get(),
+		)
 	}
 
 	/**
@@ -178,38 +175,44 @@ export class EpisodeRepository {
 	 * written when that is nothing. `undefined` when the episode is not live.
 	 */
 	async update(meter: DbMeter, id: number, decide: (row: EpisodeRow) => EpisodeChanges): Promise<EpisodeRow | undefined> {
-		const { episode } = await this.write(meter, () => {
-			const current = this.q.byId.get({ id })
-			if (!current || current.deletedAt !== null) return {}
+		return this.writes.run(meter, (tx) => {
+			const current = this.rememberedAfter(tx, this.q.byId.get({ id }))
+			if (!current || current.deletedAt !== null) return undefined
 			const changes = decide(current)
-			return { episode: Object.keys(changes).length === 0 ? current : this.updateInJob(id, changes) }
+			return Object.keys(changes).length === 0 ? current : this.applyChanges(tx, id, changes)
 		})
-		return episode
 	}
 
 	/** Marks a live episode deleted; `undefined` when it is not live. `guard` may refuse (write protection). */
 	async softDelete(meter: DbMeter, id: number, guard: (row: EpisodeRow) => void): Promise<EpisodeRow | undefined> {
 		const now = new Date()
-		const { episode } = await this.write(meter, () => {
+		return this.writes.run(meter, (tx) => {
 			const current = this.q.byId.get({ id })
-			if (!current || current.deletedAt !== null) return {}
+			if (!current || current.deletedAt !== null) return undefined
 			guard(current)
-			return { episode: this.db.update(episodes).set({ deletedAt: now, updatedAt: now }).where(eq(episodes.id, id)).returning().get() }
+			return this.rememberedAfter(tx, this.db.update(episodes).set({ deletedAt: now, updatedAt: now }).where(eq(episodes.id, id)).returning().get())
 		})
-		return episode
 	}
 
 	/** Brings a deleted episode back; `undefined` when it is not deleted. */
 	async restore(meter: DbMeter, id: number): Promise<EpisodeRow | undefined> {
-		const { episode } = await this.write(meter, () => ({
-			episode: this.db
-				.update(episodes)
-				.set({ deletedAt: null, updatedAt: new Date() })
-				.where(and(eq(episodes.id, id), isNotNull(episodes.deletedAt)))
-				.returning()
-				.get(),
-		}))
-		return episode
+		return this.writes.run(meter, (tx) =>
+			this.rememberedAfter(
+				tx,
+				this.db
+					.update(episodes)
+					.set({ deletedAt: null, updatedAt: new Date() })
+					.where(and(eq(episodes.id, id), isNotNull(episodes.deletedAt)))
+					.returning()
+					.get(),
+			),
+		)
+	}
+
+	/** A row a write read or wrote, kept in memory (or dropped, when deleted) once that write has committed: a rolled-back write leaves memory as it was. */
+	private rememberedAfter(tx: Tx, row: EpisodeRow | undefined): EpisodeRow | undefined {
+		if (row) tx.afterCommit(() => this.remembered(row))
+		return row
 	}
 
 	/** Keeps a live row (its ref, and the row when small) and drops a deleted one: every read and write passes here. */

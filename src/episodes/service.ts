@@ -1,11 +1,12 @@
-import type { Account } from '../auth/repository'
+import type { Account } from '../auth/model'
 import { parseRowId } from '../db/ids'
 import type { DbMeter } from '../db/meter'
 import type { EpisodeRow } from '../db/schema'
 import { forbidden, gone, invalidField, notFound } from '../http/errors'
 import { checkName, describedFields } from '../http/fields'
 import type { Page } from '../http/paging'
-import { ownNamespace } from '../namespaces/service'
+import type { NamespaceAccess } from '../namespaces/access'
+import type { NamespaceRef, Need } from '../namespaces/model'
 import type { ProjectRef } from '../projects/repository'
 import { projectNotFound, type ProjectService } from '../projects/service'
 import { isProjectSlug, projectSlugOf } from '../projects/model'
@@ -19,13 +20,29 @@ export type EpisodeCounts = Record<'logCount' | 'trackCount' | 'fileCount', numb
 export interface UpsertResult {
 	episode: EpisodeRow
 	project: ProjectRef
+	namespace: NamespaceRef
 	created: boolean
 }
 
+/** An episode with where it lives, for the answers: its project and namespace come from the data, never from the caller. */
+export interface EpisodeDetail {
+	episode: EpisodeRow
+	project: ProjectRef
+	namespace: NamespaceRef
+	counts: EpisodeCounts
+}
+
+/** Where a live episode named by id lives, found through the access check of its namespace. */
+interface EpisodePlace {
+	ref: EpisodeRef
+	project: ProjectRef
+	namespace: NamespaceRef
+}
+
 /**
- * Episodes, and the ownership check of every route under one: an episode is the caller's when
- * it is live, its project is live, and the project is in the caller's namespace. Anything else
- * is the same 404 as an id that never existed.
+ * Episodes, and the check every route under one makes: an episode may be reached when it is live,
+ * its project is live, and the access check lets the caller into the project's namespace. Anything
+ * else is the same 404 as an id that never existed.
  */
 export class EpisodeService {
 	private readonly counters = new Map<keyof EpisodeCounts, EpisodeCounter>()
@@ -33,6 +50,7 @@ export class EpisodeService {
 	constructor(
 		readonly repository: EpisodeRepository,
 		private readonly projects: ProjectService,
+		private readonly access: NamespaceAccess,
 	) {}
 
 	/** Lets a feature that keeps data under episodes report its count in single reads. */
@@ -46,96 +64,90 @@ export class EpisodeService {
 	 * read and no write; once its project is known, that read is the only statement.
 	 */
 	async upsert(meter: DbMeter, caller: Account, ns: string, projectSegment: string, body: EpisodeUpsert): Promise<UpsertResult> {
-		const namespace = ownNamespace(caller, ns)
+		const namespace = this.access.bySlug(meter, caller, ns, 'write')
 		if (!isProjectSlug(projectSlugOf(projectSegment))) throw invalidField('project', 'needs a letter or digit (it names the project, in the path)')
 		const name = checkName(body.name, 'name')
 		const changes = episodeChanges(body)
-		const project = this.projects.liveRefBySegment(meter, namespace.id, projectSegment)
+		const project = this.projects.liveRefBySegment(meter, namespace, projectSegment)
 		if (project) {
 			const existing = this.repository.byName(meter, project.id, name)
 			if (existing && existing.deletedAt === null && Object.keys(changedFields(existing, changes)).length === 0) {
-				return { episode: existing, project, created: false }
+				return { episode: existing, project, namespace, created: false }
 			}
 		}
-		const result = await this.repository.write(meter, () => {
-			const project = this.projects.ensureInJob(namespace.id, projectSegment)
+		return this.repository.transaction(meter, (tx) => {
+			const project = this.projects.ensure(tx, namespace, projectSegment)
 			const projectRef = { id: project.id, namespaceId: project.namespaceId, slug: project.slug }
-			const current = this.repository.byNameInJob(project.id, name)
-			if (!current) return { episode: this.repository.insertInJob(project.id, name, changes), project: projectRef, created: true }
+			const current = this.repository.currentByName(tx, project.id, name)
+			if (!current) return { episode: this.repository.insert(tx, project.id, name, changes), project: projectRef, namespace, created: true }
 			if (current.deletedAt !== null) {
 				throw gone('episode_deleted', `Episode "${name}" was deleted: restore it (POST /episodes/${current.id}/restore) or purge it first.`)
 			}
 			const changed = changedFields(current, changes)
-			if (Object.keys(changed).length === 0) return { episode: current, project: projectRef, created: false }
+			if (Object.keys(changed).length === 0) return { episode: current, project: projectRef, namespace, created: false }
 			refuseIfProtected(current)
-			return { episode: this.repository.updateInJob(current.id, changed)!, project: projectRef, created: false }
+			return { episode: this.repository.applyChanges(tx, current.id, changed)!, project: projectRef, namespace, created: false }
 		})
-		this.projects.remember(result.project) // committed now: the next open of this run finds its project in memory
-		return result
 	}
 
-	/** The live episode the caller owns with this id (a path segment), or 404. From memory once known. */
-	owned(meter: DbMeter, caller: Account, idSegment: string): EpisodeRef {
-		const id = parseRowId(idSegment)
-		const ref = id === undefined ? undefined : this.repository.liveRef(meter, id)
-		if (!ref || !this.projects.liveRefIn(meter, caller.namespace.id, ref.projectId)) throw episodeNotFound()
-		return ref
+	/** The live episode with this id (a path segment) if the caller may read there, or 404. From memory once known. */
+	readable(meter: DbMeter, caller: Account, idSegment: string): EpisodeRef {
+		return this.place(meter, caller, idSegment, 'read').ref
 	}
 
-	/** As `owned`, and 403 when the episode is write-protected: for every write under an episode. */
+	/** As `readable` for a caller who may write there, and 403 when the episode is write-protected: for every write under an episode. */
 	writable(meter: DbMeter, caller: Account, idSegment: string): EpisodeRef {
-		const ref = this.owned(meter, caller, idSegment)
+		const { ref } = this.place(meter, caller, idSegment, 'write')
 		if (ref.writeProtected) throw writeProtected()
 		return ref
 	}
 
 	/** GET /episodes/{id}: the episode, its project and the counts under it. */
-	get(meter: DbMeter, caller: Account, idSegment: string) {
-		const ref = this.owned(meter, caller, idSegment)
-		const episode = this.repository.byId(meter, ref.id)
+	get(meter: DbMeter, caller: Account, idSegment: string): EpisodeDetail {
+		const place = this.place(meter, caller, idSegment, 'read')
+		const episode = this.repository.byId(meter, place.ref.id)
 		if (!episode || episode.deletedAt !== null) throw episodeNotFound()
-		return this.detail(meter, caller, episode)
+		return this.detail(meter, episode, place)
 	}
 
 	/** GET …/episodes/{name}. */
-	getByName(meter: DbMeter, caller: Account, ns: string, projectSegment: string, name: string) {
-		return this.detail(meter, caller, this.liveByName(meter, caller, ns, projectSegment, name))
+	getByName(meter: DbMeter, caller: Account, ns: string, projectSegment: string, name: string): EpisodeDetail {
+		const { episode, place } = this.liveByName(meter, caller, ns, projectSegment, name, 'read')
+		return this.detail(meter, episode, place)
 	}
 
 	list(meter: DbMeter, caller: Account, ns: string, projectSegment: string, page: Page, filters: Omit<EpisodeListing, 'offset' | 'limit'>) {
-		const namespace = ownNamespace(caller, ns)
-		const project = this.projects.liveRefBySegment(meter, namespace.id, projectSegment)
+		const namespace = this.access.bySlug(meter, caller, ns, 'read')
+		const project = this.projects.liveRefBySegment(meter, namespace, projectSegment)
 		if (!project) throw projectNotFound(projectSegment)
 		return { project, ...this.repository.list(meter, project.id, { ...filters, offset: page.offset, limit: page.pageSize }) }
 	}
 
 	/** PATCH /episodes/{id}. */
-	async update(meter: DbMeter, caller: Account, idSegment: string, patch: EpisodePatch) {
-		const ref = this.owned(meter, caller, idSegment)
-		return this.applyPatch(meter, caller, ref.id, patch)
+	async update(meter: DbMeter, caller: Account, idSegment: string, patch: EpisodePatch): Promise<EpisodeDetail> {
+		return this.applyPatch(meter, this.place(meter, caller, idSegment, 'write'), patch)
 	}
 
 	/** PATCH …/episodes/{name}. */
-	async updateByName(meter: DbMeter, caller: Account, ns: string, projectSegment: string, name: string, patch: EpisodePatch) {
-		const episode = this.liveByName(meter, caller, ns, projectSegment, name)
-		return this.applyPatch(meter, caller, episode.id, patch)
+	async updateByName(meter: DbMeter, caller: Account, ns: string, projectSegment: string, name: string, patch: EpisodePatch): Promise<EpisodeDetail> {
+		return this.applyPatch(meter, this.liveByName(meter, caller, ns, projectSegment, name, 'write').place, patch)
 	}
 
 	/** DELETE /episodes/{id}: soft; 403 while write-protected. */
 	async remove(meter: DbMeter, caller: Account, idSegment: string): Promise<EpisodeRow> {
-		const ref = this.owned(meter, caller, idSegment)
+		const { ref } = this.place(meter, caller, idSegment, 'write')
 		return (await this.repository.softDelete(meter, ref.id, refuseIfProtected)) ?? episodeNotFoundAfterAll()
 	}
 
-	/** POST /episodes/{id}/restore: a deleted episode of the caller's, in a live project. */
-	async restore(meter: DbMeter, caller: Account, idSegment: string) {
+	/** POST /episodes/{id}/restore: a deleted episode, in a live project the caller may write in. */
+	async restore(meter: DbMeter, caller: Account, idSegment: string): Promise<EpisodeDetail> {
 		const id = parseRowId(idSegment)
 		const row = id === undefined ? undefined : this.repository.byId(meter, id)
-		if (!row || row.deletedAt === null || !this.projects.liveRefIn(meter, caller.namespace.id, row.projectId)) {
-			throw notFound('episode_not_deleted', 'No deleted episode with this id to restore.')
-		}
+		const project = row && row.deletedAt !== null ? this.projects.liveRef(meter, row.projectId) : undefined
+		const namespace = project && this.access.byId(meter, caller, project.namespaceId, 'write')
+		if (!row || !project || !namespace) throw notFound('episode_not_deleted', 'No deleted episode with this id to restore.')
 		const restored = (await this.repository.restore(meter, row.id)) ?? episodeNotFoundAfterAll()
-		return this.detail(meter, caller, restored)
+		return this.detail(meter, restored, { ref: restored, project, namespace })
 	}
 
 	/** The ids of the live episodes of these projects. */
@@ -148,31 +160,39 @@ export class EpisodeService {
 		return this.repository.liveSummaries(meter, projectIds)
 	}
 
-	private async applyPatch(meter: DbMeter, caller: Account, id: number, patch: EpisodePatch) {
+	private async applyPatch(meter: DbMeter, place: EpisodePlace, patch: EpisodePatch): Promise<EpisodeDetail> {
 		const changes = episodeChanges(patch)
-		const episode = await this.repository.update(meter, id, (current) => {
+		const episode = await this.repository.update(meter, place.ref.id, (current) => {
 			const changed = changedFields(current, changes)
 			// only a PATCH that lifts the protection may change a protected episode
 			if (current.writeProtected && patch.writeProtected !== false && Object.keys(changed).length > 0) throw writeProtected()
 			return changed
 		})
-		return this.detail(meter, caller, episode ?? episodeNotFoundAfterAll())
+		return this.detail(meter, episode ?? episodeNotFoundAfterAll(), place)
 	}
 
-	private liveByName(meter: DbMeter, caller: Account, ns: string, projectSegment: string, name: string): EpisodeRow {
-		const namespace = ownNamespace(caller, ns)
-		const project = this.projects.liveRefBySegment(meter, namespace.id, projectSegment)
+	/** A live episode by id, with its live project and namespace, if the access check lets the caller `need` there; else 404. */
+	private place(meter: DbMeter, caller: Account, idSegment: string, need: Need): EpisodePlace {
+		const id = parseRowId(idSegment)
+		const ref = id === undefined ? undefined : this.repository.liveRef(meter, id)
+		const project = ref && this.projects.liveRef(meter, ref.projectId)
+		const namespace = project && this.access.byId(meter, caller, project.namespaceId, need)
+		if (!ref || !project || !namespace) throw episodeNotFound()
+		return { ref, project, namespace }
+	}
+
+	private liveByName(meter: DbMeter, caller: Account, ns: string, projectSegment: string, name: string, need: Need): { episode: EpisodeRow; place: EpisodePlace } {
+		const namespace = this.access.bySlug(meter, caller, ns, need)
+		const project = this.projects.liveRefBySegment(meter, namespace, projectSegment)
 		const episode = project && this.repository.byName(meter, project.id, name)
-		if (!episode || episode.deletedAt !== null) throw episodeNotFound(name)
-		return episode
+		if (!project || !episode || episode.deletedAt !== null) throw episodeNotFound(name)
+		return { episode, place: { ref: episode, project, namespace } }
 	}
 
-	private detail(meter: DbMeter, caller: Account, episode: EpisodeRow) {
-		const project = this.projects.liveRefIn(meter, caller.namespace.id, episode.projectId)
-		if (!project) throw episodeNotFound()
+	private detail(meter: DbMeter, episode: EpisodeRow, place: EpisodePlace): EpisodeDetail {
 		const counts: EpisodeCounts = { logCount: 0, trackCount: 0, fileCount: 0 }
 		for (const [name, counter] of this.counters) counts[name] = counter(meter, episode.id)
-		return { episode, project, counts }
+		return { episode, project: place.project, namespace: place.namespace, counts }
 	}
 }
 

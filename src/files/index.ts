@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia'
 import { jsonBody } from '../http/body'
 import { ApiError, errorResponses } from '../http/errors'
-import type { callerGuard } from '../http/guard'
+import type { CallerGuard } from '../auth/guard'
 import { listParam, ListQuery, paged, pageOf } from '../http/paging'
 import { FileDeleted, FileList, FilePatch, FileResponse, PAGE_DEFAULT, PAGE_MAX, toFileResponse } from './model'
 import type { FileService } from './service'
@@ -11,7 +11,7 @@ const EpisodePath = t.Object({ id: t.String() })
 const FilePath = t.Object({ id: t.String(), fileId: t.String() })
 
 /** Files of an episode: streamed upload, list, get, PATCH, soft delete, restore, and the download. */
-export const fileRoutes = (files: FileService, guard: ReturnType<typeof callerGuard>) =>
+export const fileRoutes = (files: FileService, guard: CallerGuard) =>
 	new Elysia()
 		.use(guard)
 		.use(jsonBody)

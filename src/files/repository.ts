@@ -3,7 +3,7 @@ import { sqliteErrorOf, type Db } from '../db/client'
 import { newRowId } from '../db/ids'
 import { metered, type DbMeter } from '../db/meter'
 import { files, type FileRow } from '../db/schema'
-import { writeQueueOf, type WriteQueue } from '../db/write-queue'
+import type { WriteQueue } from '../db/write-queue'
 
 export interface NewFile {
 	episodeId: number
@@ -27,11 +27,12 @@ export class PathTakenError extends Error {}
 
 /** Files' rows; their bytes are the blob store's (storage/blobs.ts). */
 export class FileRepository {
-	private readonly writes: WriteQueue
 	private readonly q
 
-	constructor(private readonly db: Db) {
-		this.writes = writeQueueOf(db.$client)
+	constructor(
+		private readonly db: Db,
+		private readonly writes: WriteQueue,
+	) {
 		this.q = {
 			byId: db
 				.select()

@@ -1,6 +1,5 @@
-import { Elysia } from 'elysia'
+import { Elysia, type AnyElysia } from 'elysia'
 import { errorResponses, notImplemented } from './errors'
-import type { callerGuard } from './guard'
 
 /**
  * Upstream routes this server does not have yet, each answering 501 with the error body: a client
@@ -15,7 +14,8 @@ const MISSING: { paths: string[]; what: string }[] = [
 	{ paths: ['/bindrs', '/bindrs/*'], what: 'Bindrs' },
 ]
 
-export const notImplementedRoutes = (guard: ReturnType<typeof callerGuard>) => {
+/** `guard`: the caller guard (auth/guard.ts), whose `caller` macro makes these 401 without a token, as every data route is. */
+export const notImplementedRoutes = <Guard extends AnyElysia>(guard: Guard) => {
 	let app = new Elysia().use(guard)
 	for (const { paths, what } of MISSING) {
 		for (const path of paths) {
@@ -24,7 +24,7 @@ export const notImplementedRoutes = (guard: ReturnType<typeof callerGuard>) => {
 				() => {
 					throw notImplemented(`${what}: not available on this server yet.`)
 				},
-				{ caller: true, response: errorResponses(401, 501), detail: { summary: `${what}: not available yet (501)`, tags: ['Not yet available'] } },
+				{ caller: true, response: errorResponses(401, 501), detail: { summary: `${what}: not available yet (501)`, tags: ['Not yet available'] } } as never,
 			) as unknown as typeof app
 		}
 	}

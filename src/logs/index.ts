@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia'
 import { jsonBody } from '../http/body'
 import { errorResponses, invalidQuery } from '../http/errors'
-import type { callerGuard } from '../http/guard'
+import type { CallerGuard } from '../auth/guard'
 import { jsonResponse } from '../http/server-timing'
 import { dirParam, listParam, wholeNumber } from '../http/paging'
 import { levelCode, LEVELS, LogPage, LogsAppend, LogsAppended, LogStats, MAX_ENTRIES, parseMicros } from './model'
@@ -11,7 +11,7 @@ const tags = ['Logs']
 const IdPath = t.Object({ id: t.String() })
 
 /** Log lines of an episode: POST a batch, GET pages by sequence, GET stats. */
-export const logRoutes = (logs: LogService, guard: ReturnType<typeof callerGuard>) =>
+export const logRoutes = (logs: LogService, guard: CallerGuard) =>
 	new Elysia()
 		.use(guard)
 		.use(jsonBody)

@@ -5,7 +5,7 @@ import type { Db } from '../db/client'
 import { metered, tally, type DbMeter } from '../db/meter'
 import { logEntries, logSummaries, type LogSummaryRow } from '../db/schema'
 import { likeAnywhere } from '../db/sql'
-import { writeQueueOf, type WriteQueue } from '../db/write-queue'
+import type { WriteQueue } from '../db/write-queue'
 import type { LogRow } from './model'
 
 export interface LogQuery {
@@ -33,7 +33,6 @@ const ROWS_PER_INSERT = 128
  * episode sends nothing else.
  */
 export class LogRepository {
-	private readonly writes: WriteQueue
 	/** Next sequence number per episode; dropped whenever a write fails, to be read again. */
 	private readonly nextSequence: BoundedMap<number, number>
 	/** `INSERT … VALUES (…), (…)` with n rows, at index n, prepared on first use. */
@@ -42,9 +41,9 @@ export class LogRepository {
 
 	constructor(
 		private readonly db: Db,
+		private readonly writes: WriteQueue,
 		{ cacheSize = 10_000 }: { cacheSize?: number } = {},
 	) {
-		this.writes = writeQueueOf(db.$client)
 		this.nextSequence = new BoundedMap(cacheSize)
 		this.q = {
 			total: db.$client.prepare<{ total: number }, [number]>('SELECT total FROM log_summaries WHERE episode_id = ?'),
@@ -58,19 +57,15 @@ export class LogRepository {
 
 	/** Stores the lines as one contiguous range of sequence numbers; all or nothing. */
 	async append(meter: DbMeter, episodeId: number, rows: LogRow[]): Promise<{ start: number; end: number }> {
-		try {
-			return await this.writes.run(meter, () => {
-				const start = this.nextSequence.get(episodeId) ?? this.storedTotal(episodeId)
-				for (let offset = 0; offset < rows.length; offset += ROWS_PER_INSERT) this.insert(episodeId, start + offset, rows, offset, Math.min(ROWS_PER_INSERT, rows.length - offset))
-				// inside the job: the next append in this same transaction numbers on from here
-				this.nextSequence.set(episodeId, start + rows.length)
-				return { start, end: start + rows.length - 1 }
-			})
-		} catch (error) {
-			// the transaction may have rolled back after this job counted on it: read the number again next time
-			this.nextSequence.delete(episodeId)
-			throw error
-		}
+		return this.writes.run(meter, (tx) => {
+			// a write rolled back after this job counted on it: read the number again next time
+			tx.onRollback(() => this.nextSequence.delete(episodeId))
+			const start = this.nextSequence.get(episodeId) ?? this.storedTotal(episodeId)
+			for (let offset = 0; offset < rows.length; offset += ROWS_PER_INSERT) this.insert(episodeId, start + offset, rows, offset, Math.min(ROWS_PER_INSERT, rows.length - offset))
+			// inside the transaction: the next append in it numbers on from here
+			this.nextSequence.set(episodeId, start + rows.length)
+			return { start, end: start + rows.length - 1 }
+		})
 	}
 
 	read(meter: DbMeter, episodeId: number, query: LogQuery): StoredLog[] {

@@ -1,4 +1,4 @@
-import type { Account } from '../auth/repository'
+import type { Account } from '../auth/model'
 import type { DbMeter } from '../db/meter'
 import type { EpisodeService } from '../episodes/service'
 import { formatRowId } from '../db/ids'
@@ -24,7 +24,7 @@ export class LogService {
 
 	/** GET /episodes/{id}/logs: one page in sequence order, and the cursor to read on from. */
 	read(meter: DbMeter, caller: Account, episodeSegment: string, query: LogQuery) {
-		const episode = this.episodes.owned(meter, caller, episodeSegment)
+		const episode = this.episodes.readable(meter, caller, episodeSegment)
 		const rows = this.repository.read(meter, episode.id, { ...query, limit: query.limit + 1 })
 		const hasMore = rows.length > query.limit
 		if (hasMore) rows.pop()
@@ -41,7 +41,7 @@ export class LogService {
 
 	/** GET /episodes/{id}/logs/stats: from the episode's summary row, not a scan. */
 	stats(meter: DbMeter, caller: Account, episodeSegment: string) {
-		const episode = this.episodes.owned(meter, caller, episodeSegment)
+		const episode = this.episodes.readable(meter, caller, episodeSegment)
 		const summary = this.repository.summary(meter, episode.id)
 		return {
 			totalLogs: summary?.total ?? 0,

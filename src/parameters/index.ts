@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia'
 import { jsonBody } from '../http/body'
 import { errorResponses } from '../http/errors'
-import type { callerGuard } from '../http/guard'
+import type { CallerGuard } from '../auth/guard'
 import { wholeNumber } from '../http/paging'
 import { ParametersHistory, ParametersMerge, ParametersResponse, toParametersResponse } from './model'
 import type { ParameterService } from './service'
@@ -10,7 +10,7 @@ const tags = ['Parameters']
 const IdPath = t.Object({ id: t.String() })
 
 /** An episode's parameters: merge, read, and the history of writes. */
-export const parameterRoutes = (parameters: ParameterService, guard: ReturnType<typeof callerGuard>) =>
+export const parameterRoutes = (parameters: ParameterService, guard: CallerGuard) =>
 	new Elysia()
 		.use(guard)
 		.use(jsonBody)

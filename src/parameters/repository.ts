@@ -3,7 +3,7 @@ import type { Db } from '../db/client'
 import { newRowId } from '../db/ids'
 import { metered, type DbMeter } from '../db/meter'
 import { parameterEntries, parameters, type ParametersRow } from '../db/schema'
-import { writeQueueOf, type WriteQueue } from '../db/write-queue'
+import type { WriteQueue } from '../db/write-queue'
 
 export interface ParameterEntry {
 	version: number
@@ -17,11 +17,12 @@ export type MergeCheck = (merged: Record<string, unknown>, changed: number) => v
 
 /** An episode's parameters (one row, the whole merged set) and their journal (one row per write). */
 export class ParameterRepository {
-	private readonly writes: WriteQueue
 	private readonly q
 
-	constructor(private readonly db: Db) {
-		this.writes = writeQueueOf(db.$client)
+	constructor(
+		private readonly db: Db,
+		private readonly writes: WriteQueue,
+	) {
 		this.q = {
 			current: db
 				.select()

@@ -4,7 +4,7 @@ import type { DbMeter } from '../db/meter'
 import type { EpisodeService } from '../episodes/service'
 import { jsonBody } from '../http/body'
 import { errorResponses } from '../http/errors'
-import type { callerGuard } from '../http/guard'
+import type { CallerGuard } from '../auth/guard'
 import { ListQuery, paged, pageOf } from '../http/paging'
 import { DeletedResponse, ProjectCreate, ProjectPatch, ProjectResponse, toProjectResponse } from './model'
 import type { ProjectService } from './service'
@@ -14,7 +14,7 @@ const NamespacePath = t.Object({ ns: t.String() })
 const ProjectPath = t.Object({ ns: t.String(), project: t.String() })
 
 /** Projects of the caller's namespace: create, list, get, PATCH, soft delete and restore. */
-export const projectRoutes = (projects: ProjectService, episodes: EpisodeService, guard: ReturnType<typeof callerGuard>) => {
+export const projectRoutes = (projects: ProjectService, episodes: EpisodeService, guard: CallerGuard) => {
 	const withCounts = (meter: DbMeter, rows: ProjectRow[]) => {
 		const summaries = episodes.liveSummaries(meter, rows.map((row) => row.id))
 		return rows.map((row) => toProjectResponse(row, summaries.get(row.id)))

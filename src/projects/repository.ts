@@ -5,7 +5,7 @@ import { newRowId } from '../db/ids'
 import { metered, type DbMeter } from '../db/meter'
 import { projects, type ProjectRow } from '../db/schema'
 import { likeAnywhere } from '../db/sql'
-import { writeQueueOf, type WriteQueue } from '../db/write-queue'
+import type { Tx, WriteQueue } from '../db/write-queue'
 
 /** What an ownership check needs of a live project. */
 export interface ProjectRef {
@@ -54,16 +54,15 @@ export class ProjectRepository {
 	private readonly refs: BoundedMap<number, ProjectRef>
 	/** The same refs by namespace and slug (`slugKey`), for the paths that name a project. */
 	private readonly bySlugs: BoundedMap<string, ProjectRef>
-	private readonly writes: WriteQueue
 	private readonly q
 
 	constructor(
 		private readonly db: Db,
+		private readonly writes: WriteQueue,
 		{ cacheSize = 10_000 }: { cacheSize?: number } = {},
 	) {
 		this.refs = new BoundedMap(cacheSize)
 		this.bySlugs = new BoundedMap(cacheSize)
-		this.writes = writeQueueOf(db.$client)
 		this.q = {
 			bySlug: db
 				.select()
@@ -128,18 +127,17 @@ export class ProjectRepository {
 
 	/** Creates the project, or throws SlugTakenError with the project (live or deleted) holding the slug. */
 	async create(meter: DbMeter, project: NewProject): Promise<ProjectRow> {
-		const row = await this.writes.run(meter, () => this.insertOrFind(project))
+		const row = await this.writes.run(meter, (tx) => this.insertOrFind(tx, project))
 		if (!row.created) throw new SlugTakenError(row.project)
-		this.remember(refOf(row.project)) // once committed: a rolled-back project must not be found in memory
 		return row.project
 	}
 
 	/**
-	 * Inside a write job (the episode upsert's): the project with this slug, created when missing.
-	 * Synchronous, so it shares the caller's transaction and savepoint; the caller keeps it in memory
-	 * (`remember`) once that has committed.
+	 * The project with this slug, created when missing; inside a write (`create`'s, or the episode
+	 * upsert's), so it shares that transaction and savepoint. A live one is kept in memory once the
+	 * write has committed: a rolled-back project must not be found there.
 	 */
-	insertOrFind(project: NewProject): { project: ProjectRow; created: boolean } {
+	insertOrFind(tx: Tx, project: NewProject): { project: ProjectRow; created: boolean } {
 		const now = new Date()
 		for (;;) {
 			try {
@@ -149,8 +147,9 @@ export class ProjectRepository {
 					.onConflictDoNothing({ target: [projects.namespaceId, projects.slug] })
 					.returning()
 					.get()
-				if (inserted) return { project: inserted, created: true }
-				return { project: this.q.bySlug.get({ namespaceId: project.namespaceId, slug: project.slug })!, created: false }
+				const row = inserted ?? this.q.bySlug.get({ namespaceId: project.namespaceId, slug: project.slug })!
+				if (row.deletedAt === null) tx.afterCommit(() => this.remember(refOf(row)))
+				return { project: row, created: inserted !== undefined }
 			} catch (error) {
 				if (sqliteErrorOf(error)?.code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw error // an id taken after a clock step: draw again
 			}
@@ -186,20 +185,20 @@ export class ProjectRepository {
 
 	/** Brings a deleted project back, with everything that was deleted with it; `undefined` when it is not deleted. */
 	async restore(meter: DbMeter, id: number): Promise<ProjectRow | undefined> {
-		const row = await this.writes.run(meter, () =>
-			this.db
+		return this.writes.run(meter, (tx) => {
+			const row = this.db
 				.update(projects)
 				.set({ deletedAt: null, updatedAt: new Date() })
 				.where(and(eq(projects.id, id), isNotNull(projects.deletedAt)))
 				.returning()
-				.get(),
-		)
-		if (row) this.remember(refOf(row))
-		return row
+				.get()
+			if (row) tx.afterCommit(() => this.remember(refOf(row)))
+			return row
+		})
 	}
 
-	/** Keeps a live project's ref in memory (only after the write that made or found it has committed). */
-	remember(ref: ProjectRef): void {
+	/** Keeps a live project's ref in memory (a read found it, or a write that made or found it has committed). */
+	private remember(ref: ProjectRef): void {
 		this.refs.set(ref.id, ref)
 		this.bySlugs.set(slugKey(ref.namespaceId, ref.slug), ref)
 	}

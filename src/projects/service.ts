@@ -1,19 +1,24 @@
-import type { Account } from '../auth/repository'
+import type { Account } from '../auth/model'
 import type { ProjectRow } from '../db/schema'
 import type { DbMeter } from '../db/meter'
+import type { Tx } from '../db/write-queue'
 import { conflict, gone, notFound } from '../http/errors'
 import { checkName, isCleanName, describedFields } from '../http/fields'
 import type { Page } from '../http/paging'
-import { ownNamespace } from '../namespaces/service'
+import type { NamespaceAccess } from '../namespaces/access'
+import type { NamespaceRef, Need } from '../namespaces/model'
 import { isProjectSlug, projectSlugOf, slugForNewProject, type ProjectCreate, type ProjectPatch } from './model'
 import { SlugTakenError, type NewProject, type ProjectChanges, type ProjectRef, type ProjectRepository } from './repository'
 
-/** Projects: the caller's own, by namespace slug and project slug; knows nothing of HTTP. */
+/** Projects, by namespace slug and project slug, where the access check lets the caller; knows nothing of HTTP. */
 export class ProjectService {
-	constructor(readonly repository: ProjectRepository) {}
+	constructor(
+		readonly repository: ProjectRepository,
+		private readonly access: NamespaceAccess,
+	) {}
 
 	async create(meter: DbMeter, caller: Account, ns: string, body: ProjectCreate): Promise<ProjectRow> {
-		const namespace = ownNamespace(caller, ns)
+		const namespace = this.access.bySlug(meter, caller, ns, 'write')
 		const project: NewProject = { namespaceId: namespace.id, slug: slugForNewProject(body), ...projectChanges(body), name: checkName(body.name, 'name') }
 		try {
 			return await this.repository.create(meter, project)
@@ -27,19 +32,19 @@ export class ProjectService {
 	}
 
 	list(meter: DbMeter, caller: Account, ns: string, page: Page, filters: { search?: string; deleted: boolean }) {
-		const namespace = ownNamespace(caller, ns)
+		const namespace = this.access.bySlug(meter, caller, ns, 'read')
 		return this.repository.list(meter, namespace.id, { ...filters, offset: page.offset, limit: page.pageSize })
 	}
 
-	/** A live project of the caller, or 404. */
-	get(meter: DbMeter, caller: Account, ns: string, project: string): ProjectRow {
-		const row = this.find(meter, caller, ns, project)
+	/** A live project the caller may `need` in, or 404. */
+	get(meter: DbMeter, caller: Account, ns: string, project: string, need: Need = 'read'): ProjectRow {
+		const row = this.find(meter, caller, ns, project, need)
 		if (!row || row.deletedAt !== null) throw projectNotFound(project)
 		return row
 	}
 
 	async update(meter: DbMeter, caller: Account, ns: string, project: string, patch: ProjectPatch): Promise<ProjectRow> {
-		const row = this.get(meter, caller, ns, project)
+		const row = this.get(meter, caller, ns, project, 'write')
 		if (patch.name !== undefined) checkName(patch.name, 'name')
 		const changes = projectChanges(patch)
 		if (Object.keys(changes).length === 0) return row
@@ -47,54 +52,48 @@ export class ProjectService {
 	}
 
 	async remove(meter: DbMeter, caller: Account, ns: string, project: string): Promise<ProjectRow> {
-		const row = this.get(meter, caller, ns, project)
+		const row = this.get(meter, caller, ns, project, 'write')
 		return (await this.repository.softDelete(meter, row)) ?? notFoundAfterAll(project)
 	}
 
 	async restore(meter: DbMeter, caller: Account, ns: string, project: string): Promise<ProjectRow> {
-		const row = this.find(meter, caller, ns, project)
+		const row = this.find(meter, caller, ns, project, 'write')
 		if (!row || row.deletedAt === null) throw notFound('project_not_deleted', `No deleted project "${project}" to restore.`)
 		return (await this.repository.restore(meter, row.id)) ?? notFoundAfterAll(project)
 	}
 
-	/** The ids of the live projects in the namespace. */
-	liveIds(meter: DbMeter, namespaceId: string): number[] {
-		return this.repository.liveIds(meter, namespaceId)
+	/** The ids of the live projects in a namespace the access check let the caller into. */
+	liveIds(meter: DbMeter, namespace: NamespaceRef): number[] {
+		return this.repository.liveIds(meter, namespace.id)
 	}
 
-	/** A live project by id if it is in the namespace: for the routes that name an episode by id. */
-	liveRefIn(meter: DbMeter, namespaceId: string, id: number): ProjectRef | undefined {
-		const ref = this.repository.liveRef(meter, id)
-		return ref?.namespaceId === namespaceId ? ref : undefined
+	/** A live project by id, wherever it is: for the routes that name an episode by id, which ask the access check of its namespace. */
+	liveRef(meter: DbMeter, id: number): ProjectRef | undefined {
+		return this.repository.liveRef(meter, id)
 	}
 
 	/**
-	 * Inside a write job: the project a path segment names in the namespace, created (named after
-	 * the segment) when missing. A deleted one answers 410, as a deleted episode's name does.
+	 * Inside a write: the project a path segment names in the namespace, created (named after the
+	 * segment) when missing. A deleted one answers 410, as a deleted episode's name does.
 	 */
-	ensureInJob(namespaceId: string, segment: string): ProjectRow {
+	ensure(tx: Tx, namespace: NamespaceRef, segment: string): ProjectRow {
 		const slug = projectSlugOf(segment)
 		if (!isProjectSlug(slug)) throw projectNotFound(segment)
 		const name = segment.trim().slice(0, 100)
-		const { project } = this.repository.insertOrFind({ namespaceId, slug, name: isCleanName(name) ? name : slug })
+		const { project } = this.repository.insertOrFind(tx, { namespaceId: namespace.id, slug, name: isCleanName(name) ? name : slug })
 		if (project.deletedAt !== null) throw gone('project_deleted', `Project "${slug}" was deleted: restore it (POST …/projects/${slug}/restore) or purge it first.`)
 		return project
 	}
 
-	/** A live project of the namespace by a path segment: from memory once known. */
-	liveRefBySegment(meter: DbMeter, namespaceId: string, segment: string): ProjectRef | undefined {
+	/** A live project of a namespace the access check let the caller into, by a path segment: from memory once known. */
+	liveRefBySegment(meter: DbMeter, namespace: NamespaceRef, segment: string): ProjectRef | undefined {
 		const slug = projectSlugOf(segment)
-		return isProjectSlug(slug) ? this.repository.liveRefBySlug(meter, namespaceId, slug) : undefined
+		return isProjectSlug(slug) ? this.repository.liveRefBySlug(meter, namespace.id, slug) : undefined
 	}
 
-	/** Keeps a live project that a write job found or created in memory, once that job has committed. */
-	remember(project: ProjectRef): void {
-		this.repository.remember(project)
-	}
-
-	/** The project a path segment names in the caller's namespace, live or deleted. */
-	find(meter: DbMeter, caller: Account, ns: string, project: string): ProjectRow | undefined {
-		const namespace = ownNamespace(caller, ns)
+	/** The project a path segment names in a namespace the caller may `need` in, live or deleted. */
+	private find(meter: DbMeter, caller: Account, ns: string, project: string, need: Need): ProjectRow | undefined {
+		const namespace = this.access.bySlug(meter, caller, ns, need)
 		const slug = projectSlugOf(project)
 		return isProjectSlug(slug) ? this.repository.bySlug(meter, namespace.id, slug) : undefined
 	}

@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia'
 import { jsonBody } from '../http/body'
 import { errorResponses, invalidQuery } from '../http/errors'
-import type { callerGuard } from '../http/guard'
+import type { CallerGuard } from '../auth/guard'
 import { listParam, wholeNumber } from '../http/paging'
 import { jsonResponse } from '../http/server-timing'
 import { Appended, checkPoint, checkPoints, MAX_PAGE, TrackSeries, toTrackStats, toTrackSummary, TrackAppend, TrackAppendBatch, TrackDeleted, TrackList, TrackPage, TrackStats } from './model'
@@ -12,7 +12,7 @@ const EpisodePath = t.Object({ id: t.String() })
 const TrackPath = t.Object({ id: t.String(), name: t.String() })
 
 /** Tracks of an episode: append one point or a batch, read pages, stats, the list, delete and restore. */
-export const trackRoutes = (tracks: TrackService, guard: ReturnType<typeof callerGuard>) =>
+export const trackRoutes = (tracks: TrackService, guard: CallerGuard) =>
 	new Elysia()
 		.use(guard)
 		.use(jsonBody)

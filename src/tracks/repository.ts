@@ -4,7 +4,7 @@ import { sqliteErrorOf, type Db } from '../db/client'
 import { newRowId } from '../db/ids'
 import { metered, meteredRows, tally, type DbMeter } from '../db/meter'
 import { tracks, type TrackRow } from '../db/schema'
-import { writeQueueOf, type WriteQueue } from '../db/write-queue'
+import type { WriteQueue } from '../db/write-queue'
 import { decodeChunk, encodeBlocks, encodeChunk, pointsOf, summarize, toColumns, type Column, type Point } from './codec'
 
 /** Points per chunk at most: a `data` page of 10,000 points reads three or four chunks. */
@@ -62,15 +62,14 @@ const stateKey = (episodeId: number, name: string) => `${episodeId}/${name}`
  * the next append in the same group commit numbers on from it; dropped when a write fails).
  */
 export class TrackRepository {
-	private readonly writes: WriteQueue
 	private readonly states: BoundedMap<string, TrackState>
 	private readonly q
 
 	constructor(
 		private readonly db: Db,
+		private readonly writes: WriteQueue,
 		{ cacheSize = 10_000 }: { cacheSize?: number } = {},
 	) {
-		this.writes = writeQueueOf(db.$client)
 		this.states = new BoundedMap(cacheSize)
 		const sqlite = db.$client
 		this.q = {
@@ -158,47 +157,43 @@ export class TrackRepository {
 	 */
 	async append(meter: DbMeter, episodeId: number, name: string, points: Point[], fields: TrackFields): Promise<{ trackId: number; startIndex: number }> {
 		const key = stateKey(episodeId, name)
-		try {
-			return await this.writes.run(meter, () => {
-				const state = this.states.get(key) ?? this.loadState(episodeId, name) ?? this.create(episodeId, name)
-				const startIndex = state.total
-				const now = Date.now()
-				let chunks = state.chunks
-				let tail = state.tail
-				let keys = state.keys
-				if (points.length < TAIL_POINTS && tail && tail.count + points.length <= TAIL_POINTS) {
-					tally()
-					const stored = this.q.chunkData.get(state.id, tail.startIndex)!.data
-					const decoded = decodeChunk(stored)
-					const joined = pointsOf(decoded, 0, decoded.count).concat(points)
-					tally()
-					keys = mergedKeys(keys, this.writeChunk(state.id, tail.startIndex, joined, now, 'replace'))
-					tail = { startIndex: tail.startIndex, count: joined.length }
-				} else {
-					for (let from = 0; from < points.length; from += CHUNK_POINTS) {
-						const part = points.length <= CHUNK_POINTS ? points : points.slice(from, from + CHUNK_POINTS)
-						tally()
-						keys = mergedKeys(keys, this.writeChunk(state.id, startIndex + from, part, now, 'insert'))
-						chunks++
-						tail = part.length < TAIL_POINTS ? { startIndex: startIndex + from, count: part.length } : null
-					}
-				}
-				const total = startIndex + points.length
+		return this.writes.run(meter, (tx) => {
+			// a write rolled back after this job counted on it: read the track again next time
+			tx.onRollback(() => this.states.delete(key))
+			const state = this.states.get(key) ?? this.loadState(episodeId, name) ?? this.create(episodeId, name)
+			const startIndex = state.total
+			const now = Date.now()
+			let chunks = state.chunks
+			let tail = state.tail
+			let keys = state.keys
+			if (points.length < TAIL_POINTS && tail && tail.count + points.length <= TAIL_POINTS) {
 				tally()
-				this.q.advance.run(state.id, total, chunks, keys === state.keys ? null : JSON.stringify(keys), now)
-				if (Object.keys(fields).length > 0) {
+				const stored = this.q.chunkData.get(state.id, tail.startIndex)!.data
+				const decoded = decodeChunk(stored)
+				const joined = pointsOf(decoded, 0, decoded.count).concat(points)
+				tally()
+				keys = mergedKeys(keys, this.writeChunk(state.id, tail.startIndex, joined, now, 'replace'))
+				tail = { startIndex: tail.startIndex, count: joined.length }
+			} else {
+				for (let from = 0; from < points.length; from += CHUNK_POINTS) {
+					const part = points.length <= CHUNK_POINTS ? points : points.slice(from, from + CHUNK_POINTS)
 					tally()
-					this.db.update(tracks).set(fields).where(eq(tracks.id, state.id)).run()
+					keys = mergedKeys(keys, this.writeChunk(state.id, startIndex + from, part, now, 'insert'))
+					chunks++
+					tail = part.length < TAIL_POINTS ? { startIndex: startIndex + from, count: part.length } : null
 				}
-				// inside the job: the next append in this same transaction numbers on from here
-				this.states.set(key, { id: state.id, total, chunks, keys, tail })
-				return { trackId: state.id, startIndex }
-			})
-		} catch (error) {
-			// the transaction may have rolled back after this job counted on it: read the track again next time
-			this.states.delete(key)
-			throw error
-		}
+			}
+			const total = startIndex + points.length
+			tally()
+			this.q.advance.run(state.id, total, chunks, keys === state.keys ? null : JSON.stringify(keys), now)
+			if (Object.keys(fields).length > 0) {
+				tally()
+				this.db.update(tracks).set(fields).where(eq(tracks.id, state.id)).run()
+			}
+			// inside the transaction: the next append in it numbers on from here
+			this.states.set(key, { id: state.id, total, chunks, keys, tail })
+			return { trackId: state.id, startIndex }
+		})
 	}
 
 	/**
@@ -239,20 +234,19 @@ export class TrackRepository {
 	async softDelete(meter: DbMeter, episodeId: number, name: string): Promise<TrackRow | undefined> {
 		const key = stateKey(episodeId, name)
 		const now = new Date()
-		try {
-			return await this.writes.run(meter, () => {
-				// inside the job: an append earlier in this same transaction may have just put the state back
-				this.states.delete(key)
-				return this.db
-					.update(tracks)
-					.set({ deletedAt: now, updatedAt: now })
-					.where(and(eq(tracks.episodeId, episodeId), eq(tracks.name, name), isNull(tracks.deletedAt)))
-					.returning()
-					.get()
-			})
-		} finally {
-			this.states.delete(key)
-		}
+		return this.writes.run(meter, (tx) => {
+			// an append earlier in this same transaction may have just put the state back; and after, committed or not, it is read again
+			const forget = () => this.states.delete(key)
+			forget()
+			tx.afterCommit(forget)
+			tx.onRollback(forget)
+			return this.db
+				.update(tracks)
+				.set({ deletedAt: now, updatedAt: now })
+				.where(and(eq(tracks.episodeId, episodeId), eq(tracks.name, name), isNull(tracks.deletedAt)))
+				.returning()
+				.get()
+		})
 	}
 
 	async restore(meter: DbMeter, episodeId: number, name: string): Promise<TrackRow | undefined> {

@@ -1,4 +1,4 @@
-import type { Account } from '../auth/repository'
+import type { Account } from '../auth/model'
 import { formatRowId } from '../db/ids'
 import type { DbMeter } from '../db/meter'
 import type { TrackRow } from '../db/schema'
@@ -174,7 +174,7 @@ export class TrackService {
 	}
 
 	list(meter: DbMeter, caller: Account, episodeSegment: string, deleted: boolean): TrackRow[] {
-		const episode = this.episodes.owned(meter, caller, episodeSegment)
+		const episode = this.episodes.readable(meter, caller, episodeSegment)
 		return this.repository.list(meter, episode.id, deleted)
 	}
 
@@ -193,7 +193,7 @@ export class TrackService {
 	}
 
 	private live(meter: DbMeter, caller: Account, episodeSegment: string, name: string): TrackRow {
-		const episode = this.episodes.owned(meter, caller, episodeSegment)
+		const episode = this.episodes.readable(meter, caller, episodeSegment)
 		const track = isTrackName(name) ? this.repository.byName(meter, episode.id, name) : undefined
 		if (!track || track.deletedAt !== null) throw trackNotFound(name)
 		return track

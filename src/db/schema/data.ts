@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { blob, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
-import { namespaces, users } from './auth'
+import { users } from './auth'
+import { namespaces } from './namespaces'
 
 /**
  * Ids of everything under a namespace are time-ordered 53-bit integers (db/ids.ts), written as

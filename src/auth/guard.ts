@@ -1,8 +1,7 @@
 import { Elysia } from 'elysia'
-import type { AccountRepository } from '../auth/repository'
-import type { AuthService } from '../auth/service'
-import { credentials } from '../auth/session'
-import { serverTiming } from './server-timing'
+import { serverTiming } from '../http/server-timing'
+import type { AuthService } from './service'
+import { credentials } from './session'
 
 /**
  * The one caller check of every authenticated route, as two macros:
@@ -12,16 +11,16 @@ import { serverTiming } from './server-timing'
  * - `dreamlakeToken: true` hands over only the verified `claims`, for the few routes that check
  *   revocation inside their own write (PATCH /auth/me, logout: `WHERE token_version = ?`).
  * The token comes from `Authorization: Bearer`, or from the dashboard's session cookie (auth/session.ts:
- * a write with the cookie needs the CSRF header, else 403). Anything wrong is a 401 with the error body. Ownership (404 for what is not the caller's) is
- * each feature's service's job, with the account this resolves.
+ * a write with the cookie needs the CSRF header, else 403). Anything wrong is a 401 with the error body. What the
+ * caller may do where (404 for what they may not see) is the access check's (namespaces/access.ts), with the account this resolves.
  */
-export const callerGuard = (auth: AuthService, accounts: AccountRepository) =>
+export const callerGuard = (auth: AuthService) =>
 	new Elysia({ name: 'caller-guard' }).use(serverTiming).macro({
 		caller: {
 			detail: { security: [{ dreamlakeToken: [] }] },
 			async resolve({ request, meter }) {
 				const claims = await auth.authenticate(credentials(request))
-				return { caller: await auth.currentAccount(accounts.withMeter(meter), claims) }
+				return { caller: await auth.currentAccount(meter, claims) }
 			},
 		},
 		dreamlakeToken: {
@@ -31,3 +30,5 @@ export const callerGuard = (auth: AuthService, accounts: AccountRepository) =>
 			},
 		},
 	})
+
+export type CallerGuard = ReturnType<typeof callerGuard>
