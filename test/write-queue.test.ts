@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DbMeter } from '../src/db/meter'
-import { WriteQueue } from '../src/db/write-queue'
+import { WriteQueue, type Tx } from '../src/db/write-queue'
 
 let dir: string
 let sqlite: Database
@@ -121,5 +121,38 @@ describe('group commit (WriteQueue)', () => {
 		const [one, two] = [new DbMeter(), new DbMeter()]
 		await Promise.all([queue.run(one, insert('a')), queue.run(two, () => (insert('b')(), insert('c')()))])
 		expect([one.transactions, two.transactions]).toEqual([1, 1])
+	})
+
+	it('a write keeps memory in step only through its Tx: afterCommit runs once committed, before its promise settles; onRollback when its work is undone', async () => {
+		const queue = new WriteQueue(sqlite)
+		const seen: string[] = []
+		const hooked = (v: string, fail = false) => (tx: Tx) => {
+			tx.afterCommit(() => seen.push(`committed ${v}`))
+			tx.onRollback(() => seen.push(`undone ${v}`))
+			insert(v)()
+			if (fail) throw new Error('refused')
+		}
+		const outcomes = await Promise.allSettled([
+			queue.run(new DbMeter(), hooked('a')).then(() => seen.push('settled a')),
+			queue.run(new DbMeter(), hooked('b', true)),
+			queue.run(new DbMeter(), hooked('c')).then(() => seen.push('settled c')),
+		])
+		expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+		// b's savepoint rolled back as it failed; a and c learn of their commit before their callers do
+		expect(seen).toEqual(['undone b', 'committed a', 'committed c', 'settled a', 'settled c'])
+
+		// a COMMIT that fails undoes every write of the group, and none hears it committed
+		seen.length = 0
+		const { page_count } = sqlite.query('PRAGMA page_count').get() as { page_count: number }
+		sqlite.run(`PRAGMA max_page_count = ${page_count}`)
+		const plain = (v: string) => (tx: Tx) => {
+			tx.afterCommit(() => seen.push(`committed ${v.slice(0, 1)}`))
+			tx.onRollback(() => seen.push(`undone ${v.slice(0, 1)}`))
+			sqlite.run('INSERT INTO t (v) VALUES (?)', [v])
+		}
+		const full = await Promise.allSettled([queue.run(new DbMeter(), plain('d')), queue.run(new DbMeter(), plain('x'.repeat(20_000)))])
+		expect(full.map((o) => o.status)).toEqual(['rejected', 'rejected'])
+		expect(seen.sort()).toEqual(['undone d', 'undone x'])
+		sqlite.run('PRAGMA max_page_count = 1073741823')
 	})
 })
