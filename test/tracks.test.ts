@@ -800,13 +800,14 @@ describe('GET /episodes/{id}/tracks/{name}/stats', () => {
 })
 
 describe('GET /episodes/{id}/tracks', () => {
-	it('{tracks: [{trackId, name, description, tags, totalDataPoints, keys, firstDataAt, lastDataAt, createdAt}]}, by name', async () => {
+	it('{tracks: [{trackId, name, description, tags, totalDataPoints, keys, firstDataAt, lastDataAt, createdAt}], page, pageSize, total, totalPages}, by name', async () => {
 		const id = await newEpisode()
 		await appended(id, 'b-track', [{ y: 1 }, { x: 2 }], { description: 'bee', tags: ['t1'] })
 		await appended(id, 'a-track', points(3))
 		const { status, body } = await list(id)
 		expect(status).toBe(200)
-		expect(Object.keys(body)).toEqual(['tracks'])
+		expect(Object.keys(body)).toEqual(['tracks', 'page', 'pageSize', 'total', 'totalPages'])
+		expect(body).toMatchObject({ page: 1, pageSize: 1000, total: 2, totalPages: 1 })
 		expect(body.tracks).toEqual([
 			{
 				trackId: String(trackRow(id, 'a-track')!.id),
@@ -831,21 +832,35 @@ describe('GET /episodes/{id}/tracks', () => {
 				createdAt: expect.stringMatching(ISO),
 			},
 		])
-		expect((await list(await newEpisode())).body).toEqual({ tracks: [] })
+		expect((await list(await newEpisode())).body).toEqual({ tracks: [], page: 1, pageSize: 1000, total: 0, totalPages: 0 })
+	})
+
+	it('is paged like every list: page and pageSize (1,000 by default and at most, so the SDK, which reads one page, gets every track of a run)', async () => {
+		const id = await newEpisode()
+		for (const name of ['c', 'a', 'e', 'b', 'd']) await appended(id, name, points(1))
+		const pages = await Promise.all([1, 2, 3].map(async (page) => (await list(id, { page: String(page), pageSize: '2' })).body))
+		expect(pages.map((p) => p.tracks.map((t: any) => t.name))).toEqual([['a', 'b'], ['c', 'd'], ['e']])
+		expect(pages.map((p) => [p.page, p.pageSize, p.total, p.totalPages])).toEqual([[1, 2, 5, 3], [2, 2, 5, 3], [3, 2, 5, 3]])
+		expect((await list(id, { page: '4', pageSize: '2' })).body.tracks).toEqual([])
+		for (const pageSize of ['0', '1001', 'x']) {
+			const { status, body } = await list(id, { pageSize })
+			expect(status).toBe(422)
+			expect(body).toMatchObject({ code: 'validation_failed', field: 'pageSize' })
+		}
 	})
 
 	it('deleted=true lists the deleted tracks (and only those)', async () => {
 		const id = await newEpisode()
 		await appended(id, 'kept', points(1))
 		await appended(id, 'dropped', points(2))
-		expect((await list(id, { deleted: 'true' })).body).toEqual({ tracks: [] })
+		expect((await list(id, { deleted: 'true' })).body).toMatchObject({ tracks: [], total: 0 })
 		expect((await remove(id, 'dropped')).status).toBe(200)
 		expect((await list(id)).body.tracks.map((t: any) => t.name)).toEqual(['kept'])
 		const deleted = await list(id, { deleted: 'true' })
 		expect(deleted.status).toBe(200)
 		expect(deleted.body.tracks.map((t: any) => [t.name, t.totalDataPoints])).toEqual([['dropped', 2]])
 		expect((await restore(id, 'dropped')).status).toBe(200)
-		expect((await list(id, { deleted: 'true' })).body).toEqual({ tracks: [] })
+		expect((await list(id, { deleted: 'true' })).body).toMatchObject({ tracks: [], total: 0 })
 	})
 
 	it("the episode's trackCount counts its live tracks", async () => {

@@ -2,9 +2,9 @@ import { Elysia, t } from 'elysia'
 import { jsonBody } from '../http/body'
 import { errorResponses, invalidQuery } from '../http/errors'
 import type { CallerGuard } from '../auth/guard'
-import { dirParam, ListQuery, listParam, paged, pageOf } from '../http/paging'
+import { dirParam, ListQuery, listParam, paged, PagedResponse, pageOf } from '../http/paging'
 import { EPISODE_STATUSES, type EpisodeStatus } from '../db/schema'
-import { DeletedResponse } from '../projects/model'
+import { DeletedResponse } from '../http/fields'
 import { jsonResponse } from '../http/server-timing'
 import { episodeJson, EpisodeDetailResponse, EpisodeFlat, EpisodePatch, EpisodeResponse, EpisodeUpsert, EPISODE_ORDERS, toEpisodeFlat, toEpisodeResponse, type EpisodeOrder } from './model'
 import type { EpisodeDetail, EpisodeService } from './service'
@@ -69,7 +69,7 @@ export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard) => {
 				params: ProjectPath,
 				query: EpisodeListQuery,
 				response: {
-					200: t.Object({ episodes: t.Array(EpisodeFlat), page: t.Number(), pageSize: t.Number(), total: t.Number(), totalPages: t.Number() }),
+					200: PagedResponse('episodes', EpisodeFlat),
 					...errorResponses(401, 404, 422),
 				},
 				detail: { summary: 'List the episodes of a project (paged, filtered, sorted)', tags },

@@ -27,6 +27,9 @@ export const Tags = t.Array(t.String({ minLength: 1, maxLength: TAG_MAX_LENGTH }
 })
 export const Timestamp = t.String({ description: 'ISO 8601 UTC' })
 
+/** What a soft delete answers: the row's id and when it was deleted (restorable until purged). */
+export const DeletedResponse = t.Object({ id: t.String(), deletedAt: Timestamp })
+
 /** A JSON object of at most 16 KiB, 20 levels deep, without prototype-polluting keys; else a 422 naming `field`. */
 export function checkMetadata(metadata: Record<string, unknown>, field = 'metadata'): void {
 	if (Buffer.byteLength(JSON.stringify(metadata), 'utf8') > METADATA_MAX_BYTES) {

@@ -1,4 +1,5 @@
-import { t } from 'elysia'
+import { t, type TSchema } from 'elysia'
+import type { TArray, TNumber } from '@sinclair/typebox'
 import { invalidQuery } from './errors'
 
 /** One page of a list: `page` counts from 1. */
@@ -30,6 +31,10 @@ export function pageOf(query: { page?: string; pageSize?: string }, { defaultSiz
 	const pageSize = wholeNumber('pageSize', query.pageSize, defaultSize, 1, maxSize)
 	return { page, pageSize, offset: (page - 1) * pageSize }
 }
+
+/** The schema of a list's answer: `{<key>: Item[], page, pageSize, total, totalPages}`, upstream's list shape, the same for every list. */
+export const PagedResponse = <K extends string, I extends TSchema>(key: K, item: I) =>
+	t.Object({ [key]: t.Array(item), page: t.Number(), pageSize: t.Number(), total: t.Number(), totalPages: t.Number() } as { [P in K]: TArray<I> } & { page: TNumber; pageSize: TNumber; total: TNumber; totalPages: TNumber })
 
 /** `{<key>: items, page, pageSize, total, totalPages}`, upstream's list shape. */
 export function paged<K extends string, T>(key: K, items: T[], total: number, { page, pageSize }: Page): Record<K, T[]> & Paged {

@@ -5,8 +5,9 @@ import type { EpisodeService } from '../episodes/service'
 import { jsonBody } from '../http/body'
 import { errorResponses } from '../http/errors'
 import type { CallerGuard } from '../auth/guard'
-import { ListQuery, paged, pageOf } from '../http/paging'
-import { DeletedResponse, ProjectCreate, ProjectPatch, ProjectResponse, toProjectResponse } from './model'
+import { ListQuery, paged, PagedResponse, pageOf } from '../http/paging'
+import { DeletedResponse } from '../http/fields'
+import { ProjectCreate, ProjectPatch, ProjectResponse, toProjectResponse } from './model'
 import type { ProjectService } from './service'
 
 const tags = ['Projects']
@@ -54,7 +55,7 @@ export const projectRoutes = (projects: ProjectService, episodes: EpisodeService
 					deleted: t.Optional(t.String({ description: '`true` lists the deleted projects instead (to restore one)' })),
 				}),
 				response: {
-					200: t.Object({ projects: t.Array(ProjectResponse), page: t.Number(), pageSize: t.Number(), total: t.Number(), totalPages: t.Number() }),
+					200: PagedResponse('projects', ProjectResponse),
 					...errorResponses(401, 404, 422),
 				},
 				detail: { summary: 'List the projects of a namespace, newest first', tags },

@@ -67,8 +67,6 @@ export const ProjectResponse = t.Object({
 })
 export type ProjectResponse = Static<typeof ProjectResponse>
 
-export const DeletedResponse = t.Object({ id: t.String(), deletedAt: Timestamp })
-
 /** The slug a new project gets: the one sent, else one made from its name (a 422 when the name has no letter or digit). */
 export function slugForNewProject(body: ProjectCreate): string {
 	if (body.slug !== undefined) return body.slug

@@ -2,9 +2,9 @@ import { Elysia, t } from 'elysia'
 import { jsonBody } from '../http/body'
 import { errorResponses, invalidQuery } from '../http/errors'
 import type { CallerGuard } from '../auth/guard'
-import { listParam, wholeNumber } from '../http/paging'
+import { ListQuery, listParam, paged, PagedResponse, pageOf, wholeNumber } from '../http/paging'
 import { jsonResponse } from '../http/server-timing'
-import { Appended, checkPoint, checkPoints, MAX_PAGE, TrackSeries, toTrackStats, toTrackSummary, TrackAppend, TrackAppendBatch, TrackDeleted, TrackList, TrackPage, TrackStats } from './model'
+import { Appended, checkPoint, checkPoints, MAX_PAGE, TrackSeries, toTrackStats, toTrackSummary, TrackAppend, TrackAppendBatch, TrackDeleted, TrackPage, TrackStats, TrackSummary, LIST_PAGE_MAX } from './model'
 import type { TrackService } from './service'
 
 const tags = ['Tracks']
@@ -133,13 +133,22 @@ export const trackRoutes = (tracks: TrackService, guard: CallerGuard) =>
 			response: { 200: TrackStats, ...errorResponses(401, 404) },
 			detail: { summary: 'A track’s counts, keys and times', tags },
 		})
-		.get('/episodes/:id/tracks', ({ caller, meter, params, query }) => ({ tracks: tracks.list(meter, caller, params.id, query.deleted === 'true').map(toTrackSummary) }), {
-			caller: true,
-			params: EpisodePath,
-			query: t.Object({ deleted: t.Optional(t.String({ description: '`true` lists the deleted tracks instead' })) }, { additionalProperties: true }),
-			response: { 200: TrackList, ...errorResponses(401, 404) },
-			detail: { summary: 'The episode’s tracks, with their keys', tags },
-		})
+		.get(
+			'/episodes/:id/tracks',
+			({ caller, meter, params, query }) => {
+				// a page holds a run's every track unless it has over a thousand: the SDK reads one page, without asking for more
+				const page = pageOf(query, { defaultSize: LIST_PAGE_MAX, maxSize: LIST_PAGE_MAX })
+				const { rows, total } = tracks.list(meter, caller, params.id, page, query.deleted === 'true')
+				return paged('tracks', rows.map(toTrackSummary), total, page)
+			},
+			{
+				caller: true,
+				params: EpisodePath,
+				query: ListQuery({ deleted: t.Optional(t.String({ description: '`true` lists the deleted tracks instead' })) }),
+				response: { 200: PagedResponse('tracks', TrackSummary), ...errorResponses(401, 404, 422) },
+				detail: { summary: 'The episode’s tracks, with their keys, by name (paged: 1,000 a page by default)', tags },
+			},
+		)
 		.delete(
 			'/episodes/:id/tracks/:name',
 			async ({ caller, meter, params }) => {

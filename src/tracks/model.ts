@@ -83,7 +83,8 @@ const summaryFields = {
 }
 
 export const TrackSummary = t.Object(summaryFields)
-export const TrackList = t.Object({ tracks: t.Array(TrackSummary) })
+/** Tracks a page of the track list holds at most (and by default). */
+export const LIST_PAGE_MAX = 1000
 
 export const TrackStats = t.Object({
 	...summaryFields,

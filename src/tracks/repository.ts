@@ -133,16 +133,13 @@ export class TrackRepository {
 		return metered(meter, () => this.q.byName.get({ episodeId, name }))
 	}
 
-	/** The episode's tracks, live ones (or deleted ones), by name. */
-	list(meter: DbMeter, episodeId: number, deleted = false): TrackRow[] {
-		return metered(meter, () =>
-			this.db
-				.select()
-				.from(tracks)
-				.where(and(eq(tracks.episodeId, episodeId), deleted ? sql`${tracks.deletedAt} IS NOT NULL` : isNull(tracks.deletedAt)))
-				.orderBy(asc(tracks.name))
-				.all(),
-		)
+	/** A page of the episode's tracks, live ones (or deleted ones), by name, and how many there are. */
+	list(meter: DbMeter, episodeId: number, { deleted, offset, limit }: { deleted: boolean; offset: number; limit: number }): { rows: TrackRow[]; total: number } {
+		const where = and(eq(tracks.episodeId, episodeId), deleted ? sql`${tracks.deletedAt} IS NOT NULL` : isNull(tracks.deletedAt))
+		return metered(meter, () => ({
+			rows: this.db.select().from(tracks).where(where).orderBy(asc(tracks.name)).limit(limit).offset(offset).all(),
+			total: this.db.select({ n: count() }).from(tracks).where(where).get()!.n,
+		}))
 	}
 
 	/** How many live tracks the episode has. */

@@ -5,6 +5,7 @@ import type { TrackRow } from '../db/schema'
 import type { EpisodeService } from '../episodes/service'
 import { gone, invalidField, notFound } from '../http/errors'
 import { describedFields } from '../http/fields'
+import type { Page } from '../http/paging'
 import { BLOCK_POINTS, columnValues, decodeBlocks, decodeChunk, pointsOf, type ColumnSummary, type Point } from './codec'
 import { foldBlocks, foldPoints, SeriesBuckets, WindowExtent, type SeriesWindow, type WindowFold } from './series'
 import { isTrackName, TRACK_NAME_MAX_LENGTH } from './model'
@@ -173,9 +174,9 @@ export class TrackService {
 		return this.live(meter, caller, episodeSegment, name)
 	}
 
-	list(meter: DbMeter, caller: Account, episodeSegment: string, deleted: boolean): TrackRow[] {
+	list(meter: DbMeter, caller: Account, episodeSegment: string, page: Page, deleted: boolean) {
 		const episode = this.episodes.readable(meter, caller, episodeSegment)
-		return this.repository.list(meter, episode.id, deleted)
+		return this.repository.list(meter, episode.id, { deleted, offset: page.offset, limit: page.pageSize })
 	}
 
 	async remove(meter: DbMeter, caller: Account, episodeSegment: string, name: string): Promise<TrackRow> {
