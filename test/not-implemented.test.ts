@@ -10,7 +10,7 @@ beforeAll(async () => {
 })
 afterAll(() => h.close())
 
-// what the SDK and CLI call that this server does not have yet (DATA-API.md, "Not in this milestone")
+// what the SDK and CLI call that this server does not have yet (the README's "Not yet available (501)")
 const MISSING = [
 	['POST', '/projects/247602484617216/search', 'Vector search'],
 	['POST', '/projects/247602484617216/vectors', 'Vector search'],

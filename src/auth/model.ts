@@ -1,7 +1,7 @@
 import { t, type Static } from 'elysia'
 import type { UserRow } from '../db/schema'
 import { invalidField } from '../http/errors'
-import { checkMetadata, Metadata } from '../http/fields'
+import { checkMetadata, hasControlCharacters, iso, Metadata } from '../http/fields'
 import { NamespaceRefSchema, type NamespaceRef } from '../namespaces/model'
 
 /** The caller: a user with their personal namespace, as the caller guard (auth/guard.ts) hands it to every route. */
@@ -83,7 +83,7 @@ export type ProfilePatch = Static<typeof ProfilePatch>
 
 /** The checks a schema cannot express; throws a 422 naming the field. */
 export function profileChanges(body: ProfilePatch): ProfileChanges {
-	if (body.name !== undefined && (/[\u0000-\u001f\u007f]/.test(body.name) || body.name.trim() === '')) {
+	if (body.name !== undefined && (hasControlCharacters(body.name) || body.name.trim() === '')) {
 		throw invalidField('name', 'must contain visible characters and no control characters')
 	}
 	if (typeof body.picture === 'string' && !isHttpUrl(body.picture)) {
@@ -101,8 +101,6 @@ function isHttpUrl(value: string): boolean {
 		return false
 	}
 }
-
-const iso = (date: Date) => date.toISOString()
 
 export const toExchangeResponse = (account: Account, token: string, isNewUser: boolean): Static<typeof ExchangeResponse> => ({
 	success: true,

@@ -1,5 +1,5 @@
 // A worker thread that checkpoints the WAL into the database file on its own connection, so the
-// copying and the fsync it needs never stall a request (server.ts turns autocheckpoint off).
+// copying and the fsync it needs never stall a request (checkpointer.ts turns the request connection's autocheckpoint off once this runs).
 import { Database } from 'bun:sqlite'
 import { parentPort, workerData } from 'node:worker_threads'
 

@@ -5,6 +5,7 @@ import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JW
 import type { DeviceAuthority } from '../auth/device-authority'
 import { isValidUsername, Username, USERNAME_RULE } from '../auth/model'
 import { BODY_LIMITS, jsonBody, readJsonBody } from '../http/body'
+import { hasControlCharacters } from '../http/fields'
 import { DeviceFlows, displayCode, normalizeCode, POLL_INTERVAL_S, type FlowOrigin } from './device-flow'
 import { approvalPage, decisionPage, PAGE_SECURITY_HEADERS } from './device-page'
 
@@ -153,7 +154,7 @@ export class DevIdentityProvider {
 						return 'problem' in flow ? again(flow.problem) : html(decisionPage(false, flow.from))
 					}
 					if (!isValidUsername(values.username)) return again(`The username ${USERNAME_RULE}.`)
-					if (values.name.length > 100 || /[\u0000-\u001f\u007f]/.test(values.name)) return again('The name is at most 100 characters, without control characters.')
+					if (values.name.length > 100 || hasControlCharacters(values.name)) return again('The name is at most 100 characters, without control characters.')
 					if (values.email !== '' && !/^[^\s@]{1,64}@[^\s@]{1,255}$/.test(values.email)) return again('The email does not look like one (name@example.com).')
 					const flow = this.devices.decide(code, { approve: { username: values.username, ...(values.name && { name: values.name }), ...(values.email && { email: values.email }) } })
 					return 'problem' in flow ? again(flow.problem) : html(decisionPage(true, flow.from, values.username))

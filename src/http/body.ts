@@ -5,7 +5,7 @@ const KiB = 1024
 const MiB = 1024 * KiB
 
 /**
- * Request body limits, per route (DATA-API.md): each JSON route names one with `parse`. The Auth
+ * Request body limits, per route (the README's API section lists each): each JSON route names one with `parse`. The Auth
  * routes need at most ~17 KiB (PATCH /auth/me: 16 KiB of metadata plus fields); a data route's JSON
  * body gets 1 MiB; batches (1,000 log lines, 10,000 track points) 16 MiB.
  */
@@ -21,7 +21,11 @@ export const BODY_LIMITS = {
 /** The largest JSON body any route takes: what http/operations.ts refuses before routing. */
 export const MAX_JSON_BODY_BYTES = Math.max(...Object.values(BODY_LIMITS))
 
-const describeBytes = (bytes: number) => (bytes >= MiB ? `${bytes / MiB} MiB` : `${bytes / KiB} KiB`)
+const GiB = 1024 * MiB
+
+/** A size for a sentence: `64 KiB`, `1.5 MiB`, `5 GiB`, `300 bytes`. */
+export const describeBytes = (bytes: number) =>
+	bytes >= GiB ? `${+(bytes / GiB).toFixed(2)} GiB` : bytes >= MiB ? `${+(bytes / MiB).toFixed(2)} MiB` : bytes >= KiB ? `${+(bytes / KiB).toFixed(2)} KiB` : `${bytes} bytes`
 
 // `Connection: close`: the unread rest of the body must not hold the connection (or a graceful stop) open
 export const payloadTooLarge = (limit: number) =>

@@ -56,7 +56,7 @@ function fromValidation(error: ValidationError): ApiError {
 	// a path segment that breaks its rule names nothing there is
 	if (error.type === 'params') return new ApiError(404, 'not_found', 'Not found.')
 	if (issue?.message === 'Unexpected property') return invalidField(field, 'is not a field that can be changed')
-	// DATA-API.md: a missing required field is a 400 (the request is incomplete), a bad value a 422
+	// a missing required field is a 400 (the request is incomplete), a bad value a 422 (README, API)
 	if (issue?.type === ValueErrorType.ObjectRequiredProperty) return new ApiError(400, 'missing_field', `Invalid request body: "${field}" is required.`, { field })
 	if (field === 'body') return new ApiError(422, 'validation_failed', 'Invalid request body: "body" must be a JSON object.', { field })
 	return invalidField(field, message)

@@ -13,7 +13,11 @@ export const TAGS_MAX = 100
 export const TAG_MAX_LENGTH = 100
 /** Keys that turn into prototype pollution in careless JavaScript consumers of the data. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
+/** C0 control characters and DEL: never in a name, tag, key or anything else shown as one line. */
 const CONTROL = /[\u0000-\u001f\u007f]/
+const CONTROLS = /[\u0000-\u001f\u007f]/g
+export const hasControlCharacters = (text: string) => CONTROL.test(text)
+export const withoutControlCharacters = (text: string) => text.replace(CONTROLS, '')
 
 export const Metadata = t.Record(t.String(), t.Unknown(), { description: `A JSON object of at most ${METADATA_MAX_BYTES / 1024} KiB`, error: 'must be a JSON object' })
 export const Description = t.Union([t.String({ maxLength: DESCRIPTION_MAX_LENGTH }), t.Null()], {

@@ -2,7 +2,7 @@ import { t, type Static } from 'elysia'
 import { formatRowId } from '../db/ids'
 import type { ParametersRow } from '../db/schema'
 import { invalidField } from '../http/errors'
-import { FORBIDDEN_KEYS, iso, Timestamp } from '../http/fields'
+import { FORBIDDEN_KEYS, hasControlCharacters, iso, Timestamp } from '../http/fields'
 
 export const KEY_MAX_LENGTH = 255
 export const MAX_KEYS = 10_000
@@ -10,7 +10,6 @@ export const VALUE_MAX_BYTES = 64 * 1024
 /** The whole merged set, as JSON: each merge rewrites it, so it must stay a size a merge can afford. */
 export const DATA_MAX_BYTES = 16 * 1024 * 1024
 const MAX_DEPTH = 64
-const CONTROL = /[\u0000-\u001f\u007f]/
 
 export const ParametersMerge = t.Object(
 	{ data: t.Record(t.String(), t.Unknown(), { error: 'must be a JSON object', description: 'Nested objects are flattened to dot keys: {"model": {"lr": 0.1}} is model.lr' }) },
@@ -51,7 +50,7 @@ export function flattenParameters(data: Record<string, unknown>): Map<string, un
 		if (depth > MAX_DEPTH) throw invalidField('data', `must not nest deeper than ${MAX_DEPTH} levels`)
 		for (const [name, value] of Object.entries(object)) {
 			const key = prefix === '' ? name : `${prefix}.${name}`
-			if (name === '' || CONTROL.test(name) || FORBIDDEN_KEYS.has(name)) throw invalidField(`data.${key}`, 'is not a usable key (empty, a control character, or a reserved name)')
+			if (name === '' || hasControlCharacters(name) || FORBIDDEN_KEYS.has(name)) throw invalidField(`data.${key}`, 'is not a usable key (empty, a control character, or a reserved name)')
 			if (key.length > KEY_MAX_LENGTH) throw invalidField(`data.${key.slice(0, 40)}…`, `is a key longer than ${KEY_MAX_LENGTH} characters`)
 			if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
 				visit(value as Record<string, unknown>, key, depth + 1)

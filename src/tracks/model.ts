@@ -2,7 +2,7 @@ import { t, type Static } from 'elysia'
 import { formatRowId } from '../db/ids'
 import type { TrackRow } from '../db/schema'
 import { invalidField } from '../http/errors'
-import { Description, FORBIDDEN_KEYS, isoOrNull, iso, Metadata, Tags, Timestamp } from '../http/fields'
+import { Description, FORBIDDEN_KEYS, hasControlCharacters, isoOrNull, iso, Metadata, Tags, Timestamp } from '../http/fields'
 import type { Point } from './codec'
 import { CHUNK_POINTS } from './repository'
 
@@ -11,7 +11,6 @@ export const MAX_BATCH = 10_000
 export const MAX_PAGE = 10_000
 export const KEYS_PER_POINT = 1000
 export const KEY_MAX_LENGTH = 255
-const CONTROL = /[\u0000-\u001f\u007f]/
 
 const trackFields = {
 	description: t.Optional(Description),
@@ -104,7 +103,7 @@ export const TrackDeleted = t.Object({ id: t.String(), name: t.String(), deleted
 
 /** A track name from the path: 1 to 255 characters, no control characters (`/` is allowed). */
 export const isTrackName = (name: string | null | undefined): name is string =>
-	typeof name === 'string' && name.length >= 1 && name.length <= TRACK_NAME_MAX_LENGTH && !CONTROL.test(name)
+	typeof name === 'string' && name.length >= 1 && name.length <= TRACK_NAME_MAX_LENGTH && !hasControlCharacters(name)
 
 /**
  * The points of a batch, checked in one pass: JSON objects, at most 1,000 keys of 1 to 255
