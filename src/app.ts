@@ -38,7 +38,7 @@ import { ProjectService } from './projects/service'
 import { trackRoutes } from './tracks'
 import { TrackRepository } from './tracks/repository'
 import { TrackService } from './tracks/service'
-import type { BlobStore } from './storage/blobs'
+import type { FileStore } from './storage/store'
 import { VERSION } from './version'
 
 export interface AppDeps {
@@ -52,8 +52,8 @@ export interface AppDeps {
 	devIdp?: DevIdentityProvider
 	/** Accounts (and projects, episodes, log cursors) kept in memory (CACHE_SIZE); 10,000 when absent. */
 	cacheSize?: number
-	/** Where file bytes live (the data folder's `files/`). */
-	blobs: BlobStore
+	/** Where file bytes live (the data folder's `files/`: server.ts, openFileStore). */
+	fileStore: FileStore
 	/** MAX_FILE_SIZE in bytes; 5 GiB when absent. */
 	maxFileSize?: number
 	/** Where the dashboard's sign-in runs the device flow: vuer-auth over HTTP (VUER_AUTH_URL) unless given; the stand-in under --dev. */
@@ -76,7 +76,7 @@ const bearer = (description: string) => ({ type: 'http' as const, scheme: 'beare
  * logs, parameters, tracks, files, and every one of them asks the one access check (namespaces/access.ts)
  * what the caller may do where. Every repository writes through the database's one write queue.
  */
-export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize, blobs, maxFileSize = DEFAULT_MAX_FILE_SIZE, deviceAuthority, vuerAuthUrl = 'https://auth.vuer.ai', sessionSeconds = null, dashboard = embeddedDashboard() }: AppDeps) {
+export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize, fileStore, maxFileSize = DEFAULT_MAX_FILE_SIZE, deviceAuthority, vuerAuthUrl = 'https://auth.vuer.ai', sessionSeconds = null, dashboard = embeddedDashboard() }: AppDeps) {
 	// the one write queue of the database: every repository's writes share its group commits
 	const writes = new WriteQueue(db.$client)
 	const namespaceRows = new NamespaceRepository(db)
@@ -89,7 +89,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 	const logs = new LogService(new LogRepository(db, writes, { cacheSize }), episodes)
 	const parameters = new ParameterService(new ParameterRepository(db, writes), episodes)
 	const tracks = new TrackService(new TrackRepository(db, writes, { cacheSize }), episodes)
-	const files = new FileService(new FileRepository(db, writes), blobs, episodes, maxFileSize)
+	const files = new FileService(new FileRepository(db, writes), fileStore, episodes, maxFileSize)
 	const authority = devIdp?.deviceAuthority() ?? deviceAuthority ?? httpDeviceAuthority(vuerAuthUrl)
 	return (
 		// normalize: false, so a body with unknown fields is refused instead of silently trimmed

@@ -2,9 +2,11 @@ import { ConfigError, duration, loadConfig, SETTINGS, type Config, type RawSetti
 import { BackupError, backupDatabase, backupFiles, backupFilesFolder, backupTarget } from './db/backup'
 import { closeDatabase, dataFolder, openDatabase } from './db/client'
 import { migrateDatabase } from './db/migrate'
-import { purgeDeleted, sweepBlobs } from './db/purge'
+import { purgeDeleted } from './db/purge'
 import { acquireServerLock, ServerLockError } from './db/server-lock'
 import { DevIdentityProvider, InvalidDevUsername } from './dev/identity-provider'
+import { FileReferences } from './files/repository'
+import { sweepUnreferenced } from './files/sweep'
 import { createLogger, type Logger } from './log'
 import { openFileStore, startServer, StartupError } from './server'
 import { COMMIT, VERSION } from './version'
@@ -140,8 +142,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
 	})
 	try {
 		if (invocation.command === 'migrate') return migrate(config, log)
-		if (invocation.command === 'backup') return backup(config, invocation.args[0]!, log)
-		if (invocation.command === 'purge') return purge(config, invocation.options['--older-than']!, log)
+		if (invocation.command === 'backup') return await backup(config, invocation.args[0]!, log)
+		if (invocation.command === 'purge') return await purge(config, invocation.options['--older-than']!, log)
 		if (invocation.command === 'dev-token') return print(await (await DevIdentityProvider.open(dataFolder(config.databasePath))).mint(invocation.args[0]!), 0)
 		// listen for signals before listening for requests, so a SIGTERM during start-up still stops cleanly
 		const signalled = untilSignalled(log)
@@ -160,21 +162,21 @@ export async function main(argv: string[], env: Record<string, string | undefine
 	}
 }
 
-function backup(config: Config, to: string, log: Logger): number {
+async function backup(config: Config, to: string, log: Logger): Promise<number> {
 	const started = performance.now()
 	const target = backupTarget(to)
 	const { bytes } = backupDatabase(config.databasePath, target)
-	const store = openFileStore(config.databasePath)
+	const opened = openFileStore(config.databasePath)
 	try {
-		const { files } = backupFiles(target, store.blobs)
+		const { files } = await backupFiles(target, opened.store)
 		log.info('backup written', { from: config.databasePath, to: target, bytes, files, filesTo: backupFilesFolder(target), ms: Math.round(performance.now() - started) })
 	} finally {
-		store.close()
+		opened.close()
 	}
 	return 0
 }
 
-function purge(config: Config, olderThan: string, log: Logger): number {
+async function purge(config: Config, olderThan: string, log: Logger): Promise<number> {
 	const seconds = olderThanSeconds(olderThan)
 	const started = performance.now()
 	const db = openDatabase(config.databasePath)
@@ -183,7 +185,7 @@ function purge(config: Config, olderThan: string, log: Logger): number {
 		const cutoff = Date.now() - seconds * 1000
 		const report = purgeDeleted(db, cutoff)
 		log.info('purged', { deletedBefore: new Date(cutoff).toISOString(), ...report, ms: Math.round(performance.now() - started) })
-		freeFileBytes(config, db, log)
+		await freeFileBytes(config, db, log)
 		if (report.restoredMeanwhile > 0) log.warn('episodes were restored while they were being purged; they are kept, but lines removed before the restore are gone', { episodes: report.restoredMeanwhile })
 		return 0
 	} finally {
@@ -196,7 +198,7 @@ function purge(config: Config, olderThan: string, log: Logger): number {
  * moment). A running server may be moving an upload's bytes into place this very moment, so there
  * it is the server's job: it sweeps every 10 minutes and at every start.
  */
-function freeFileBytes(config: Config, db: ReturnType<typeof openDatabase>, log: Logger): void {
+async function freeFileBytes(config: Config, db: ReturnType<typeof openDatabase>, log: Logger): Promise<void> {
 	let lock: ReturnType<typeof acquireServerLock>
 	try {
 		lock = acquireServerLock(config.databasePath)
@@ -205,12 +207,12 @@ function freeFileBytes(config: Config, db: ReturnType<typeof openDatabase>, log:
 		log.info('a server is running on this database: it frees the files\' bytes within 10 minutes')
 		return
 	}
-	const store = openFileStore(config.databasePath)
+	const opened = openFileStore(config.databasePath)
 	try {
-		const freed = sweepBlobs(db, store.blobs)
+		const freed = await sweepUnreferenced(opened.store, new FileReferences(db))
 		log.info('file bytes freed', freed)
 	} finally {
-		store.close()
+		opened.close()
 		lock.release()
 	}
 }

@@ -12,9 +12,11 @@ import { MAX_JSON_BODY_BYTES } from './http/body'
 import { withOperations } from './http/operations'
 import type { Logger } from './log'
 import { settlesWithin } from './deadline'
-import { sweepBlobs } from './db/purge'
 import { describeError } from './log'
-import { BlobStore } from './storage/blobs'
+import { FileReferences } from './files/repository'
+import { sweepUnreferenced } from './files/sweep'
+import { LocalFileStore } from './storage/local'
+import type { FileStore } from './storage/store'
 import { UPLOAD_OVERHEAD_BYTES } from './files/upload'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -38,11 +40,11 @@ export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]']
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000
 
 /** The file store of a database: `files/` in its data folder, or a throwaway folder for `:memory:`. */
-export function openFileStore(databasePath: string): { blobs: BlobStore; close(): void } {
+export function openFileStore(databasePath: string): { store: FileStore; close(): void } {
 	const folder = dataFolder(databasePath)
-	if (folder !== null) return { blobs: new BlobStore(join(folder, 'files')), close() {} }
+	if (folder !== null) return { store: new LocalFileStore(join(folder, 'files')), close() {} }
 	const throwaway = mkdtempSync(join(tmpdir(), 'dreamlake-files-'))
-	return { blobs: new BlobStore(throwaway), close: () => rmSync(throwaway, { recursive: true, force: true }) }
+	return { store: new LocalFileStore(throwaway), close: () => rmSync(throwaway, { recursive: true, force: true }) }
 }
 
 /** A start-up step that could not read or write a path it needs: the message names the path and the setting behind it. */
@@ -80,8 +82,9 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			cacheSize: config.cacheSize,
 		})
 		const files = atPath('the files folder', dataFolder(config.databasePath), 'DATABASE_URL', () => openFileStore(config.databasePath))
-		const cleared = files.blobs.clearTemporary()
-		const swept = sweepBlobs(db, files.blobs)
+		const referenced = new FileReferences(db)
+		const cleared = await files.store.discardUnfinished()
+		const swept = await sweepUnreferenced(files.store, referenced)
 		if (cleared > 0 || swept.files > 0) log.info('file storage tidied', { unfinishedUploads: cleared, unreferencedFiles: swept.files, bytesFreed: swept.bytes })
 		const app = createApp({
 			db,
@@ -91,7 +94,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			devIdp,
 			exchangeLimits: { perMinute: config.rateLimitExchange, trustProxy: config.trustProxy },
 			cacheSize: config.cacheSize,
-			blobs: files.blobs,
+			fileStore: files.store,
 			maxFileSize: config.maxFileSize,
 			vuerAuthUrl: config.vuerAuth.url,
 			sessionSeconds: config.jwtExpiresInSeconds,
@@ -121,13 +124,15 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 		// last, once nothing can fail any more: a worker thread left running would keep the process alive
 		const checkpointer = startCheckpointer(db, config.databasePath, log)
 		// bytes a purge (from the command line, beside this server) left without a row are freed here
+		// one sweep at a time, and none left running once the database is closed
+		let sweeping: Promise<void> | undefined
 		const sweeper = setInterval(() => {
-			try {
-				const freed = sweepBlobs(db, files.blobs)
-				if (freed.files > 0) log.info('unreferenced files freed', { files: freed.files, bytes: freed.bytes })
-			} catch (error) {
-				log.warn('could not free unreferenced files', describeError(error))
-			}
+			sweeping ??= sweepUnreferenced(files.store, referenced)
+				.then((freed) => {
+					if (freed.files > 0) log.info('unreferenced files freed', { files: freed.files, bytes: freed.bytes })
+				})
+				.catch((error: unknown) => log.warn('could not free unreferenced files', describeError(error)))
+				.finally(() => (sweeping = undefined))
 		}, SWEEP_INTERVAL_MS)
 		sweeper.unref()
 		let stopping: Promise<void> | undefined
@@ -138,6 +143,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 					await server.stop(true)
 				}
 				clearInterval(sweeper)
+				await sweeping
 				await checkpointer.stop()
 				closeDatabase(db)
 				files.close()

@@ -11,7 +11,7 @@ import { DEV_ISSUER, DevIdentityProvider } from '../src/dev/identity-provider'
 import { DeviceFlows } from '../src/dev/device-flow'
 import { withOperations } from '../src/http/operations'
 import { createLogger } from '../src/log'
-import { BlobStore } from '../src/storage/blobs'
+import { LocalFileStore } from '../src/storage/local'
 import { Harness } from './support/harness'
 
 /** The app as `serve --dev` builds it: trusting only its stand-in provider, whose device flow is under test. */
@@ -23,7 +23,7 @@ async function devApp(codeTtlMs?: number) {
 	const devIdp = await DevIdentityProvider.open(null, { codeTtlMs })
 	const vuerAuth = new VuerAuthVerifier({ jwksUrl: 'http://127.0.0.1:9/none', algorithms: ['EdDSA'], publicKey: JSON.stringify(devIdp.publicJwk), issuer: DEV_ISSUER }, log)
 	const tokens = await DreamlakeTokens.create({ secret: 's'.repeat(48), issuer: 'dreamlake', audience: 'dreamlake', expiresInSeconds: 3600 })
-	const app = createApp({ db, vuerAuth, tokens, log, devIdp, blobs: new BlobStore(join(dir, 'files')) })
+	const app = createApp({ db, vuerAuth, tokens, log, devIdp, fileStore: new LocalFileStore(join(dir, 'files')) })
 	const fetch = withOperations(app.fetch, { log, devMode: true })
 	const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
 		const form = typeof body === 'string'

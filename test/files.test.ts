@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bu
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { purgeDeleted, sweepBlobs } from '../src/db/purge'
+import { purgeDeleted } from '../src/db/purge'
+import { FileReferences } from '../src/files/repository'
+import { sweepUnreferenced } from '../src/files/sweep'
+import type { FileStore, FileWriter } from '../src/storage/store'
 import { Harness, type TestUser as User } from './support/harness'
 import { KeyServer, newIdentity } from './support/key-server'
 import { spawnServer, type ServerProcess } from './support/process'
@@ -111,18 +114,33 @@ async function download(id: string, fileId: string, headers: Record<string, stri
 
 /** The episode's rows of `files` as stored, live and deleted. */
 const fileRows = (id: string, harness: Harness = h) => harness.db.$client.query('SELECT * FROM files WHERE episode_id = ? ORDER BY id').all(Number(id)) as Record<string, unknown>[]
-/** Every checksum stored under the blob root. */
-const stored = (harness: Harness = h) => [...harness.blobs.stored()].map((b) => b.checksum).sort()
-const tmpFiles = (harness: Harness = h) => readdirSync(harness.blobs.tmp)
-const blobFile = (checksum: string, harness: Harness = h) => join(harness.blobs.root, checksum.slice(0, 2), checksum)
+/** Every checksum the file store lists. */
+const stored = async (harness: Harness = h) => (await Array.fromAsync(harness.store.list())).map((b) => b.checksum).sort()
+/** Whether the file store has bytes under `checksum`. */
+const stores = async (checksum: string, harness: Harness = h) => (await harness.store.open(checksum)) !== undefined
+// the local store's folders: files/tmp, and files/ab/ab12… for the bytes of checksum ab12…
+const tmpFiles = (harness: Harness = h) => readdirSync(harness.store.tmp)
+const blobFile = (checksum: string, harness: Harness = h) => join(harness.store.root, checksum.slice(0, 2), checksum)
+/** The sweep of unreferenced bytes, as the server runs it. */
+const sweep = (harness: Harness = h) => sweepUnreferenced(harness.store, new FileReferences(harness.db))
+/** `store` itself, method by method, for a test to replace one of them. */
+const delegate = (store: FileStore): FileStore => ({
+	writer: () => store.writer(),
+	open: (checksum) => store.open(checksum),
+	remove: (checksum) => store.remove(checksum),
+	list: () => store.list(),
+	isCommitting: (checksum) => store.isCommitting(checksum),
+	discardUnfinished: () => store.discardUnfinished(),
+	copyTo: (checksum, folder) => store.copyTo(checksum, folder),
+})
 
 /** What an upload may change: the episode's rows, the stored bytes, files/tmp. */
-const snapshot = (id: string, harness: Harness = h) => ({ rows: fileRows(id, harness), blobs: stored(harness), tmp: tmpFiles(harness) })
+const snapshot = async (id: string, harness: Harness = h) => ({ rows: fileRows(id, harness), blobs: await stored(harness), tmp: tmpFiles(harness) })
 
 /** Nothing of a refused upload is kept: no new row, not its bytes, nothing in files/tmp. */
-function expectNothingKept(id: string, rowsBefore: number, bytes: Uint8Array, harness: Harness = h) {
+async function expectNothingKept(id: string, rowsBefore: number, bytes: Uint8Array, harness: Harness = h) {
 	expect(fileRows(id, harness)).toHaveLength(rowsBefore)
-	expect(harness.blobs.has(sha256(bytes))).toBe(false)
+	expect(await stores(sha256(bytes), harness)).toBe(false)
 	expect(existsSync(blobFile(sha256(bytes), harness))).toBe(false)
 	expect(tmpFiles(harness)).toEqual([])
 }
@@ -195,9 +213,9 @@ describe('POST /episodes/{id}/files', () => {
 		const checksum = sha256(bytes)
 		expect(existsSync(blobFile(checksum))).toBe(false)
 		await uploaded(id, { bytes, name: 'landed.bin' })
-		expect(h.blobs.has(checksum)).toBe(true)
+		expect(await stores(checksum)).toBe(true)
 		expect(new Uint8Array(readFileSync(blobFile(checksum)))).toEqual(bytes)
-		expect(stored()).toContain(checksum)
+		expect(await stored()).toContain(checksum)
 		expect(tmpFiles()).toEqual([])
 	})
 
@@ -206,13 +224,13 @@ describe('POST /episodes/{id}/files', () => {
 		const bytes = randomBytes(5_000)
 		const checksum = sha256(bytes)
 		const one = await uploaded(id, { bytes, name: 'first.bin' })
-		const blobsAfterOne = stored()
+		const blobsAfterOne = await stored()
 		const two = await uploaded(id, { bytes, name: 'second.bin', prefix: '/elsewhere' })
 		expect(two.id).not.toBe(one.id)
 		expect([one.checksum, two.checksum]).toEqual([checksum, checksum])
-		expect(stored()).toEqual(blobsAfterOne)
-		expect(stored().filter((c) => c === checksum)).toHaveLength(1)
-		expect(readdirSync(join(h.blobs.root, checksum.slice(0, 2))).filter((name) => name === checksum)).toHaveLength(1)
+		expect(await stored()).toEqual(blobsAfterOne)
+		expect((await stored()).filter((c) => c === checksum)).toHaveLength(1)
+		expect(readdirSync(join(h.store.root, checksum.slice(0, 2))).filter((name) => name === checksum)).toHaveLength(1)
 		for (const file of [one, two]) expect(sha256((await download(id, file.id)).bytes)).toBe(checksum)
 		expect(tmpFiles()).toEqual([])
 	})
@@ -242,8 +260,8 @@ describe('POST /episodes/{id}/files', () => {
 		const { status, body } = await upload(id, { bytes, name: 'bad-sum.bin', checksum: claimed })
 		expect(status).toBe(422)
 		expect(body).toEqual({ success: false, error: expect.any(String), code: 'checksum_mismatch', field: 'checksum' })
-		expectNothingKept(id, 0, bytes)
-		expect(h.blobs.has(claimed)).toBe(false)
+		await expectNothingKept(id, 0, bytes)
+		expect(await stores(claimed)).toBe(false)
 		expect((await list(id)).body.total).toBe(0)
 	})
 
@@ -253,7 +271,7 @@ describe('POST /episodes/{id}/files', () => {
 		const { status, body } = await upload(id, { bytes, name: 'bad-size.bin', sizeBytes: 4_001 })
 		expect(status).toBe(422)
 		expect(body).toEqual({ success: false, error: expect.any(String), code: 'size_mismatch', field: 'sizeBytes' })
-		expectNothingKept(id, 0, bytes)
+		await expectNothingKept(id, 0, bytes)
 		expect((await list(id)).body.total).toBe(0)
 	})
 
@@ -263,7 +281,7 @@ describe('POST /episodes/{id}/files', () => {
 		const { status, body } = await upload(id, { bytes, name: 'prefixed.bin', prefix })
 		expect(status).toBe(400)
 		expect(body).toMatchObject({ success: false, error: expect.any(String), code: 'invalid_prefix' })
-		expectNothingKept(id, 0, bytes)
+		await expectNothingKept(id, 0, bytes)
 	})
 
 	it('400 missing_file when there is no file part', async () => {
@@ -272,7 +290,7 @@ describe('POST /episodes/{id}/files', () => {
 		const { status, body } = await upload(id, { bytes, omit: ['file'] })
 		expect(status).toBe(400)
 		expect(body).toEqual({ success: false, error: expect.any(String), code: 'missing_file' })
-		expectNothingKept(id, 0, bytes)
+		await expectNothingKept(id, 0, bytes)
 	})
 
 	it.each(['checksum', 'sizeBytes'] as const)('400 missing_field without %s, nothing kept', async (field) => {
@@ -281,7 +299,7 @@ describe('POST /episodes/{id}/files', () => {
 		const { status, body } = await upload(id, { bytes, name: 'no-field.bin', omit: [field] })
 		expect(status).toBe(400)
 		expect(body).toEqual({ success: false, error: expect.stringContaining(field), code: 'missing_field', field })
-		expectNothingKept(id, 0, bytes)
+		await expectNothingKept(id, 0, bytes)
 	})
 
 	it('400 too_many_files for two `file` parts, nothing kept', async () => {
@@ -293,8 +311,8 @@ describe('POST /episodes/{id}/files', () => {
 		const { status, body } = await h.call('POST', `/episodes/${id}/files`, { token: owner.token, body: fd })
 		expect(status).toBe(400)
 		expect(body).toEqual({ success: false, error: expect.any(String), code: 'too_many_files' })
-		expectNothingKept(id, 0, one)
-		expectNothingKept(id, 0, two)
+		await expectNothingKept(id, 0, one)
+		await expectNothingKept(id, 0, two)
 	})
 
 	it('400 unexpected_file for a file part named otherwise, nothing kept', async () => {
@@ -305,7 +323,7 @@ describe('POST /episodes/{id}/files', () => {
 		const { status, body } = await h.call('POST', `/episodes/${id}/files`, { token: owner.token, body: fd })
 		expect(status).toBe(400)
 		expect(body).toEqual({ success: false, error: expect.any(String), code: 'unexpected_file' })
-		expectNothingKept(id, 0, bytes)
+		await expectNothingKept(id, 0, bytes)
 	})
 
 	it('400 invalid_multipart for a multipart body with a broken boundary, nothing kept', async () => {
@@ -328,12 +346,12 @@ describe('POST /episodes/{id}/files', () => {
 		const { status, body } = await h.call('POST', `/episodes/${id}/files`, { token: owner.token, body: text, headers: { 'content-type': 'multipart/form-data; boundary=XYZ' } })
 		expect(status).toBe(400)
 		expect(body).toEqual({ success: false, error: expect.any(String), code: 'invalid_multipart' })
-		expectNothingKept(id, 0, enc.encode(content))
+		await expectNothingKept(id, 0, enc.encode(content))
 		// a multipart type without any boundary: the same
 		const none = await h.call('POST', `/episodes/${id}/files`, { token: owner.token, body: text, headers: { 'content-type': 'multipart/form-data; charset=utf-8' } })
 		expect(none.status).toBe(400)
 		expect(none.body.code).toBe('invalid_multipart')
-		expectNothingKept(id, 0, enc.encode(content))
+		await expectNothingKept(id, 0, enc.encode(content))
 	})
 
 	it('415 for a JSON body', async () => {
@@ -390,7 +408,7 @@ describe('POST /episodes/{id}/files', () => {
 		const { status, body } = await upload(id, { bytes, name: 'refused.bin' })
 		expect(status).toBe(403)
 		expect(body).toEqual({ success: false, error: expect.any(String), code: 'episode_write_protected' })
-		expectNothingKept(id, 1, bytes)
+		await expectNothingKept(id, 1, bytes)
 		await setWriteProtected(id, false)
 		expect((await upload(id, { bytes, name: 'refused.bin' })).status).toBe(201)
 	})
@@ -400,7 +418,7 @@ describe('POST /episodes/{id}/files', () => {
 		const earlierBytes = randomBytes(50_000)
 		const earlier = await uploaded(id, { bytes: earlierBytes, name: 'earlier.bin' })
 		const big = randomBytes(2 * 2 ** 20)
-		const mounted = Bun.spawnSync(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', h.blobs.tmp])
+		const mounted = Bun.spawnSync(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', h.store.tmp])
 		expect(mounted.exitCode).toBe(0)
 		let reply: Awaited<ReturnType<typeof upload>> | undefined
 		let tmpWhileMounted: string[] = ['(not read)']
@@ -408,12 +426,12 @@ describe('POST /episodes/{id}/files', () => {
 			reply = await upload(id, { bytes: big, name: 'too-big-for-the-disk.bin' })
 			tmpWhileMounted = tmpFiles()
 		} finally {
-			expect(Bun.spawnSync(['umount', h.blobs.tmp]).exitCode).toBe(0)
+			expect(Bun.spawnSync(['umount', h.store.tmp]).exitCode).toBe(0)
 		}
 		expect(reply!.status).toBe(507)
 		expect(reply!.body).toEqual({ success: false, error: expect.any(String), code: 'insufficient_storage' })
 		expect(tmpWhileMounted).toEqual([])
-		expectNothingKept(id, 1, big)
+		await expectNothingKept(id, 1, big)
 		expect((await list(id)).body.files.map((f: FileBody) => f.id)).toEqual([earlier.id])
 		const again = await download(id, earlier.id)
 		expect(again.status).toBe(200)
@@ -437,7 +455,7 @@ describe('MAX_FILE_SIZE (a harness of its own, MAX_FILE_SIZE 1,024 bytes)', () =
 		const bytes = randomBytes(1024)
 		const file = await uploaded(id, { bytes, name: 'exactly.bin' }, user.token, small)
 		expect(file.sizeBytes).toBe(1024)
-		expect(small.blobs.has(sha256(bytes))).toBe(true)
+		expect(await stores(sha256(bytes), small)).toBe(true)
 	})
 
 	it('a 2,000-byte file is refused 413 payload_too_large, and nothing is kept', async () => {
@@ -447,7 +465,7 @@ describe('MAX_FILE_SIZE (a harness of its own, MAX_FILE_SIZE 1,024 bytes)', () =
 		expect(status).toBe(413)
 		expect(body).toEqual({ success: false, error: expect.any(String), code: 'payload_too_large' })
 		expect(headers.get('connection')).toBe('close')
-		expectNothingKept(id, 0, bytes, small)
+		await expectNothingKept(id, 0, bytes, small)
 	})
 
 	it.each([
@@ -757,9 +775,9 @@ describe('DELETE /episodes/{id}/files/{fileId}', () => {
 		const bytes = randomBytes(300)
 		const file = await uploaded(id, { bytes, name: 'kept-bytes.bin' })
 		expect((await remove(id, file.id)).status).toBe(200)
-		expect(h.blobs.has(file.checksum)).toBe(true)
-		sweepBlobs(h.db, h.blobs)
-		expect(h.blobs.has(file.checksum)).toBe(true)
+		expect(await stores(file.checksum)).toBe(true)
+		await sweep()
+		expect(await stores(file.checksum)).toBe(true)
 		expect(new Uint8Array(readFileSync(blobFile(file.checksum)))).toEqual(bytes)
 	})
 
@@ -806,6 +824,89 @@ describe('DELETE /episodes/{id}/files/{fileId}', () => {
 	})
 })
 
+describe('POST /episodes/{id}/files into a store whose writes settle later (a harness of its own)', () => {
+	// the local store behind writes that each settle in a later turn, as a bucket's multipart upload would
+	let a: Harness
+	let user: User
+	let inFlight = 0
+	let mostInFlight = 0
+	/** Writes in flight when the upload was finished (its last chunk not taken yet): none, ever. */
+	let inFlightAtFinish: number[] = []
+	/** Fails the write that goes past `after` bytes. */
+	let refuse: { after: number; error: Error } | undefined
+	const later = (writer: FileWriter): FileWriter => {
+		let taken = 0
+		return {
+			async write(chunk) {
+				mostInFlight = Math.max(mostInFlight, ++inFlight)
+				try {
+					await Bun.sleep(0)
+					taken += chunk.length
+					if (refuse && taken > refuse.after) throw refuse.error
+					await writer.write(chunk)
+				} finally {
+					inFlight--
+				}
+			},
+			finish: () => {
+				inFlightAtFinish.push(inFlight)
+				return writer.finish()
+			},
+			commit: () => writer.commit(),
+			discard: () => writer.discard(),
+		}
+	}
+	beforeAll(async () => {
+		a = await Harness.start({ fileStore: (local) => ({ ...delegate(local), writer: () => later(local.writer()) }) })
+		user = await newUser(a)
+	})
+	afterAll(() => a?.close())
+
+	it.each([1, 15_000, 3 * 2 ** 20 + 17])('201 for %p bytes: each chunk is waited for before the next is read, the last before the upload is finished, and the bytes download whole', async (size) => {
+		const id = await newEpisode(user, a)
+		const bytes = randomBytes(size)
+		mostInFlight = 0
+		inFlightAtFinish = []
+		const file = await uploaded(id, { bytes, name: 'later.bin' }, user.token, a)
+		expect(mostInFlight).toBe(1)
+		expect(inFlightAtFinish).toEqual([0])
+		expect(file.checksum).toBe(sha256(bytes))
+		const served = await download(id, file.id, {}, user.token, a)
+		expect(served.status).toBe(200)
+		expect(served.bytes).toEqual(bytes)
+		expect(tmpFiles(a)).toEqual([])
+	})
+
+	it('a write that rejects with ENOSPC: 507 insufficient_storage, nothing kept', async () => {
+		const id = await newEpisode(user, a)
+		const bytes = randomBytes(2 * 2 ** 20)
+		refuse = { after: 2 ** 20, error: Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }) }
+		try {
+			const { status, body } = await upload(id, { bytes, name: 'no-room.bin' }, user.token, a)
+			expect(status).toBe(507)
+			expect(body).toEqual({ success: false, error: expect.any(String), code: 'insufficient_storage' })
+		} finally {
+			refuse = undefined
+		}
+		await expectNothingKept(id, 0, bytes, a)
+	})
+
+	it('a write that rejects otherwise: 500 upload_failed, nothing kept, and the next upload goes through', async () => {
+		const id = await newEpisode(user, a)
+		const bytes = randomBytes(2 * 2 ** 20)
+		refuse = { after: 0, error: new Error('the store went away') }
+		try {
+			const { status, body } = await upload(id, { bytes, name: 'failed.bin' }, user.token, a)
+			expect(status).toBe(500)
+			expect(body).toEqual({ success: false, error: expect.any(String), code: 'upload_failed' })
+		} finally {
+			refuse = undefined
+		}
+		await expectNothingKept(id, 0, bytes, a)
+		expect((await upload(id, { bytes, name: 'failed.bin' }, user.token, a)).status).toBe(201)
+	})
+})
+
 describe('purge (a harness of its own: a purge takes everything deleted)', () => {
 	let p: Harness
 	let user: User
@@ -817,7 +918,7 @@ describe('purge (a harness of its own: a purge takes everything deleted)', () =>
 
 	const del = (path: string) => p.call('DELETE', path, { token: user.token })
 
-	it('purgeDeleted then sweepBlobs frees the bytes of a deleted file no live file shares, and keeps bytes a live file shares', async () => {
+	it('purgeDeleted then the sweep frees the bytes of a deleted file no live file shares, and keeps bytes a live file shares', async () => {
 		const id = await newEpisode(user, p)
 		const alone = randomBytes(2_000)
 		const shared = randomBytes(3_000)
@@ -829,10 +930,10 @@ describe('purge (a harness of its own: a purge takes everything deleted)', () =>
 		const report = purgeDeleted(p.db, Date.now())
 		expect(report.files).toBe(2)
 		expect(fileRows(id, p).map((r) => String(r.id))).toEqual([live.id])
-		const freed = sweepBlobs(p.db, p.blobs)
+		const freed = await sweep(p)
 		expect(freed).toEqual({ files: 1, bytes: 2_000 })
-		expect(p.blobs.has(sha256(alone))).toBe(false)
-		expect(p.blobs.has(sha256(shared))).toBe(true)
+		expect(await stores(sha256(alone), p)).toBe(false)
+		expect(await stores(sha256(shared), p)).toBe(true)
 		const again = await download(id, live.id, {}, user.token, p)
 		expect(again.status).toBe(200)
 		expect(sha256(again.bytes)).toBe(sha256(shared))
@@ -849,16 +950,43 @@ describe('purge (a harness of its own: a purge takes everything deleted)', () =>
 		const bystander = await uploaded(kept, { bytes: randomBytes(500), name: 'bystander.bin' }, user.token, p)
 		expect((await del(`/episodes/${id}`)).status).toBe(200)
 		// deleted, not purged: the bytes stay
-		sweepBlobs(p.db, p.blobs)
-		expect(p.blobs.has(sha256(one))).toBe(true)
+		await sweep(p)
+		expect(await stores(sha256(one), p)).toBe(true)
 		// the report counts the files' rows, which go with their episode
 		expect(purgeDeleted(p.db, Date.now())).toMatchObject({ episodes: 1, files: 2 })
 		expect(fileRows(id, p)).toEqual([])
-		const freed = sweepBlobs(p.db, p.blobs)
+		const freed = await sweep(p)
 		expect(freed).toEqual({ files: 2, bytes: 2_500 })
-		expect(p.blobs.has(sha256(one))).toBe(false)
-		expect(p.blobs.has(sha256(two))).toBe(false)
-		expect(p.blobs.has(bystander.checksum)).toBe(true)
+		expect(await stores(sha256(one), p)).toBe(false)
+		expect(await stores(sha256(two), p)).toBe(false)
+		expect(await stores(bystander.checksum, p)).toBe(true)
+	})
+
+	it('bytes uploaded again while the sweep lists the store (after it read which checksums rows point at) stay, and download', async () => {
+		const id = await newEpisode(user, p)
+		const bytes = randomBytes(1_200)
+		const checksum = sha256(bytes)
+		const gone = await uploaded(id, { bytes, name: 'gone.bin' }, user.token, p)
+		expect((await del(filePath(id, gone.id))).status).toBe(200)
+		purgeDeleted(p.db, Date.now())
+		let again: FileBody | undefined
+		// the real store, but the same bytes are uploaded (committed, given a row, released) just before the sweep is handed them
+		const listedDuringAnUpload: FileStore = {
+			...delegate(p.store),
+			async *list() {
+				for await (const item of p.store.list()) {
+					if (item.checksum === checksum) again = await uploaded(id, { bytes, name: 'again.bin' }, user.token, p)
+					yield item
+				}
+			},
+		}
+		const freed = await sweepUnreferenced(listedDuringAnUpload, new FileReferences(p.db))
+		expect(again).toBeDefined()
+		expect(freed).toEqual({ files: 0, bytes: 0 })
+		expect(await stores(checksum, p)).toBe(true)
+		const served = await download(id, again!.id, {}, user.token, p)
+		expect(served.status).toBe(200)
+		expect(sha256(served.bytes)).toBe(checksum)
 	})
 
 	it("deleting a project then purging counts the files of every episode in it once, deleted ones too", async () => {
@@ -954,11 +1082,11 @@ describe('who may call a file route', () => {
 	describe.each(routes.map((r) => [r.label, r] as const))('%s', (_, route) => {
 		it('401 without a token, nothing changed', async () => {
 			const { id, fileId } = await setUp(route)
-			const before = snapshot(id)
+			const before = await snapshot(id)
 			const { status, body } = await call(route, id, fileId)
 			expect(status).toBe(401)
 			expect(body).toMatchObject({ success: false, code: expect.any(String) })
-			expect(snapshot(id)).toEqual(before)
+			expect(await snapshot(id)).toEqual(before)
 		})
 
 		it('401 with a revoked token, nothing changed', async () => {
@@ -967,16 +1095,16 @@ describe('who may call a file route', () => {
 			// the token works until it is revoked
 			if (!route.write) expect((await call(route, id, fileId, user.token)).status).toBe(route.ok)
 			expect((await h.call('POST', '/auth/logout', { token: user.token })).status).toBe(200)
-			const before = snapshot(id)
+			const before = await snapshot(id)
 			const { status, body } = await call(route, id, fileId, user.token)
 			expect(status).toBe(401)
 			expect(body).toMatchObject({ success: false, code: expect.any(String) })
-			expect(snapshot(id)).toEqual(before)
+			expect(await snapshot(id)).toEqual(before)
 		})
 
 		it("404 for another user's episode and file ids, and nothing of the owner's file changes", async () => {
 			const { id, fileId } = await setUp(route)
-			const before = snapshot(id)
+			const before = await snapshot(id)
 			const beforeList = (await list(id)).body
 			const other = await newUser()
 			const theirs = await call(route, id, fileId, other.token)
@@ -993,7 +1121,7 @@ describe('who may call a file route', () => {
 				expect(cross.status).toBe(404)
 				expect(cross.body).toMatchObject({ success: false, code: expect.stringMatching(/^file_/) })
 			}
-			expect(snapshot(id)).toEqual(before)
+			expect(await snapshot(id)).toEqual(before)
 			expect((await list(id)).body).toEqual(beforeList)
 			// and the owner still gets the route's answer
 			expect((await call(route, id, fileId, owner.token)).status).toBe(route.ok)
@@ -1002,17 +1130,17 @@ describe('who may call a file route', () => {
 		it('404 episode_not_found for a deleted episode', async () => {
 			const { id, fileId } = await setUp(route)
 			expect((await h.call('DELETE', `/episodes/${id}`, { token: owner.token })).status).toBe(200)
-			const before = snapshot(id)
+			const before = await snapshot(id)
 			const { status, body } = await call(route, id, fileId, owner.token)
 			expect(status).toBe(404)
 			expect(body).toMatchObject({ success: false, code: 'episode_not_found' })
-			expect(snapshot(id)).toEqual(before)
+			expect(await snapshot(id)).toEqual(before)
 		})
 
 		it(route.write ? '403 episode_write_protected on a write-protected episode, nothing changed' : 'still answers on a write-protected episode', async () => {
 			const { id, fileId } = await setUp(route)
 			await setWriteProtected(id, true)
-			const before = snapshot(id)
+			const before = await snapshot(id)
 			const { status, body } = await call(route, id, fileId, owner.token)
 			if (route.write) {
 				expect(status).toBe(403)
@@ -1020,7 +1148,7 @@ describe('who may call a file route', () => {
 			} else {
 				expect(status).toBe(200)
 			}
-			expect(snapshot(id)).toEqual(before)
+			expect(await snapshot(id)).toEqual(before)
 			await setWriteProtected(id, false)
 			expect((await call(route, id, fileId, owner.token)).status).toBe(route.ok)
 		})

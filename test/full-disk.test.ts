@@ -136,11 +136,11 @@ function refusalsSince(from: number): string[] {
  * files/ holds exactly the bytes the rows point at, each under its checksum and of its size, and
  * nothing is left in files/tmp; the database file is sound.
  */
-function expectConsistent(): void {
-	const rows = h.db.$client.query('SELECT DISTINCT checksum, size_bytes AS bytes FROM files ORDER BY checksum').all()
-	const stored = [...h.blobs.stored()].sort((a, b) => (a.checksum < b.checksum ? -1 : 1))
+async function expectConsistent(): Promise<void> {
+	const rows = h.db.$client.query('SELECT DISTINCT checksum, size_bytes AS size FROM files ORDER BY checksum').all()
+	const stored = (await Array.fromAsync(h.store.list())).sort((a, b) => (a.checksum < b.checksum ? -1 : 1))
 	expect(stored).toEqual(rows as typeof stored)
-	expect(readdirSync(h.blobs.tmp)).toEqual([])
+	expect(readdirSync(h.store.tmp)).toEqual([])
 	expect(h.db.$client.query('PRAGMA integrity_check').all()).toEqual([{ integrity_check: 'ok' }])
 }
 
@@ -166,7 +166,7 @@ describe('POST /episodes/{id}/files on a full disk', () => {
 				expect(fileRow(sha256(bytes), name)).toBeNull()
 				refused++
 			}
-			expectConsistent()
+			await expectConsistent()
 		}
 		expect(seen.filter((s) => s === 201).length).toBeGreaterThan(3)
 		expect(refused).toBe(6)
@@ -187,7 +187,7 @@ describe('POST /episodes/{id}/files on a full disk', () => {
 		expectRefused(reply)
 		expect(refusalsSince(mark)).toEqual(['ENOSPC'])
 		expect(fileRow(sha256(bytes), 'too-big.bin')).toBeNull()
-		expectConsistent()
+		await expectConsistent()
 	})
 
 	it('the bytes fit and are moved into place, but the row\'s commit meets SQLITE_FULL (the issue): 507, no row, and the bytes are gone', async () => {
@@ -201,8 +201,8 @@ describe('POST /episodes/{id}/files on a full disk', () => {
 		expectRefused(reply)
 		expect(refusalsSince(mark)).toEqual(['SQLITE_FULL'])
 		expect(fileRow(sha256(bytes), 'no-room-for-the-row.bin')).toBeNull()
-		expect(h.blobs.has(sha256(bytes))).toBe(false)
-		expectConsistent()
+		expect(await h.store.open(sha256(bytes))).toBeUndefined()
+		await expectConsistent()
 	})
 
 	it('bytes already stored (shared) whose new row meets SQLITE_FULL: 507, and the shared bytes stay for the row that has them', async () => {
@@ -218,8 +218,8 @@ describe('POST /episodes/{id}/files on a full disk', () => {
 		expectRefused(again)
 		expect(refusalsSince(mark)).toEqual(['SQLITE_FULL'])
 		expect(fileRow(sha256(bytes), 'again.bin')).toBeNull()
-		expect(h.blobs.has(sha256(bytes))).toBe(true)
-		expectConsistent()
+		expect(await h.store.open(sha256(bytes))).toBeDefined()
+		await expectConsistent()
 		const download = await h.fetch(new Request(`http://dreamlake.test/episodes/${episode}/files/${first.body.id}/download`, { headers: { authorization: `Bearer ${owner.token}` } }))
 		expect(download.status).toBe(200)
 		expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(sha256(bytes))
@@ -247,7 +247,7 @@ describe('POST /episodes/{id}/logs on a full disk', () => {
 		}
 		expect(refused).toBe(6)
 		expect(stored).toBeGreaterThan(0)
-		expectConsistent()
+		await expectConsistent()
 	})
 
 	it('a burst of concurrent appends far larger than the room left: each 201 stored whole, each 507 not at all, and each episode numbers on from what it has', async () => {
@@ -266,7 +266,7 @@ describe('POST /episodes/{id}/logs on a full disk', () => {
 			expect((await h.call('GET', `/episodes/${episode}/logs/stats`, { token: owner.token })).body.totalLogs).toBe(total)
 			expect((await appendLogs(episode, 1, 10)).body).toMatchObject({ startSequence: total })
 		}
-		expectConsistent()
+		await expectConsistent()
 	})
 })
 
@@ -292,7 +292,7 @@ describe('POST /episodes/{id}/tracks/{name}/append-batch on a full disk', () => 
 		}
 		expect(refused).toBe(6)
 		expect(stored).toBeGreaterThan(0)
-		expectConsistent()
+		await expectConsistent()
 	})
 })
 
@@ -325,7 +325,7 @@ describe('every other write on a full disk', () => {
 		expectRefused(await write())
 		leaveFree(2 * 2 ** 20)
 		await unchanged()
-		expectConsistent()
+		await expectConsistent()
 	})
 })
 
@@ -353,7 +353,7 @@ describe('the background checkpointer on a full disk', () => {
 		} finally {
 			await checkpointer.stop()
 		}
-		expectConsistent()
+		await expectConsistent()
 	})
 })
 
@@ -373,6 +373,6 @@ describe('room freed again', () => {
 		expect((await appendPoints(id, 'loss', 100, 10)).body).toMatchObject({ inserted: 100, startIndex: 0 })
 		expect((await h.call('PATCH', '/auth/me', { token: owner.token, body: { name: 'Stored' } })).body.name).toBe('Stored')
 		expect((await h.login({ sub: `full-${crypto.randomUUID()}` })).status).toBe(200)
-		expectConsistent()
+		await expectConsistent()
 	})
 })

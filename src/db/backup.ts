@@ -1,7 +1,7 @@
 import { Database } from 'bun:sqlite'
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import type { BlobStore } from '../storage/blobs'
+import type { FileStore } from '../storage/store'
 import { IN_MEMORY } from './client'
 
 export class BackupError extends Error {}
@@ -48,11 +48,11 @@ export function backupDatabase(source: string, target: string): { bytes: number 
 
 /**
  * Puts the bytes of every file the database copy at `copy` knows (live or deleted, so a restore can
- * still restore them) into `<copy>.files/`: hard links where the data folder and the backup share a
- * file system (bytes are never changed once stored, so a link is a copy), else copies. Consistent
- * with the copy: it reads the copy, not the live database.
+ * still restore them) into `<copy>.files/`, in the layout of the data folder's `files/` (the local
+ * store links them where it can: LocalFileStore.copyTo). Consistent with the copy: it reads the
+ * copy, not the live database.
  */
-export function backupFiles(copy: string, blobs: BlobStore): { files: number } {
+export async function backupFiles(copy: string, store: FileStore): Promise<{ files: number }> {
 	const folder = backupFilesFolder(copy)
 	mkdirSync(folder, { recursive: true })
 	const db = new Database(copy, { readonly: true })
@@ -62,14 +62,14 @@ export function backupFiles(copy: string, blobs: BlobStore): { files: number } {
 	} finally {
 		db.close()
 	}
-	const missing = checksums.filter((checksum) => {
+	let missing = 0
+	for (const checksum of checksums) {
 		try {
-			blobs.copyTo(checksum, folder)
-			return false
+			await store.copyTo(checksum, folder)
 		} catch {
-			return true
+			missing++
 		}
-	})
-	if (missing.length > 0) throw new BackupError(`the bytes of ${missing.length} file(s) were missing (purged during the backup?); run it again.`)
+	}
+	if (missing > 0) throw new BackupError(`the bytes of ${missing} file(s) were missing (purged during the backup?); run it again.`)
 	return { files: checksums.length }
 }

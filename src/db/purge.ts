@@ -1,5 +1,4 @@
 import type { Database } from 'bun:sqlite'
-import type { BlobStore } from '../storage/blobs'
 import type { Db } from './client'
 
 export interface PurgeReport {
@@ -8,7 +7,7 @@ export interface PurgeReport {
 	logLines: number
 	tracks: number
 	trackChunks: number
-	/** Rows of files; their bytes are freed by `sweepBlobs`. */
+	/** Rows of files; their bytes are freed by the sweep of unreferenced bytes (files/sweep.ts). */
 	files: number
 	/** Episodes restored while this ran: kept, with whatever lines were not removed yet. */
 	restoredMeanwhile: number
@@ -27,7 +26,7 @@ const EPISODE_DUE = `(SELECT 1 FROM episodes e WHERE e.id = ?1 AND (
 /**
  * Removes for good what was deleted at or before `cutoff` (epoch ms): deleted projects with
  * everything in them, deleted episodes with their logs, parameters, tracks and files, deleted
- * tracks with their points, and deleted files' rows (their bytes go with `sweepBlobs`). Each step is a short
+ * tracks with their points, and deleted files' rows (their bytes go with `sweepUnreferenced`). Each step is a short
  * transaction that checks again that its episode is still due, so it runs beside a live server
  * (which keeps only live projects and episodes in memory) without holding the write lock for long.
  */
@@ -114,28 +113,4 @@ function inTransaction<T>(sqlite: Database, work: () => T): T {
 		sqlite.run('ROLLBACK')
 		throw error
 	}
-}
-
-/** Every checksum a row of `files` (live or deleted) points at. */
-export function referencedChecksums(db: Db): Set<string> {
-	return new Set((db.$client.query('SELECT DISTINCT checksum FROM files').all() as { checksum: string }[]).map((r) => r.checksum))
-}
-
-/**
- * Frees the file bytes no row points at any more (after a purge, or left by a crash between a
- * file's bytes and its row), but for the checksums an upload is committing right
- * now (in this process). Returns how many files and bytes it removed. Run only where no other
- * process uploads: by the server itself, or by `purge` when no server runs.
- */
-export function sweepBlobs(db: Db, blobs: BlobStore): { files: number; bytes: number } {
-	const referenced = referencedChecksums(db)
-	const freed = { files: 0, bytes: 0 }
-	for (const { checksum, bytes } of blobs.stored()) {
-		if (referenced.has(checksum) || blobs.isCommitting(checksum)) continue
-		if (blobs.remove(checksum)) {
-			freed.files++
-			freed.bytes += bytes
-		}
-	}
-	return freed
 }

@@ -64,8 +64,8 @@ export const fileRoutes = (files: FileService, guard: CallerGuard) =>
 			'/episodes/:id/files/:fileId/download',
 			async ({ caller, meter, params, request }) => {
 				const row = files.get(meter, caller, params.id, params.fileId)
-				const file = Bun.file(files.bytesOf(row))
-				if (!(await file.exists())) throw new ApiError(500, 'file_bytes_missing', 'The bytes of this file are missing on the server; it has been logged.')
+				const bytes = await files.bytesOf(row)
+				if (!bytes) throw new ApiError(500, 'file_bytes_missing', 'The bytes of this file are missing on the server; it has been logged.')
 				const headers: Record<string, string> = {
 					'content-type': row.contentType,
 					'content-disposition': contentDisposition(row.filename),
@@ -80,12 +80,12 @@ export const fileRoutes = (files: FileService, guard: CallerGuard) =>
 					return new Response(null, { status: 416, headers: { ...headers, 'content-range': `bytes */${row.sizeBytes}` } })
 				}
 				if (range) {
-					return new Response(file.slice(range.start, range.end + 1), {
+					return new Response(bytes.body(range), {
 						status: 206,
 						headers: { ...headers, 'content-range': `bytes ${range.start}-${range.end}/${row.sizeBytes}`, 'content-length': String(range.end - range.start + 1) },
 					})
 				}
-				return new Response(file, { headers: { ...headers, 'content-length': String(row.sizeBytes) } })
+				return new Response(bytes.body(), { headers: { ...headers, 'content-length': String(row.sizeBytes) } })
 			},
 			{
 				caller: true,

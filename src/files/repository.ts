@@ -25,14 +25,31 @@ export interface FileChanges {
 
 export class PathTakenError extends Error {}
 
-/** Files' rows; their bytes are the blob store's (storage/blobs.ts). */
+/** Which bytes rows point at, live or deleted: what the sweep of unreferenced bytes asks (reads only, so no write queue). */
+export class FileReferences {
+	constructor(private readonly db: Db) {}
+
+	/** Whether a row points at these bytes (the sweep keeps them for it). */
+	has(meter: DbMeter, checksum: string): boolean {
+		return metered(meter, () => this.db.select({ id: files.id }).from(files).where(eq(files.checksum, checksum)).limit(1).get() !== undefined)
+	}
+
+	/** Every checksum a row points at. */
+	all(meter: DbMeter): Set<string> {
+		return metered(meter, () => new Set(this.db.selectDistinct({ checksum: files.checksum }).from(files).all().map((row) => row.checksum)))
+	}
+}
+
+/** Files' rows; their bytes are the file store's (storage/store.ts), under their checksum. */
 export class FileRepository {
 	private readonly q
+	readonly references: FileReferences
 
 	constructor(
 		private readonly db: Db,
 		private readonly writes: WriteQueue,
 	) {
+		this.references = new FileReferences(db)
 		this.q = {
 			byId: db
 				.select()
@@ -67,11 +84,6 @@ export class FileRepository {
 				}
 			}
 		})
-	}
-
-	/** Whether a row, live or deleted, points at these bytes (sweepBlobs keeps them for it). */
-	references(meter: DbMeter, checksum: string): boolean {
-		return metered(meter, () => this.db.select({ id: files.id }).from(files).where(eq(files.checksum, checksum)).limit(1).get() !== undefined)
 	}
 
 	/** Live files of the episode under `prefix` (itself and below), with any of `tags`, newest first. */

@@ -6,7 +6,7 @@ import type { EpisodeService } from '../episodes/service'
 import { ApiError, badRequest, conflict, invalidField, notFound } from '../http/errors'
 import { checkMetadata, cleanTags, TAGS_MAX, TAG_MAX_LENGTH, describedFields } from '../http/fields'
 import type { Page } from '../http/paging'
-import type { BlobStore } from '../storage/blobs'
+import type { FileStore, StoredBytes } from '../storage/store'
 import { checkPrefix, contentTypeOf, safeFilename } from './model'
 import { PathTakenError, type FileChanges, type FileRepository } from './repository'
 import { readUpload, type Upload } from './upload'
@@ -15,7 +15,7 @@ import { readUpload, type Upload } from './upload'
 export class FileService {
 	constructor(
 		private readonly repository: FileRepository,
-		private readonly blobs: BlobStore,
+		private readonly store: FileStore,
 		private readonly episodes: EpisodeService,
 		/** MAX_FILE_SIZE, in bytes. */
 		readonly maxFileSize: number,
@@ -24,13 +24,13 @@ export class FileService {
 	}
 
 	/**
-	 * POST /episodes/{id}/files: the `file` part is streamed to a temporary file while it is hashed,
-	 * checked against `checksum` and `sizeBytes`, moved into place under its checksum, and only then
-	 * given a row. Any failure leaves no row and none of its bytes (bytes another row shares stay).
+	 * POST /episodes/{id}/files: the `file` part is streamed into the file store while it is hashed,
+	 * checked against `checksum` and `sizeBytes`, committed under its checksum, and only then given
+	 * a row. Any failure leaves no row and none of its bytes (bytes another row shares stay).
 	 */
 	async upload(meter: DbMeter, caller: Account, episodeSegment: string, request: Request): Promise<FileRow> {
 		const episode = this.episodes.writable(meter, caller, episodeSegment)
-		const upload = await readUpload(request, this.blobs, this.maxFileSize)
+		const upload = await readUpload(request, this.store, this.maxFileSize)
 		try {
 			const fields = uploadFields(upload)
 			if (fields.sizeBytes !== upload.file.size) {
@@ -40,7 +40,7 @@ export class FileService {
 				throw new ApiError(422, 'checksum_mismatch', 'The sha256 of the bytes received is not the checksum sent; nothing was kept.', { field: 'checksum' })
 			}
 			// the bytes stay marked as being committed until their row is (a sweep of unreferenced bytes leaves them)
-			const release = this.blobs.commit(upload.file.writer, upload.file.checksum)
+			const release = await upload.file.writer.commit()
 			const filename = safeFilename(upload.file.filename)
 			try {
 				return await this.repository.insert(meter, {
@@ -56,13 +56,13 @@ export class FileService {
 				})
 			} catch (error) {
 				release()
-				this.dropUnreferenced(meter, upload.file.checksum)
+				await this.dropUnreferenced(meter, upload.file.checksum)
 				throw error
 			} finally {
 				release()
 			}
 		} finally {
-			await upload.file.writer.discard() // a no-op once committed (the temporary file has moved)
+			await upload.file.writer.discard() // a no-op once committed
 		}
 	}
 
@@ -80,9 +80,9 @@ export class FileService {
 		return row
 	}
 
-	/** Where a live file's bytes are, for a download. */
-	bytesOf(row: FileRow): string {
-		return this.blobs.pathOf(row.checksum)
+	/** A live file's bytes, for a download; undefined when the store has none under its checksum. */
+	bytesOf(row: FileRow): Promise<StoredBytes | undefined> {
+		return this.store.open(row.checksum)
 	}
 
 	async update(meter: DbMeter, caller: Account, episodeSegment: string, fileSegment: string, patch: FileChanges): Promise<FileRow> {
@@ -114,12 +114,12 @@ export class FileService {
 
 	/**
 	 * The bytes of an upload whose row failed (a full disk, mostly) go before the answer does, unless
-	 * a row (live or deleted) or another upload still committing shares them: moving identical bytes
-	 * into place kept the same content, so what is shared stays as it was.
+	 * a row (live or deleted) or another upload still committing shares them: committing identical
+	 * bytes kept the same content, so what is shared stays as it was.
 	 */
-	private dropUnreferenced(meter: DbMeter, checksum: string): void {
+	private async dropUnreferenced(meter: DbMeter, checksum: string): Promise<void> {
 		try {
-			if (!this.blobs.isCommitting(checksum) && !this.repository.references(meter, checksum)) this.blobs.remove(checksum)
+			if (!this.store.isCommitting(checksum) && !this.repository.references.has(meter, checksum)) await this.store.remove(checksum)
 		} catch {
 			// a failed read leaves them to the sweep of unreferenced bytes, as a crash here would
 		}

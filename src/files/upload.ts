@@ -1,14 +1,14 @@
 import busboy from 'busboy'
 import { isDiskFull } from '../db/client'
 import { ApiError, badRequest } from '../http/errors'
-import type { BlobStore, BlobWriter } from '../storage/blobs'
+import type { FileStore, FileWriter } from '../storage/store'
 import { FIELD_MAX_BYTES } from './model'
 
-/** An upload read off the wire: its form fields, and its one file, written to a temporary file and hashed. */
+/** An upload read off the wire: its form fields, and its one file, written to the file store (not committed yet) and hashed. */
 export interface Upload {
 	fields: Map<string, string>
 	file: {
-		writer: BlobWriter
+		writer: FileWriter
 		/** As the client named it; storing it safely is the caller's business (model.ts, safeFilename). */
 		filename: string | undefined
 		contentType: string
@@ -29,12 +29,12 @@ const describeBytes = (bytes: number) => (bytes >= 2 ** 30 ? `${+(bytes / 2 ** 3
 /**
  * Reads a `multipart/form-data` upload as it arrives, with busboy (a streaming parser: a part is
  * never held whole in memory; `request.formData()` held a 1 GiB upload in about 1.2 GB here). The
- * `file` part goes straight to a temporary file through a sha256 hasher, chunk by chunk, with
- * synchronous writes, so the parser reads no faster than the disk takes the bytes. On any failure
- * (malformed body, a second file, a file over `maxFileSize`, a client gone, a full disk) the
- * temporary file is removed and nothing else is left.
+ * `file` part goes straight into the store's writer through a sha256 hasher, chunk by chunk, and
+ * the parser reads no faster than the store takes the bytes (synchronous writes to disk, or a
+ * write's promise waited for). On any failure (malformed body, a second file, a file over
+ * `maxFileSize`, a client gone, a full disk) what was written is discarded and nothing else is left.
  */
-export async function readUpload(request: Request, blobs: BlobStore, maxFileSize: number): Promise<Upload> {
+export async function readUpload(request: Request, store: FileStore, maxFileSize: number): Promise<Upload> {
 	const type = request.headers.get('content-type') ?? ''
 	if (!/^multipart\/form-data\s*;/i.test(type)) {
 		throw new ApiError(415, 'unsupported_media_type', 'An upload is multipart/form-data, with the bytes in a part named "file".')
@@ -55,9 +55,11 @@ export async function readUpload(request: Request, blobs: BlobStore, maxFileSize
 		throw badRequest('invalid_multipart', 'The body is not multipart/form-data with a boundary.')
 	}
 	const fields = new Map<string, string>()
-	let writer: BlobWriter | undefined
+	let writer: FileWriter | undefined
 	let filename: string | undefined
 	let contentType = 'application/octet-stream'
+	/** A chunk the store has not taken yet (a store that writes asynchronously). */
+	let storing: Promise<void> | undefined
 	const body = request.body.getReader()
 	try {
 		await new Promise<void>((resolve, reject) => {
@@ -78,7 +80,7 @@ export async function readUpload(request: Request, blobs: BlobStore, maxFileSize
 					return fail(badRequest('unexpected_file', `Only one file is taken, in a part named "file" (not "${name.slice(0, 64)}").`))
 				}
 				try {
-					writer = blobs.writer()
+					writer = store.writer()
 				} catch (error) {
 					stream.resume()
 					return fail(writeFailure(error)) // no room for even an empty file (its inode)
@@ -87,11 +89,25 @@ export async function readUpload(request: Request, blobs: BlobStore, maxFileSize
 				if (info.mimeType) contentType = info.mimeType
 				stream.on('data', (chunk: Buffer) => {
 					if (failed) return
+					let stored: void | Promise<void>
 					try {
-						writer!.write(chunk)
+						stored = writer!.write(chunk)
 					} catch (error) {
-						fail(writeFailure(error))
+						return fail(writeFailure(error))
 					}
+					if (!stored) return
+					// a store that writes asynchronously: no more chunks until this one is taken (the parser then waits for its drain)
+					stream.pause()
+					storing = stored.then(
+						() => {
+							storing = undefined
+							stream.resume()
+						},
+						(error: unknown) => {
+							fail(writeFailure(error))
+							stream.resume() // what is left is read and ignored, so the parser ends
+						},
+					)
 				})
 				stream.on('limit', () => fail(fileTooLarge(maxFileSize)))
 				// a body that ends inside the file: busboy destroys the file stream with an error, which
@@ -103,7 +119,9 @@ export async function readUpload(request: Request, blobs: BlobStore, maxFileSize
 			parser.on('partsLimit', () => fail(badRequest('too_many_fields', `An upload has at most ${MAX_FIELDS + 1} parts.`)))
 			parser.on('error', () => fail(badRequest('invalid_multipart', 'The multipart body is malformed (its boundaries or part headers).')))
 			parser.on('close', () => {
-				if (!failed) resolve()
+				// the file part ends once its last chunk is handed over, which the store may still be taking
+				if (storing) void storing.then(() => failed || resolve())
+				else if (!failed) resolve()
 			})
 			// the body is pumped into the parser by hand: through Readable.fromWeb and pipe, uploads ran 12% slower
 			void (async () => {
@@ -126,12 +144,13 @@ export async function readUpload(request: Request, blobs: BlobStore, maxFileSize
 		})
 		return { fields, file: { writer, filename, contentType, size, checksum } }
 	} catch (error) {
+		await storing // a chunk still on its way into the store is settled before what was written is dropped
 		await writer?.discard()
 		throw error
 	}
 }
 
-/** A write to the temporary file failed: a full disk goes on as it is (the error handler's 507), anything else is the server's fault. */
+/** A write to the file store failed: a full disk goes on as it is (the error handler's 507), anything else is the server's fault. */
 function writeFailure(error: unknown): Error {
 	if (isDiskFull(error)) return error as Error
 	return new ApiError(500, 'upload_failed', 'The server could not store the upload; nothing was kept.')

@@ -10,7 +10,8 @@ import { VuerAuthVerifier, type VuerAuthOptions } from '../../src/auth/vuer-auth
 import { closeDatabase, openDatabase, type Db } from '../../src/db/client'
 import { migrateDatabase } from '../../src/db/migrate'
 import { createLogger, type Logger } from '../../src/log'
-import { BlobStore } from '../../src/storage/blobs'
+import { LocalFileStore } from '../../src/storage/local'
+import type { FileStore } from '../../src/storage/store'
 import { expect } from 'bun:test'
 import type { JWTPayload } from 'jose'
 import { KeyServer, newIdentity } from './key-server'
@@ -30,6 +31,8 @@ export interface HarnessOptions {
 	sessionSeconds?: number | null
 	/** The data folder (the database and files/), the caller's to remove; default a new temporary folder, removed at close. */
 	dir?: string
+	/** The file store the app is given, made from the local one in `<dir>/files` (default: that one itself). */
+	fileStore?: (local: LocalFileStore) => FileStore
 }
 
 export interface TestUser {
@@ -76,7 +79,7 @@ export class Harness {
 		private readonly build: () => ReturnType<typeof createApp>,
 		private readonly log: Logger,
 		/** Where uploaded files' bytes go (`<dir>/files`). */
-		readonly blobs: BlobStore,
+		readonly store: LocalFileStore,
 		private readonly maxUploadBytes: number,
 		private readonly ownsDir: boolean,
 	) {
@@ -92,9 +95,10 @@ export class Harness {
 		const logs: string[] = []
 		const log = createLogger({ format: 'json', level: 'debug', write: (line) => logs.push(line) })
 		const vuerAuth = new VuerAuthVerifier({ jwksUrl: keys.jwksUrl, algorithms: ['EdDSA', 'ES256', 'RS256'], ...options.vuerAuth }, log)
-		const blobs = new BlobStore(join(dir, 'files'))
-		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize, blobs, maxFileSize: options.maxFileSize, deviceAuthority: options.deviceAuthority, vuerAuthUrl: options.vuerAuthUrl, sessionSeconds: options.sessionSeconds })
-		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, build, log, blobs, (options.maxFileSize ?? 5 * 2 ** 30) + 2 * 2 ** 20, options.dir === undefined)
+		const store = new LocalFileStore(join(dir, 'files'))
+		const fileStore = options.fileStore?.(store) ?? store
+		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize, fileStore, maxFileSize: options.maxFileSize, deviceAuthority: options.deviceAuthority, vuerAuthUrl: options.vuerAuthUrl, sessionSeconds: options.sessionSeconds })
+		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, build, log, store, (options.maxFileSize ?? 5 * 2 ** 30) + 2 * 2 ** 20, options.dir === undefined)
 	}
 
 	/** A new app on the same database, as after a server restart: nothing cached in memory. */

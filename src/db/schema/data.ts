@@ -189,8 +189,8 @@ export const trackChunks = sqliteTable(
 )
 
 /**
- * A file of an episode. Its bytes live in the data folder's `files/`, named by their sha256
- * (storage/blobs.ts), so identical uploads share them; a row only points at them.
+ * A file of an episode. Its bytes live in the file store (the data folder's `files/`), named by
+ * their sha256 (storage/store.ts), so identical uploads share them; a row only points at them.
  */
 export const files = sqliteTable(
 	'files',
