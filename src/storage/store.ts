@@ -53,7 +53,10 @@ export interface FileWriter {
 	discard(): Promise<void>
 }
 
-/** Stored bytes, served without the caller knowing where they are. */
+/**
+ * Stored bytes, served without the caller knowing where they are. Not a Blob itself: Bun answers
+ * `new Response(s3File)` with a redirect to the bucket, so a store says what body it serves.
+ */
 export interface StoredBytes {
 	/** A response body of every byte, or of those from `start` to `end` (inclusive, as in `Content-Range`). */
 	body(range?: { start: number; end: number }): Blob | ReadableStream<Uint8Array>
