@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
-/** `prefix` runs the binary through another command (bench.ts: `taskset`); its own exec is counted too. */
+/** `prefix` runs the binary through another command (the bench: `taskset`); its own exec is counted too. */
 export async function timeToFirstHealth(binary: string, prefix: string[] = []): Promise<number> {
 	const dir = mkdtempSync(join(tmpdir(), 'dreamlake-start-'))
 	// a port the system just handed out: a random one sometimes belonged to another process
