@@ -2,7 +2,8 @@ import { t } from 'elysia'
 import { formatRowId } from '../db/ids'
 import type { FileRow } from '../db/schema'
 import { ApiError } from '../http/errors'
-import { Description, iso, isoOrNull, Metadata, Tags, Timestamp } from '../http/fields'
+import { Description, iso, isoOrNull, Metadata, Tags, Timestamp, withoutControlCharacters } from '../http/fields'
+import { PagedResponse } from '../http/paging'
 
 export const PREFIX_PATTERN = /^\/$|^(\/[A-Za-z0-9_-]+)+$/
 export const PREFIX_MAX_LENGTH = 1024
@@ -33,7 +34,7 @@ export function checkPrefix(prefix: string): string {
  */
 export function safeFilename(given: string | undefined): string {
 	const base = (given ?? '').split(/[/\\]/).pop() ?? ''
-	const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim()
+	const clean = withoutControlCharacters(base).trim()
 	const name = clean === '.' || clean === '..' ? '' : clean
 	return (name.length > FILENAME_MAX_LENGTH ? name.slice(0, FILENAME_MAX_LENGTH) : name) || 'file'
 }
@@ -86,7 +87,7 @@ export const FileResponse = t.Object({
 	deletedAt: t.Union([Timestamp, t.Null()]),
 })
 
-export const FileList = t.Object({ files: t.Array(FileResponse), page: t.Number(), pageSize: t.Number(), total: t.Number(), totalPages: t.Number() })
+export const FileList = PagedResponse('files', FileResponse)
 
 export const FilePatch = t.Object({ description: t.Optional(Description), tags: t.Optional(Tags), metadata: t.Optional(Metadata) }, { additionalProperties: false })
 

@@ -4,7 +4,7 @@ import type { DbMeter } from '../db/meter'
 import type { FileRow } from '../db/schema'
 import type { EpisodeService } from '../episodes/service'
 import { ApiError, badRequest, conflict, invalidField, notFound } from '../http/errors'
-import { checkMetadata, cleanTags, TAGS_MAX, TAG_MAX_LENGTH, describedFields } from '../http/fields'
+import { checkMetadata, cleanTags, DESCRIPTION_MAX_LENGTH, TAGS_MAX, TAG_MAX_LENGTH, describedFields } from '../http/fields'
 import type { Page } from '../http/paging'
 import type { FileStore, StoredBytes } from '../storage/store'
 import { checkPrefix, contentTypeOf, safeFilename } from './model'
@@ -153,7 +153,7 @@ function uploadFields(upload: Upload) {
 	const sizeBytes = Number(sizeText)
 	if (!/^\d+$/.test(sizeText) || !Number.isSafeInteger(sizeBytes)) throw invalidField('sizeBytes', 'must be the size of the file in bytes, a whole number')
 	const description = field('description') ?? null
-	if (description !== null && description.length > 10_000) throw invalidField('description', 'must be at most 10,000 characters')
+	if (description !== null && description.length > DESCRIPTION_MAX_LENGTH) throw invalidField('description', `must be at most ${DESCRIPTION_MAX_LENGTH.toLocaleString('en-US')} characters`)
 	const tagsText = field('tags')
 	const tags = tagsText === undefined || tagsText.trim() === '' ? [] : tagsText.split(',').map((tag) => tag.trim()).filter((tag) => tag !== '')
 	if (tags.length > TAGS_MAX || tags.some((tag) => tag.length > TAG_MAX_LENGTH)) throw invalidField('tags', `must be at most ${TAGS_MAX} comma-separated tags of at most ${TAG_MAX_LENGTH} characters`)

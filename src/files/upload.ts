@@ -1,3 +1,4 @@
+import { describeBytes } from '../http/body'
 import busboy from 'busboy'
 import { isDiskFull } from '../db/client'
 import { ApiError, badRequest } from '../http/errors'
@@ -24,7 +25,6 @@ export const UPLOAD_OVERHEAD_BYTES = 2 * 1024 * 1024
 export const fileTooLarge = (limit: number) =>
 	new ApiError(413, 'payload_too_large', `The file is larger than ${describeBytes(limit)} (MAX_FILE_SIZE).`, undefined, { connection: 'close' })
 
-const describeBytes = (bytes: number) => (bytes >= 2 ** 30 ? `${+(bytes / 2 ** 30).toFixed(2)} GiB` : bytes >= 2 ** 20 ? `${+(bytes / 2 ** 20).toFixed(2)} MiB` : `${bytes} bytes`)
 
 /**
  * Reads a `multipart/form-data` upload as it arrives, with busboy (a streaming parser: a part is
