@@ -27,6 +27,7 @@ import { LogRepository } from './logs/repository'
 import { LogService } from './logs/service'
 import { namespaceRoutes } from './namespaces'
 import { NamespaceAccess } from './namespaces/access'
+import { NamespaceService } from './namespaces/service'
 import { NamespaceRepository } from './namespaces/repository'
 import { WriteQueue } from './db/write-queue'
 import { parameterRoutes } from './parameters'
@@ -79,11 +80,13 @@ const bearer = (description: string) => ({ type: 'http' as const, scheme: 'beare
 export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize, fileStore, maxFileSize = DEFAULT_MAX_FILE_SIZE, deviceAuthority, vuerAuthUrl = 'https://auth.vuer.ai', sessionSeconds = null, dashboard = embeddedDashboard() }: AppDeps) {
 	// the one write queue of the database: every repository's writes share its group commits
 	const writes = new WriteQueue(db.$client)
-	const namespaceRows = new NamespaceRepository(db)
-	const auth = new AuthService(vuerAuth, tokens, new AccountRepository(db, writes, namespaceRows, { cacheSize }), log)
+	const namespaceRows = new NamespaceRepository(db, writes, { cacheSize })
+	const accounts = new AccountRepository(db, writes, namespaceRows, { cacheSize })
+	const auth = new AuthService(vuerAuth, tokens, accounts, log)
 	const guard = callerGuard(auth)
-	// the one access check: what a caller may read, write or administer in a namespace
-	const access = new NamespaceAccess()
+	// the one access check: what a caller may read, write, administer or own in a namespace
+	const access = new NamespaceAccess(namespaceRows)
+	const namespaces = new NamespaceService(namespaceRows, access, accounts)
 	const projects = new ProjectService(new ProjectRepository(db, writes, { cacheSize }), access)
 	const episodes = new EpisodeService(new EpisodeRepository(db, writes, { cacheSize }), projects, access)
 	const logs = new LogService(new LogRepository(db, writes, { cacheSize }), episodes)
@@ -118,7 +121,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 			.use(health(db))
 			.use(authRoutes(auth, guard, exchangeLimits))
 			.use(browserSessionRoutes(auth, authority, { trustProxy: exchangeLimits.trustProxy, perMinute: exchangeLimits.perMinute, sessionSeconds }, log))
-			.use(namespaceRoutes(access, projects, episodes, files, guard))
+			.use(namespaceRoutes(namespaces, projects, episodes, files, guard))
 			.use(projectRoutes(projects, episodes, guard))
 			.use(episodeRoutes(episodes, guard))
 			.use(logRoutes(logs, guard))

@@ -76,6 +76,21 @@ describe('database', () => {
 		closeDatabase(db)
 	})
 
+	it('migrates a database from before teams (0004) keeping every namespace, project and episode; a personal namespace keeps its person', () => {
+		const db = openDatabase(join(dir, 'before-teams.db'))
+		const before = MIGRATIONS.findIndex((m) => m.sql.some((statement) => statement.includes('namespace_members')))
+		expect(before).toBeGreaterThan(0)
+		migrateDatabase(db, MIGRATIONS.slice(0, before))
+		db.$client.run("INSERT INTO users (id, sub, created_at, updated_at) VALUES ('u1', 's1', 0, 0)")
+		db.$client.run("INSERT INTO namespaces (id, slug, owner_id, created_at) VALUES ('n1', 'one', 'u1', 0)")
+		db.$client.run("INSERT INTO projects (id, namespace_id, name, slug, created_at, updated_at) VALUES (1, 'n1', 'P', 'p', 0, 0)")
+		db.$client.run("INSERT INTO episodes (id, project_id, name, created_at, updated_at) VALUES (1, 1, 'e', 0, 0)")
+		expect(migrateDatabase(db).applied).toBe(MIGRATIONS.length - before)
+		expect(db.$client.query('SELECT id, slug, owner_id AS ownerId, kind, metadata, deleted_at AS deletedAt FROM namespaces').all()).toEqual([{ id: 'n1', slug: 'one', ownerId: 'u1', kind: 'personal', metadata: '{}', deletedAt: null }])
+		expect(db.$client.query('SELECT (SELECT count(*) FROM projects) AS projects, (SELECT count(*) FROM episodes) AS episodes').get()).toEqual({ projects: 1, episodes: 1 })
+		closeDatabase(db)
+	})
+
 	it('rolls a failing migration back entirely', () => {
 		const db = openDatabase(join(dir, 'failing.db'))
 		migrateDatabase(db)

@@ -143,11 +143,11 @@ function accessRows(route: Route) {
 }
 
 describe('GET /namespaces/{ns}', () => {
-	it('200 {id, slug, metadata: null, projects, episodes, files: 0} for a new namespace', async () => {
+	it('200 {id, slug, kind, name, metadata, role, projects, episodes, files: 0, createdAt} for a new namespace', async () => {
 		const u = await newUser()
 		const { status, body } = await overview(u)
 		expect(status).toBe(200)
-		expect(body).toEqual({ id: u.nsId, slug: u.ns, metadata: null, projects: 0, episodes: 0, files: 0 })
+		expect(body).toEqual({ id: u.nsId, slug: u.ns, kind: 'personal', name: null, metadata: {}, role: 'owner', projects: 0, episodes: 0, files: 0, createdAt: expect.stringMatching(ISO) })
 	})
 
 	it('counts live projects and live episodes in live projects', async () => {
@@ -166,7 +166,7 @@ describe('GET /namespaces/{ns}', () => {
 		expect((await overview(u)).body).toMatchObject({ projects: 3, episodes: 4 })
 
 		expect((await remove(u, 'beta')).status).toBe(200)
-		expect((await overview(u)).body).toEqual({ id: u.nsId, slug: u.ns, metadata: null, projects: 2, episodes: 2, files: 0 })
+		expect((await overview(u)).body).toMatchObject({ id: u.nsId, slug: u.ns, projects: 2, episodes: 2, files: 0 })
 	})
 
 	it('counts a project an episode upsert created', async () => {
@@ -180,7 +180,7 @@ describe('GET /namespaces/{ns}', () => {
 		await createProject(u, { name: 'Alpha' })
 		const { status, body } = await h.call('GET', `/namespaces/${u.ns.toUpperCase()}`, { token: u.token })
 		expect(status).toBe(200)
-		expect(body).toEqual({ id: u.nsId, slug: u.ns, metadata: null, projects: 1, episodes: 0, files: 0 })
+		expect(body).toMatchObject({ id: u.nsId, slug: u.ns, projects: 1, episodes: 0, files: 0 })
 	})
 
 	it('404 for a namespace that does not exist', async () => {

@@ -1,33 +1,67 @@
 import type { Account } from '../auth/model'
 import type { DbMeter } from '../db/meter'
+import type { Role } from '../db/schema'
+import { forbidden } from '../http/errors'
 import { namespaceNotFound, type NamespaceRef, type Need } from './model'
+import type { NamespaceEntry, NamespaceRepository } from './repository'
+
+/** The least role each need takes. */
+const LEAST: Record<Need, Role> = { read: 'viewer', write: 'member', admin: 'admin', own: 'owner' }
+const RANK: Record<Role, number> = { viewer: 1, member: 2, admin: 3, owner: 4 }
+
+/** A namespace the caller reached, with the role they have there. */
+export interface Reached extends NamespaceRef {
+	kind: NamespaceEntry['kind']
+	role: Role
+}
 
 /**
  * The one question every feature asks before it touches a namespace's data: may this caller read,
- * write or administer there? A namespace the caller may not see is the same 404 as one that does
- * not exist, by slug and by id, so nothing tells what is there. Today every namespace is one
- * person's own and its person may do everything in it; roles are answered here, and only here.
- * A known caller costs no statement (`meter` is for the lookups a shared namespace will need).
+ * write, administer or own there? A namespace the caller may not see is the same 404 as one that
+ * does not exist, by slug and by id, so nothing tells what is there; one they see but may not do
+ * this in is a 403 naming their role. A personal namespace's person is its owner; anyone else has
+ * the role a membership gives (owner, admin, member, viewer). A known caller in a known namespace
+ * costs no statement: namespaces and roles are kept in memory, and every change to them updates it.
  */
 export class NamespaceAccess {
-	/** The namespace a path segment names (`/namespaces/{ns}/…`) if the caller may `need` there, else 404. Slugs are lower-case, so `Alice` finds `alice`. */
-	bySlug(_meter: DbMeter, caller: Account, slug: string | null | undefined, need: Need): NamespaceRef {
-		const namespace = typeof slug === 'string' ? this.reachable(caller, (own) => own.slug === slug || own.slug === slug.toLowerCase(), need) : undefined
-		if (!namespace) throw namespaceNotFound(slug)
-		return namespace
+	constructor(private readonly namespaces: NamespaceRepository) {}
+
+	/** The namespace a path segment names (`/namespaces/{ns}/…`) if the caller may `need` there; 404 or 403 else. Slugs are lower-case, so `Alice` finds `alice`. */
+	bySlug(meter: DbMeter, caller: Account, slug: string | null | undefined, need: Need): Reached {
+		const reached = typeof slug === 'string' ? this.reach(meter, caller, slug.toLowerCase() === caller.namespace.slug ? caller.namespace.id : undefined, slug.toLowerCase()) : undefined
+		if (!reached) throw namespaceNotFound(slug)
+		return this.allowed(reached, need)
 	}
 
 	/**
 	 * The namespace with this id (a project's, for the routes that name an episode by id) if the
-	 * caller may `need` there; `undefined` when not, and the route answers its own 404 (the episode,
-	 * not the namespace, is what was asked for).
+	 * caller may `need` there; `undefined` when they may not see it, and the route answers its own
+	 * 404 (the episode, not the namespace, is what was asked for); a 403 when they see it but may not.
 	 */
-	byId(_meter: DbMeter, caller: Account, namespaceId: string, need: Need): NamespaceRef | undefined {
-		return this.reachable(caller, (own) => own.id === namespaceId, need)
+	byId(meter: DbMeter, caller: Account, namespaceId: string, need: Need): Reached | undefined {
+		const reached = this.reach(meter, caller, namespaceId, undefined)
+		return reached && this.allowed(reached, need)
 	}
 
-	private reachable(caller: Account, names: (namespace: NamespaceRef) => boolean, _need: Need): NamespaceRef | undefined {
-		// a person's own namespace: every need
-		return names(caller.namespace) ? caller.namespace : undefined
+	/** The caller's role in a live namespace, found by id or slug; undefined when they have none (or it is gone). */
+	private reach(meter: DbMeter, caller: Account, id: string | undefined, slug: string | undefined): Reached | undefined {
+		// their own: every need, no lookup
+		if (id === caller.namespace.id) return { id: caller.namespace.id, slug: caller.namespace.slug, kind: 'personal', role: 'owner' }
+		const namespace = id !== undefined ? this.namespaces.liveById(meter, id) : slug !== undefined ? this.namespaces.liveBySlug(meter, slug) : undefined
+		if (!namespace) return undefined
+		const role = namespace.kind === 'personal' && namespace.ownerId === caller.user.id ? 'owner' : this.namespaces.roleOf(meter, namespace.id, caller.user.id)
+		return role && { id: namespace.id, slug: namespace.slug, kind: namespace.kind, role }
 	}
+
+	private allowed(reached: Reached, need: Need): Reached {
+		if (RANK[reached.role] >= RANK[LEAST[need]]) return reached
+		throw forbidden('insufficient_role', `Your role in "${reached.slug}" is ${reached.role}, which cannot ${DOES[need]}; ask one of its owners${need === 'own' ? '' : ' or admins'}.`)
+	}
+}
+
+const DOES: Record<Need, string> = {
+	read: 'read it',
+	write: 'write here (members, admins and owners can)',
+	admin: 'manage its members, settings and projects (admins and owners can)',
+	own: 'do this (only an owner can)',
 }

@@ -2,25 +2,161 @@ import { Elysia, t } from 'elysia'
 import type { CallerGuard } from '../auth/guard'
 import type { EpisodeService } from '../episodes/service'
 import type { FileService } from '../files/service'
+import { jsonBody } from '../http/body'
 import { errorResponses } from '../http/errors'
+import { DeletedResponse, iso, Timestamp } from '../http/fields'
+import { ListQuery, paged, PagedResponse, pageOf } from '../http/paging'
 import type { ProjectService } from '../projects/service'
-import type { NamespaceAccess } from './access'
-import { NamespaceOverview } from './model'
+import { MemberAdd, MemberPatch, MemberResponse, NamespaceOverview, NamespacePatch, NamespaceResponse, TeamCreate, toMemberResponse, toNamespaceResponse } from './model'
+import type { NamespaceService } from './service'
 
-/** GET /namespaces/{ns}: a namespace the caller may read, and what it holds. */
-export const namespaceRoutes = (access: NamespaceAccess, projects: ProjectService, episodes: EpisodeService, files: FileService, guard: CallerGuard) =>
-	new Elysia().use(guard).get(
-		'/namespaces/:ns',
-		({ caller, meter, params }) => {
-			const namespace = access.bySlug(meter, caller, params.ns, 'read')
-			const projectIds = projects.liveIds(meter, namespace)
-			const episodeIds = episodes.liveIdsIn(meter, projectIds)
-			return { id: namespace.id, slug: namespace.slug, metadata: null, projects: projectIds.length, episodes: episodeIds.length, files: files.countLive(meter, episodeIds) }
-		},
-		{
-			caller: true,
-			params: t.Object({ ns: t.String() }),
-			response: { 200: NamespaceOverview, ...errorResponses(401, 404) },
-			detail: { summary: 'A namespace and how much it holds (your own only)', tags: ['Namespaces'] },
-		},
-	)
+const tags = ['Namespaces']
+const NamespacePath = t.Object({ ns: t.String() })
+const MemberPath = t.Object({ ns: t.String(), username: t.String() })
+
+/** Namespaces: teams (create, GET, PATCH, delete, restore) and the members of any namespace. */
+export const namespaceRoutes = (namespaces: NamespaceService, projects: ProjectService, episodes: EpisodeService, files: FileService, guard: CallerGuard) =>
+	new Elysia()
+		.use(guard)
+		.use(jsonBody)
+		.post(
+			'/namespaces',
+			async ({ caller, meter, body, set }) => {
+				const { row, role } = await namespaces.createTeam(meter, caller, body)
+				set.status = 201
+				return toNamespaceResponse(row, role)
+			},
+			{
+				caller: true,
+				parse: ['json64KiB', 'json'],
+				body: TeamCreate,
+				response: { 201: NamespaceResponse, ...errorResponses(400, 401, 409, 413, 415, 422) },
+				detail: { summary: 'Create a team namespace, with you as its owner (409 namespace_exists when a person or a team has the slug)', tags },
+			},
+		)
+		.get(
+			'/namespaces/:ns',
+			({ caller, meter, params }) => {
+				const { row, reached } = namespaces.get(meter, caller, params.ns)
+				const projectIds = projects.liveIds(meter, reached)
+				const episodeIds = episodes.liveIdsIn(meter, projectIds)
+				return {
+					id: row.id,
+					slug: row.slug,
+					kind: row.kind,
+					name: row.name,
+					metadata: row.metadata,
+					role: reached.role,
+					projects: projectIds.length,
+					episodes: episodeIds.length,
+					files: files.countLive(meter, episodeIds),
+					createdAt: iso(row.createdAt),
+				}
+			},
+			{
+				caller: true,
+				params: NamespacePath,
+				response: { 200: NamespaceOverview, ...errorResponses(401, 404) },
+				detail: { summary: 'A namespace you are in, your role there, and how much it holds', tags },
+			},
+		)
+		.patch(
+			'/namespaces/:ns',
+			async ({ caller, meter, params, body }) => {
+				const { row, role } = await namespaces.update(meter, caller, params.ns, body)
+				return toNamespaceResponse(row, role)
+			},
+			{
+				caller: true,
+				params: NamespacePath,
+				parse: ['json64KiB', 'json'],
+				body: NamespacePatch,
+				response: { 200: NamespaceResponse, ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422) },
+				detail: { summary: 'Change a namespace’s slug (teams), name or metadata (owners and admins)', tags },
+			},
+		)
+		.delete(
+			'/namespaces/:ns',
+			async ({ caller, meter, params }) => {
+				const row = await namespaces.remove(meter, caller, params.ns)
+				return { id: row.id, deletedAt: iso(row.deletedAt!) }
+			},
+			{
+				caller: true,
+				params: NamespacePath,
+				response: { 200: DeletedResponse, ...errorResponses(401, 403, 404, 409) },
+				detail: { summary: 'Delete a team (owners; soft: restore it until it is purged)', tags },
+			},
+		)
+		.post(
+			'/namespaces/:ns/restore',
+			async ({ caller, meter, params }) => {
+				const { row, role } = await namespaces.restore(meter, caller, params.ns)
+				return toNamespaceResponse(row, role)
+			},
+			{
+				caller: true,
+				params: NamespacePath,
+				response: { 200: NamespaceResponse, ...errorResponses(401, 403, 404) },
+				detail: { summary: 'Restore a deleted team (owners)', tags },
+			},
+		)
+		.get(
+			'/namespaces/:ns/members',
+			({ caller, meter, params, query }) => {
+				const page = pageOf(query, { defaultSize: 200, maxSize: 200 })
+				const { rows, people } = namespaces.members(meter, caller, params.ns)
+				return paged('members', rows.slice(page.offset, page.offset + page.pageSize).map((row) => toMemberResponse(row, people)), rows.length, page)
+			},
+			{
+				caller: true,
+				params: NamespacePath,
+				query: ListQuery({}),
+				response: { 200: PagedResponse('members', MemberResponse), ...errorResponses(401, 404, 422) },
+				detail: { summary: 'The members of a namespace and their roles (a personal namespace’s person is its owner, not listed)', tags },
+			},
+		)
+		.post(
+			'/namespaces/:ns/members',
+			async ({ caller, meter, params, body, set }) => {
+				const { row, people } = await namespaces.addMember(meter, caller, params.ns, body)
+				set.status = 201
+				return toMemberResponse(row, people)
+			},
+			{
+				caller: true,
+				params: NamespacePath,
+				parse: ['json64KiB', 'json'],
+				body: MemberAdd,
+				response: { 201: MemberResponse, ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422) },
+				detail: { summary: 'Add a person who has signed in here, by username, with a role (owners and admins; only owners add owners)', tags },
+			},
+		)
+		.patch(
+			'/namespaces/:ns/members/:username',
+			async ({ caller, meter, params, body }) => {
+				const { row, people } = await namespaces.changeRole(meter, caller, params.ns, params.username, body.role)
+				return toMemberResponse(row, people)
+			},
+			{
+				caller: true,
+				params: MemberPath,
+				parse: ['json64KiB', 'json'],
+				body: MemberPatch,
+				response: { 200: MemberResponse, ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422) },
+				detail: { summary: 'Change a member’s role (owners and admins; only owners give or take owner; a team keeps an owner)', tags },
+			},
+		)
+		.delete(
+			'/namespaces/:ns/members/:username',
+			async ({ caller, meter, params }) => {
+				await namespaces.removeMember(meter, caller, params.ns, params.username)
+				return { username: params.username, removedAt: new Date().toISOString() }
+			},
+			{
+				caller: true,
+				params: MemberPath,
+				response: { 200: t.Object({ username: t.String(), removedAt: Timestamp }), ...errorResponses(401, 403, 404, 409) },
+				detail: { summary: 'Remove a member (owners and admins; only owners remove an owner; anyone may leave; a team keeps an owner)', tags },
+			},
+		)

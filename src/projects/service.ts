@@ -52,12 +52,13 @@ export class ProjectService {
 	}
 
 	async remove(meter: DbMeter, caller: Account, ns: string, project: string): Promise<ProjectRow> {
-		const row = this.get(meter, caller, ns, project, 'write')
+		// a member writes in projects; removing one (with every run in it) is an admin's
+		const row = this.get(meter, caller, ns, project, 'admin')
 		return (await this.repository.softDelete(meter, row)) ?? notFoundAfterAll(project)
 	}
 
 	async restore(meter: DbMeter, caller: Account, ns: string, project: string): Promise<ProjectRow> {
-		const row = this.find(meter, caller, ns, project, 'write')
+		const row = this.find(meter, caller, ns, project, 'admin')
 		if (!row || row.deletedAt === null) throw notFound('project_not_deleted', `No deleted project "${project}" to restore.`)
 		return (await this.repository.restore(meter, row.id)) ?? notFoundAfterAll(project)
 	}
