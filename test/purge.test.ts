@@ -76,6 +76,41 @@ describe('purgeDeleted', () => {
 	})
 })
 
+describe('purgeDeleted and teams', () => {
+	it('removes a team deleted before the cutoff with its members, projects, episodes, lines and tracks; a live team and a recently deleted one stay', async () => {
+		const owner = await h.newUser()
+		const team = async (slug: string) => {
+			expect((await h.call('POST', '/namespaces', { token: owner.token, body: { slug } })).status).toBe(201)
+			const { body: ep } = await h.call('POST', `/namespaces/${slug}/projects/arm/episodes`, { token: owner.token, body: { name: 'run' } })
+			expect((await h.call('POST', `/episodes/${ep.id}/logs`, { token: owner.token, body: lines(30) })).status).toBe(201)
+			expect((await h.call('POST', `/episodes/${ep.id}/tracks/loss/append`, { token: owner.token, body: { data: { step: 0, loss: 1 } } })).status).toBe(201)
+			return ep.id as string
+		}
+		const suffix = crypto.randomUUID().slice(0, 8)
+		const [doomed, kept, recent] = [`doomed-${suffix}`, `kept-${suffix}`, `recent-${suffix}`]
+		const doomedEpisode = await team(doomed)
+		const keptEpisode = await team(kept)
+		await team(recent)
+		expect((await h.call('DELETE', `/namespaces/${doomed}`, { token: owner.token })).status).toBe(200)
+		const cutoff = Date.now()
+		await Bun.sleep(5)
+		expect((await h.call('DELETE', `/namespaces/${recent}`, { token: owner.token })).status).toBe(200)
+		const report = purgeDeleted(h.db, cutoff)
+		expect(report).toMatchObject({ namespaces: 1 })
+		expect(report.projects).toBeGreaterThanOrEqual(1)
+		expect(report.logLines).toBeGreaterThanOrEqual(30)
+		expect(rows('SELECT count(*) AS n FROM namespaces WHERE slug = ?', doomed)).toBe(0)
+		expect(rows('SELECT count(*) AS n FROM episodes WHERE id = ?', Number(doomedEpisode))).toBe(0)
+		expect(rows('SELECT count(*) AS n FROM log_entries WHERE episode_id = ?', Number(doomedEpisode))).toBe(0)
+		expect(rows('SELECT count(*) AS n FROM namespace_members m JOIN namespaces n ON n.id = m.namespace_id WHERE n.slug = ?', doomed)).toBe(0)
+		// the slug is free again, the others are whole
+		expect((await h.call('POST', '/namespaces', { token: owner.token, body: { slug: doomed } })).status).toBe(201)
+		expect((await h.call('GET', `/episodes/${keptEpisode}/logs/stats`, { token: owner.token })).body.totalLogs).toBe(30)
+		expect((await h.call('POST', `/namespaces/${recent}/restore`, { token: owner.token })).status).toBe(200)
+		expect((await h.call('GET', `/namespaces/${recent}/projects/arm/episodes/run`, { token: owner.token })).status).toBe(200)
+	})
+})
+
 describe('purgeDeleted and tracks', () => {
 	const points = (n: number) => ({ dataPoints: Array.from({ length: n }, (_, i) => ({ step: i, loss: 1 / (i + 1) })) })
 

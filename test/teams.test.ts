@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { Harness, type TestUser } from './support/harness'
+import { Harness, type Reply, type TestUser } from './support/harness'
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 
@@ -218,7 +218,7 @@ describe('who may do what in a team (owner, admin, member, viewer, outsider, ano
 		const rank = { viewer: 1, member: 2, admin: 3, owner: 4 }
 		return rank[who] >= rank[least] ? success : 403
 	}
-	const routes: { name: string; least: 'viewer' | 'member' | 'admin'; success: number; call: (token: string | undefined, who: Who) => ReturnType<Harness['call']> }[] = [
+	const routes: { name: string; least: 'viewer' | 'member' | 'admin'; success: number; call: (token: string | undefined, who: Who) => Promise<Reply> }[] = [
 		{ name: 'GET /namespaces/{ns}', least: 'viewer', success: 200, call: (token) => h.call('GET', `/namespaces/${team.slug}`, { token }) },
 		{ name: 'GET …/projects', least: 'viewer', success: 200, call: (token) => h.call('GET', `/namespaces/${team.slug}/projects`, { token }) },
 		{ name: 'GET …/projects/{p}', least: 'viewer', success: 200, call: (token) => h.call('GET', `/namespaces/${team.slug}/projects/arm`, { token }) },

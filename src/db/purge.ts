@@ -2,6 +2,8 @@ import type { Database } from 'bun:sqlite'
 import type { Db } from './client'
 
 export interface PurgeReport {
+	/** Teams, each with everything in it. */
+	namespaces: number
 	projects: number
 	episodes: number
 	logLines: number
@@ -24,7 +26,7 @@ const EPISODE_DUE = `(SELECT 1 FROM episodes e WHERE e.id = ?1 AND (
 	OR e.project_id IN (SELECT id FROM projects WHERE deleted_at IS NOT NULL AND deleted_at <= ?2)))`
 
 /**
- * Removes for good what was deleted at or before `cutoff` (epoch ms): deleted projects with
+ * Removes for good what was deleted at or before `cutoff` (epoch ms): deleted teams and deleted projects with
  * everything in them, deleted episodes with their logs, parameters, tracks and files, deleted
  * tracks with their points, and deleted files' rows (their bytes go with `sweepUnreferenced`). Each step is a short
  * transaction that checks again that its episode is still due, so it runs beside a live server
@@ -32,7 +34,15 @@ const EPISODE_DUE = `(SELECT 1 FROM episodes e WHERE e.id = ?1 AND (
  */
 export function purgeDeleted(db: Db, cutoff: number): PurgeReport {
 	const sqlite = db.$client
-	const report: PurgeReport = { projects: 0, episodes: 0, logLines: 0, tracks: 0, trackChunks: 0, files: 0, restoredMeanwhile: 0 }
+	const report: PurgeReport = { namespaces: 0, projects: 0, episodes: 0, logLines: 0, tracks: 0, trackChunks: 0, files: 0, restoredMeanwhile: 0 }
+	// a team deleted before the cutoff goes the way of its projects, deleted with it: each project is
+	// then purged below in short transactions, and the team last, once nothing is left in it
+	const teams = (sqlite.prepare('SELECT id FROM namespaces WHERE deleted_at IS NOT NULL AND deleted_at <= ?').all(cutoff) as { id: string }[]).map((row) => row.id)
+	const withTeam = sqlite.prepare<never, [string, number]>(
+		`UPDATE projects SET deleted_at = (SELECT deleted_at FROM namespaces WHERE id = ?1)
+		WHERE namespace_id = ?1 AND deleted_at IS NULL AND EXISTS (SELECT 1 FROM namespaces WHERE id = ?1 AND deleted_at IS NOT NULL AND deleted_at <= ?2)`,
+	)
+	for (const team of teams) inTransaction(sqlite, () => withTeam.run(team, cutoff))
 	purgeTracks(sqlite, cutoff, report)
 	const episodes = (
 		sqlite
@@ -69,6 +79,11 @@ export function purgeDeleted(db: Db, cutoff: number): PurgeReport {
 	report.projects = inTransaction(
 		sqlite,
 		() => sqlite.prepare<never, [number]>('DELETE FROM projects WHERE deleted_at IS NOT NULL AND deleted_at <= ? AND NOT EXISTS (SELECT 1 FROM episodes WHERE project_id = projects.id)').run(cutoff).changes,
+	)
+	// its members go with it (ON DELETE CASCADE)
+	report.namespaces = inTransaction(
+		sqlite,
+		() => sqlite.prepare<never, [number]>("DELETE FROM namespaces WHERE kind = 'team' AND deleted_at IS NOT NULL AND deleted_at <= ? AND NOT EXISTS (SELECT 1 FROM projects WHERE namespace_id = namespaces.id)").run(cutoff).changes,
 	)
 	return report
 }
