@@ -4,6 +4,7 @@
 # (test/support/setup.ts sdkCheckout). Prints pytest's summary line and exits non-zero when a test
 # failed, errored or was skipped (a skip has tested nothing).
 #   scripts/sdk-suite.sh [binary] [test files…]   (default: the whole remote suite, 39 tests)
+#   SDK_SUITE_AS=team-key scripts/sdk-suite.sh …   the same as a team member's API key, writing into the team
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 checkout=$(bun "$root/test/support/sdk.ts" --checkout) || exit 1
@@ -43,6 +44,24 @@ import json, os, urllib.request
 request = urllib.request.Request(os.environ["URL"] + "/auth/exchange", method="POST", headers={"Authorization": "Bearer " + os.environ["VUER"]})
 print(json.load(urllib.request.urlopen(request))["dreamlake_token"])') || { echo "exchange failed"; exit 1; }
 
+# SDK_SUITE_AS=team-key: the suite runs as CI would in a lab, with an API key of a team member: a
+# second person creates the team "lab", adds the first as a member, who makes a member key; the
+# SDK's default namespace (GET /auth/me) is then the team's, and every episode lands there
+if [ "${SDK_SUITE_AS:-}" = team-key ]; then
+	owner_vuer=$(cd "$work/server" && "${server[@]}" dev-token sdk-suite-owner) || { echo "dev-token failed"; exit 1; }
+	token=$(URL="$url" MEMBER="$token" OWNER_VUER="$owner_vuer" "$python" -c '
+import json, os, urllib.request
+url = os.environ["URL"]
+def call(method, path, token, body=None):
+    request = urllib.request.Request(url + path, method=method, data=None if body is None else json.dumps(body).encode(), headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(request))
+owner = call("POST", "/auth/exchange", os.environ["OWNER_VUER"])["dreamlake_token"]
+call("POST", "/namespaces", owner, {"slug": "lab", "name": "The Lab"})
+member = call("GET", "/auth/me", os.environ["MEMBER"])["username"]
+call("POST", "/namespaces/lab/members", owner, {"username": member, "role": "member"})
+print(call("POST", "/namespaces/lab/api-keys", os.environ["MEMBER"], {"name": "sdk suite", "role": "member"})["secret"])') || { echo "the team and its key could not be made"; exit 1; }
+fi
+
 cp -r "$checkout/." "$work/sdk"
 cd "$work/sdk"
 mkdir -p "$work/home"
@@ -53,5 +72,14 @@ summary=$(tail -n 1 "$work/pytest.log")
 if grep -q '"level":"error"' "$work/server.log"; then echo "the server logged errors:"; grep '"level":"error"' "$work/server.log"; status=1; fi
 if echo "$summary" | grep -qE '[0-9]+ (skipped|deselected|error)'; then
 	case "$summary" in *skipped*|*error*) echo "skipped or errored tests count as failures"; status=1 ;; esac
+fi
+if [ "${SDK_SUITE_AS:-}" = team-key ] && [ "$status" -eq 0 ]; then
+	# everything the suite wrote is in the team's namespace: the key's, and no one else's
+	where=$(URL="$url" KEY="$token" "$python" -c '
+import json, os, urllib.request
+request = urllib.request.Request(os.environ["URL"] + "/namespaces/lab", headers={"Authorization": "Bearer " + os.environ["KEY"]})
+print(json.load(urllib.request.urlopen(request))["episodes"])')
+	echo "episodes in the team namespace lab: $where"
+	[ "${where:-0}" -gt 0 ] || { echo "the suite wrote nothing into the team namespace"; status=1; }
 fi
 exit "$status"

@@ -28,6 +28,7 @@ import { LogService } from './logs/service'
 import { namespaceRoutes } from './namespaces'
 import { NamespaceAccess } from './namespaces/access'
 import { NamespaceService } from './namespaces/service'
+import { ApiKeyRepository, ApiKeyService } from './namespaces/api-keys'
 import { NamespaceRepository } from './namespaces/repository'
 import { WriteQueue } from './db/write-queue'
 import { parameterRoutes } from './parameters'
@@ -82,11 +83,12 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 	const writes = new WriteQueue(db.$client)
 	const namespaceRows = new NamespaceRepository(db, writes, { cacheSize })
 	const accounts = new AccountRepository(db, writes, namespaceRows, { cacheSize })
-	const auth = new AuthService(vuerAuth, tokens, accounts, log)
-	const guard = callerGuard(auth)
 	// the one access check: what a caller may read, write, administer or own in a namespace
 	const access = new NamespaceAccess(namespaceRows)
 	const namespaces = new NamespaceService(namespaceRows, access, accounts)
+	const keys = new ApiKeyService(new ApiKeyRepository(db, writes, { cacheSize }), access, namespaceRows, accounts)
+	const auth = new AuthService(vuerAuth, tokens, accounts, log, keys)
+	const guard = callerGuard(auth)
 	const projects = new ProjectService(new ProjectRepository(db, writes, { cacheSize }), access)
 	const episodes = new EpisodeService(new EpisodeRepository(db, writes, { cacheSize }), projects, access)
 	const logs = new LogService(new LogRepository(db, writes, { cacheSize }), episodes)
@@ -113,6 +115,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 							securitySchemes: {
 								vuerAuthToken: bearer('A vuer-auth token (POST /auth/exchange only)'),
 								dreamlakeToken: bearer('A dreamlake token from POST /auth/exchange'),
+								apiKey: { type: 'http' as const, scheme: 'bearer', description: 'An API key (dlk_…) from POST /namespaces/{ns}/api-keys: acts in that namespace only, with its role' },
 							},
 						},
 					},
@@ -121,7 +124,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 			.use(health(db))
 			.use(authRoutes(auth, guard, exchangeLimits))
 			.use(browserSessionRoutes(auth, authority, { trustProxy: exchangeLimits.trustProxy, perMinute: exchangeLimits.perMinute, sessionSeconds }, log))
-			.use(namespaceRoutes(namespaces, projects, episodes, files, guard))
+			.use(namespaceRoutes(namespaces, keys, projects, episodes, files, guard))
 			.use(projectRoutes(projects, episodes, guard))
 			.use(episodeRoutes(episodes, guard))
 			.use(logRoutes(logs, guard))

@@ -34,7 +34,7 @@ describe('errors', () => {
 		const local = await Harness.start({ keyServer: h.keys })
 		try {
 			const { body: login } = await local.login(newIdentity())
-			local.db.$client.run('DROP TABLE namespace_members') // the schema breaks under the running server
+			for (const table of ['namespace_members', 'api_keys', 'invitations']) local.db.$client.run(`DROP TABLE ${table}`) // the schema breaks under the running server
 			local.db.$client.run('DROP TABLE namespaces')
 			local.db.$client.run('DROP TABLE users')
 			const { status, body } = await local.call('PATCH', '/auth/me', { token: login.dreamlake_token, body: { name: 'x' } })

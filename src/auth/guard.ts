@@ -2,12 +2,16 @@ import { Elysia } from 'elysia'
 import { serverTiming } from '../http/server-timing'
 import type { AuthService } from './service'
 import { credentials } from './session'
+import { API_KEY_PREFIX } from '../namespaces/api-keys'
+
+const apiKeySecret = (authorization: string | null) => (authorization?.startsWith(`Bearer ${API_KEY_PREFIX}`) ? authorization.slice('Bearer '.length).trim() : undefined)
 
 /**
  * The one caller check of every authenticated route, as two macros:
  * - `caller: true` hands the handler `caller`, the account behind a dreamlake token whose
  *   signature, algorithm, issuer, audience and expiry pass and which no logout has revoked (the
- *   check of GET /auth/me). A known caller costs no statement: tokens and accounts are cached.
+ *   check of GET /auth/me), or behind a live API key (its creator's, marked with the key). A known
+ *   caller costs no statement: tokens, keys and accounts are cached.
  * - `dreamlakeToken: true` hands over only the verified `claims`, for the few routes that check
  *   revocation inside their own write (PATCH /auth/me, logout: `WHERE token_version = ?`).
  * The token comes from `Authorization: Bearer`, or from the dashboard's session cookie (auth/session.ts:
@@ -17,9 +21,13 @@ import { credentials } from './session'
 export const callerGuard = (auth: AuthService) =>
 	new Elysia({ name: 'caller-guard' }).use(serverTiming).macro({
 		caller: {
-			detail: { security: [{ dreamlakeToken: [] }] },
+			detail: { security: [{ dreamlakeToken: [] }, { apiKey: [] }] },
 			async resolve({ request, meter }) {
-				const claims = await auth.authenticate(credentials(request))
+				const authorization = credentials(request)
+				// an API key (`Bearer dlk_…`, what CI sets as DREAMLAKE_API_KEY) acts for its creator, in its namespace only
+				const key = apiKeySecret(authorization)
+				if (key !== undefined) return { caller: auth.keyAccount(meter, key) }
+				const claims = await auth.authenticate(authorization)
 				return { caller: await auth.currentAccount(meter, claims) }
 			},
 		},

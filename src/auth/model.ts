@@ -1,5 +1,5 @@
 import { t, type Static } from 'elysia'
-import type { UserRow } from '../db/schema'
+import type { Role, UserRow } from '../db/schema'
 import { invalidField } from '../http/errors'
 import { checkMetadata, hasControlCharacters, iso, Metadata } from '../http/fields'
 import { NamespaceRefSchema, type NamespaceRef } from '../namespaces/model'
@@ -8,6 +8,8 @@ import { NamespaceRefSchema, type NamespaceRef } from '../namespaces/model'
 export interface Account {
 	user: UserRow
 	namespace: NamespaceRef
+	/** Set when the caller is an API key acting for `user`, its creator: in its namespace only (then `namespace`), with at most that role. */
+	key?: { id: string; name: string; namespaceId: string; role: Role }
 }
 
 /** The fields PATCH /auth/me may change; `undefined` leaves a field as it is. */

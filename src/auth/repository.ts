@@ -39,17 +39,26 @@ const isIdConflict = (error: unknown) => sqliteErrorOf(error)?.code === 'SQLITE_
  */
 class AccountCache {
 	private readonly entries: BoundedMap<string, Account>
+	/** The sub of each user id kept, for the callers known by id (an API key names its creator's). */
+	private readonly subs: BoundedMap<string, string>
 
 	constructor(capacity: number) {
 		this.entries = new BoundedMap(capacity)
+		this.subs = new BoundedMap(capacity)
 	}
 
 	get(sub: string): Account | undefined {
 		return this.entries.get(sub)
 	}
 
+	byId(id: string): Account | undefined {
+		const sub = this.subs.get(id)
+		return sub === undefined ? undefined : this.entries.get(sub)
+	}
+
 	set(account: Account): void {
 		this.entries.set(account.user.sub, account)
+		this.subs.set(account.user.id, account.user.sub)
 	}
 
 	/** A written user row: kept with the namespace already known, or dropped to be read again. */
@@ -100,6 +109,17 @@ export class AccountRepository {
 	/** The user and their personal namespace (null if they have none): from the cache, else one statement. */
 	findBySub(meter: DbMeter, sub: string): { user: UserRow; namespace: NamespaceRef | null } | undefined {
 		return this.cache.get(sub) ?? this.readBySub(meter, sub)
+	}
+
+	/** The account of a user id (an API key's creator): from memory, else one statement. */
+	findById(meter: DbMeter, id: string): Account | undefined {
+		const known = this.cache.byId(id)
+		if (known) return known
+		const row = metered(meter, () => this.q.accountById.get({ id }))
+		if (!row || row.namespaceId === null || row.namespaceSlug === null) return undefined
+		const account = { user: row.user, namespace: { id: row.namespaceId, slug: row.namespaceSlug } }
+		this.cache.set(account)
+		return account
 	}
 
 	/** The database's answer, whatever the cache holds (for the rare paths that must not trust it). */
@@ -253,6 +273,11 @@ function prepareQueries(db: Db) {
 			.select()
 			.from(users)
 			.where(sql`lower(${users.username}) = lower(${sql.placeholder('username')})`)
+			.prepare(),
+		accountById: db
+			.select({ user: users, namespaceId: personalNamespace('id'), namespaceSlug: personalNamespace('slug') })
+			.from(users)
+			.where(eq(users.id, sql.placeholder('id')))
 			.prepare(),
 		accountBySub: db
 			.select({ user: users, namespaceId: personalNamespace('id'), namespaceSlug: personalNamespace('slug') })

@@ -5,6 +5,8 @@ import type { DreamlakeClaims, DreamlakeTokens } from './dreamlake-token'
 import { isValidUsername, profileChanges, type ProfilePatch } from './model'
 import { newUuid } from '../db/ids'
 import type { DbMeter } from '../db/meter'
+import type { ApiKeyRow } from '../db/schema'
+import type { NamespaceRef } from '../namespaces/model'
 import { UsernameTakenError, type AccountRepository, type NewUser } from './repository'
 import type { Account } from './model'
 import type { VuerAuthVerifier, VuerIdentity } from './vuer-auth'
@@ -23,6 +25,8 @@ export class AuthService {
 		private readonly tokens: DreamlakeTokens,
 		readonly accounts: AccountRepository,
 		private readonly log: Logger,
+		/** Who verifies API keys (namespaces/api-keys.ts); without it, every key is refused. */
+		private readonly keys?: { verify(meter: DbMeter, secret: string): { row: ApiKeyRow; namespace: NamespaceRef } | undefined },
 	) {}
 
 	/** POST /auth/exchange: a verified vuer-auth token buys a dreamlake token; the first one creates the account. */
@@ -39,6 +43,15 @@ export class AuthService {
 		if (result.created) this.log.info('user created', { userId: result.account.user.id, namespace: result.account.namespace.slug })
 		const token = await this.tokens.sign(result.account.user)
 		return { token, account: result.account, isNewUser: result.created }
+	}
+
+	/** The account an API key acts for (its creator's, marked with the key); a 401 for a key unknown, revoked or expired. */
+	keyAccount(meter: DbMeter, secret: string): Account {
+		const key = this.keys?.verify(meter, secret)
+		const creator = key && this.accounts.findById(meter, key.row.createdBy)
+		if (!key || !creator) throw unauthorized('invalid_api_key', 'The API key is unknown, revoked or expired; create another in the namespace.')
+		// the key's namespace is its caller's home: GET /auth/me names it, so the SDK writes there by default
+		return { user: creator.user, namespace: key.namespace, key: { id: key.row.id, name: key.row.name, namespaceId: key.row.namespaceId, role: key.row.role } }
 	}
 
 	/** The caller behind a dreamlake token (signature, algorithm, issuer, audience and expiry checked). */

@@ -7,7 +7,7 @@ import type { NamespaceEntry, NamespaceRepository } from './repository'
 
 /** The least role each need takes. */
 const LEAST: Record<Need, Role> = { read: 'viewer', write: 'member', admin: 'admin', own: 'owner' }
-const RANK: Record<Role, number> = { viewer: 1, member: 2, admin: 3, owner: 4 }
+export const RANK: Record<Role, number> = { viewer: 1, member: 2, admin: 3, owner: 4 }
 
 /** A namespace the caller reached, with the role they have there. */
 export interface Reached extends NamespaceRef {
@@ -45,12 +45,15 @@ export class NamespaceAccess {
 
 	/** The caller's role in a live namespace, found by id or slug; undefined when they have none (or it is gone). */
 	private reach(meter: DbMeter, caller: Account, id: string | undefined, slug: string | undefined): Reached | undefined {
-		// their own: every need, no lookup
-		if (id === caller.namespace.id) return { id: caller.namespace.id, slug: caller.namespace.slug, kind: 'personal', role: 'owner' }
+		// their own: every need, no lookup (a key acts in its own namespace only, below)
+		if (id === caller.namespace.id && !caller.key) return { id: caller.namespace.id, slug: caller.namespace.slug, kind: 'personal', role: 'owner' }
 		const namespace = id !== undefined ? this.namespaces.liveById(meter, id) : slug !== undefined ? this.namespaces.liveBySlug(meter, slug) : undefined
-		if (!namespace) return undefined
-		const role = namespace.kind === 'personal' && namespace.ownerId === caller.user.id ? 'owner' : this.namespaces.roleOf(meter, namespace.id, caller.user.id)
-		return role && { id: namespace.id, slug: namespace.slug, kind: namespace.kind, role }
+		if (!namespace || (caller.key && caller.key.namespaceId !== namespace.id)) return undefined
+		const personal = namespace.kind === 'personal' && namespace.ownerId === caller.user.id
+		const role = personal ? 'owner' : this.namespaces.roleOf(meter, namespace.id, caller.user.id)
+		// a key: its own role, capped by its creator's now
+		const acting = caller.key && role ? (RANK[caller.key.role] <= RANK[role] ? caller.key.role : role) : role
+		return acting && { id: namespace.id, slug: namespace.slug, kind: namespace.kind, role: acting }
 	}
 
 	private allowed(reached: Reached, need: Need): Reached {

@@ -7,15 +7,18 @@ import { errorResponses } from '../http/errors'
 import { DeletedResponse, iso, Timestamp } from '../http/fields'
 import { ListQuery, paged, PagedResponse, pageOf } from '../http/paging'
 import type { ProjectService } from '../projects/service'
-import { MemberAdd, MemberPatch, MemberResponse, NamespaceOverview, NamespacePatch, NamespaceResponse, TeamCreate, toMemberResponse, toNamespaceResponse } from './model'
+import { ApiKeyCreate, ApiKeyCreated, ApiKeyResponse, toApiKeyResponse, MemberAdd, MemberPatch, MemberResponse, NamespaceOverview, NamespacePatch, NamespaceResponse, TeamCreate, toMemberResponse, toNamespaceResponse } from './model'
 import type { NamespaceService } from './service'
+import type { ApiKeyService } from './api-keys'
+import { duration } from '../config'
+import { invalidField } from '../http/errors'
 
 const tags = ['Namespaces']
 const NamespacePath = t.Object({ ns: t.String() })
 const MemberPath = t.Object({ ns: t.String(), username: t.String() })
 
 /** Namespaces: teams (create, GET, PATCH, delete, restore) and the members of any namespace. */
-export const namespaceRoutes = (namespaces: NamespaceService, projects: ProjectService, episodes: EpisodeService, files: FileService, guard: CallerGuard) =>
+export const namespaceRoutes = (namespaces: NamespaceService, keys: ApiKeyService, projects: ProjectService, episodes: EpisodeService, files: FileService, guard: CallerGuard) =>
 	new Elysia()
 		.use(guard)
 		.use(jsonBody)
@@ -147,6 +150,50 @@ export const namespaceRoutes = (namespaces: NamespaceService, projects: ProjectS
 				detail: { summary: 'Change a member’s role (owners and admins; only owners give or take owner; a team keeps an owner)', tags },
 			},
 		)
+		.post(
+			'/namespaces/:ns/api-keys',
+			async ({ caller, meter, params, body, set }) => {
+				const { row, secret, creator } = await keys.create(meter, caller, params.ns, body, expiresInSeconds(body.expiresIn))
+				set.status = 201
+				return { ...toApiKeyResponse(row, creator), secret }
+			},
+			{
+				caller: true,
+				params: NamespacePath,
+				parse: ['json64KiB', 'json'],
+				body: ApiKeyCreate,
+				response: { 201: ApiKeyCreated, ...errorResponses(400, 401, 403, 404, 413, 415, 422) },
+				detail: { summary: 'Create an API key for CI and robots: a role no higher than yours, in this namespace only; the secret is shown once', tags },
+			},
+		)
+		.get(
+			'/namespaces/:ns/api-keys',
+			({ caller, meter, params, query }) => {
+				const page = pageOf(query, { defaultSize: 200, maxSize: 200 })
+				const rows = keys.list(meter, caller, params.ns)
+				return paged('apiKeys', rows.slice(page.offset, page.offset + page.pageSize).map(({ row, creator }) => toApiKeyResponse(row, creator)), rows.length, page)
+			},
+			{
+				caller: true,
+				params: NamespacePath,
+				query: ListQuery({}),
+				response: { 200: PagedResponse('apiKeys', ApiKeyResponse), ...errorResponses(401, 403, 404, 422) },
+				detail: { summary: 'The namespace’s API keys, never their secrets (owners and admins see all, others their own)', tags },
+			},
+		)
+		.delete(
+			'/namespaces/:ns/api-keys/:id',
+			async ({ caller, meter, params }) => {
+				const { row, creator } = await keys.revoke(meter, caller, params.ns, params.id)
+				return toApiKeyResponse(row, creator)
+			},
+			{
+				caller: true,
+				params: t.Object({ ns: t.String(), id: t.String() }),
+				response: { 200: ApiKeyResponse, ...errorResponses(401, 403, 404) },
+				detail: { summary: 'Revoke an API key (its creator, owners and admins): refused from the next request', tags },
+			},
+		)
 		.delete(
 			'/namespaces/:ns/members/:username',
 			async ({ caller, meter, params }) => {
@@ -160,3 +207,13 @@ export const namespaceRoutes = (namespaces: NamespaceService, projects: ProjectS
 				detail: { summary: 'Remove a member (owners and admins; only owners remove an owner; anyone may leave; a team keeps an owner)', tags },
 			},
 		)
+
+/** `expiresIn` of a key: a duration (`30d`), or null/absent for one that does not expire. */
+function expiresInSeconds(raw: string | null | undefined): number | null {
+	if (raw === undefined || raw === null) return null
+	try {
+		const seconds = duration('expiresIn', raw.trim())
+		if (seconds !== null) return seconds
+	} catch {}
+	throw invalidField('expiresIn', 'must be a duration such as 30d, 12h or 3600, or null for a key that does not expire')
+}

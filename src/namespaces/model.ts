@@ -1,5 +1,5 @@
 import { t, type Static } from 'elysia'
-import { ROLES, type MemberRow, type NamespaceRow, type Role } from '../db/schema'
+import { ROLES, type ApiKeyRow, type MemberRow, type NamespaceRow, type Role } from '../db/schema'
 import { notFound } from '../http/errors'
 import { iso, isoOrNull, Metadata, Timestamp } from '../http/fields'
 import { isReservedSlug, SLUG_MAX_LENGTH } from './slug'
@@ -90,3 +90,38 @@ export const namespaceNotFound = (slug: string | null | undefined) =>
 	notFound('namespace_not_found', typeof slug === 'string' && slug.length <= 100 ? `Namespace "${slug}" not found.` : 'Namespace not found.')
 
 export const memberNotFound = (username: string) => notFound('member_not_found', username.length <= 100 ? `"${username}" is not a member here.` : 'Not a member here.')
+
+export const ApiKeyCreate = t.Object(
+	{
+		name: Name,
+		role: RoleSchema,
+		expiresIn: t.Optional(t.Union([t.String({ description: 'A duration: 3600, 90s, 15m, 12h, 30d, 2w' }), t.Null()], { error: 'must be a duration such as 30d, 12h or 3600, or null for a key that does not expire' })),
+	},
+	{ additionalProperties: false },
+)
+export type ApiKeyCreate = Static<typeof ApiKeyCreate>
+
+export const ApiKeyResponse = t.Object({
+	id: t.String(),
+	name: t.String(),
+	role: t.String(),
+	hint: t.String({ description: 'The first characters of the secret, to tell keys apart' }),
+	createdBy: t.Union([t.String({ description: 'The username of its creator' }), t.Null()]),
+	createdAt: Timestamp,
+	lastUsedAt: t.Union([Timestamp, t.Null()]),
+	expiresAt: t.Union([Timestamp, t.Null()]),
+	revokedAt: t.Union([Timestamp, t.Null()]),
+})
+export const ApiKeyCreated = t.Object({ ...ApiKeyResponse.properties, secret: t.String({ description: 'Shown this once: use it as DREAMLAKE_API_KEY' }) })
+
+export const toApiKeyResponse = (row: ApiKeyRow, creator: string | null) => ({
+	id: row.id,
+	name: row.name,
+	role: row.role,
+	hint: row.hint,
+	createdBy: creator,
+	createdAt: iso(row.createdAt),
+	lastUsedAt: isoOrNull(row.lastUsedAt),
+	expiresAt: isoOrNull(row.expiresAt),
+	revokedAt: isoOrNull(row.revokedAt),
+})

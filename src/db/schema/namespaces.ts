@@ -60,3 +60,55 @@ export const namespaceMembers = sqliteTable(
 
 export type NamespaceRow = typeof namespaces.$inferSelect
 export type MemberRow = typeof namespaceMembers.$inferSelect
+
+/**
+ * A key for CI and robots: acts in one namespace with its role (never above its creator's, then or
+ * now). Only the sha256 of its secret is kept; the secret is shown once.
+ */
+export const apiKeys = sqliteTable(
+	'api_keys',
+	{
+		id: text('id').primaryKey(),
+		namespaceId: text('namespace_id')
+			.notNull()
+			.references(() => namespaces.id, { onDelete: 'cascade' }),
+		name: text('name').notNull(),
+		role: text('role', { enum: ROLES }).notNull(),
+		/** sha256 of the secret, hex. */
+		secretHash: text('secret_hash').notNull().unique(),
+		/** The secret's first characters, to tell keys apart in a list. */
+		hint: text('hint').notNull(),
+		createdBy: text('created_by')
+			.notNull()
+			.references(() => users.id, { onDelete: 'cascade' }),
+		createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+		lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
+		expiresAt: integer('expires_at', { mode: 'timestamp_ms' }),
+		revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+	},
+	(table) => [index('api_keys_namespace_idx').on(table.namespaceId)],
+)
+
+/** A link that makes whoever signs in with it a member, with a role, a number of times, until it expires. */
+export const invitations = sqliteTable(
+	'invitations',
+	{
+		id: text('id').primaryKey(),
+		namespaceId: text('namespace_id')
+			.notNull()
+			.references(() => namespaces.id, { onDelete: 'cascade' }),
+		role: text('role', { enum: ROLES }).notNull(),
+		/** sha256 of the token in the link, hex. */
+		tokenHash: text('token_hash').notNull().unique(),
+		createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
+		createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+		expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+		maxUses: integer('max_uses').notNull(),
+		uses: integer('uses').notNull().default(0),
+		revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+	},
+	(table) => [index('invitations_namespace_idx').on(table.namespaceId)],
+)
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect
+export type InvitationRow = typeof invitations.$inferSelect
