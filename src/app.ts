@@ -29,6 +29,7 @@ import { namespaceRoutes } from './namespaces'
 import { NamespaceAccess } from './namespaces/access'
 import { NamespaceService } from './namespaces/service'
 import { ApiKeyRepository, ApiKeyService } from './namespaces/api-keys'
+import { InvitationRepository, InvitationService } from './namespaces/invitations'
 import { NamespaceRepository } from './namespaces/repository'
 import { WriteQueue } from './db/write-queue'
 import { parameterRoutes } from './parameters'
@@ -87,6 +88,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 	const access = new NamespaceAccess(namespaceRows)
 	const namespaces = new NamespaceService(namespaceRows, access, accounts)
 	const keys = new ApiKeyService(new ApiKeyRepository(db, writes, { cacheSize }), access, namespaceRows, accounts)
+	const invitations = new InvitationService(new InvitationRepository(db, writes, namespaceRows), access, namespaceRows)
 	const auth = new AuthService(vuerAuth, tokens, accounts, log, keys)
 	const guard = callerGuard(auth)
 	const projects = new ProjectService(new ProjectRepository(db, writes, { cacheSize }), access)
@@ -124,7 +126,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 			.use(health(db))
 			.use(authRoutes(auth, guard, exchangeLimits))
 			.use(browserSessionRoutes(auth, authority, { trustProxy: exchangeLimits.trustProxy, perMinute: exchangeLimits.perMinute, sessionSeconds }, log))
-			.use(namespaceRoutes(namespaces, keys, projects, episodes, files, guard))
+			.use(namespaceRoutes(namespaces, keys, invitations, projects, episodes, files, guard))
 			.use(projectRoutes(projects, episodes, guard))
 			.use(episodeRoutes(episodes, guard))
 			.use(logRoutes(logs, guard))

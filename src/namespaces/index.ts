@@ -7,9 +7,10 @@ import { errorResponses } from '../http/errors'
 import { DeletedResponse, iso, Timestamp } from '../http/fields'
 import { ListQuery, paged, PagedResponse, pageOf } from '../http/paging'
 import type { ProjectService } from '../projects/service'
-import { ApiKeyCreate, ApiKeyCreated, ApiKeyResponse, toApiKeyResponse, MemberAdd, MemberPatch, MemberResponse, NamespaceOverview, NamespacePatch, NamespaceResponse, TeamCreate, toMemberResponse, toNamespaceResponse } from './model'
+import { ApiKeyCreate, ApiKeyCreated, ApiKeyResponse, InvitationAccepted, InvitationCreate, InvitationCreated, InvitationPreview, InvitationResponse, toApiKeyResponse, toInvitationResponse, MemberAdd, MemberPatch, MemberResponse, NamespaceOverview, NamespacePatch, NamespaceResponse, TeamCreate, toMemberResponse, toNamespaceResponse } from './model'
 import type { NamespaceService } from './service'
 import type { ApiKeyService } from './api-keys'
+import type { InvitationService } from './invitations'
 import { duration } from '../config'
 import { invalidField } from '../http/errors'
 
@@ -18,7 +19,7 @@ const NamespacePath = t.Object({ ns: t.String() })
 const MemberPath = t.Object({ ns: t.String(), username: t.String() })
 
 /** Namespaces: teams (create, GET, PATCH, delete, restore) and the members of any namespace. */
-export const namespaceRoutes = (namespaces: NamespaceService, keys: ApiKeyService, projects: ProjectService, episodes: EpisodeService, files: FileService, guard: CallerGuard) =>
+export const namespaceRoutes = (namespaces: NamespaceService, keys: ApiKeyService, invitations: InvitationService, projects: ProjectService, episodes: EpisodeService, files: FileService, guard: CallerGuard) =>
 	new Elysia()
 		.use(guard)
 		.use(jsonBody)
@@ -194,6 +195,69 @@ export const namespaceRoutes = (namespaces: NamespaceService, keys: ApiKeyServic
 				detail: { summary: 'Revoke an API key (its creator, owners and admins): refused from the next request', tags },
 			},
 		)
+		.post(
+			'/namespaces/:ns/invitations',
+			async ({ caller, meter, params, body, set, request }) => {
+				const { row, token } = await invitations.create(meter, caller, params.ns, body, invitationSeconds(body.expiresIn))
+				set.status = 201
+				return { ...toInvitationResponse(row), token, url: `${new URL(request.url).origin}/ui/invitations/${token}` }
+			},
+			{
+				caller: true,
+				params: NamespacePath,
+				parse: ['json64KiB', 'json'],
+				body: InvitationCreate,
+				response: { 201: InvitationCreated, ...errorResponses(400, 401, 403, 404, 413, 415, 422) },
+				detail: { summary: 'Invite people with a link, for a role, some uses, until it expires (owners and admins; only owners invite owners)', tags },
+			},
+		)
+		.get(
+			'/namespaces/:ns/invitations',
+			({ caller, meter, params, query }) => {
+				const page = pageOf(query, { defaultSize: 200, maxSize: 200 })
+				const { rows } = invitations.list(meter, caller, params.ns)
+				return paged('invitations', rows.slice(page.offset, page.offset + page.pageSize).map(toInvitationResponse), rows.length, page)
+			},
+			{
+				caller: true,
+				params: NamespacePath,
+				query: ListQuery({}),
+				response: { 200: PagedResponse('invitations', InvitationResponse), ...errorResponses(401, 403, 404, 422) },
+				detail: { summary: 'The namespace’s invitations, never their tokens (owners and admins)', tags },
+			},
+		)
+		.delete(
+			'/namespaces/:ns/invitations/:id',
+			async ({ caller, meter, params }) => toInvitationResponse(await invitations.revoke(meter, caller, params.ns, params.id)),
+			{
+				caller: true,
+				params: t.Object({ ns: t.String(), id: t.String() }),
+				response: { 200: InvitationResponse, ...errorResponses(401, 403, 404) },
+				detail: { summary: 'Revoke an invitation (owners and admins): its link stops working at once', tags },
+			},
+		)
+		.get(
+			'/invitations/:token',
+			({ meter, params }) => {
+				const preview = invitations.preview(meter, params.token)
+				return { ...preview, expiresAt: iso(preview.expiresAt) }
+			},
+			{
+				params: t.Object({ token: t.String() }),
+				response: { 200: InvitationPreview, ...errorResponses(404, 410) },
+				detail: { summary: 'What an invitation invites to (no sign-in needed: the link is the secret)', tags },
+			},
+		)
+		.post(
+			'/invitations/:token/accept',
+			async ({ caller, meter, params }) => invitations.accept(meter, caller, params.token),
+			{
+				caller: true,
+				params: t.Object({ token: t.String() }),
+				response: { 200: InvitationAccepted, ...errorResponses(401, 403, 404, 410) },
+				detail: { summary: 'Accept an invitation: you join the namespace with its role (or are raised to it)', tags },
+			},
+		)
 		.delete(
 			'/namespaces/:ns/members/:username',
 			async ({ caller, meter, params }) => {
@@ -216,4 +280,15 @@ function expiresInSeconds(raw: string | null | undefined): number | null {
 		if (seconds !== null) return seconds
 	} catch {}
 	throw invalidField('expiresIn', 'must be a duration such as 30d, 12h or 3600, or null for a key that does not expire')
+}
+
+/** `expiresIn` of an invitation: a duration, 7 days when absent, at most 90 days. */
+function invitationSeconds(raw: string | undefined): number {
+	if (raw === undefined) return 7 * 86_400
+	let seconds: number | null = null
+	try {
+		seconds = duration('expiresIn', raw.trim())
+	} catch {}
+	if (seconds === null || seconds > 90 * 86_400) throw invalidField('expiresIn', 'must be a duration such as 12h, 7d or 2w, at most 90d')
+	return seconds
 }

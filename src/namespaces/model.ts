@@ -1,5 +1,5 @@
 import { t, type Static } from 'elysia'
-import { ROLES, type ApiKeyRow, type MemberRow, type NamespaceRow, type Role } from '../db/schema'
+import { ROLES, type ApiKeyRow, type InvitationRow, type MemberRow, type NamespaceRow, type Role } from '../db/schema'
 import { notFound } from '../http/errors'
 import { iso, isoOrNull, Metadata, Timestamp } from '../http/fields'
 import { isReservedSlug, SLUG_MAX_LENGTH } from './slug'
@@ -123,5 +123,46 @@ export const toApiKeyResponse = (row: ApiKeyRow, creator: string | null) => ({
 	createdAt: iso(row.createdAt),
 	lastUsedAt: isoOrNull(row.lastUsedAt),
 	expiresAt: isoOrNull(row.expiresAt),
+	revokedAt: isoOrNull(row.revokedAt),
+})
+
+export const InvitationCreate = t.Object(
+	{
+		role: RoleSchema,
+		expiresIn: t.Optional(t.String({ description: 'A duration: 12h, 7d (the default), 2w', error: 'must be a duration such as 12h, 7d or 2w' })),
+		maxUses: t.Optional(t.Integer({ minimum: 1, maximum: 1000, error: 'must be a whole number from 1 to 1000' })),
+	},
+	{ additionalProperties: false },
+)
+export type InvitationCreate = Static<typeof InvitationCreate>
+
+export const InvitationResponse = t.Object({
+	id: t.String(),
+	role: t.String(),
+	expiresAt: Timestamp,
+	maxUses: t.Number(),
+	uses: t.Number(),
+	createdAt: Timestamp,
+	revokedAt: t.Union([Timestamp, t.Null()]),
+})
+export const InvitationCreated = t.Object({
+	...InvitationResponse.properties,
+	token: t.String({ description: 'Shown this once' }),
+	url: t.String({ description: 'The dashboard page that accepts it: send this to the person you invite' }),
+})
+export const InvitationPreview = t.Object({
+	namespace: t.Object({ slug: t.String(), name: t.Union([t.String(), t.Null()]), kind: t.String() }),
+	role: t.String(),
+	expiresAt: Timestamp,
+})
+export const InvitationAccepted = t.Object({ namespace: NamespaceRefSchema, role: t.String(), joined: t.Boolean({ description: 'false when you already had this role or a higher one' }) })
+
+export const toInvitationResponse = (row: InvitationRow) => ({
+	id: row.id,
+	role: row.role,
+	expiresAt: iso(row.expiresAt),
+	maxUses: row.maxUses,
+	uses: row.uses,
+	createdAt: iso(row.createdAt),
 	revokedAt: isoOrNull(row.revokedAt),
 })

@@ -258,6 +258,11 @@ export class NamespaceRepository {
 		})
 	}
 
+	/** Inside a write that made someone a member (an invitation accepted): memory follows once committed. */
+	rememberRole(tx: Tx, namespaceId: string, userId: string, role: Role): void {
+		tx.afterCommit(() => this.roles.set(memberKey(namespaceId, userId), role))
+	}
+
 	/** Inside a write that takes an owner away: refuses when it is a team's last one. */
 	private keepAnOwner(namespaceId: string): void {
 		const row = this.q.rowById.get({ id: namespaceId })
