@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createApp } from '../../src/app'
+import { createApp, DEFAULT_MAX_FILE_SIZE } from '../../src/app'
 import { withOperations } from '../../src/http/operations'
 import type { ExchangeLimits } from '../../src/auth'
 import type { DeviceAuthority } from '../../src/auth/device-authority'
@@ -9,6 +9,7 @@ import { DreamlakeTokens, type DreamlakeTokenOptions } from '../../src/auth/drea
 import { VuerAuthVerifier, type VuerAuthOptions } from '../../src/auth/vuer-auth'
 import { closeDatabase, openDatabase, type Db } from '../../src/db/client'
 import { migrateDatabase } from '../../src/db/migrate'
+import { UPLOAD_OVERHEAD_BYTES } from '../../src/files/upload'
 import { createLogger, type Logger } from '../../src/log'
 import { LocalFileStore } from '../../src/storage/local'
 import type { FileStore } from '../../src/storage/store'
@@ -98,7 +99,7 @@ export class Harness {
 		const store = new LocalFileStore(join(dir, 'files'))
 		const fileStore = options.fileStore?.(store) ?? store
 		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize, fileStore, maxFileSize: options.maxFileSize, deviceAuthority: options.deviceAuthority, vuerAuthUrl: options.vuerAuthUrl, sessionSeconds: options.sessionSeconds })
-		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, build, log, store, (options.maxFileSize ?? 5 * 2 ** 30) + 2 * 2 ** 20, options.dir === undefined)
+		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, build, log, store, (options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE) + UPLOAD_OVERHEAD_BYTES, options.dir === undefined)
 	}
 
 	/** A new app on the same database, as after a server restart: nothing cached in memory. */
