@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type { Server } from 'bun'
 import { DEV_ISSUER, DevIdentityProvider, type DevIdentityOptions } from '../src/dev/identity-provider'
 import { Harness, type HarnessOptions } from './support/harness'
@@ -132,7 +132,7 @@ async function signIn(username: string, app = h, p = provider) {
 }
 
 describe('POST /auth/device/start', () => {
-	test('403 csrf_header_missing without X-DreamLake-CSRF: 1, and no flow is started at the provider', async () => {
+	it('403 csrf_header_missing without X-DreamLake-CSRF: 1, and no flow is started at the provider', async () => {
 		const before = provider.secretHashes.length
 		for (const headers of [{}, { 'x-dreamlake-csrf': '0' }, { 'x-dreamlake-csrf': 'true' }] as Record<string, string>[]) {
 			const reply = await start(h, headers)
@@ -143,7 +143,7 @@ describe('POST /auth/device/start', () => {
 		expect(provider.secretHashes.length).toBe(before)
 	})
 
-	test('200 with the code and links the provider gave, and an HttpOnly SameSite=Strict login cookie for /auth/device (no Secure over http)', async () => {
+	it('200 with the code and links the provider gave, and an HttpOnly SameSite=Strict login cookie for /auth/device (no Secure over http)', async () => {
 		const reply = await start()
 		expect(reply.status).toBe(200)
 		expect(reply.headers.get('cache-control')).toBe('no-store')
@@ -162,7 +162,7 @@ describe('POST /auth/device/start', () => {
 		expect(cookies[0]).not.toContain('Secure')
 	})
 
-	test('neither the body nor the cookie carries the device secret (its hash), the device code or any token', async () => {
+	it('neither the body nor the cookie carries the device secret (its hash), the device code or any token', async () => {
 		const { text, setCookie } = await startLogin()
 		const hash = provider.secretHashes.at(-1)!
 		const deviceCode = provider.deviceCodes.at(-1)!
@@ -177,7 +177,7 @@ describe('POST /auth/device/start', () => {
 		}
 	})
 
-	test('each start is its own flow: a new code, a new login cookie and a new device secret', async () => {
+	it('each start is its own flow: a new code, a new login cookie and a new device secret', async () => {
 		const a = await startLogin()
 		const b = await startLogin()
 		expect(a.flow.userCode).not.toBe(b.flow.userCode)
@@ -185,7 +185,7 @@ describe('POST /auth/device/start', () => {
 		expect(provider.secretHashes.at(-1)).not.toBe(provider.secretHashes.at(-2))
 	})
 
-	test('429 rate_limited past RATE_LIMIT_EXCHANGE sign-ins a minute from one address, before the provider is called', async () => {
+	it('429 rate_limited past RATE_LIMIT_EXCHANGE sign-ins a minute from one address, before the provider is called', async () => {
 		const limited = await Harness.start(provider.harnessOptions({ exchangeLimits: { perMinute: 2, trustProxy: 0 } }))
 		try {
 			expect((await start(limited)).status).toBe(200)
@@ -203,7 +203,7 @@ describe('POST /auth/device/start', () => {
 })
 
 describe('POST /auth/device/poll', () => {
-	test('pending {interval: 5} before the approval, pending {interval: 10} for the provider\'s slow_down, then signed_in with the session cookie and the login cookie cleared', async () => {
+	it('pending {interval: 5} before the approval, pending {interval: 10} for the provider\'s slow_down, then signed_in with the session cookie and the login cookie cleared', async () => {
 		const { flow, cookie } = await startLogin()
 		const first = await poll(cookie)
 		expect(first.status).toBe(200)
@@ -233,7 +233,7 @@ describe('POST /auth/device/poll', () => {
 		expect(me.body).toEqual(done.body.user)
 	}, 15_000)
 
-	test('a login is used once: the next poll with the same cookie is 404 login_not_found', async () => {
+	it('a login is used once: the next poll with the same cookie is 404 login_not_found', async () => {
 		const { flow, cookie } = await startLogin()
 		expect(await provider.decide(flow.userCode, { username: 'alice', action: 'approve' })).toBe(200)
 		expect((await poll(cookie)).body.status).toBe('signed_in')
@@ -243,7 +243,7 @@ describe('POST /auth/device/poll', () => {
 		expect(again.headers.getSetCookie()).toEqual([])
 	})
 
-	test('404 login_not_found with no login cookie, an unknown one, or an empty one', async () => {
+	it('404 login_not_found with no login cookie, an unknown one, or an empty one', async () => {
 		for (const cookie of [undefined, 'dreamlake_login=not-a-login-of-this-server', 'dreamlake_login=', 'other=1']) {
 			const reply = await poll(cookie)
 			expect(reply.status).toBe(404)
@@ -251,7 +251,7 @@ describe('POST /auth/device/poll', () => {
 		}
 	})
 
-	test('403 csrf_header_missing without the CSRF header, and the login still waits', async () => {
+	it('403 csrf_header_missing without the CSRF header, and the login still waits', async () => {
 		const { flow, cookie } = await startLogin()
 		const refused = await poll(cookie, h, {})
 		expect(refused.status).toBe(403)
@@ -260,7 +260,7 @@ describe('POST /auth/device/poll', () => {
 		expect((await poll(cookie)).body.status).toBe('signed_in')
 	})
 
-	test('the login cookie of one browser cannot be used for another flow: each cookie polls its own login', async () => {
+	it('the login cookie of one browser cannot be used for another flow: each cookie polls its own login', async () => {
 		const a = await startLogin()
 		const b = await startLogin()
 		expect(await provider.decide(a.flow.userCode, { username: 'alice', action: 'approve' })).toBe(200)
@@ -269,7 +269,7 @@ describe('POST /auth/device/poll', () => {
 		expect(signed.body.user.username).toBe('alice')
 	})
 
-	test('403 access_denied once the person denies on the page, then 404 (the login is gone), and no session cookie', async () => {
+	it('403 access_denied once the person denies on the page, then 404 (the login is gone), and no session cookie', async () => {
 		const { flow, cookie } = await startLogin()
 		expect(await provider.decide(flow.userCode, { action: 'deny' })).toBe(200)
 		const denied = await poll(cookie)
@@ -279,7 +279,7 @@ describe('POST /auth/device/poll', () => {
 		expect((await poll(cookie)).status).toBe(404)
 	})
 
-	test('410 login_expired when the provider says the code expired, then 404', async () => {
+	it('410 login_expired when the provider says the code expired, then 404', async () => {
 		const short = await Provider.start({ codeTtlMs: 50 })
 		const app = await Harness.start(short.harnessOptions())
 		try {
@@ -296,7 +296,7 @@ describe('POST /auth/device/poll', () => {
 		}
 	})
 
-	test('410 login_expired by the server\'s own clock once the lifetime the provider gave has passed, without asking the provider', async () => {
+	it('410 login_expired by the server\'s own clock once the lifetime the provider gave has passed, without asking the provider', async () => {
 		const short = await Provider.start({ codeTtlMs: 1400 }) // expires_in: 1
 		const app = await Harness.start(short.harnessOptions())
 		try {
@@ -313,7 +313,7 @@ describe('POST /auth/device/poll', () => {
 		}
 	})
 
-	test('401 and no session cookie when the provider\'s token is one the server does not trust', async () => {
+	it('401 and no session cookie when the provider\'s token is one the server does not trust', async () => {
 		const stranger = await Provider.start()
 		const app = await Harness.start({ vuerAuthUrl: stranger.url }) // trusts the harness's key server, not this provider
 		try {
@@ -329,7 +329,7 @@ describe('POST /auth/device/poll', () => {
 		}
 	})
 
-	test('with no sessionSeconds the session cookie lasts 400 days, the most a browser keeps one', async () => {
+	it('with no sessionSeconds the session cookie lasts 400 days, the most a browser keeps one', async () => {
 		const app = await Harness.start(provider.harnessOptions())
 		try {
 			const { flow, cookie } = await startLogin(app)
@@ -349,7 +349,7 @@ describe('when the identity provider fails', () => {
 		expect(reply.text).not.toContain('127.0.0.1')
 	}
 
-	test('502 identity_provider_unavailable when nothing listens at VUER_AUTH_URL, with no stack, no cookie, and a warning logged', async () => {
+	it('502 identity_provider_unavailable when nothing listens at VUER_AUTH_URL, with no stack, no cookie, and a warning logged', async () => {
 		const closed = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('never') })
 		const port = closed.port
 		closed.stop(true)
@@ -366,7 +366,7 @@ describe('when the identity provider fails', () => {
 		}
 	})
 
-	test('502 when the provider answers an HTML 500 page, to start and to poll; the login survives and finishes once the provider is back', async () => {
+	it('502 when the provider answers an HTML 500 page, to start and to poll; the login survives and finishes once the provider is back', async () => {
 		const flaky = await Provider.start()
 		const app = await Harness.start(flaky.harnessOptions())
 		try {
@@ -396,7 +396,7 @@ describe('when the identity provider fails', () => {
 		}
 	}, 15_000)
 
-	test('502 when the provider\'s verification link is not an http(s) URL (never shown to the person)', async () => {
+	it('502 when the provider\'s verification link is not an http(s) URL (never shown to the person)', async () => {
 		const bad = await Provider.start()
 		bad.broken = 'bad_uri'
 		const app = await Harness.start(bad.harnessOptions())
@@ -421,7 +421,7 @@ describe('the session cookie on the API', () => {
 	const projects = (cookie: string) => send(h, 'GET', '/namespaces/alice/projects', { cookie })
 	const projectCount = async () => (await h.call('GET', '/namespaces/alice/projects', { token: alice.token })).body.total as number
 
-	test('GET /auth/me with only the cookie is 200, also among other cookies', async () => {
+	it('GET /auth/me with only the cookie is 200, also among other cookies', async () => {
 		for (const cookie of [alice.cookie, `theme=dark; ${alice.cookie}; other=1`]) {
 			const reply = await send(h, 'GET', '/auth/me', { cookie })
 			expect(reply.status).toBe(200)
@@ -430,13 +430,13 @@ describe('the session cookie on the API', () => {
 		expect((await projects(alice.cookie)).status).toBe(200)
 	})
 
-	test('401 with no credentials, and with a session cookie that is not a token', async () => {
+	it('401 with no credentials, and with a session cookie that is not a token', async () => {
 		expect((await send(h, 'GET', '/auth/me')).status).toBe(401)
 		expect((await send(h, 'GET', '/auth/me', { cookie: 'dreamlake_session=garbage' })).status).toBe(401)
 		expect((await send(h, 'GET', '/auth/me', { cookie: `dreamlake_session_x=${alice.token}` })).status).toBe(401)
 	})
 
-	test('a write with the cookie but without X-DreamLake-CSRF: 1 is 403 csrf_header_missing and creates nothing; with it, 201', async () => {
+	it('a write with the cookie but without X-DreamLake-CSRF: 1 is 403 csrf_header_missing and creates nothing; with it, 201', async () => {
 		const before = await projectCount()
 		for (const headers of [{}, { 'x-dreamlake-csrf': '0' }] as Record<string, string>[]) {
 			const refused = await send(h, 'POST', '/namespaces/alice/projects', { cookie: alice.cookie, 'content-type': 'application/json', ...headers }, { body: JSON.stringify({ name: 'CSRF Target' }) })
@@ -452,14 +452,14 @@ describe('the session cookie on the API', () => {
 		expect(await projectCount()).toBe(before + 1)
 	})
 
-	test('a write with the bearer header needs no CSRF header (the SDK\'s path), even with a cookie beside it', async () => {
+	it('a write with the bearer header needs no CSRF header (the SDK\'s path), even with a cookie beside it', async () => {
 		const plain = await h.call('POST', '/namespaces/alice/projects', { token: alice.token, body: { name: 'From The SDK' } })
 		expect(plain.status).toBe(201)
 		const both = await h.call('POST', '/namespaces/alice/projects', { token: alice.token, headers: { cookie: alice.cookie }, body: { name: 'From The SDK Too' } })
 		expect(both.status).toBe(201)
 	})
 
-	test('the Authorization header wins over the cookie: bob\'s bearer with alice\'s cookie is bob; an invalid bearer with a valid cookie is 401', async () => {
+	it('the Authorization header wins over the cookie: bob\'s bearer with alice\'s cookie is bob; an invalid bearer with a valid cookie is 401', async () => {
 		const asBob = await h.call('GET', '/auth/me', { token: bob.token, headers: { cookie: alice.cookie } })
 		expect(asBob.status).toBe(200)
 		expect(asBob.body.username).toBe('bob')
@@ -469,7 +469,7 @@ describe('the session cookie on the API', () => {
 		}
 	})
 
-	test('no CORS preflight is granted, so another site\'s page cannot add the CSRF header', async () => {
+	it('no CORS preflight is granted, so another site\'s page cannot add the CSRF header', async () => {
 		for (const path of ['/auth/me', '/auth/device/start', '/auth/device/poll', '/namespaces/alice/projects', '/auth/logout']) {
 			const reply = await send(h, 'OPTIONS', path, { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-dreamlake-csrf, content-type' })
 			expect(reply.status).not.toBeLessThan(400)
@@ -481,7 +481,7 @@ describe('the session cookie on the API', () => {
 		expect(read.headers.get('access-control-allow-origin')).toBeNull()
 	})
 
-	test('a cross-site form post (form content type, Origin elsewhere, the cookie, no CSRF header) is refused and changes nothing', async () => {
+	it('a cross-site form post (form content type, Origin elsewhere, the cookie, no CSRF header) is refused and changes nothing', async () => {
 		const episode = await h.call('POST', '/namespaces/alice/projects/forms/episodes', { token: alice.token, body: { name: 'target' } })
 		expect(episode.status).toBe(201)
 		const before = await projectCount()
@@ -514,7 +514,7 @@ describe('the session cookie on the API', () => {
 		expect((await send(h, 'GET', '/auth/me', { cookie: alice.cookie })).status).toBe(200)
 	})
 
-	test('bob\'s session cookie gets 404 on alice\'s namespace, project and episode', async () => {
+	it('bob\'s session cookie gets 404 on alice\'s namespace, project and episode', async () => {
 		expect((await h.call('POST', '/namespaces/alice/projects', { token: alice.token, body: { name: 'Private' } })).status).toBe(201)
 		const episode = await h.call('POST', '/namespaces/alice/projects/private/episodes', { token: alice.token, body: { name: 'run-1' } })
 		expect(episode.status).toBe(201)
@@ -528,7 +528,7 @@ describe('the session cookie on the API', () => {
 })
 
 describe('POST /auth/logout with the session cookie', () => {
-	test('without the CSRF header: 403, no cookie cleared, and the session still works', async () => {
+	it('without the CSRF header: 403, no cookie cleared, and the session still works', async () => {
 		const carol = await signIn('carol')
 		const refused = await send(h, 'POST', '/auth/logout', { cookie: carol.cookie })
 		expect(refused.status).toBe(403)
@@ -537,7 +537,7 @@ describe('POST /auth/logout with the session cookie', () => {
 		expect((await send(h, 'GET', '/auth/me', { cookie: carol.cookie })).status).toBe(200)
 	})
 
-	test('with the CSRF header: 200, the session cookie is cleared, and the old cookie (and token) get 401', async () => {
+	it('with the CSRF header: 200, the session cookie is cleared, and the old cookie (and token) get 401', async () => {
 		const dave = await signIn('dave')
 		const done = await send(h, 'POST', '/auth/logout', { cookie: dave.cookie, ...CSRF })
 		expect(done.status).toBe(200)
@@ -547,7 +547,7 @@ describe('POST /auth/logout with the session cookie', () => {
 		expect((await h.call('GET', '/auth/me', { token: dave.token })).status).toBe(401)
 	})
 
-	test('with the bearer header only, no cookie is set', async () => {
+	it('with the bearer header only, no cookie is set', async () => {
 		const erin = await signIn('erin')
 		const done = await h.call('POST', '/auth/logout', { token: erin.token })
 		expect(done.status).toBe(200)
@@ -556,7 +556,7 @@ describe('POST /auth/logout with the session cookie', () => {
 })
 
 describe('the Secure flag', () => {
-	test('over https every cookie of the sign-in and the logout carries Secure', async () => {
+	it('over https every cookie of the sign-in and the logout carries Secure', async () => {
 		const started = await start(h, CSRF, 'https://dreamlake.test')
 		expect(started.status).toBe(200)
 		const loginCookie = started.headers.getSetCookie()[0]!
@@ -571,7 +571,7 @@ describe('the Secure flag', () => {
 		expect(out.headers.getSetCookie()).toEqual(['dreamlake_session=; Path=/; HttpOnly; SameSite=Strict; Secure; Max-Age=0'])
 	})
 
-	test('over http with X-Forwarded-Proto: https, Secure only when a proxy is trusted (TRUST_PROXY > 0)', async () => {
+	it('over http with X-Forwarded-Proto: https, Secure only when a proxy is trusted (TRUST_PROXY > 0)', async () => {
 		const forwarded = { ...CSRF, 'x-forwarded-proto': 'https' }
 		const untrusted = await start(h, forwarded)
 		expect(untrusted.headers.getSetCookie()[0]).not.toContain('Secure')
@@ -597,7 +597,7 @@ describe('the Secure flag', () => {
 })
 
 describe('what is logged', () => {
-	test('no log line holds the session token, the vuer-auth token, the device secret or the login id', async () => {
+	it('no log line holds the session token, the vuer-auth token, the device secret or the login id', async () => {
 		const app = await Harness.start(provider.harnessOptions())
 		try {
 			const { flow, cookie } = await startLogin(app)

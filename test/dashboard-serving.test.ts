@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type { Server } from 'bun'
 import { Harness } from './support/harness'
 
@@ -59,7 +59,7 @@ async function pageAssets(): Promise<string[]> {
 }
 
 describe('GET /', () => {
-	test('a browser (Accept: text/html) is sent to /ui/ with 302', async () => {
+	it('a browser (Accept: text/html) is sent to /ui/ with 302', async () => {
 		for (const accept of ['text/html', BROWSER_ACCEPT]) {
 			const reply = await get('/', { headers: { accept } })
 			expect(reply.status).toBe(302)
@@ -67,7 +67,7 @@ describe('GET /', () => {
 		}
 	})
 
-	test('anything else gets 200 JSON naming the dashboard and the OpenAPI document, which exists', async () => {
+	it('anything else gets 200 JSON naming the dashboard and the OpenAPI document, which exists', async () => {
 		for (const headers of [{}, { accept: 'application/json' }, { accept: '*/*' }] as Record<string, string>[]) {
 			const reply = await get('/', { headers })
 			expect(reply.status).toBe(200)
@@ -80,13 +80,13 @@ describe('GET /', () => {
 })
 
 describe('the page: /ui/ and every client-side route under it', () => {
-	test('GET /ui is 302 to /ui/ (the page\'s relative links need the slash)', async () => {
+	it('GET /ui is 302 to /ui/ (the page\'s relative links need the slash)', async () => {
 		const reply = await get('/ui')
 		expect(reply.status).toBe(302)
 		expect(reply.headers.get('location')).toBe('/ui/')
 	})
 
-	test('GET /ui/ is 200 text/html, revalidated every visit (no-cache, ETag), under a strict CSP, nosniff, never framed', async () => {
+	it('GET /ui/ is 200 text/html, revalidated every visit (no-cache, ETag), under a strict CSP, nosniff, never framed', async () => {
 		const reply = await get('/ui/')
 		expect(reply.status).toBe(200)
 		expect(reply.headers.get('content-type')).toMatch(/^text\/html\b/)
@@ -103,7 +103,7 @@ describe('the page: /ui/ and every client-side route under it', () => {
 		expect(reply.text).toMatch(/^<!doctype html>/i)
 	})
 
-	test('the page loads its script (and styles) from /ui/assets/<name>-<hash>, with nothing inline its CSP would block', async () => {
+	it('the page loads its script (and styles) from /ui/assets/<name>-<hash>, with nothing inline its CSP would block', async () => {
 		const { text } = await get('/ui/')
 		const { scripts, links } = references(text)
 		expect(scripts.length).toBeGreaterThan(0)
@@ -119,7 +119,7 @@ describe('the page: /ui/ and every client-side route under it', () => {
 		expect(text).not.toMatch(/\son[a-z]+\s*=/i)
 	})
 
-	test('If-None-Match with the ETag is 304 with no body; another ETag gets the page', async () => {
+	it('If-None-Match with the ETag is 304 with no body; another ETag gets the page', async () => {
 		const first = await get('/ui/')
 		const etag = first.headers.get('etag')!
 		const again = await get('/ui/', { headers: { 'if-none-match': etag } })
@@ -131,7 +131,7 @@ describe('the page: /ui/ and every client-side route under it', () => {
 		expect(stale.text).toBe(first.text)
 	})
 
-	test('each encoding has its own ETag; If-None-Match takes a list, weak tags and *', async () => {
+	it('each encoding has its own ETag; If-None-Match takes a list, weak tags and *', async () => {
 		const plain = await get('/ui/')
 		const gzipped = await get('/ui/', { encoding: 'gzip' })
 		expect(gzipped.headers.get('etag')).not.toBe(plain.headers.get('etag'))
@@ -140,7 +140,7 @@ describe('the page: /ui/ and every client-side route under it', () => {
 		expect((await get('/ui/', { headers: { 'if-none-match': '*' } })).status).toBe(304)
 	})
 
-	test('client-side routes (/ui/projects/anything, /ui/episodes/123/logs, …) answer the same page, with the same headers', async () => {
+	it('client-side routes (/ui/projects/anything, /ui/episodes/123/logs, …) answer the same page, with the same headers', async () => {
 		const page = await get('/ui/')
 		for (const path of ['/ui/projects/anything', '/ui/episodes/123/logs', '/ui/index.html', '/ui/some/deep/route?tab=files', '/ui/signin']) {
 			const reply = await get(path)
@@ -153,7 +153,7 @@ describe('the page: /ui/ and every client-side route under it', () => {
 		}
 	})
 
-	test('the page, gzipped on request, inflates to the plain page', async () => {
+	it('the page, gzipped on request, inflates to the plain page', async () => {
 		const plain = await get('/ui/')
 		const gzipped = await get('/ui/', { encoding: 'gzip, deflate, br' })
 		expect(gzipped.headers.get('content-encoding')).toBe('gzip')
@@ -169,7 +169,7 @@ describe('the assets', () => {
 		assets = await pageAssets()
 	})
 
-	test('every asset the page loads is 200, immutable for a year, nosniff, with its content type', async () => {
+	it('every asset the page loads is 200, immutable for a year, nosniff, with its content type', async () => {
 		expect(assets.length).toBeGreaterThan(0)
 		for (const path of assets) {
 			expect(path).toMatch(HASHED)
@@ -186,7 +186,7 @@ describe('the assets', () => {
 		}
 	})
 
-	test('with Accept-Encoding: gzip each asset comes gzipped, and inflates to exactly the plain bytes', async () => {
+	it('with Accept-Encoding: gzip each asset comes gzipped, and inflates to exactly the plain bytes', async () => {
 		for (const path of assets) {
 			const plain = await get(path)
 			const gzipped = await get(path, { encoding: 'gzip' })
@@ -199,7 +199,7 @@ describe('the assets', () => {
 		}
 	})
 
-	test('without any Accept-Encoding header the bytes come plain', async () => {
+	it('without any Accept-Encoding header the bytes come plain', async () => {
 		for (const path of assets) {
 			const response = await h.fetch(new Request(`http://dreamlake.test${path}`))
 			expect(response.headers.get('content-encoding')).toBeNull()
@@ -207,7 +207,7 @@ describe('the assets', () => {
 		}
 	})
 
-	test('404 for an asset that does not exist, never the page', async () => {
+	it('404 for an asset that does not exist, never the page', async () => {
 		for (const path of ['/ui/assets/missing.js', '/ui/assets/missing.css', '/ui/assets/', '/ui/assets/index.html']) {
 			const reply = await get(path)
 			expect({ path, status: reply.status }).toEqual({ path, status: 404 })
@@ -216,7 +216,7 @@ describe('the assets', () => {
 		}
 	})
 
-	test('nothing is loaded from elsewhere: no external script, style or font in the page, its scripts or its styles', async () => {
+	it('nothing is loaded from elsewhere: no external script, style or font in the page, its scripts or its styles', async () => {
 		const { text: html } = await get('/ui/')
 		const { scripts, links } = references(html)
 		for (const url of [...scripts, ...links]) expect(url).not.toMatch(/^(https?:)?\/\//i)
@@ -234,7 +234,7 @@ describe('the assets', () => {
 		}
 	})
 
-	test('the page\'s scripts and styles weigh at most 150 KB gzipped, all together', async () => {
+	it('the page\'s scripts and styles weigh at most 150 KB gzipped, all together', async () => {
 		let total = 0
 		for (const path of assets) {
 			const gzipped = await get(path, { encoding: 'gzip' })
