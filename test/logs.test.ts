@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
+import { underEpisode, whoMayCall, type InEpisode } from './support/access'
 import { Harness, type TestUser as User } from './support/harness'
 
 setDefaultTimeout(30_000)
@@ -606,80 +607,33 @@ describe('GET /episodes/{id}/logs/stats', () => {
 	})
 })
 
-describe('who may call', () => {
+describe('who may call a log route', () => {
 	const routes = [
 		['POST', '/logs', { logs: [line('x')] }],
 		['GET', '/logs', undefined],
 		['GET', '/logs/stats', undefined],
 	] as const
-	const call = (route: (typeof routes)[number], id: string, token?: string) => h.call(route[0], `/episodes/${id}${route[1]}`, { token, body: route[2] })
 
-	describe.each(routes.map((r) => [`${r[0]} /episodes/{id}${r[1]}`, r] as const))('%s', (_, route) => {
-		it('401 without a token', async () => {
-			const id = await newEpisode()
-			const { status, body } = await call(route, id)
-			expect(status).toBe(401)
-			expect(body).toMatchObject({ success: false, code: expect.any(String) })
-			expect(stored(id)).toEqual([])
-		})
-
-		it('401 with a malformed token', async () => {
-			const id = await newEpisode()
-			expect((await call(route, id, 'not-a-token')).status).toBe(401)
-		})
-
-		it('401 with a revoked token', async () => {
-			const user = await newUser()
-			const id = await newEpisode(user)
-			expect((await call(route, id, user.token)).status).toBe(route[0] === 'POST' ? 201 : 200)
-			expect((await h.call('POST', '/auth/logout', { token: user.token })).status).toBe(200)
-			const before = stored(id).length
-			const { status, body } = await call(route, id, user.token)
-			expect(status).toBe(401)
-			expect(body.success).toBe(false)
-			expect(stored(id)).toHaveLength(before)
-		})
-
-		it("404 for another user's episode, the same as for one that does not exist", async () => {
-			const id = await newEpisode()
-			await appended(id, lines(2))
-			const other = await newUser()
-			const theirs = await call(route, id, other.token)
-			expect(theirs.status).toBe(404)
-			expect(theirs.body).toEqual({ success: false, error: expect.any(String), code: 'episode_not_found' })
-			const missing = await call(route, '999999999999', other.token)
-			expect(missing.status).toBe(404)
-			expect(missing.body).toEqual(theirs.body)
-			expect((await call(route, 'not-an-id', owner.token)).status).toBe(404)
-			expect(stored(id)).toHaveLength(2)
-		})
-
-		it('404 for a deleted episode', async () => {
-			const id = await newEpisode()
-			await appended(id, lines(2))
-			expect((await call(route, id, owner.token)).status).toBe(route[0] === 'POST' ? 201 : 200)
-			const deleted = await h.call('DELETE', `/episodes/${id}`, { token: owner.token })
-			expect(deleted.status).toBe(200)
-			const before = stored(id).length
-			const { status, body } = await call(route, id, owner.token)
-			expect(status).toBe(404)
-			expect(body.code).toBe('episode_not_found')
-			expect(stored(id)).toHaveLength(before)
-		})
-
-		it('404 once the episode\'s project is deleted', async () => {
-			const project = `logs-doomed-${crypto.randomUUID().slice(0, 8)}`
-			const created = await h.call('POST', `/namespaces/${owner.ns}/projects/${project}/episodes`, { token: owner.token, body: { name: 'run' } })
-			expect(created.status).toBe(201)
-			const id: string = created.body.id
-			expect((await call(route, id, owner.token)).status).toBe(route[0] === 'POST' ? 201 : 200)
-			expect((await h.call('DELETE', `/namespaces/${owner.ns}/projects/${project}`, { token: owner.token })).status).toBe(200)
-			const before = stored(id).length
-			const { status, body } = await call(route, id, owner.token)
-			expect(status).toBe(404)
-			expect(body.code).toBe('episode_not_found')
-			expect(stored(id)).toHaveLength(before)
-		})
+	describe.each(routes.map((r) => [`${r[0]} /episodes/{id}${r[1]}`, r] as const))('%s', (_, [method, path, body]) => {
+		whoMayCall(
+			() => h,
+			underEpisode<InEpisode>(() => h, {
+				method,
+				path: () => path,
+				body: () => body,
+				ok: method === 'POST' ? 201 : 200,
+				write: method === 'POST',
+				// each append leaves lines of its own
+				triedFirst: true,
+				unchanged: "the owner's log lines",
+				async arrange(user) {
+					const episode = await newEpisode(user)
+					expect((await append(episode, lines(2), user.token)).status).toBe(201)
+					return { owner: user, episode, project: 'logs-project' }
+				},
+				snapshot: (f) => stored(f.episode),
+			}),
+		)
 	})
 
 	it('a restored episode answers again, and its sequence goes on', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
+import { underEpisode, whoMayCall, type InEpisode } from './support/access'
 import { Harness, type TestUser as User } from './support/harness'
 
 setDefaultTimeout(30_000)
@@ -28,9 +29,9 @@ async function merged(id: string, data: Record<string, unknown>) {
 }
 
 /** What GET …/parameters and …/history answer, to compare before and after a refused write. */
-async function snapshot(id: string) {
-	const { status, body } = await current(id)
-	return { current: { status, body }, history: (await history(id, { limit: 1000 })).body }
+async function snapshot(id: string, token = owner.token) {
+	const { status, body } = await current(id, token)
+	return { current: { status, body }, history: (await history(id, { limit: 1000 }, token)).body }
 }
 
 const keys = (n: number, prefix: string) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, i]))
@@ -334,68 +335,37 @@ describe('GET /episodes/{id}/parameters/history', () => {
 	})
 })
 
-describe('who may call', () => {
+describe('who may call a parameters route', () => {
+	// a new value each time: a merge that changes nothing is no new version, so a refused one would not show
 	const routes = [
-		['POST', '/parameters', { data: { x: 1 } }],
-		['GET', '/parameters', undefined],
-		['GET', '/parameters/history', undefined],
+		['POST', '/parameters', () => ({ data: { x: crypto.randomUUID() } })],
+		['GET', '/parameters', () => undefined],
+		['GET', '/parameters/history', () => undefined],
 	] as const
-	const call = (route: (typeof routes)[number], id: string, token?: string) => h.call(route[0], `/episodes/${id}${route[1]}`, { token, body: route[2] })
 	const count = (id: string) => (h.db.$client.query('SELECT count(*) AS n FROM parameter_entries WHERE episode_id = ?').get(Number(id)) as { n: number }).n
 
-	describe.each(routes.map((r) => [`${r[0]} /episodes/{id}${r[1]}`, r] as const))('%s', (_, route) => {
-		it('401 without a token', async () => {
-			const id = await newEpisode()
-			const { status, body } = await call(route, id)
-			expect(status).toBe(401)
-			expect(body).toMatchObject({ success: false, code: expect.any(String) })
-			expect(count(id)).toBe(0)
-		})
-
-		it('401 with a malformed token', async () => {
-			const id = await newEpisode()
-			expect((await call(route, id, 'not-a-token')).status).toBe(401)
-		})
-
-		it('401 with a revoked token', async () => {
-			const user = await newUser()
-			const id = await newEpisode(user)
-			expect((await merge(id, { y: 1 }, user.token)).status).toBe(200)
-			expect((await call(route, id, user.token)).status).toBe(200)
-			expect((await h.call('POST', '/auth/logout', { token: user.token })).status).toBe(200)
-			const before = count(id)
-			const { status, body } = await call(route, id, user.token)
-			expect(status).toBe(401)
-			expect(body.success).toBe(false)
-			expect(count(id)).toBe(before)
-		})
-
-		it("404 for another user's episode, the same as for one that does not exist", async () => {
-			const id = await newEpisode()
-			await merged(id, { secret: 's3cret' })
-			const other = await newUser()
-			const theirs = await call(route, id, other.token)
-			expect(theirs.status).toBe(404)
-			expect(theirs.body).toEqual({ success: false, error: expect.any(String), code: 'episode_not_found' })
-			expect(JSON.stringify(theirs.body)).not.toContain('s3cret')
-			const missing = await call(route, '999999999999', other.token)
-			expect(missing.status).toBe(404)
-			expect(missing.body).toEqual(theirs.body)
-			expect((await call(route, 'not-an-id', owner.token)).status).toBe(404)
-			expect((await current(id)).body).toMatchObject({ data: { secret: 's3cret' }, version: 1 })
-		})
-
-		it('404 for a deleted episode', async () => {
-			const id = await newEpisode()
-			await merged(id, { a: 1 })
-			expect((await call(route, id, owner.token)).status).toBe(200)
-			expect((await h.call('DELETE', `/episodes/${id}`, { token: owner.token })).status).toBe(200)
-			const before = count(id)
-			const { status, body } = await call(route, id, owner.token)
-			expect(status).toBe(404)
-			expect(body.code).toBe('episode_not_found')
-			expect(count(id)).toBe(before)
-		})
+	describe.each(routes.map((r) => [`${r[0]} /episodes/{id}${r[1]}`, r] as const))('%s', (_, [method, path, body]) => {
+		whoMayCall(
+			() => h,
+			underEpisode<InEpisode>(() => h, {
+				method,
+				path: () => path,
+				body,
+				ok: 200,
+				write: method === 'POST',
+				// each merge of a new value is a version of its own
+				triedFirst: true,
+				unchanged: "the owner's parameters",
+				secret: 's3cret',
+				async arrange(user) {
+					const episode = await newEpisode(user)
+					expect((await merge(episode, { secret: 's3cret' }, user.token)).status).toBe(200)
+					return { owner: user, episode, project: 'params-project' }
+				},
+				// the journal's rows as stored, and what the owner reads of them
+				snapshot: async (f) => ({ rows: count(f.episode), ...(await snapshot(f.episode, f.owner.token)) }),
+			}),
+		)
 	})
 
 	it('a write-protected episode: 403 to a POST, nothing stored; reads still answer; unprotected, merges go on', async () => {
