@@ -6,6 +6,7 @@ import { purgeDeleted } from '../src/db/purge'
 import { FileReferences } from '../src/files/repository'
 import { sweepUnreferenced } from '../src/files/sweep'
 import type { FileStore, FileWriter } from '../src/storage/store'
+import { underEpisode, whoMayCall, type InEpisode } from './support/access'
 import { Harness, type TestUser as User } from './support/harness'
 import { KeyServer, newIdentity } from './support/key-server'
 import { spawnServer, type ServerProcess } from './support/process'
@@ -1046,7 +1047,11 @@ describe('counts', () => {
 })
 
 describe('who may call a file route', () => {
-	interface Route {
+	/** An episode with one file (deleted when the route needs it). */
+	interface Guarded extends InEpisode {
+		fileId: string
+	}
+	interface Spec {
 		label: string
 		method: string
 		/** The path under /episodes/{id}. */
@@ -1060,7 +1065,7 @@ describe('who may call a file route', () => {
 		/** The file is deleted first (restore needs a deleted file to succeed). */
 		deletedFile?: boolean
 	}
-	const routes: Route[] = [
+	const routes: Spec[] = [
 		{ label: 'POST /episodes/{id}/files', method: 'POST', path: () => '/files', body: () => form({ bytes: randomBytes(200), name: `${unique('guarded-upload')}.bin` }), ok: 201, write: true, file: false },
 		{ label: 'GET /episodes/{id}/files', method: 'GET', path: () => '/files', ok: 200, write: false, file: false },
 		{ label: 'GET /episodes/{id}/files/{fileId}', method: 'GET', path: (f) => `/files/${f}`, ok: 200, write: false, file: true },
@@ -1069,89 +1074,39 @@ describe('who may call a file route', () => {
 		{ label: 'DELETE /episodes/{id}/files/{fileId}', method: 'DELETE', path: (f) => `/files/${f}`, ok: 200, write: true, file: true },
 		{ label: 'POST /episodes/{id}/files/{fileId}/restore', method: 'POST', path: (f) => `/files/${f}/restore`, ok: 200, write: true, file: true, deletedFile: true },
 	]
-	const call = (route: Route, id: string, fileId: string, token?: string) => h.call(route.method, `/episodes/${id}${route.path(fileId)}`, { token, body: route.body?.() })
 
-	/** An episode of `user` with one file (deleted when the route needs it). */
-	async function setUp(route: Route, user: User = owner) {
-		const id = await newEpisode(user)
-		const file = await uploaded(id, { bytes: randomBytes(100), name: `${unique('guarded')}.bin` }, user.token)
-		if (route.deletedFile) expect((await remove(id, file.id, user.token)).status).toBe(200)
-		return { id, fileId: file.id }
-	}
-
-	describe.each(routes.map((r) => [r.label, r] as const))('%s', (_, route) => {
-		it('401 without a token, nothing changed', async () => {
-			const { id, fileId } = await setUp(route)
-			const before = await snapshot(id)
-			const { status, body } = await call(route, id, fileId)
-			expect(status).toBe(401)
-			expect(body).toMatchObject({ success: false, code: expect.any(String) })
-			expect(await snapshot(id)).toEqual(before)
-		})
-
-		it('401 with a revoked token, nothing changed', async () => {
-			const user = await newUser()
-			const { id, fileId } = await setUp(route, user)
-			// the token works until it is revoked
-			if (!route.write) expect((await call(route, id, fileId, user.token)).status).toBe(route.ok)
-			expect((await h.call('POST', '/auth/logout', { token: user.token })).status).toBe(200)
-			const before = await snapshot(id)
-			const { status, body } = await call(route, id, fileId, user.token)
-			expect(status).toBe(401)
-			expect(body).toMatchObject({ success: false, code: expect.any(String) })
-			expect(await snapshot(id)).toEqual(before)
-		})
-
-		it("404 for another user's episode and file ids, and nothing of the owner's file changes", async () => {
-			const { id, fileId } = await setUp(route)
-			const before = await snapshot(id)
-			const beforeList = (await list(id)).body
-			const other = await newUser()
-			const theirs = await call(route, id, fileId, other.token)
-			expect(theirs.status).toBe(404)
-			expect(theirs.body).toEqual({ success: false, error: expect.any(String), code: 'episode_not_found' })
-			// the same as for an episode that does not exist
-			const missing = await call(route, '999999999999', fileId, other.token)
-			expect(missing.status).toBe(404)
-			expect(missing.body).toEqual(theirs.body)
-			if (route.file) {
+	describe.each(routes.map((r) => [r.label, r] as const))('%s', (_, spec) => {
+		whoMayCall(
+			() => h,
+			underEpisode<Guarded>(() => h, {
+				method: spec.method,
+				path: (f) => spec.path(f.fileId),
+				body: spec.body,
+				ok: spec.ok,
+				write: spec.write,
+				outsiderRow: spec.file ? "404 for another user's episode and file ids, the same as for one that does not exist" : undefined,
+				unchanged: "the owner's files",
+				async arrange(user) {
+					const episode = await newEpisode(user)
+					const file = await uploaded(episode, { bytes: randomBytes(100), name: `${unique('guarded')}.bin` }, user.token)
+					if (spec.deletedFile) expect((await remove(episode, file.id, user.token)).status).toBe(200)
+					return { owner: user, episode, project: 'files-project', fileId: file.id }
+				},
+				// the episode's rows, the stored bytes and files/tmp, and the list as the owner reads it
+				snapshot: async (f) => {
+					const { status, body } = await list(f.episode, '', f.owner.token)
+					return { ...(await snapshot(f.episode)), list: { status, body } }
+				},
 				// the owner's file id under the other user's own episode: not found either
-				const own = await newEpisode(other)
-				const cross = await call(route, own, fileId, other.token)
-				expect(cross.status).toBe(404)
-				expect(cross.body).toMatchObject({ success: false, code: expect.stringMatching(/^file_/) })
-			}
-			expect(await snapshot(id)).toEqual(before)
-			expect((await list(id)).body).toEqual(beforeList)
-			// and the owner still gets the route's answer
-			expect((await call(route, id, fileId, owner.token)).status).toBe(route.ok)
-		})
-
-		it('404 episode_not_found for a deleted episode', async () => {
-			const { id, fileId } = await setUp(route)
-			expect((await h.call('DELETE', `/episodes/${id}`, { token: owner.token })).status).toBe(200)
-			const before = await snapshot(id)
-			const { status, body } = await call(route, id, fileId, owner.token)
-			expect(status).toBe(404)
-			expect(body).toMatchObject({ success: false, code: 'episode_not_found' })
-			expect(await snapshot(id)).toEqual(before)
-		})
-
-		it(route.write ? '403 episode_write_protected on a write-protected episode, nothing changed' : 'still answers on a write-protected episode', async () => {
-			const { id, fileId } = await setUp(route)
-			await setWriteProtected(id, true)
-			const before = await snapshot(id)
-			const { status, body } = await call(route, id, fileId, owner.token)
-			if (route.write) {
-				expect(status).toBe(403)
-				expect(body).toEqual({ success: false, error: expect.any(String), code: 'episode_write_protected' })
-			} else {
-				expect(status).toBe(200)
-			}
-			expect(await snapshot(id)).toEqual(before)
-			await setWriteProtected(id, false)
-			expect((await call(route, id, fileId, owner.token)).status).toBe(route.ok)
-		})
+				atHome: spec.file
+					? {
+							name: "404 for another user's file id, asked for under one's own episode",
+							at: async (f, other) => ({ ...f, owner: other, episode: await newEpisode(other) }),
+							hidden: () => ({ success: false, error: expect.any(String), code: expect.stringMatching(/^file_/) }),
+						}
+					: undefined,
+			}),
+		)
 	})
 })
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bu
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { underEpisode, whoMayCall, type InEpisode } from './support/access'
 import { Harness, type Reply, type TestUser as User } from './support/harness'
 import { KeyServer, newIdentity } from './support/key-server'
 import { spawnServer, type ServerProcess } from './support/process'
@@ -969,7 +970,11 @@ describe('DELETE /episodes/{id}/tracks/{name}', () => {
 })
 
 describe('who may call a track route', () => {
-	interface Route {
+	/** An episode with a track of 3 points (deleted when the route needs it). */
+	interface Guarded extends InEpisode {
+		name: string
+	}
+	interface Spec {
 		label: string
 		method: string
 		/** The path under /episodes/{id}. */
@@ -980,7 +985,7 @@ describe('who may call a track route', () => {
 		/** The track is deleted first (restore needs a deleted track to succeed). */
 		deletedTrack?: boolean
 	}
-	const routes: Route[] = [
+	const routes: Spec[] = [
 		{ label: 'POST …/tracks/{name}/append-batch', method: 'POST', path: (n) => `/tracks/${enc(n)}/append-batch`, body: { dataPoints: [{ x: 1 }, { x: 2 }] }, ok: 201, write: true },
 		{ label: 'POST …/tracks/{name}/append', method: 'POST', path: (n) => `/tracks/${enc(n)}/append`, body: { data: { x: 1 } }, ok: 201, write: true },
 		{ label: 'GET …/tracks/{name}/data', method: 'GET', path: (n) => `/tracks/${enc(n)}/data`, ok: 200, write: false },
@@ -990,94 +995,41 @@ describe('who may call a track route', () => {
 		{ label: 'DELETE …/tracks/{name}', method: 'DELETE', path: (n) => `/tracks/${enc(n)}`, ok: 200, write: true },
 		{ label: 'POST …/tracks/{name}/restore', method: 'POST', path: (n) => `/tracks/${enc(n)}/restore`, ok: 200, write: true, deletedTrack: true },
 	]
-	const call = (route: Route, id: string, name: string, token?: string) => h.call(route.method, `/episodes/${id}${route.path(name)}`, { token, body: route.body })
 
-	/** An episode of `user` with a track of 3 points (deleted when the route needs it), and what is stored. */
-	async function setUp(route: Route, user: User = owner) {
-		const id = await newEpisode(user)
-		const name = unique('guarded')
-		expect((await batch(id, name, points(3), {}, user.token)).status).toBe(201)
-		if (route.deletedTrack) expect((await remove(id, name, user.token)).status).toBe(200)
-		return { id, name }
-	}
-	/** What the database holds for the track: its row and chunks. */
-	const snapshot = (id: string, name: string) => {
-		const row = trackRow(id, name)
-		return { row, chunks: row ? chunkRows(String(row.id)) : [] }
-	}
-
-	describe.each(routes.map((r) => [r.label, r] as const))('%s', (_, route) => {
-		it('401 without a token', async () => {
-			const { id, name } = await setUp(route)
-			const before = snapshot(id, name)
-			const { status, body } = await call(route, id, name)
-			expect(status).toBe(401)
-			expect(body).toMatchObject({ success: false, code: expect.any(String) })
-			expect(snapshot(id, name)).toEqual(before)
-		})
-
-		it('401 with a revoked token', async () => {
-			const user = await newUser()
-			const { id, name } = await setUp(route, user)
-			// the token works until it is revoked
-			if (!route.write) expect((await call(route, id, name, user.token)).status).toBe(route.ok)
-			expect((await h.call('POST', '/auth/logout', { token: user.token })).status).toBe(200)
-			const before = snapshot(id, name)
-			const { status, body } = await call(route, id, name, user.token)
-			expect(status).toBe(401)
-			expect(body.success).toBe(false)
-			expect(snapshot(id, name)).toEqual(before)
-		})
-
-		it("404 for another user's episode, and nothing of the owner's track changes", async () => {
-			const { id, name } = await setUp(route)
-			const before = snapshot(id, name)
-			const beforeList = (await list(id)).body
-			const other = await newUser()
-			const theirs = await call(route, id, name, other.token)
-			expect(theirs.status).toBe(404)
-			expect(theirs.body).toEqual({ success: false, error: expect.any(String), code: 'episode_not_found' })
-			// the same as for an episode that does not exist
-			const missing = await call(route, '999999999999', name, other.token)
-			expect(missing.status).toBe(404)
-			expect(missing.body).toEqual(theirs.body)
-			expect(snapshot(id, name)).toEqual(before)
-			expect((await list(id)).body).toEqual(beforeList)
-			// and the owner still gets the route's answer
-			expect((await call(route, id, name, owner.token)).status).toBe(route.ok)
-		})
-
-		it('404 for a deleted episode', async () => {
-			const { id, name } = await setUp(route)
-			expect((await h.call('DELETE', `/episodes/${id}`, { token: owner.token })).status).toBe(200)
-			const before = snapshot(id, name)
-			const { status, body } = await call(route, id, name, owner.token)
-			expect(status).toBe(404)
-			expect(body).toMatchObject({ success: false, code: 'episode_not_found' })
-			expect(snapshot(id, name)).toEqual(before)
-		})
-
-		it(route.write ? '403 episode_write_protected on a write-protected episode, nothing changed' : 'still answers on a write-protected episode', async () => {
-			const { id, name } = await setUp(route)
-			expect((await h.call('PATCH', `/episodes/${id}`, { token: owner.token, body: { writeProtected: true } })).status).toBe(200)
-			const before = snapshot(id, name)
-			const { status, body } = await call(route, id, name, owner.token)
-			if (route.write) {
-				expect(status).toBe(403)
-				expect(body).toEqual({ success: false, error: expect.any(String), code: 'episode_write_protected' })
-			} else {
-				expect(status).toBe(200)
-			}
-			expect(snapshot(id, name)).toEqual(before)
-			// reads still answer
-			expect((await list(id)).status).toBe(200)
-			if (!route.deletedTrack) {
-				expect((await read(id, name)).body.count).toBe(3)
-				expect((await stats(id, name)).body.totalDataPoints).toBe(3)
-			}
-			// unprotected, the route works
-			expect((await h.call('PATCH', `/episodes/${id}`, { token: owner.token, body: { writeProtected: false } })).status).toBe(200)
-			expect((await call(route, id, name, owner.token)).status).toBe(route.ok)
-		})
+	describe.each(routes.map((r) => [r.label, r] as const))('%s', (_, spec) => {
+		whoMayCall(
+			() => h,
+			underEpisode<Guarded>(() => h, {
+				method: spec.method,
+				path: (f) => spec.path(f.name),
+				body: () => spec.body,
+				ok: spec.ok,
+				write: spec.write,
+				unchanged: "the owner's track",
+				async arrange(user) {
+					const episode = await newEpisode(user)
+					const name = unique('guarded')
+					expect((await batch(episode, name, points(3), {}, user.token)).status).toBe(201)
+					if (spec.deletedTrack) expect((await remove(episode, name, user.token)).status).toBe(200)
+					return { owner: user, episode, project: 'tracks-project', name }
+				},
+				// the track's row and chunks as stored, and the episode's list as the owner reads it
+				snapshot: async (f) => {
+					const row = trackRow(f.episode, f.name)
+					const { status, body } = await list(f.episode, {}, f.owner.token)
+					return { row, chunks: row ? chunkRows(String(row.id)) : [], list: { status, body } }
+				},
+				also: {
+					// reads still answer while the episode is write-protected
+					async writeProtected({ f }) {
+						expect((await list(f.episode, {}, f.owner.token)).status).toBe(200)
+						if (!spec.deletedTrack) {
+							expect((await read(f.episode, f.name, {}, f.owner.token)).body.count).toBe(3)
+							expect((await stats(f.episode, f.name, f.owner.token)).body.totalDataPoints).toBe(3)
+						}
+					},
+				},
+			}),
+		)
 	})
 })
