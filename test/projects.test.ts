@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { whoMayCall, type Owned } from './support/access'
 import { Harness, type TestUser as User } from './support/harness'
 
 let h: Harness
@@ -68,78 +69,60 @@ async function refusedPatch(body: unknown, field: string) {
 
 const notFoundNamespace = (ns: string) => ({ success: false, error: `Namespace "${ns}" not found.`, code: 'namespace_not_found' })
 const notFoundProject = (project: string) => ({ success: false, error: `Project "${project}" not found.`, code: 'project_not_found' })
-const revoked = { success: false, error: 'The dreamlake token has been revoked; log in again.', code: 'token_revoked' }
+
+/** The first user's things the access rows call a route on: their namespace and project `robotics-lab`. */
+interface Owner extends Owned {
+	ns: string
+	project: string
+}
+
+/** Gives `u` project `robotics-lab` holding one episode (deleted when the route acts on a deleted project). */
+async function ownProject(u: User, deleted = false) {
+	await createProject(u, { name: 'Robotics Lab', description: 'mine', tags: ['t'], metadata: { secret: 1 } })
+	await createEpisode(u, 'robotics-lab', 'run-1')
+	if (deleted) expect((await remove(u, 'robotics-lab')).status).toBe(200)
+}
 
 /**
- * One route of this file, for the access rows every route shares: `path` is called with a
- * namespace slug and a project slug; `deleted` routes act on a deleted project (restore).
+ * One route of this file, for the access rows every route shares (test/support/access.ts): `path`
+ * is called with a namespace slug and a project slug.
  */
-interface Route {
+function accessRows(route: {
 	method: string
 	path: (ns: string, project: string) => string
 	body?: unknown
+	ok: number
 	/** The project the route acts on is a deleted one (restore). */
 	deleted?: boolean
 	/** The route names a project, so the second user can ask for the first's in their own namespace. */
 	namesProject: boolean
-}
-
-/** The first user, with project `robotics-lab` holding one episode (deleted when the route needs it). */
-async function owner(route: Route) {
-	const u = await newUser()
-	await createProject(u, { name: 'Robotics Lab', description: 'mine', tags: ['t'], metadata: { secret: 1 } })
-	const episode = await createEpisode(u, 'robotics-lab', 'run-1')
-	if (route.deleted) expect((await remove(u, 'robotics-lab')).status).toBe(200)
-	return { u, episode, before: await snapshot(u) }
-}
-
-/** 401 without a token, 401 with a revoked token, 404 for another user, for a route; nothing changes in any case. */
-function accessRows(route: Route) {
-	const send = (path: string, token?: string) => h.call(route.method, path, { token, body: route.body })
-
-	it('401 without a token', async () => {
-		const { u, before } = await owner(route)
-		const { status, body, headers } = await send(route.path(u.ns, 'robotics-lab'))
-		expect(status).toBe(401)
-		expect(body).toEqual({ success: false, error: expect.any(String), code: expect.any(String) })
-		expect(headers.get('www-authenticate')).toBe('Bearer')
-		expect(await snapshot(u)).toEqual(before)
+}) {
+	whoMayCall<Owner>(() => h, {
+		ok: route.ok,
+		write: route.method !== 'GET',
+		outsiderRow: "404 for another user's namespace",
+		unchanged: "the owner's namespace",
+		async arrange(owner) {
+			await ownProject(owner, route.deleted)
+			return { owner, ns: owner.ns, project: 'robotics-lab' }
+		},
+		call: (f, token) => h.call(route.method, route.path(f.ns, f.project), { token, body: route.body }),
+		snapshot: (f) => snapshot(f.owner),
+		hidden: (f) => notFoundNamespace(f.ns),
+		aliases: (f) => [{ ...f, ns: f.ns.toUpperCase() }],
+		atHome: route.namesProject
+			? {
+					name: "404 for another user's project, asked for in one's own namespace",
+					at: async (f, other) => ({ ...f, owner: other, ns: other.ns }),
+					hidden: () => ({ success: false, error: expect.any(String), code: route.deleted ? 'project_not_deleted' : 'project_not_found' }),
+				}
+			: undefined,
+		also: {
+			async atHome({ at }) {
+				expect((await snapshot(at!.owner)).ns).toMatchObject({ projects: 0, episodes: 0 })
+			},
+		},
 	})
-
-	it('401 with a revoked token', async () => {
-		const { u, before } = await owner(route)
-		const old = u.token
-		expect((await h.call('POST', '/auth/logout', { token: old })).status).toBe(200)
-		const { status, body } = await send(route.path(u.ns, 'robotics-lab'), old)
-		expect(status).toBe(401)
-		expect(body).toEqual(revoked)
-		u.token = (await h.login(u.claims)).body.dreamlake_token
-		expect(await snapshot(u)).toEqual(before)
-	})
-
-	it("404 for another user's namespace", async () => {
-		const { u, before } = await owner(route)
-		const other = await newUser()
-		for (const ns of [u.ns, u.ns.toUpperCase()]) {
-			const { status, body } = await send(route.path(ns, 'robotics-lab'), other.token)
-			expect(status).toBe(404)
-			expect(body).toEqual(notFoundNamespace(ns))
-		}
-		expect(await snapshot(u)).toEqual(before)
-	})
-
-	if (route.namesProject) {
-		it("404 for another user's project, asked for in one's own namespace", async () => {
-			const { u, before } = await owner(route)
-			const other = await newUser()
-			const { status, body } = await send(route.path(other.ns, 'robotics-lab'), other.token)
-			expect(status).toBe(404)
-			expect(body.success).toBe(false)
-			expect(body.code).toBe(route.deleted ? 'project_not_deleted' : 'project_not_found')
-			expect(await snapshot(u)).toEqual(before)
-			expect((await snapshot(other)).ns).toMatchObject({ projects: 0, episodes: 0 })
-		})
-	}
 }
 
 describe('GET /namespaces/{ns}', () => {
@@ -190,7 +173,7 @@ describe('GET /namespaces/{ns}', () => {
 		expect(body).toEqual(notFoundNamespace('no-such-namespace-here'))
 	})
 
-	accessRows({ method: 'GET', path: (ns) => `/namespaces/${encodeURIComponent(ns)}`, namesProject: false })
+	accessRows({ method: 'GET', path: (ns) => `/namespaces/${encodeURIComponent(ns)}`, ok: 200, namesProject: false })
 })
 
 describe('POST /namespaces/{ns}/projects', () => {
@@ -376,7 +359,7 @@ describe('POST /namespaces/{ns}/projects', () => {
 		expect(db.transactions).toBe(1)
 	})
 
-	accessRows({ method: 'POST', path: (ns) => projectsPath(ns), body: { name: 'Intruder' }, namesProject: false })
+	accessRows({ method: 'POST', path: (ns) => projectsPath(ns), body: { name: 'Intruder' }, ok: 201, namesProject: false })
 })
 
 describe('GET /namespaces/{ns}/projects', () => {
@@ -539,14 +522,15 @@ describe('GET /namespaces/{ns}/projects', () => {
 	})
 
 	it("lists none of another user's projects in one's own namespace", async () => {
-		const { u } = await owner({ method: 'GET', path: projectsPath, namesProject: false })
+		const u = await newUser()
+		await ownProject(u)
 		const other = await newUser()
 		expect((await list(other)).body).toEqual({ projects: [], page: 1, pageSize: 50, total: 0, totalPages: 0 })
 		expect((await list(other, '?deleted=true')).body.total).toBe(0)
 		expect((await list(u)).body.total).toBe(1)
 	})
 
-	accessRows({ method: 'GET', path: (ns) => projectsPath(ns), namesProject: false })
+	accessRows({ method: 'GET', path: (ns) => projectsPath(ns), ok: 200, namesProject: false })
 })
 
 describe('GET /namespaces/{ns}/projects/{project}', () => {
@@ -618,7 +602,7 @@ describe('GET /namespaces/{ns}/projects/{project}', () => {
 		expect(db.transactions).toBe(0)
 	})
 
-	accessRows({ method: 'GET', path: projectPath, namesProject: true })
+	accessRows({ method: 'GET', path: projectPath, ok: 200, namesProject: true })
 })
 
 describe('PATCH /namespaces/{ns}/projects/{project}', () => {
@@ -718,7 +702,7 @@ describe('PATCH /namespaces/{ns}/projects/{project}', () => {
 		expect(body).toEqual(notFoundProject('no-such-project'))
 	})
 
-	accessRows({ method: 'PATCH', path: projectPath, body: { name: 'Hijacked', metadata: { owned: true } }, namesProject: true })
+	accessRows({ method: 'PATCH', path: projectPath, body: { name: 'Hijacked', metadata: { owned: true } }, ok: 200, namesProject: true })
 })
 
 describe('DELETE /namespaces/{ns}/projects/{project}', () => {
@@ -802,7 +786,7 @@ describe('DELETE /namespaces/{ns}/projects/{project}', () => {
 		expect(body).toEqual(notFoundProject('no-such-project'))
 	})
 
-	accessRows({ method: 'DELETE', path: projectPath, namesProject: true })
+	accessRows({ method: 'DELETE', path: projectPath, ok: 200, namesProject: true })
 })
 
 describe('POST /namespaces/{ns}/projects/{project}/restore', () => {
@@ -883,5 +867,5 @@ describe('POST /namespaces/{ns}/projects/{project}/restore', () => {
 		expect((await list(u)).body.total).toBe(1)
 	})
 
-	accessRows({ method: 'POST', path: (ns, project) => `${projectPath(ns, project)}/restore`, deleted: true, namesProject: true })
+	accessRows({ method: 'POST', path: (ns, project) => `${projectPath(ns, project)}/restore`, ok: 200, deleted: true, namesProject: true })
 })
