@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { row, type CallerKind, type Owned, type Route as AccessRoute } from './support/access'
 import { Harness, type Reply, type TestUser as User } from './support/harness'
 
 let h: Harness
@@ -30,9 +31,9 @@ const list = (u: User, project: string, query = '') => h.call('GET', `${listPath
 const postLogs = (u: User, id: string, count = 1) => h.call('POST', `/episodes/${id}/logs`, { token: u.token, body: { logs: Array.from({ length: count }, () => LOG_LINE) } })
 const postParameters = (u: User, id: string, data: Record<string, unknown> = { a: 1 }) => h.call('POST', `/episodes/${id}/parameters`, { token: u.token, body: { data } })
 
-/** A fresh user, a fresh project name and a new episode in it (201). */
-async function setup(body: Record<string, unknown> = {}) {
-	const user = await newUser()
+/** A user (a fresh one unless given), a fresh project name and a new episode in it (201). */
+async function setup(body: Record<string, unknown> = {}, owner?: User) {
+	const user = owner ?? (await newUser())
 	const project = `p-${unique()}`
 	const name = `ep-${unique()}`
 	const created = await upsert(user, project, { name, ...body })
@@ -618,8 +619,7 @@ describe('the caches', () => {
 	})
 })
 
-interface Target {
-	user: User
+interface Target extends Owned {
 	project: string
 	name: string
 	id: string
@@ -627,115 +627,113 @@ interface Target {
 	deletedId: string
 }
 
-type Route = [label: string, request: (t: Target) => { method: string; path: string; body?: unknown }]
+interface Route {
+	label: string
+	/** The status of an answered call. */
+	ok: number
+	request: (t: Target) => { method: string; path: string; body?: unknown }
+}
 
 const ROUTES: Route[] = [
-	['POST /namespaces/{ns}/projects/{project}/episodes', (t) => ({ method: 'POST', path: listPath(t.user, t.project), body: { name: t.name, description: 'intruder' } })],
-	['GET /namespaces/{ns}/projects/{project}/episodes', (t) => ({ method: 'GET', path: listPath(t.user, t.project) })],
-	['GET /namespaces/{ns}/projects/{project}/episodes/{name}', (t) => ({ method: 'GET', path: namePath(t.user, t.project, t.name) })],
-	['PATCH /namespaces/{ns}/projects/{project}/episodes/{name}', (t) => ({ method: 'PATCH', path: namePath(t.user, t.project, t.name), body: { description: 'intruder' } })],
-	['GET /episodes/{id}', (t) => ({ method: 'GET', path: `/episodes/${t.id}` })],
-	['PATCH /episodes/{id}', (t) => ({ method: 'PATCH', path: `/episodes/${t.id}`, body: { description: 'intruder' } })],
-	['DELETE /episodes/{id}', (t) => ({ method: 'DELETE', path: `/episodes/${t.id}` })],
-	['POST /episodes/{id}/restore', (t) => ({ method: 'POST', path: `/episodes/${t.deletedId}/restore` })],
-	['GET /episodes/{id}/logs', (t) => ({ method: 'GET', path: `/episodes/${t.id}/logs` })],
-	['POST /episodes/{id}/logs', (t) => ({ method: 'POST', path: `/episodes/${t.id}/logs`, body: { logs: [LOG_LINE] } })],
-	['GET /episodes/{id}/logs/stats', (t) => ({ method: 'GET', path: `/episodes/${t.id}/logs/stats` })],
-	['GET /episodes/{id}/parameters', (t) => ({ method: 'GET', path: `/episodes/${t.id}/parameters` })],
-	['POST /episodes/{id}/parameters', (t) => ({ method: 'POST', path: `/episodes/${t.id}/parameters`, body: { data: { intruder: true } } })],
-	['GET /episodes/{id}/parameters/history', (t) => ({ method: 'GET', path: `/episodes/${t.id}/parameters/history` })],
+	{ label: 'POST /namespaces/{ns}/projects/{project}/episodes', ok: 200, request: (t) => ({ method: 'POST', path: listPath(t.owner, t.project), body: { name: t.name, description: 'intruder' } }) },
+	{ label: 'GET /namespaces/{ns}/projects/{project}/episodes', ok: 200, request: (t) => ({ method: 'GET', path: listPath(t.owner, t.project) }) },
+	{ label: 'GET /namespaces/{ns}/projects/{project}/episodes/{name}', ok: 200, request: (t) => ({ method: 'GET', path: namePath(t.owner, t.project, t.name) }) },
+	{ label: 'PATCH /namespaces/{ns}/projects/{project}/episodes/{name}', ok: 200, request: (t) => ({ method: 'PATCH', path: namePath(t.owner, t.project, t.name), body: { description: 'intruder' } }) },
+	{ label: 'GET /episodes/{id}', ok: 200, request: (t) => ({ method: 'GET', path: `/episodes/${t.id}` }) },
+	{ label: 'PATCH /episodes/{id}', ok: 200, request: (t) => ({ method: 'PATCH', path: `/episodes/${t.id}`, body: { description: 'intruder' } }) },
+	{ label: 'DELETE /episodes/{id}', ok: 200, request: (t) => ({ method: 'DELETE', path: `/episodes/${t.id}` }) },
+	{ label: 'POST /episodes/{id}/restore', ok: 200, request: (t) => ({ method: 'POST', path: `/episodes/${t.deletedId}/restore` }) },
+	{ label: 'GET /episodes/{id}/logs', ok: 200, request: (t) => ({ method: 'GET', path: `/episodes/${t.id}/logs` }) },
+	{ label: 'POST /episodes/{id}/logs', ok: 201, request: (t) => ({ method: 'POST', path: `/episodes/${t.id}/logs`, body: { logs: [LOG_LINE] } }) },
+	{ label: 'GET /episodes/{id}/logs/stats', ok: 200, request: (t) => ({ method: 'GET', path: `/episodes/${t.id}/logs/stats` }) },
+	{ label: 'GET /episodes/{id}/parameters', ok: 200, request: (t) => ({ method: 'GET', path: `/episodes/${t.id}/parameters` }) },
+	{ label: 'POST /episodes/{id}/parameters', ok: 200, request: (t) => ({ method: 'POST', path: `/episodes/${t.id}/parameters`, body: { data: { intruder: true } } }) },
+	{ label: 'GET /episodes/{id}/parameters/history', ok: 200, request: (t) => ({ method: 'GET', path: `/episodes/${t.id}/parameters/history` }) },
 ]
-const ID_ROUTES = ROUTES.filter(([label]) => label.includes('/episodes/{id}'))
+const ID_ROUTES = ROUTES.filter(({ label }) => label.includes('/episodes/{id}'))
 
-/** A user with a live episode (with a log line and parameters) and a deleted one. */
-async function target(): Promise<Target> {
-	const { user, project, name, id } = await setup({ description: 'owned' })
+/** A user (a new one unless given) with a live episode (with a log line and parameters) and a deleted one. */
+async function target(owner?: User): Promise<Target> {
+	const { user, project, name, id } = await setup({ description: 'owned' }, owner)
 	expect((await postLogs(user, id)).status).toBe(201)
 	expect((await postParameters(user, id)).status).toBe(200)
 	const deleted = await addEpisode(user, project, { name: `${name}-deleted` })
 	expect((await remove(user, deleted.id)).status).toBe(200)
-	return { user, project, name, id, deletedId: deleted.id }
+	return { owner: user, project, name, id, deletedId: deleted.id }
 }
 
-/** What the owner sees of the target: nothing any refused request may change. */
+/** What the owner sees of the target, and its rows straight from SQLite: nothing any refused request may change. */
 async function ownerView(t: Target) {
-	const episode = (await getById(t.user, t.id)).body
-	const logs = (await h.call('GET', `/episodes/${t.id}/logs`, { token: t.user.token })).body
-	const parameters = (await h.call('GET', `/episodes/${t.id}/parameters`, { token: t.user.token })).body
-	const deleted = (await list(t.user, t.project, '?deleted=true')).body
-	return { episode, logs, parameters, deleted }
+	const episode = (await getById(t.owner, t.id)).body
+	const logs = (await h.call('GET', `/episodes/${t.id}/logs`, { token: t.owner.token })).body
+	const parameters = (await h.call('GET', `/episodes/${t.id}/parameters`, { token: t.owner.token })).body
+	const deleted = (await list(t.owner, t.project, '?deleted=true')).body
+	const rows = h.db.$client.query('SELECT id, description, deleted_at AS deletedAt FROM episodes WHERE id IN (?, ?) ORDER BY id').all(Number(t.id), Number(t.deletedId))
+	const logRows = (h.db.$client.query('SELECT count(*) AS n FROM log_entries WHERE episode_id = ?').get(Number(t.id)) as { n: number }).n
+	return { episode, logs, parameters, deleted, rows, logRows }
+}
+
+/** A route of ROUTES for the access rows of test/support/access.ts. */
+function accessRoute({ label, ok, request }: Route): AccessRoute<Target> {
+	const byName = label.includes(' /namespaces/')
+	const restores = label.endsWith('/restore')
+	return {
+		ok,
+		write: !label.startsWith('GET '),
+		outsiderRow: byName ? "404 for another user's namespace" : `404 for another user's ${restores ? 'deleted ' : ''}episode, the same as for one that does not exist`,
+		unchanged: "the owner's episodes",
+		arrange: target,
+		call: (t, token) => {
+			const { method, path, body } = request(t)
+			return h.call(method, path, { token, body })
+		},
+		snapshot: ownerView,
+		hidden: (t) =>
+			byName
+				? { success: false, error: `Namespace "${t.owner.ns}" not found.`, code: 'namespace_not_found' }
+				: { success: false, error: expect.any(String), code: restores ? 'episode_not_deleted' : 'episode_not_found' },
+		missing: byName ? undefined : (t) => [{ ...t, id: '999999999999', deletedId: '999999999999' }],
+		// the other user has a project of the same name, with an episode of the same name, of their own
+		async outsider(t) {
+			const intruder = await newUser()
+			expect((await upsert(intruder, t.project, { name: t.name })).status).toBe(201)
+			return intruder
+		},
+		also: {
+			// and the other user's own episode of the same name is untouched and found only in their namespace
+			async outsider({ f, other }) {
+				const own = await getByName(other!, f.project, f.name)
+				expect(own.status).toBe(200)
+				expect(own.body.id).not.toBe(f.id)
+				expect(own.body).toMatchObject({ description: null, logCount: 0 })
+			},
+		},
+	}
 }
 
 describe('every route', () => {
+	// one describe per row of the access table, one it per route, each on a target of its own
+	const rows: [string, CallerKind][] = [
+		['401 without a token', 'anonymous'],
+		['401 with a malformed token', 'malformed'],
+		['401 with a revoked token (POST /auth/logout with it first)', 'revoked'],
+		["a second user gets 404 for the first user's episode, by id and by namespace/project/name", 'outsider'],
+	]
+	describe.each(rows)('%s', (_, kind) => {
+		for (const route of ROUTES) row(() => h, accessRoute(route), kind, route.label)
+	})
+
 	let owner: Target
 	beforeAll(async () => {
 		owner = await target()
 	})
 
-	describe('401 without a token', () => {
-		it.each(ROUTES)('%s', async (_, request) => {
-			const before = await ownerView(owner)
-			const { method, path, body } = request(owner)
-			const reply = await h.call(method, path, { body })
-			expect(reply.status).toBe(401)
-			expect(reply.body).toEqual({ success: false, error: expect.any(String), code: expect.any(String) })
-			expect(reply.headers.get('www-authenticate')).toBe('Bearer')
-			expect(await ownerView(owner)).toEqual(before)
-		})
-	})
-
-	describe('401 with a revoked token (POST /auth/logout with it first)', () => {
-		let revoked: Target
-		beforeAll(async () => {
-			revoked = await target()
-			expect((await h.call('POST', '/auth/logout', { token: revoked.user.token })).status).toBe(200)
-		})
-		it.each(ROUTES)('%s', async (_, request) => {
-			const { method, path, body } = request(revoked)
-			const reply = await h.call(method, path, { token: revoked.user.token, body })
-			expect(reply.status).toBe(401)
-			expect(reply.body).toEqual({ success: false, error: expect.any(String), code: 'token_revoked' })
-		})
-		it('and nothing the refused requests sent was stored', async () => {
-			// the revoked user's rows, straight from SQLite: nothing the refused requests sent landed
-			const row = h.db.$client.query('SELECT description, deleted_at AS deletedAt FROM episodes WHERE id = ?').get(Number(revoked.id)) as { description: string; deletedAt: unknown }
-			expect(row).toEqual({ description: 'owned', deletedAt: null })
-			const deleted = h.db.$client.query('SELECT deleted_at AS deletedAt FROM episodes WHERE id = ?').get(Number(revoked.deletedId)) as { deletedAt: unknown }
-			expect(deleted.deletedAt).not.toBeNull()
-			const logs = h.db.$client.query('SELECT count(*) AS n FROM log_entries WHERE episode_id = ?').get(Number(revoked.id)) as { n: number }
-			expect(logs.n).toBe(1)
-		})
-	})
-
-	describe("a second user gets 404 for the first user's episode, by id and by namespace/project/name", () => {
-		let intruder: User
-		beforeAll(async () => {
-			intruder = await newUser()
-			// the intruder has a project of the same name, with an episode of the same name, of their own
-			expect((await upsert(intruder, owner.project, { name: owner.name })).status).toBe(201)
-		})
-		it.each(ROUTES)('%s', async (_, request) => {
-			const before = await ownerView(owner)
-			const { method, path, body } = request(owner)
-			const reply = await h.call(method, path, { token: intruder.token, body })
-			expect(reply.status).toBe(404)
-			expect(reply.body).toEqual({ success: false, error: expect.any(String), code: expect.stringMatching(/^(namespace|episode)_not(_deleted|_found)$/) })
-			expect(await ownerView(owner)).toEqual(before)
-		})
-		it("and the intruder's own episode of the same name is untouched and found only in their namespace", async () => {
-			const own = await getByName(intruder, owner.project, owner.name)
-			expect(own.status).toBe(200)
-			expect(own.body.id).not.toBe(owner.id)
-			expect(own.body).toMatchObject({ description: null, logCount: 0 })
-		})
-	})
-
 	describe('ids that are not ids (or no one\'s) 404', () => {
-		it.each(ID_ROUTES.flatMap(([label, request]) => ['abc', '0', '-1', '99999999999999999999', '1.5', '1e3', '%20', '123456789012345'].map((id) => [label, id, request] as const)))(
+		it.each(ID_ROUTES.flatMap(({ label, request }) => ['abc', '0', '-1', '99999999999999999999', '1.5', '1e3', '%20', '123456789012345'].map((id) => [label, id, request] as const)))(
 			'%s with id "%s"',
 			async (_, id, request) => {
 				const { method, path, body } = request({ ...owner, id, deletedId: id })
-				const reply = await h.call(method, path, { token: owner.user.token, body })
+				const reply = await h.call(method, path, { token: owner.owner.token, body })
 				expect(reply.status).toBe(404)
 				expect(reply.body).toEqual({ success: false, error: expect.any(String), code: expect.any(String) })
 			},
