@@ -1005,32 +1005,6 @@ describe('purge (a harness of its own: a purge takes everything deleted)', () =>
 })
 
 describe('counts', () => {
-	it('the namespace overview GET /namespaces/{ns} counts live files (of live episodes)', async () => {
-		const user = await newUser()
-		const count = async () => {
-			const { status, body } = await h.call('GET', `/namespaces/${user.ns}`, { token: user.token })
-			expect(status).toBe(200)
-			return body.files
-		}
-		expect(await count()).toBe(0)
-		const one = await newEpisode(user)
-		const two = await newEpisode(user)
-		const a = await uploaded(one, { bytes: randomBytes(10), name: 'a.bin' }, user.token)
-		await uploaded(one, { bytes: randomBytes(10), name: 'b.bin' }, user.token)
-		await uploaded(two, { bytes: randomBytes(10), name: 'c.bin' }, user.token)
-		expect(await count()).toBe(3)
-		// a replaced file is not counted twice
-		await uploaded(one, { bytes: randomBytes(10), name: 'b.bin' }, user.token)
-		expect(await count()).toBe(3)
-		expect((await remove(one, a.id, user.token)).status).toBe(200)
-		expect(await count()).toBe(2)
-		expect((await h.call('DELETE', `/episodes/${two}`, { token: user.token })).status).toBe(200)
-		expect(await count()).toBe(1)
-		// another user's files are not counted
-		await uploaded(await newEpisode(), { bytes: randomBytes(10), name: 'theirs.bin' })
-		expect(await count()).toBe(1)
-	})
-
 	it('GET /episodes/{id} has fileCount (live files)', async () => {
 		const id = await newEpisode()
 		const fileCount = async () => (await h.call('GET', `/episodes/${id}`, { token: owner.token })).body.fileCount

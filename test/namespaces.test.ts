@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { firstFreeSlug, normalizeSlug, personalNamespaceSlug, RESERVED_SLUGS, suffixedSlug } from '../src/namespaces/slug'
-import { Harness } from './support/harness'
+import { whoMayCall, type Owned } from './support/access'
+import { Harness, type TestUser as User } from './support/harness'
 import { newIdentity } from './support/key-server'
 
 let h: Harness
@@ -10,6 +11,59 @@ beforeAll(async () => {
 afterAll(() => h.close())
 
 const unique = () => crypto.randomUUID().slice(0, 8)
+const newUser = () => h.newUser()
+
+const projectsPath = (ns: string) => `/namespaces/${encodeURIComponent(ns)}/projects`
+const list = (u: User, query = '') => h.call('GET', `${projectsPath(u.ns)}${query}`, { token: u.token })
+const remove = (u: User, project: string) => h.call('DELETE', `${projectsPath(u.ns)}/${encodeURIComponent(project)}`, { token: u.token })
+const overview = (u: User) => h.call('GET', `/namespaces/${encodeURIComponent(u.ns)}`, { token: u.token })
+const notFoundNamespace = (ns: string) => ({ success: false, error: `Namespace "${ns}" not found.`, code: 'namespace_not_found' })
+
+/** Creates a project, expecting 201, and returns it. */
+async function createProject(u: User, body: Record<string, unknown>) {
+	const reply = await h.call('POST', projectsPath(u.ns), { token: u.token, body })
+	expect(reply.status).toBe(201)
+	return reply.body
+}
+
+/** Creates an episode by name (upsert) under the project, expecting 201, and returns its id. */
+async function createEpisode(u: User, project: string, name: string): Promise<string> {
+	const { status, body } = await h.call('POST', `${projectsPath(u.ns)}/${encodeURIComponent(project)}/episodes`, { token: u.token, body: { name } })
+	expect(status).toBe(201)
+	expect(body.id).toMatch(/^[1-9]\d*$/)
+	return body.id
+}
+
+/** A fresh episode of `u`, by its id. */
+const newEpisode = (u: User) => h.newEpisode(u, 'files-project')
+
+/** Uploads 10 random bytes as `name` to the episode, expecting 201, and returns the file. */
+async function uploaded(u: User, episode: string, name: string): Promise<{ id: string }> {
+	const bytes = crypto.getRandomValues(new Uint8Array(10))
+	const form = new FormData()
+	form.set('prefix', '/')
+	form.set('checksum', new Bun.CryptoHasher('sha256').update(bytes).digest('hex'))
+	form.set('sizeBytes', String(bytes.length))
+	form.set('file', new File([bytes], name, { type: 'application/octet-stream' }))
+	const { status, body } = await h.call('POST', `/episodes/${episode}/files`, { token: u.token, body: form })
+	expect(status).toBe(201)
+	return body
+}
+
+const removeFile = (u: User, episode: string, fileId: string) => h.call('DELETE', `/episodes/${episode}/files/${fileId}`, { token: u.token })
+
+/** Everything the user can see: live and deleted projects and the namespace overview. */
+async function snapshot(u: User) {
+	const [live, deleted, ns] = await Promise.all([list(u, '?pageSize=200'), list(u, '?deleted=true&pageSize=200'), overview(u)])
+	expect([live.status, deleted.status, ns.status]).toEqual([200, 200, 200])
+	return { live: live.body, deleted: deleted.body, ns: ns.body }
+}
+
+/** The first user's namespace, for the access rows. */
+interface Owner extends Owned {
+	ns: string
+}
+
 
 describe('personal namespace slugs', () => {
 	it.each([
@@ -103,6 +157,98 @@ describe('concurrent first logins', () => {
 		expect(new Set(replies.map((r) => r.body.namespace.id)).size).toBe(1)
 		const rows = h.db.$client.query('SELECT (SELECT count(*) FROM users WHERE sub = ?1) AS users, (SELECT count(*) FROM namespaces n JOIN users u ON u.id = n.owner_id WHERE u.sub = ?1) AS namespaces').get(claims.sub as string)
 		expect(rows).toEqual({ users: 1, namespaces: 1 })
+	})
+})
+
+describe('GET /namespaces/{ns}', () => {
+	it('200 {id, slug, kind, name, metadata, role, projects, episodes, files: 0, createdAt} for a new namespace', async () => {
+		const u = await newUser()
+		const { status, body } = await overview(u)
+		expect(status).toBe(200)
+		expect(body).toEqual({ id: u.nsId, slug: u.ns, kind: 'personal', name: null, metadata: {}, role: 'owner', projects: 0, episodes: 0, files: 0, createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) })
+	})
+
+	it('counts live projects and live episodes in live projects', async () => {
+		const u = await newUser()
+		await createProject(u, { name: 'Alpha' })
+		await createProject(u, { name: 'Beta' })
+		await createProject(u, { name: 'Gamma' })
+		await createEpisode(u, 'alpha', 'a1')
+		const gone = await createEpisode(u, 'alpha', 'a2')
+		await createEpisode(u, 'alpha', 'a3')
+		await createEpisode(u, 'beta', 'b1')
+		await createEpisode(u, 'beta', 'b2')
+		expect((await overview(u)).body).toMatchObject({ projects: 3, episodes: 5, files: 0 })
+
+		expect((await h.call('DELETE', `/episodes/${gone}`, { token: u.token })).status).toBe(200)
+		expect((await overview(u)).body).toMatchObject({ projects: 3, episodes: 4 })
+
+		expect((await remove(u, 'beta')).status).toBe(200)
+		expect((await overview(u)).body).toMatchObject({ id: u.nsId, slug: u.ns, projects: 2, episodes: 2, files: 0 })
+	})
+
+	it('counts live files (of live episodes)', async () => {
+		const user = await newUser()
+		const count = async () => {
+			const { status, body } = await h.call('GET', `/namespaces/${user.ns}`, { token: user.token })
+			expect(status).toBe(200)
+			return body.files
+		}
+		expect(await count()).toBe(0)
+		const one = await newEpisode(user)
+		const two = await newEpisode(user)
+		const a = await uploaded(user, one, 'a.bin')
+		await uploaded(user, one, 'b.bin')
+		await uploaded(user, two, 'c.bin')
+		expect(await count()).toBe(3)
+		// a replaced file is not counted twice
+		await uploaded(user, one, 'b.bin')
+		expect(await count()).toBe(3)
+		expect((await removeFile(user, one, a.id)).status).toBe(200)
+		expect(await count()).toBe(2)
+		expect((await h.call('DELETE', `/episodes/${two}`, { token: user.token })).status).toBe(200)
+		expect(await count()).toBe(1)
+		// another user's files are not counted
+		const other = await newUser()
+		await uploaded(other, await newEpisode(other), 'theirs.bin')
+		expect(await count()).toBe(1)
+	})
+
+	it('counts a project an episode upsert created', async () => {
+		const u = await newUser()
+		await createEpisode(u, 'made-by-upsert', 'run')
+		expect((await overview(u)).body).toMatchObject({ projects: 1, episodes: 1 })
+	})
+
+	it('finds the namespace by its slug in any case', async () => {
+		const u = await newUser()
+		await createProject(u, { name: 'Alpha' })
+		const { status, body } = await h.call('GET', `/namespaces/${u.ns.toUpperCase()}`, { token: u.token })
+		expect(status).toBe(200)
+		expect(body).toMatchObject({ id: u.nsId, slug: u.ns, projects: 1, episodes: 0, files: 0 })
+	})
+
+	it('404 for a namespace that does not exist', async () => {
+		const u = await newUser()
+		const { status, body } = await h.call('GET', '/namespaces/no-such-namespace-here', { token: u.token })
+		expect(status).toBe(404)
+		expect(body).toEqual(notFoundNamespace('no-such-namespace-here'))
+	})
+
+	whoMayCall<Owner>(() => h, {
+		ok: 200,
+		write: false,
+		outsiderRow: "404 for another user's namespace",
+		unchanged: "the owner's namespace",
+		async arrange(owner) {
+			await createProject(owner, { name: 'Robotics Lab', description: 'mine', tags: ['t'], metadata: { secret: 1 } })
+			await createEpisode(owner, 'robotics-lab', 'run-1')
+			return { owner, ns: owner.ns }
+		},
+		call: (f, token) => h.call('GET', `/namespaces/${encodeURIComponent(f.ns)}`, { token }),
+		snapshot: (f) => snapshot(f.owner),
+		hidden: (f) => notFoundNamespace(f.ns),
+		aliases: (f) => [{ ...f, ns: f.ns.toUpperCase() }],
 	})
 })
 

@@ -125,57 +125,6 @@ function accessRows(route: {
 	})
 }
 
-describe('GET /namespaces/{ns}', () => {
-	it('200 {id, slug, kind, name, metadata, role, projects, episodes, files: 0, createdAt} for a new namespace', async () => {
-		const u = await newUser()
-		const { status, body } = await overview(u)
-		expect(status).toBe(200)
-		expect(body).toEqual({ id: u.nsId, slug: u.ns, kind: 'personal', name: null, metadata: {}, role: 'owner', projects: 0, episodes: 0, files: 0, createdAt: expect.stringMatching(ISO) })
-	})
-
-	it('counts live projects and live episodes in live projects', async () => {
-		const u = await newUser()
-		await createProject(u, { name: 'Alpha' })
-		await createProject(u, { name: 'Beta' })
-		await createProject(u, { name: 'Gamma' })
-		await createEpisode(u, 'alpha', 'a1')
-		const gone = await createEpisode(u, 'alpha', 'a2')
-		await createEpisode(u, 'alpha', 'a3')
-		await createEpisode(u, 'beta', 'b1')
-		await createEpisode(u, 'beta', 'b2')
-		expect((await overview(u)).body).toMatchObject({ projects: 3, episodes: 5, files: 0 })
-
-		expect((await h.call('DELETE', `/episodes/${gone}`, { token: u.token })).status).toBe(200)
-		expect((await overview(u)).body).toMatchObject({ projects: 3, episodes: 4 })
-
-		expect((await remove(u, 'beta')).status).toBe(200)
-		expect((await overview(u)).body).toMatchObject({ id: u.nsId, slug: u.ns, projects: 2, episodes: 2, files: 0 })
-	})
-
-	it('counts a project an episode upsert created', async () => {
-		const u = await newUser()
-		await createEpisode(u, 'made-by-upsert', 'run')
-		expect((await overview(u)).body).toMatchObject({ projects: 1, episodes: 1 })
-	})
-
-	it('finds the namespace by its slug in any case', async () => {
-		const u = await newUser()
-		await createProject(u, { name: 'Alpha' })
-		const { status, body } = await h.call('GET', `/namespaces/${u.ns.toUpperCase()}`, { token: u.token })
-		expect(status).toBe(200)
-		expect(body).toMatchObject({ id: u.nsId, slug: u.ns, projects: 1, episodes: 0, files: 0 })
-	})
-
-	it('404 for a namespace that does not exist', async () => {
-		const u = await newUser()
-		const { status, body } = await h.call('GET', '/namespaces/no-such-namespace-here', { token: u.token })
-		expect(status).toBe(404)
-		expect(body).toEqual(notFoundNamespace('no-such-namespace-here'))
-	})
-
-	accessRows({ method: 'GET', path: (ns) => `/namespaces/${encodeURIComponent(ns)}`, ok: 200, namesProject: false })
-})
-
 describe('POST /namespaces/{ns}/projects', () => {
 	it('201 with the project shape', async () => {
 		const u = await newUser()
