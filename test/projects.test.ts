@@ -138,6 +138,7 @@ describe('POST /namespaces/{ns}/projects', () => {
 			description: 'Arms and grippers',
 			tags: ['robots', 'lab'],
 			metadata: { team: { size: 3 } },
+			visibility: 'private',
 			episodeCount: 0,
 			createdAt: expect.stringMatching(ISO),
 			updatedAt: expect.stringMatching(ISO),

@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import { serverTiming } from '../http/server-timing'
+import type { Account } from './model'
 import type { AuthService } from './service'
 import { credentials } from './session'
 import { API_KEY_PREFIX } from '../namespaces/api-keys'
@@ -29,6 +30,19 @@ export const callerGuard = (auth: AuthService) =>
 				if (key !== undefined) return { caller: auth.keyAccount(meter, key) }
 				const claims = await auth.authenticate(authorization)
 				return { caller: await auth.currentAccount(meter, claims) }
+			},
+		},
+		// the reads public projects open to anyone: `caller` is null when the request names no credentials
+		// (bad ones are still a 401), and the access check decides what such a reader sees
+		reader: {
+			detail: { security: [{}, { dreamlakeToken: [] }, { apiKey: [] }] },
+			async resolve({ request, meter }) {
+				const authorization = credentials(request)
+				if (authorization === null) return { caller: null as Account | null }
+				const key = apiKeySecret(authorization)
+				if (key !== undefined) return { caller: auth.keyAccount(meter, key) as Account | null }
+				const claims = await auth.authenticate(authorization)
+				return { caller: (await auth.currentAccount(meter, claims)) as Account | null }
 			},
 		},
 		dreamlakeToken: {

@@ -65,7 +65,7 @@ export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard) => {
 				return paged('episodes', rows.map(toEpisodeFlat), total, page)
 			},
 			{
-				caller: true,
+				reader: true,
 				params: ProjectPath,
 				query: EpisodeListQuery,
 				response: {
@@ -76,7 +76,7 @@ export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard) => {
 			},
 		)
 		.get('/namespaces/:ns/projects/:project/episodes/:name', ({ caller, meter, params }) => detail(episodes.getByName(meter, caller, params.ns, params.project, params.name)), {
-			caller: true,
+			reader: true,
 			params: NamedPath,
 			response: { 200: EpisodeDetailResponse, ...errorResponses(401, 404) },
 			detail: { summary: 'One episode, by name', tags },
@@ -94,7 +94,7 @@ export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard) => {
 			},
 		)
 		.get('/episodes/:id', ({ caller, meter, params }) => detail(episodes.get(meter, caller, params.id)), {
-			caller: true,
+			reader: true,
 			params: IdPath,
 			response: { 200: EpisodeDetailResponse, ...errorResponses(401, 404) },
 			detail: { summary: 'One episode, by id', tags },

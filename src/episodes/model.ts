@@ -8,8 +8,7 @@ import type { ProjectRef } from '../projects/repository'
 export const EPISODE_NAME_MAX_LENGTH = 255
 
 const EpisodeName = t.String({ minLength: 1, maxLength: EPISODE_NAME_MAX_LENGTH, error: `must be a string of 1 to ${EPISODE_NAME_MAX_LENGTH} characters` })
-// a union of literals, not t.UnionEnum: Elysia gives that a default (its first value) and fills it
-// into a body that left the field out, so a PATCH without `status` would set it to "running"
+// a union of literals, not t.UnionEnum (http/fields.ts, oneOf), spelled out so its type is the five
 const Status = t.Union([t.Literal('running'), t.Literal('completed'), t.Literal('failed'), t.Literal('cancelled'), t.Literal('archived')], {
 	error: `must be one of ${EPISODE_STATUSES.join(', ')}`,
 })

@@ -5,7 +5,7 @@ import type { EpisodeRow } from '../db/schema'
 import { forbidden, gone, invalidField, notFound } from '../http/errors'
 import { checkName, describedFields } from '../http/fields'
 import type { Page } from '../http/paging'
-import type { NamespaceAccess } from '../namespaces/access'
+import { mayRead, type NamespaceAccess, type Reader } from '../namespaces/access'
 import type { NamespaceRef, Need } from '../namespaces/model'
 import type { ProjectRef } from '../projects/repository'
 import { projectNotFound, type ProjectService } from '../projects/service'
@@ -77,7 +77,7 @@ export class EpisodeService {
 		}
 		return this.repository.transaction(meter, (tx) => {
 			const project = this.projects.ensure(tx, namespace, projectSegment)
-			const projectRef = { id: project.id, namespaceId: project.namespaceId, slug: project.slug }
+			const projectRef = { id: project.id, namespaceId: project.namespaceId, slug: project.slug, visibility: project.visibility }
 			const current = this.repository.currentByName(tx, project.id, name)
 			if (!current) return { episode: this.repository.insert(tx, project.id, name, changes), project: projectRef, namespace, created: true }
 			if (current.deletedAt !== null) {
@@ -90,9 +90,9 @@ export class EpisodeService {
 		})
 	}
 
-	/** The live episode with this id (a path segment) if the caller may read there, or 404. From memory once known. */
-	readable(meter: DbMeter, caller: Account, idSegment: string): EpisodeRef {
-		return this.place(meter, caller, idSegment, 'read').ref
+	/** The live episode with this id (a path segment) if `reader` may read it, or 404 (401 for nobody signed in). From memory once known. */
+	readable(meter: DbMeter, reader: Reader, idSegment: string): EpisodeRef {
+		return this.readPlace(meter, reader, idSegment).ref
 	}
 
 	/** As `readable` for a caller who may write there, and 403 when the episode is write-protected: for every write under an episode. */
@@ -103,23 +103,28 @@ export class EpisodeService {
 	}
 
 	/** GET /episodes/{id}: the episode, its project and the counts under it. */
-	get(meter: DbMeter, caller: Account, idSegment: string): EpisodeDetail {
-		const place = this.place(meter, caller, idSegment, 'read')
+	get(meter: DbMeter, reader: Reader, idSegment: string): EpisodeDetail {
+		const place = this.readPlace(meter, reader, idSegment)
 		const episode = this.repository.byId(meter, place.ref.id)
 		if (!episode || episode.deletedAt !== null) throw episodeNotFound()
 		return this.detail(meter, episode, place)
 	}
 
 	/** GET …/episodes/{name}. */
-	getByName(meter: DbMeter, caller: Account, ns: string, projectSegment: string, name: string): EpisodeDetail {
-		const { episode, place } = this.liveByName(meter, caller, ns, projectSegment, name, 'read')
-		return this.detail(meter, episode, place)
+	getByName(meter: DbMeter, reader: Reader, ns: string, projectSegment: string, name: string): EpisodeDetail {
+		const scope = this.access.readScope(meter, reader, ns)
+		const project = scope && this.projects.liveRefBySegment(meter, scope, projectSegment)
+		const episode = project && mayRead(scope, project.visibility) ? this.repository.byName(meter, project.id, name) : undefined
+		if (!scope || !project || !episode || episode.deletedAt !== null) throw this.projects.notVisible(meter, reader, scope, ns, episodeNotFound(name))
+		return this.detail(meter, episode, { ref: episode, project, namespace: scope })
 	}
 
-	list(meter: DbMeter, caller: Account, ns: string, projectSegment: string, page: Page, filters: Omit<EpisodeListing, 'offset' | 'limit'>) {
-		const namespace = this.access.bySlug(meter, caller, ns, 'read')
-		const project = this.projects.liveRefBySegment(meter, namespace, projectSegment)
-		if (!project) throw projectNotFound(projectSegment)
+	list(meter: DbMeter, reader: Reader, ns: string, projectSegment: string, page: Page, filters: Omit<EpisodeListing, 'offset' | 'limit'>) {
+		const scope = this.access.readScope(meter, reader, ns)
+		const project = scope && this.projects.liveRefBySegment(meter, scope, projectSegment)
+		if (!scope || !project || !mayRead(scope, project.visibility)) throw this.projects.notVisible(meter, reader, scope, ns, projectNotFound(projectSegment))
+		// what was deleted is its members' to restore
+		if (scope.role === null && filters.deleted) return { project, rows: [], total: 0 }
 		return { project, ...this.repository.list(meter, project.id, { ...filters, offset: page.offset, limit: page.pageSize }) }
 	}
 
@@ -171,14 +176,29 @@ export class EpisodeService {
 		return this.detail(meter, episode ?? episodeNotFoundAfterAll(), place)
 	}
 
-	/** A live episode by id, with its live project and namespace, if the access check lets the caller `need` there; else 404. */
+	/**
+	 * A live episode by id, with its live project and namespace, if the access check lets the caller
+	 * `need` there; else 404, or 403 for one they may read (a public project) but are no member of.
+	 */
 	private place(meter: DbMeter, caller: Account, idSegment: string, need: Need): EpisodePlace {
 		const id = parseRowId(idSegment)
 		const ref = id === undefined ? undefined : this.repository.liveRef(meter, id)
 		const project = ref && this.projects.liveRef(meter, ref.projectId)
 		const namespace = project && this.access.byId(meter, caller, project.namespaceId, need)
-		if (!ref || !project || !namespace) throw episodeNotFound()
-		return { ref, project, namespace }
+		if (ref && project && namespace) return { ref, project, namespace }
+		const scope = project && this.access.readScopeById(meter, caller, project.namespaceId)
+		if (scope && mayRead(scope, project.visibility)) throw notAMember(scope.slug)
+		throw episodeNotFound()
+	}
+
+	/** A live episode by id, with its live project and namespace, if `reader` may read it; else 404 (401 for nobody signed in). */
+	private readPlace(meter: DbMeter, reader: Reader, idSegment: string): EpisodePlace {
+		const id = parseRowId(idSegment)
+		const ref = id === undefined ? undefined : this.repository.liveRef(meter, id)
+		const project = ref && this.projects.liveRef(meter, ref.projectId)
+		const scope = project && this.access.readScopeById(meter, reader, project.namespaceId)
+		if (!ref || !project || !scope || !mayRead(scope, project.visibility)) throw this.access.hidden(reader, episodeNotFound())
+		return { ref, project, namespace: scope }
 	}
 
 	private liveByName(meter: DbMeter, caller: Account, ns: string, projectSegment: string, name: string, need: Need): { episode: EpisodeRow; place: EpisodePlace } {
@@ -195,6 +215,9 @@ export class EpisodeService {
 		return { episode, project: place.project, namespace: place.namespace, counts }
 	}
 }
+
+/** What a reader of a public or internal project gets for a write there: they see it, but are no member. */
+export const notAMember = (slug: string) => forbidden('not_a_member', `You may read this, but only members of "${slug}" write in it; ask one of its owners or admins to add you.`)
 
 export const episodeNotFound = (name?: string) =>
 	notFound('episode_not_found', name !== undefined && name.length <= 100 ? `Episode "${name}" not found.` : 'Episode not found.')

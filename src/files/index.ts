@@ -44,7 +44,7 @@ export const fileRoutes = (files: FileService, guard: CallerGuard) =>
 				return paged('files', rows.map(toFileResponse), total, page)
 			},
 			{
-				caller: true,
+				reader: true,
 				params: EpisodePath,
 				query: ListQuery({
 					prefix: t.Optional(t.String({ description: 'Live files under this prefix (itself and below); default `/`' })),
@@ -55,7 +55,7 @@ export const fileRoutes = (files: FileService, guard: CallerGuard) =>
 			},
 		)
 		.get('/episodes/:id/files/:fileId', ({ caller, meter, params }) => toFileResponse(files.get(meter, caller, params.id, params.fileId)), {
-			caller: true,
+			reader: true,
 			params: FilePath,
 			response: { 200: FileResponse, ...errorResponses(401, 404) },
 			detail: { summary: 'One file', tags },
@@ -88,7 +88,7 @@ export const fileRoutes = (files: FileService, guard: CallerGuard) =>
 				return new Response(bytes.body(), { headers: { ...headers, 'content-length': String(row.sizeBytes) } })
 			},
 			{
-				caller: true,
+				reader: true,
 				params: FilePath,
 				detail: {
 					summary: 'Download a file’s bytes (streamed from disk; ETag, If-None-Match, Range)',

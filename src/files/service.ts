@@ -1,4 +1,5 @@
 import type { Account } from '../auth/model'
+import type { Reader } from '../namespaces/access'
 import { parseRowId } from '../db/ids'
 import type { DbMeter } from '../db/meter'
 import type { FileRow } from '../db/schema'
@@ -66,13 +67,13 @@ export class FileService {
 		}
 	}
 
-	list(meter: DbMeter, caller: Account, episodeSegment: string, page: Page, filters: { prefix: string; tags: string[] }) {
+	list(meter: DbMeter, caller: Reader, episodeSegment: string, page: Page, filters: { prefix: string; tags: string[] }) {
 		const episode = this.episodes.readable(meter, caller, episodeSegment)
 		return this.repository.list(meter, episode.id, { ...filters, prefix: checkPrefix(filters.prefix), offset: page.offset, limit: page.pageSize })
 	}
 
 	/** A live file of the caller's episode, or 404. */
-	get(meter: DbMeter, caller: Account, episodeSegment: string, fileSegment: string): FileRow {
+	get(meter: DbMeter, caller: Reader, episodeSegment: string, fileSegment: string): FileRow {
 		const episode = this.episodes.readable(meter, caller, episodeSegment)
 		const id = parseRowId(fileSegment)
 		const row = id === undefined ? undefined : this.repository.byId(meter, episode.id, id)

@@ -1,4 +1,5 @@
 import { t } from 'elysia'
+import type { TLiteral, TUnion } from '@sinclair/typebox'
 import { invalidField } from './errors'
 
 /**
@@ -30,6 +31,13 @@ export const Tags = t.Array(t.String({ minLength: 1, maxLength: TAG_MAX_LENGTH }
 	error: `must be a list of at most ${TAGS_MAX} strings of 1 to ${TAG_MAX_LENGTH} characters`,
 })
 export const Timestamp = t.String({ description: 'ISO 8601 UTC' })
+
+/**
+ * One of some strings: a union of literals, not t.UnionEnum, which Elysia gives a default (its first
+ * value) and fills into a body that left the field out (a PATCH without `status` set it to "running").
+ */
+export const oneOf = <const T extends readonly [string, ...string[]]>(values: T, options: { description?: string } = {}) =>
+	t.Union(values.map((value) => t.Literal(value)), { error: `must be one of ${values.join(', ')}`, ...options }) as unknown as TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }>
 
 /** What a soft delete answers: the row's id and when it was deleted (restorable until purged). */
 export const DeletedResponse = t.Object({ id: t.String(), deletedAt: Timestamp })

@@ -48,7 +48,7 @@ export const logRoutes = (logs: LogService, guard: CallerGuard) =>
 					endTime: timeParam('endTime', query.endTime),
 				}),
 			{
-				caller: true,
+				reader: true,
 				params: IdPath,
 				query: t.Object(
 					{
@@ -67,7 +67,7 @@ export const logRoutes = (logs: LogService, guard: CallerGuard) =>
 			},
 		)
 		.get('/episodes/:id/logs/stats', ({ caller, meter, params }) => logs.stats(meter, caller, params.id), {
-			caller: true,
+			reader: true,
 			params: IdPath,
 			response: { 200: LogStats, ...errorResponses(401, 404) },
 			detail: { summary: 'How many lines of each level, and when the first and last were logged', tags },

@@ -1,4 +1,5 @@
 import type { Account } from '../auth/model'
+import type { Reader } from '../namespaces/access'
 import type { DbMeter } from '../db/meter'
 import type { EpisodeService } from '../episodes/service'
 import { formatRowId } from '../db/ids'
@@ -23,7 +24,7 @@ export class LogService {
 	}
 
 	/** GET /episodes/{id}/logs: one page in sequence order, and the cursor to read on from. */
-	read(meter: DbMeter, caller: Account, episodeSegment: string, query: LogQuery) {
+	read(meter: DbMeter, caller: Reader, episodeSegment: string, query: LogQuery) {
 		const episode = this.episodes.readable(meter, caller, episodeSegment)
 		const rows = this.repository.read(meter, episode.id, { ...query, limit: query.limit + 1 })
 		const hasMore = rows.length > query.limit
@@ -40,7 +41,7 @@ export class LogService {
 	}
 
 	/** GET /episodes/{id}/logs/stats: from the episode's summary row, not a scan. */
-	stats(meter: DbMeter, caller: Account, episodeSegment: string) {
+	stats(meter: DbMeter, caller: Reader, episodeSegment: string) {
 		const episode = this.episodes.readable(meter, caller, episodeSegment)
 		const summary = this.repository.summary(meter, episode.id)
 		return {

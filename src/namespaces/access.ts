@@ -1,7 +1,9 @@
 import type { Account } from '../auth/model'
 import type { DbMeter } from '../db/meter'
 import type { Role } from '../db/schema'
-import { forbidden } from '../http/errors'
+import { missingAuthorization } from '../auth/bearer'
+import type { Visibility } from '../db/schema'
+import { forbidden, type ApiError } from '../http/errors'
 import { namespaceNotFound, type NamespaceRef, type Need } from './model'
 import type { NamespaceEntry, NamespaceRepository } from './repository'
 
@@ -14,6 +16,21 @@ export interface Reached extends NamespaceRef {
 	kind: NamespaceEntry['kind']
 	role: Role
 }
+
+/** Who reads: a person or a key (an Account), or nobody signed in (null), for the routes public projects open to anyone. */
+export type Reader = Account | null
+
+/** What a reader may read in a namespace: every project (a member), else only those of some visibilities. */
+export interface ReadScope extends NamespaceRef {
+	kind: NamespaceEntry['kind']
+	/** null: not a member, a guest who sees only `sees`. */
+	role: Role | null
+	sees: readonly Visibility[]
+}
+
+const EVERY: readonly Visibility[] = ['private', 'internal', 'public']
+/** A signed-in person of this server sees internal and public projects anywhere; anyone at all, public ones; a key, nothing outside its namespace. */
+const GUEST_SEES = { person: ['internal', 'public'], anonymous: ['public'], key: [] } as const satisfies Record<string, readonly Visibility[]>
 
 /**
  * The one question every feature asks before it touches a namespace's data: may this caller read,
@@ -56,6 +73,39 @@ export class NamespaceAccess {
 		return acting && { id: namespace.id, slug: namespace.slug, kind: namespace.kind, role: acting }
 	}
 
+	/**
+	 * What `reader` may read in the namespace a path segment names: everything when a member, else the
+	 * projects of the visibilities a guest sees (`mayRead`). Undefined when it does not exist; whether a
+	 * guest sees anything there is the caller's to say (a namespace with nothing visible is hidden too).
+	 */
+	readScope(meter: DbMeter, reader: Reader, slug: string): ReadScope | undefined {
+		const lower = slug.toLowerCase()
+		if (reader) {
+			const reached = this.reach(meter, reader, lower === reader.namespace.slug ? reader.namespace.id : undefined, lower)
+			if (reached) return { ...reached, sees: EVERY }
+		}
+		const namespace = this.namespaces.liveBySlug(meter, lower)
+		return namespace && { id: namespace.id, slug: namespace.slug, kind: namespace.kind, role: null, sees: guestSees(reader) }
+	}
+
+	/** The same, for a namespace named by id (a project's, for the routes that name an episode by id). */
+	readScopeById(meter: DbMeter, reader: Reader, namespaceId: string): ReadScope | undefined {
+		if (reader) {
+			const reached = this.reach(meter, reader, namespaceId, undefined)
+			if (reached) return { ...reached, sees: EVERY }
+		}
+		const namespace = this.namespaces.liveById(meter, namespaceId)
+		return namespace && { id: namespace.id, slug: namespace.slug, kind: namespace.kind, role: null, sees: guestSees(reader) }
+	}
+
+	/**
+	 * What to answer for something a reader may not see: the 404 it would get for what does not exist
+	 * (`notFound`), or, for nobody signed in, the 401 that asks them to (nothing is told either way).
+	 */
+	hidden(reader: Reader, notFound: ApiError): ApiError {
+		return reader === null ? missingAuthorization() : notFound
+	}
+
 	private allowed(reached: Reached, need: Need): Reached {
 		if (RANK[reached.role] >= RANK[LEAST[need]]) return reached
 		throw forbidden('insufficient_role', `Your role in "${reached.slug}" is ${reached.role}, which cannot ${DOES[need]}; ask one of its owners${need === 'own' ? '' : ' or admins'}.`)
@@ -68,3 +118,8 @@ const DOES: Record<Need, string> = {
 	admin: 'manage its members, settings and projects (admins and owners can)',
 	own: 'do this (only an owner can)',
 }
+
+/** Whether a project of `visibility` may be read within `scope`. */
+export const mayRead = (scope: ReadScope, visibility: Visibility) => scope.sees.includes(visibility)
+
+const guestSees = (reader: Reader): readonly Visibility[] => (reader === null ? GUEST_SEES.anonymous : reader.key ? GUEST_SEES.key : GUEST_SEES.person)

@@ -23,6 +23,17 @@ export const namespaceRoutes = (namespaces: NamespaceService, keys: ApiKeyServic
 	new Elysia()
 		.use(guard)
 		.use(jsonBody)
+		.get(
+			'/auth/namespaces',
+			({ caller, meter }) => ({
+				namespaces: namespaces.visibleTo(meter, caller, (visibilities) => projects.namespacesWith(meter, visibilities)).map(({ row, role }) => ({ id: row.id, slug: row.slug, kind: row.kind, name: row.name, role })),
+			}),
+			{
+				reader: true,
+				response: { 200: t.Object({ namespaces: t.Array(t.Object({ id: t.String(), slug: t.String(), kind: t.String(), name: t.Union([t.String(), t.Null()]), role: t.Union([t.String(), t.Null()]) })) }), ...errorResponses(401) },
+				detail: { summary: 'The namespaces with something you may see: without a token those with public projects; with one, also yours and your teams’ (with your role) and those with internal projects', tags },
+			},
+		)
 		.post(
 			'/namespaces',
 			async ({ caller, meter, body, set }) => {
@@ -41,8 +52,10 @@ export const namespaceRoutes = (namespaces: NamespaceService, keys: ApiKeyServic
 		.get(
 			'/namespaces/:ns',
 			({ caller, meter, params }) => {
-				const { row, reached } = namespaces.get(meter, caller, params.ns)
-				const projectIds = projects.liveIds(meter, reached)
+				// a guest (no member) sees a namespace with a project they may read, and counts only those
+				const scope = projects.visibleScope(meter, caller, params.ns)
+				const row = namespaces.row(meter, scope.slug)
+				const projectIds = projects.liveIds(meter, scope)
 				const episodeIds = episodes.liveIdsIn(meter, projectIds)
 				return {
 					id: row.id,
@@ -50,7 +63,7 @@ export const namespaceRoutes = (namespaces: NamespaceService, keys: ApiKeyServic
 					kind: row.kind,
 					name: row.name,
 					metadata: row.metadata,
-					role: reached.role,
+					role: scope.role,
 					projects: projectIds.length,
 					episodes: episodeIds.length,
 					files: files.countLive(meter, episodeIds),
@@ -58,10 +71,10 @@ export const namespaceRoutes = (namespaces: NamespaceService, keys: ApiKeyServic
 				}
 			},
 			{
-				caller: true,
+				reader: true,
 				params: NamespacePath,
 				response: { 200: NamespaceOverview, ...errorResponses(401, 404) },
-				detail: { summary: 'A namespace you are in, your role there, and how much it holds', tags },
+				detail: { summary: 'A namespace you are in (or whose public or internal projects you may read), your role there, and how much it holds', tags },
 			},
 		)
 		.patch(

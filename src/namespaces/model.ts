@@ -1,7 +1,7 @@
 import { t, type Static } from 'elysia'
 import { ROLES, type ApiKeyRow, type InvitationRow, type MemberRow, type NamespaceRow, type Role } from '../db/schema'
 import { notFound } from '../http/errors'
-import { iso, isoOrNull, Metadata, Timestamp } from '../http/fields'
+import { iso, isoOrNull, Metadata, oneOf, Timestamp } from '../http/fields'
 import { isReservedSlug, SLUG_MAX_LENGTH } from './slug'
 
 /** A namespace as the rest of the server names it: where data lives, `/namespaces/<slug>/…`. */
@@ -22,7 +22,7 @@ export const isTeamSlug = (slug: string) => SLUG.test(slug) && !isReservedSlug(s
 
 const Slug = t.String({ minLength: 1, maxLength: SLUG_MAX_LENGTH, error: NAMESPACE_SLUG_RULE })
 const Name = t.String({ minLength: 1, maxLength: 100, error: 'must be 1 to 100 characters' })
-const RoleSchema = t.UnionEnum([...ROLES], { error: `must be one of ${ROLES.join(', ')}` })
+const RoleSchema = oneOf(ROLES)
 
 export const TeamCreate = t.Object({ slug: Slug, name: t.Optional(Name), metadata: t.Optional(Metadata) }, { additionalProperties: false })
 export type TeamCreate = Static<typeof TeamCreate>
@@ -36,11 +36,11 @@ export const MemberPatch = t.Object({ role: RoleSchema }, { additionalProperties
 export const NamespaceOverview = t.Object({
 	id: t.String(),
 	slug: t.String(),
-	kind: t.UnionEnum(['personal', 'team']),
+	kind: oneOf(['personal', 'team']),
 	name: t.Union([t.String(), t.Null()]),
 	metadata: Metadata,
-	role: t.String({ description: 'The caller\'s role here: owner, admin, member or viewer' }),
-	projects: t.Number({ description: 'Live projects' }),
+	role: t.Union([t.String(), t.Null()], { description: 'The caller\'s role here: owner, admin, member or viewer; null for a guest, who sees its public (and, signed in, internal) projects only' }),
+	projects: t.Number({ description: 'Live projects (a guest: those they may read)' }),
 	episodes: t.Number({ description: 'Live episodes in live projects' }),
 	files: t.Number({ description: 'Live files of live episodes' }),
 	createdAt: Timestamp,
@@ -49,7 +49,7 @@ export const NamespaceOverview = t.Object({
 export const NamespaceResponse = t.Object({
 	id: t.String(),
 	slug: t.String(),
-	kind: t.UnionEnum(['personal', 'team']),
+	kind: oneOf(['personal', 'team']),
 	name: t.Union([t.String(), t.Null()]),
 	metadata: Metadata,
 	role: t.String({ description: 'The caller\'s role here' }),

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, isNull, sql } from 'drizzle-orm'
+import { and, asc, count, eq, inArray, isNull, sql } from 'drizzle-orm'
 import { BoundedMap } from '../bounded-map'
 import type { Db } from '../db/client'
 import { newUuid } from '../db/ids'
@@ -202,6 +202,17 @@ export class NamespaceRepository {
 			if (row) tx.afterCommit(() => this.remember(entryOf(row)))
 			return row
 		})
+	}
+
+	/** The namespaces the user is a member of, with their role there. */
+	membershipsOf(meter: DbMeter, userId: string): { namespaceId: string; role: Role }[] {
+		return metered(meter, () => this.db.select({ namespaceId: namespaceMembers.namespaceId, role: namespaceMembers.role }).from(namespaceMembers).where(eq(namespaceMembers.userId, userId)).all())
+	}
+
+	/** Live namespaces' rows by id, by slug. */
+	liveRows(meter: DbMeter, ids: string[]): NamespaceRow[] {
+		if (ids.length === 0) return []
+		return metered(meter, () => this.db.select().from(namespaces).where(and(inArray(namespaces.id, ids), isNull(namespaces.deletedAt))).orderBy(asc(namespaces.slug)).all())
 	}
 
 	/** The namespace's members, owners first, then by when they joined. */

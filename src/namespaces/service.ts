@@ -1,7 +1,7 @@
 import type { Account } from '../auth/model'
 import type { AccountRepository } from '../auth/repository'
 import type { DbMeter } from '../db/meter'
-import type { NamespaceRow, Role } from '../db/schema'
+import type { NamespaceRow, Role, Visibility } from '../db/schema'
 import { conflict, forbidden, invalidField, notFound } from '../http/errors'
 import { checkMetadata, checkName } from '../http/fields'
 import type { NamespaceAccess, Reached } from './access'
@@ -35,12 +35,29 @@ export class NamespaceService {
 		}
 	}
 
-	/** The namespace's row and the caller's role, for GET and the answers of PATCH. */
-	get(meter: DbMeter, caller: Account, slug: string): { row: NamespaceRow; reached: Reached } {
-		const reached = this.access.bySlug(meter, caller, slug, 'read')
-		const row = this.repository.row(meter, reached.slug)
+	/**
+	 * GET /auth/namespaces: every namespace with something `reader` may see: their own and their
+	 * teams' (with their role), and those with a project open to them (public; internal too when
+	 * signed in), role null. A key sees its namespace only.
+	 */
+	visibleTo(meter: DbMeter, reader: Account | null, guestNamespaces: (visibilities: readonly Visibility[]) => string[]): { row: NamespaceRow; role: Role | null }[] {
+		const roles = new Map<string, Role | null>()
+		if (reader?.key) roles.set(reader.key.namespaceId, reader.key.role)
+		else {
+			for (const id of guestNamespaces(reader === null ? ['public'] : ['internal', 'public'])) roles.set(id, null)
+			if (reader) {
+				roles.set(reader.namespace.id, 'owner')
+				for (const { namespaceId, role } of this.repository.membershipsOf(meter, reader.user.id)) roles.set(namespaceId, role)
+			}
+		}
+		return this.repository.liveRows(meter, [...roles.keys()]).map((row) => ({ row, role: roles.get(row.id) ?? null }))
+	}
+
+	/** The namespace's row, for a namespace the access check let the caller see. */
+	row(meter: DbMeter, slug: string): NamespaceRow {
+		const row = this.repository.row(meter, slug)
 		if (!row || row.deletedAt !== null) throw namespaceNotFound(slug)
-		return { row, reached }
+		return row
 	}
 
 	/** PATCH /namespaces/{ns}: owners and admins change its slug (teams only), name or metadata. */

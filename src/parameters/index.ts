@@ -27,7 +27,7 @@ export const parameterRoutes = (parameters: ParameterService, guard: CallerGuard
 			},
 		})
 		.get('/episodes/:id/parameters', ({ caller, meter, params }) => toParametersResponse(parameters.get(meter, caller, params.id)), {
-			caller: true,
+			reader: true,
 			params: IdPath,
 			response: { 200: ParametersResponse, ...errorResponses(401, 404) },
 			detail: { summary: 'The parameters (404 parameters_not_found when none were ever set)', tags },
@@ -37,7 +37,7 @@ export const parameterRoutes = (parameters: ParameterService, guard: CallerGuard
 			({ caller, meter, params, query }) =>
 				parameters.history(meter, caller, params.id, wholeNumber('afterVersion', query.afterVersion, 0, 0, Number.MAX_SAFE_INTEGER), wholeNumber('limit', query.limit, 100, 1, 1000)),
 			{
-				caller: true,
+				reader: true,
 				params: IdPath,
 				query: t.Object(
 					{

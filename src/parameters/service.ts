@@ -1,4 +1,5 @@
 import type { Account } from '../auth/model'
+import type { Reader } from '../namespaces/access'
 import type { DbMeter } from '../db/meter'
 import type { EpisodeService } from '../episodes/service'
 import { invalidField, notFound } from '../http/errors'
@@ -25,7 +26,7 @@ export class ParameterService {
 	}
 
 	/** GET /episodes/{id}/parameters: 404 parameters_not_found when none were ever set. */
-	get(meter: DbMeter, caller: Account, episodeSegment: string) {
+	get(meter: DbMeter, caller: Reader, episodeSegment: string) {
 		const episode = this.episodes.readable(meter, caller, episodeSegment)
 		const row = this.repository.current(meter, episode.id)
 		if (!row) throw notFound('parameters_not_found', 'No parameters have been set on this episode.')
@@ -33,7 +34,7 @@ export class ParameterService {
 	}
 
 	/** GET /episodes/{id}/parameters/history: what each write changed, oldest first. */
-	history(meter: DbMeter, caller: Account, episodeSegment: string, afterVersion: number, limit: number) {
+	history(meter: DbMeter, caller: Reader, episodeSegment: string, afterVersion: number, limit: number) {
 		const episode = this.episodes.readable(meter, caller, episodeSegment)
 		const entries = this.repository.history(meter, episode.id, afterVersion, limit + 1)
 		const hasMore = entries.length > limit

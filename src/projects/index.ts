@@ -48,7 +48,7 @@ export const projectRoutes = (projects: ProjectService, episodes: EpisodeService
 				return paged('projects', withCounts(meter, rows), total, page)
 			},
 			{
-				caller: true,
+				reader: true,
 				params: NamespacePath,
 				query: ListQuery({
 					search: t.Optional(t.String({ description: 'Text in the name or slug' })),
@@ -61,8 +61,8 @@ export const projectRoutes = (projects: ProjectService, episodes: EpisodeService
 				detail: { summary: 'List the projects of a namespace, newest first', tags },
 			},
 		)
-		.get('/namespaces/:ns/projects/:project', ({ caller, meter, params }) => one(meter, projects.get(meter, caller, params.ns, params.project)), {
-			caller: true,
+		.get('/namespaces/:ns/projects/:project', ({ caller, meter, params }) => one(meter, projects.read(meter, caller, params.ns, params.project)), {
+			reader: true,
 			params: ProjectPath,
 			response: { 200: ProjectResponse, ...errorResponses(401, 404) },
 			detail: { summary: 'One project', tags },

@@ -1,8 +1,8 @@
 import { t, type Static } from 'elysia'
-import type { ProjectRow } from '../db/schema'
+import { VISIBILITIES, type ProjectRow } from '../db/schema'
 import { formatRowId } from '../db/ids'
 import { invalidField } from '../http/errors'
-import { Description, iso, isoOrNull, Metadata, Tags, Timestamp } from '../http/fields'
+import { Description, iso, isoOrNull, Metadata, oneOf, Tags, Timestamp } from '../http/fields'
 
 export const PROJECT_NAME_MAX_LENGTH = 100
 export const PROJECT_SLUG_MAX_LENGTH = 100
@@ -26,6 +26,8 @@ export function projectSlugOf(text: string): string {
 
 export const isProjectSlug = (value: string) => SLUG.test(value)
 
+const VisibilitySchema = oneOf(VISIBILITIES, { description: 'private (members only, the default), internal (any signed-in person of this server), public (anyone, signed in or not)' })
+
 const ProjectName = t.String({ minLength: 1, maxLength: PROJECT_NAME_MAX_LENGTH, error: `must be a string of 1 to ${PROJECT_NAME_MAX_LENGTH} characters` })
 
 export const ProjectCreate = t.Object(
@@ -35,6 +37,7 @@ export const ProjectCreate = t.Object(
 		description: t.Optional(Description),
 		tags: t.Optional(Tags),
 		metadata: t.Optional(Metadata),
+		visibility: t.Optional(VisibilitySchema),
 	},
 	{ additionalProperties: false },
 )
@@ -46,6 +49,7 @@ export const ProjectPatch = t.Object(
 		description: t.Optional(Description),
 		tags: t.Optional(Tags),
 		metadata: t.Optional(Metadata),
+		visibility: t.Optional(VisibilitySchema),
 	},
 	{ additionalProperties: false },
 )
@@ -59,6 +63,7 @@ export const ProjectResponse = t.Object({
 	description: t.Union([t.String(), t.Null()]),
 	tags: t.Array(t.String()),
 	metadata: Metadata,
+	visibility: t.String({ description: 'private (members only), internal (any signed-in person of this server) or public (anyone)' }),
 	episodeCount: t.Number({ description: 'Live episodes in the project' }),
 	createdAt: Timestamp,
 	updatedAt: Timestamp,
@@ -83,6 +88,7 @@ export const toProjectResponse = (row: ProjectRow, episodes: { count: number; la
 	description: row.description,
 	tags: row.tags,
 	metadata: row.metadata,
+	visibility: row.visibility,
 	episodeCount: episodes?.count ?? 0,
 	createdAt: iso(row.createdAt),
 	updatedAt: iso(row.updatedAt),

@@ -1,9 +1,9 @@
-import { and, count, desc, eq, isNotNull, isNull, or, sql } from 'drizzle-orm'
+import { and, count, desc, eq, inArray, isNotNull, isNull, or, sql } from 'drizzle-orm'
 import { BoundedMap } from '../bounded-map'
 import { sqliteErrorOf, type Db } from '../db/client'
 import { newRowId } from '../db/ids'
 import { metered, type DbMeter } from '../db/meter'
-import { projects, type ProjectRow } from '../db/schema'
+import { projects, type ProjectRow, type Visibility } from '../db/schema'
 import { likeAnywhere } from '../db/sql'
 import type { Tx, WriteQueue } from '../db/write-queue'
 
@@ -12,6 +12,7 @@ export interface ProjectRef {
 	id: number
 	namespaceId: string
 	slug: string
+	visibility: Visibility
 }
 
 export interface NewProject {
@@ -24,6 +25,7 @@ export interface NewProject {
 }
 
 export interface ProjectChanges {
+	visibility?: Visibility
 	name?: string
 	description?: string | null
 	tags?: string[]
@@ -31,6 +33,8 @@ export interface ProjectChanges {
 }
 
 export interface ProjectListing {
+	/** Only these (a guest's); every project when absent. */
+	visibilities?: readonly Visibility[]
 	search?: string
 	deleted: boolean
 	offset: number
@@ -43,7 +47,7 @@ export class SlugTakenError extends Error {
 	}
 }
 
-const refOf = (row: ProjectRow): ProjectRef => ({ id: row.id, namespaceId: row.namespaceId, slug: row.slug })
+const refOf = (row: ProjectRow): ProjectRef => ({ id: row.id, namespaceId: row.namespaceId, slug: row.slug, visibility: row.visibility })
 
 /**
  * Projects in SQLite. Live projects' refs stay in memory by id, so the ownership check of every
@@ -70,7 +74,7 @@ export class ProjectRepository {
 				.where(and(eq(projects.namespaceId, sql.placeholder('namespaceId')), eq(projects.slug, sql.placeholder('slug'))))
 				.prepare(),
 			liveRef: db
-				.select({ id: projects.id, namespaceId: projects.namespaceId, slug: projects.slug })
+				.select({ id: projects.id, namespaceId: projects.namespaceId, slug: projects.slug, visibility: projects.visibility })
 				.from(projects)
 				.where(and(eq(projects.id, sql.placeholder('id')), isNull(projects.deletedAt)))
 				.prepare(),
@@ -101,9 +105,10 @@ export class ProjectRepository {
 		return row
 	}
 
-	list(meter: DbMeter, namespaceId: string, { search, deleted, offset, limit }: ProjectListing): { rows: ProjectRow[]; total: number } {
+	list(meter: DbMeter, namespaceId: string, { visibilities, search, deleted, offset, limit }: ProjectListing): { rows: ProjectRow[]; total: number } {
 		const where = and(
 			eq(projects.namespaceId, namespaceId),
+			visibilities ? inArray(projects.visibility, [...visibilities]) : undefined,
 			deleted ? isNotNull(projects.deletedAt) : isNull(projects.deletedAt),
 			search ? or(likeAnywhere(projects.name, search), likeAnywhere(projects.slug, search)) : undefined,
 		)
@@ -113,13 +118,13 @@ export class ProjectRepository {
 		}))
 	}
 
-	/** The ids of the namespace's live projects. */
-	liveIds(meter: DbMeter, namespaceId: string): number[] {
+	/** The ids of the namespace's live projects (of these visibilities only, when given). */
+	liveIds(meter: DbMeter, namespaceId: string, visibilities?: readonly Visibility[]): number[] {
 		return metered(meter, () =>
 			this.db
 				.select({ id: projects.id })
 				.from(projects)
-				.where(and(eq(projects.namespaceId, namespaceId), isNull(projects.deletedAt)))
+				.where(and(eq(projects.namespaceId, namespaceId), isNull(projects.deletedAt), visibilities ? inArray(projects.visibility, [...visibilities]) : undefined))
 				.all()
 				.map((row) => row.id),
 		)
@@ -158,13 +163,29 @@ export class ProjectRepository {
 
 	/** Applies the changes to a live project; `undefined` when it is gone. */
 	async update(meter: DbMeter, id: number, changes: ProjectChanges): Promise<ProjectRow | undefined> {
-		return this.writes.run(meter, () =>
-			this.db
+		return this.writes.run(meter, (tx) => {
+			const row = this.db
 				.update(projects)
 				.set({ ...changes, updatedAt: new Date() })
 				.where(and(eq(projects.id, id), isNull(projects.deletedAt)))
 				.returning()
-				.get(),
+				.get()
+			// its visibility is in memory with it: who may read it changes from the next request
+			if (row) tx.afterCommit(() => this.remember(refOf(row)))
+			return row
+		})
+	}
+
+	/** The namespaces with a live project of these visibilities (what a guest may see somewhere). */
+	namespacesWith(meter: DbMeter, visibilities: readonly Visibility[]): string[] {
+		if (visibilities.length === 0) return []
+		return metered(meter, () =>
+			this.db
+				.selectDistinct({ namespaceId: projects.namespaceId })
+				.from(projects)
+				.where(and(isNull(projects.deletedAt), inArray(projects.visibility, [...visibilities])))
+				.all()
+				.map((row) => row.namespaceId),
 		)
 	}
 

@@ -1,12 +1,12 @@
 import type { Account } from '../auth/model'
-import type { ProjectRow } from '../db/schema'
+import type { ProjectRow, Visibility } from '../db/schema'
 import type { DbMeter } from '../db/meter'
 import type { Tx } from '../db/write-queue'
-import { conflict, gone, notFound } from '../http/errors'
+import { conflict, forbidden, gone, notFound, type ApiError } from '../http/errors'
 import { checkName, isCleanName, describedFields } from '../http/fields'
 import type { Page } from '../http/paging'
-import type { NamespaceAccess } from '../namespaces/access'
-import type { NamespaceRef, Need } from '../namespaces/model'
+import { mayRead, type NamespaceAccess, type Reader, type ReadScope } from '../namespaces/access'
+import { namespaceNotFound, type NamespaceRef, type Need } from '../namespaces/model'
 import { isProjectSlug, projectSlugOf, slugForNewProject, type ProjectCreate, type ProjectPatch } from './model'
 import { SlugTakenError, type NewProject, type ProjectChanges, type ProjectRef, type ProjectRepository } from './repository'
 
@@ -18,7 +18,8 @@ export class ProjectService {
 	) {}
 
 	async create(meter: DbMeter, caller: Account, ns: string, body: ProjectCreate): Promise<ProjectRow> {
-		const namespace = this.access.bySlug(meter, caller, ns, 'write')
+		// a member makes private projects; opening one to more readers is an admin's to say
+		const namespace = this.access.bySlug(meter, caller, ns, body.visibility !== undefined && body.visibility !== 'private' ? 'admin' : 'write')
 		const project: NewProject = { namespaceId: namespace.id, slug: slugForNewProject(body), ...projectChanges(body), name: checkName(body.name, 'name') }
 		try {
 			return await this.repository.create(meter, project)
@@ -31,20 +32,50 @@ export class ProjectService {
 		}
 	}
 
-	list(meter: DbMeter, caller: Account, ns: string, page: Page, filters: { search?: string; deleted: boolean }) {
-		const namespace = this.access.bySlug(meter, caller, ns, 'read')
-		return this.repository.list(meter, namespace.id, { ...filters, offset: page.offset, limit: page.pageSize })
+	/** The projects `reader` may read in the namespace: all of them for a member, a guest's visibilities else (and 404 when none: the namespace stays hidden). */
+	list(meter: DbMeter, reader: Reader, ns: string, page: Page, filters: { search?: string; deleted: boolean }) {
+		const scope = this.visibleScope(meter, reader, ns)
+		// what was deleted is its members' to restore
+		if (scope.role === null && filters.deleted) return { rows: [], total: 0 }
+		return this.repository.list(meter, scope.id, { ...filters, visibilities: scope.role === null ? scope.sees : undefined, offset: page.offset, limit: page.pageSize })
+	}
+
+	/** A live project `reader` may read, or 404 (401 for nobody signed in). */
+	read(meter: DbMeter, reader: Reader, ns: string, project: string): ProjectRow {
+		const scope = this.access.readScope(meter, reader, ns)
+		const slug = projectSlugOf(project)
+		const row = scope && isProjectSlug(slug) ? this.repository.bySlug(meter, scope.id, slug) : undefined
+		if (!scope || !row || row.deletedAt !== null || !mayRead(scope, row.visibility)) throw this.notVisible(meter, reader, scope, ns, projectNotFound(project))
+		return row
+	}
+
+	/**
+	 * What a reader who may not see something in a namespace is told: the 404 of what was asked when
+	 * they see the namespace (a member, or a guest of one of its projects), else the namespace's own
+	 * 404, so nothing tells a namespace exists; the 401 that asks to sign in for nobody signed in.
+	 */
+	notVisible(meter: DbMeter, reader: Reader, scope: ReadScope | undefined, ns: string, asked: ApiError): ApiError {
+		const seen = scope && (scope.role !== null || this.repository.liveIds(meter, scope.id, scope.sees).length > 0)
+		return this.access.hidden(reader, seen ? asked : namespaceNotFound(ns))
+	}
+
+	/** The namespace a reader may see something of: a member's, or a guest's when it has a project they may read. */
+	visibleScope(meter: DbMeter, reader: Reader, ns: string): ReadScope {
+		const scope = this.access.readScope(meter, reader, ns)
+		if (!scope || (scope.role === null && this.repository.liveIds(meter, scope.id, scope.sees).length === 0)) throw this.access.hidden(reader, namespaceNotFound(ns))
+		return scope
 	}
 
 	/** A live project the caller may `need` in, or 404. */
-	get(meter: DbMeter, caller: Account, ns: string, project: string, need: Need = 'read'): ProjectRow {
+	get(meter: DbMeter, caller: Account, ns: string, project: string, need: Need): ProjectRow {
 		const row = this.find(meter, caller, ns, project, need)
 		if (!row || row.deletedAt !== null) throw projectNotFound(project)
 		return row
 	}
 
 	async update(meter: DbMeter, caller: Account, ns: string, project: string, patch: ProjectPatch): Promise<ProjectRow> {
-		const row = this.get(meter, caller, ns, project, 'write')
+		// who may read it is an admin's to say
+		const row = this.get(meter, caller, ns, project, patch.visibility !== undefined ? 'admin' : 'write')
 		if (patch.name !== undefined) checkName(patch.name, 'name')
 		const changes = projectChanges(patch)
 		if (Object.keys(changes).length === 0) return row
@@ -63,9 +94,14 @@ export class ProjectService {
 		return (await this.repository.restore(meter, row.id)) ?? notFoundAfterAll(project)
 	}
 
-	/** The ids of the live projects in a namespace the access check let the caller into. */
-	liveIds(meter: DbMeter, namespace: NamespaceRef): number[] {
-		return this.repository.liveIds(meter, namespace.id)
+	/** The ids of the live projects in a namespace the access check let the caller into (those a guest may read, for a guest). */
+	liveIds(meter: DbMeter, scope: NamespaceRef & { role: unknown; sees?: readonly Visibility[] }): number[] {
+		return this.repository.liveIds(meter, scope.id, scope.role === null ? scope.sees : undefined)
+	}
+
+	/** The namespaces where someone who sees projects of these visibilities sees one. */
+	namespacesWith(meter: DbMeter, visibilities: readonly Visibility[]): string[] {
+		return this.repository.namespacesWith(meter, visibilities)
 	}
 
 	/** A live project by id, wherever it is: for the routes that name an episode by id, which ask the access check of its namespace. */
@@ -94,11 +130,20 @@ export class ProjectService {
 
 	/** The project a path segment names in a namespace the caller may `need` in, live or deleted. */
 	private find(meter: DbMeter, caller: Account, ns: string, project: string, need: Need): ProjectRow | undefined {
-		const namespace = this.access.bySlug(meter, caller, ns, need)
 		const slug = projectSlugOf(project)
+		const scope = this.access.readScope(meter, caller, ns)
+		// no member, but a reader of this project (public or internal): they see it, so a 403, not a 404
+		if (scope && scope.role === null) {
+			const row = isProjectSlug(slug) ? this.repository.bySlug(meter, scope.id, slug) : undefined
+			if (row && row.deletedAt === null && mayRead(scope, row.visibility)) throw notAMember(scope.slug)
+		}
+		const namespace = this.access.bySlug(meter, caller, ns, need)
 		return isProjectSlug(slug) ? this.repository.bySlug(meter, namespace.id, slug) : undefined
 	}
 }
+
+/** What a reader of a public or internal project gets for a write there: they see it, but are no member. */
+const notAMember = (slug: string) => forbidden('not_a_member', `You may read this, but only members of "${slug}" write in it; ask one of its owners or admins to add you.`)
 
 export const projectNotFound = (project: string) =>
 	notFound('project_not_found', project.length <= 100 ? `Project "${project}" not found.` : 'Project not found.')
@@ -110,5 +155,5 @@ function notFoundAfterAll(project: string): never {
 
 /** The fields of a create or patch body that change a project, checked beyond the schema. */
 function projectChanges(body: ProjectPatch): ProjectChanges {
-	return { ...(body.name !== undefined && { name: body.name }), ...describedFields(body) }
+	return { ...(body.name !== undefined && { name: body.name }), ...(body.visibility !== undefined && { visibility: body.visibility }), ...describedFields(body) }
 }

@@ -70,7 +70,7 @@ export const trackRoutes = (tracks: TrackService, guard: CallerGuard) =>
 				return jsonResponse(JSON.stringify(page), meter)
 			},
 			{
-				caller: true,
+				reader: true,
 				params: TrackPath,
 				query: t.Object(
 					{
@@ -105,7 +105,7 @@ export const trackRoutes = (tracks: TrackService, guard: CallerGuard) =>
 				return jsonResponse(JSON.stringify(series), meter)
 			},
 			{
-				caller: true,
+				reader: true,
 				params: TrackPath,
 				query: t.Object(
 					{
@@ -128,7 +128,7 @@ export const trackRoutes = (tracks: TrackService, guard: CallerGuard) =>
 			},
 		)
 		.get('/episodes/:id/tracks/:name/stats', ({ caller, meter, params }) => toTrackStats(tracks.stats(meter, caller, params.id, params.name)), {
-			caller: true,
+			reader: true,
 			params: TrackPath,
 			response: { 200: TrackStats, ...errorResponses(401, 404) },
 			detail: { summary: 'A track’s counts, keys and times', tags },
@@ -142,7 +142,7 @@ export const trackRoutes = (tracks: TrackService, guard: CallerGuard) =>
 				return paged('tracks', rows.map(toTrackSummary), total, page)
 			},
 			{
-				caller: true,
+				reader: true,
 				params: EpisodePath,
 				query: ListQuery({ deleted: t.Optional(t.String({ description: '`true` lists the deleted tracks instead' })) }),
 				response: { 200: PagedResponse('tracks', TrackSummary), ...errorResponses(401, 404, 422) },

@@ -1,4 +1,5 @@
 import type { Account } from '../auth/model'
+import type { Reader } from '../namespaces/access'
 import { formatRowId } from '../db/ids'
 import type { DbMeter } from '../db/meter'
 import type { TrackRow } from '../db/schema'
@@ -71,7 +72,7 @@ export class TrackService {
 	}
 
 	/** GET …/tracks/{name}/data: up to `limit` points from `startIndex`, within the index and `_ts` bounds given. */
-	page(meter: DbMeter, caller: Account, episodeSegment: string, name: string, query: PageQuery) {
+	page(meter: DbMeter, caller: Reader, episodeSegment: string, name: string, query: PageQuery) {
 		const track = this.live(meter, caller, episodeSegment, name)
 		const to = Math.min(track.total, query.endIndex === undefined ? Infinity : query.endIndex + 1)
 		const timed = query.startTime !== undefined || query.endTime !== undefined
@@ -115,7 +116,7 @@ export class TrackService {
 	 * min, max, mean and last per key. Chunks are read one at a time and only the columns needed
 	 * are decoded; memory holds the buckets.
 	 */
-	series(meter: DbMeter, caller: Account, episodeSegment: string, name: string, query: SeriesQuery) {
+	series(meter: DbMeter, caller: Reader, episodeSegment: string, name: string, query: SeriesQuery) {
 		const track = this.live(meter, caller, episodeSegment, name)
 		const keys = query.keys ?? track.keys.filter((key) => key !== '_ts' && key !== query.x)
 		if (keys.length > SERIES_MAX_KEYS) throw invalidField('keys', `name at most ${SERIES_MAX_KEYS} keys to chart (this track has ${keys.length}); send keys=a,b`)
@@ -170,11 +171,11 @@ export class TrackService {
 		for (const chunk of this.repository.chunks(meter, trackId, window.first, window.last + 1, window.time)) foldPoints(window, chunk.startIndex, decodeChunk(chunk.data, wanted), into)
 	}
 
-	stats(meter: DbMeter, caller: Account, episodeSegment: string, name: string): TrackRow {
+	stats(meter: DbMeter, caller: Reader, episodeSegment: string, name: string): TrackRow {
 		return this.live(meter, caller, episodeSegment, name)
 	}
 
-	list(meter: DbMeter, caller: Account, episodeSegment: string, page: Page, deleted: boolean) {
+	list(meter: DbMeter, caller: Reader, episodeSegment: string, page: Page, deleted: boolean) {
 		const episode = this.episodes.readable(meter, caller, episodeSegment)
 		return this.repository.list(meter, episode.id, { deleted, offset: page.offset, limit: page.pageSize })
 	}
@@ -193,7 +194,7 @@ export class TrackService {
 		return track
 	}
 
-	private live(meter: DbMeter, caller: Account, episodeSegment: string, name: string): TrackRow {
+	private live(meter: DbMeter, caller: Reader, episodeSegment: string, name: string): TrackRow {
 		const episode = this.episodes.readable(meter, caller, episodeSegment)
 		const track = isTrackName(name) ? this.repository.byName(meter, episode.id, name) : undefined
 		if (!track || track.deletedAt !== null) throw trackNotFound(name)

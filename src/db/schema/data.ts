@@ -15,6 +15,9 @@ const stringList = (name: string) => json<string[]>(name).notNull().default(sql`
 /** A JSON object (metadata), `{}` when not given. */
 const jsonObject = (name: string) => json<Record<string, unknown>>(name).notNull().default(sql`'{}'`)
 
+export const VISIBILITIES = ['private', 'internal', 'public'] as const
+export type Visibility = (typeof VISIBILITIES)[number]
+
 /** A project (upstream's "space"/"workspace") in a namespace; episodes live in it. */
 export const projects = sqliteTable(
 	'projects',
@@ -28,6 +31,8 @@ export const projects = sqliteTable(
 		description: text('description'),
 		tags: stringList('tags'),
 		metadata: jsonObject('metadata'),
+		/** Who may read it: the namespace's members (`private`), any signed-in person of this server (`internal`), anyone (`public`). */
+		visibility: text('visibility', { enum: VISIBILITIES }).notNull().default('private'),
 		createdAt: at('created_at').notNull(),
 		updatedAt: at('updated_at').notNull(),
 		/** Soft delete: hidden everywhere (with everything under it) until restored or purged. */
