@@ -118,6 +118,30 @@ describe('POST /namespaces/{ns}/api-keys', () => {
 	})
 })
 
+describe('who did it', () => {
+	it('what a key makes names the key and the person it acts for: episodes, parameter versions, files', async () => {
+		const team = await newTeam()
+		const key = (await createKey(team.slug, team.member, { name: 'nightly', role: 'member' })).body
+		const madeBy = { id: team.member.id, username: usernameOf(team.member), key: { id: key.id, name: 'nightly' } }
+		const episode = (await upsert(team.slug, key.secret, 'by-key')).body
+		expect(episode.createdBy).toEqual(madeBy)
+		expect((await h.call('GET', `/episodes/${episode.id}`, { token: team.owner.token })).body.createdBy).toEqual(madeBy)
+		await h.call('POST', `/episodes/${episode.id}/parameters`, { token: key.secret, body: { data: { lr: 0.3 } } })
+		await h.call('POST', `/episodes/${episode.id}/parameters`, { token: team.owner.token, body: { data: { lr: 0.4 } } })
+		const history = (await h.call('GET', `/episodes/${episode.id}/parameters/history`, { token: team.owner.token })).body.entries
+		expect(history.map((e: { createdBy: unknown }) => e.createdBy)).toEqual([madeBy, { id: team.owner.id, username: usernameOf(team.owner), key: null }])
+		const bytes = new TextEncoder().encode('weights')
+		const form = new FormData()
+		form.set('checksum', new Bun.CryptoHasher('sha256').update(bytes).digest('hex'))
+		form.set('sizeBytes', String(bytes.length))
+		form.set('file', new File([bytes], 'w.bin'))
+		expect((await h.call('POST', `/episodes/${episode.id}/files`, { token: key.secret, body: form })).body.createdBy).toEqual(madeBy)
+		// listed too, from the row itself: no lookup of who it was
+		const listed = await h.call('GET', `/namespaces/${team.slug}/projects/arm/episodes`, { token: team.viewer.token })
+		expect(listed.body.episodes.find((e: { name: string }) => e.name === 'by-key').createdBy).toEqual(madeBy)
+	})
+})
+
 describe('GET /namespaces/{ns}/api-keys', () => {
 	it('never shows a secret; owners and admins see every key, others their own; lastUsedAt once used', async () => {
 		const team = await newTeam()

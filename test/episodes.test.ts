@@ -128,6 +128,8 @@ describe('POST /namespaces/{ns}/projects/{project}/episodes', () => {
 			status: 'running',
 			writeProtected: false,
 			metadata: {},
+			// who made it: the person (their username then); no key acted for them
+			createdBy: { id: user.id, username: user.claims.username, key: null },
 			projectId: expect.stringMatching(ID),
 			projectNodeId: body.projectId,
 			createdAt: expect.stringMatching(ISO),

@@ -194,6 +194,7 @@ describe('POST /episodes/{id}/files', () => {
 			sizeBytes: 3_000,
 			checksum: sha256(bytes),
 			metadata: { epoch: 12 },
+			createdBy: { id: owner.id, username: owner.claims.username, key: null },
 			uploadedAt: expect.stringMatching(ISO),
 			updatedAt: expect.stringMatching(ISO),
 			deletedAt: null,

@@ -294,9 +294,9 @@ describe('GET /episodes/{id}/parameters/history', () => {
 		expect(status).toBe(200)
 		expect(body).toEqual({
 			entries: [
-				{ version: 1, patch: { 'model.lr': 0.1, 'model.layers': [64], seed: 1 }, createdAt: writes[0].updatedAt, createdBy: owner.id },
-				{ version: 2, patch: { seed: 2 }, createdAt: writes[1].updatedAt, createdBy: owner.id },
-				{ version: 3, patch: { opt: 'adam', 'model.layers': [64, 64] }, createdAt: writes[3].updatedAt, createdBy: owner.id },
+				{ version: 1, patch: { 'model.lr': 0.1, 'model.layers': [64], seed: 1 }, createdAt: writes[0].updatedAt, createdBy: { id: owner.id, username: owner.claims.username, key: null } },
+				{ version: 2, patch: { seed: 2 }, createdAt: writes[1].updatedAt, createdBy: { id: owner.id, username: owner.claims.username, key: null } },
+				{ version: 3, patch: { opt: 'adam', 'model.layers': [64, 64] }, createdAt: writes[3].updatedAt, createdBy: { id: owner.id, username: owner.claims.username, key: null } },
 			],
 			hasMore: false,
 		})

@@ -12,6 +12,14 @@ export interface Account {
 	key?: { id: string; name: string; namespaceId: string; role: Role }
 }
 
+/** The columns that record who made a row (http/fields.ts, MadeBy): the caller, and the key acting for them. */
+export const madeByCaller = (caller: Account) => ({
+	createdBy: caller.user.id,
+	createdByName: caller.user.username,
+	createdByKey: caller.key?.id ?? null,
+	createdByKeyName: caller.key?.name ?? null,
+})
+
 /** The fields PATCH /auth/me may change; `undefined` leaves a field as it is. */
 export interface ProfileChanges {
 	name?: string

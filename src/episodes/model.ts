@@ -2,7 +2,7 @@ import { t, type Static } from 'elysia'
 import type { NamespaceRef } from '../namespaces/model'
 import { formatRowId } from '../db/ids'
 import { EPISODE_STATUSES, type EpisodeRow } from '../db/schema'
-import { Description, iso, isoOrNull, Metadata, Tags, Timestamp } from '../http/fields'
+import { Description, iso, isoOrNull, MadeBy, Metadata, Tags, Timestamp, toMadeBy } from '../http/fields'
 import type { ProjectRef } from '../projects/repository'
 
 export const EPISODE_NAME_MAX_LENGTH = 255
@@ -50,6 +50,7 @@ const episodeFields = {
 	status: Status,
 	writeProtected: t.Boolean(),
 	metadata: Metadata,
+	createdBy: MadeBy,
 	projectId: t.String(),
 	projectNodeId: t.String({ description: 'Upstream’s name for projectId' }),
 	createdAt: Timestamp,
@@ -89,6 +90,7 @@ export const toEpisodeFlat = (row: EpisodeRow): EpisodeFlat => ({
 	status: row.status,
 	writeProtected: row.writeProtected,
 	metadata: row.metadata,
+	createdBy: toMadeBy(row),
 	projectId: formatRowId(row.projectId),
 	projectNodeId: formatRowId(row.projectId),
 	createdAt: iso(row.createdAt),

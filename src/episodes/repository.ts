@@ -7,6 +7,7 @@ import { episodes, type EpisodeRow, type EpisodeStatus } from '../db/schema'
 import { likeAnywhere } from '../db/sql'
 import type { Tx, WriteQueue } from '../db/write-queue'
 import type { EpisodeOrder } from './model'
+import type { MadeByColumns } from '../http/fields'
 
 /** What the ownership check of an episode route needs: kept in memory for live episodes. */
 export interface EpisodeRef {
@@ -146,7 +147,7 @@ export class EpisodeRepository {
 	}
 
 	/** A new episode. */
-	insert(tx: Tx, projectId: number, name: string, fields: EpisodeChanges): EpisodeRow {
+	insert(tx: Tx, projectId: number, name: string, fields: EpisodeChanges & Partial<MadeByColumns>): EpisodeRow {
 		const now = new Date()
 		for (;;) {
 			try {

@@ -1,4 +1,4 @@
-import type { Account } from '../auth/model'
+import { madeByCaller, type Account } from '../auth/model'
 import { parseRowId } from '../db/ids'
 import type { DbMeter } from '../db/meter'
 import type { EpisodeRow } from '../db/schema'
@@ -79,7 +79,7 @@ export class EpisodeService {
 			const project = this.projects.ensure(tx, namespace, projectSegment)
 			const projectRef = { id: project.id, namespaceId: project.namespaceId, slug: project.slug, visibility: project.visibility }
 			const current = this.repository.currentByName(tx, project.id, name)
-			if (!current) return { episode: this.repository.insert(tx, project.id, name, changes), project: projectRef, namespace, created: true }
+			if (!current) return { episode: this.repository.insert(tx, project.id, name, { ...changes, ...madeByCaller(caller) }), project: projectRef, namespace, created: true }
 			if (current.deletedAt !== null) {
 				throw gone('episode_deleted', `Episode "${name}" was deleted: restore it (POST /episodes/${current.id}/restore) or purge it first.`)
 			}

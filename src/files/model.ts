@@ -2,7 +2,7 @@ import { t } from 'elysia'
 import { formatRowId } from '../db/ids'
 import type { FileRow } from '../db/schema'
 import { ApiError } from '../http/errors'
-import { Description, iso, isoOrNull, Metadata, Tags, Timestamp, withoutControlCharacters } from '../http/fields'
+import { Description, iso, isoOrNull, MadeBy, Metadata, Tags, Timestamp, toMadeBy, withoutControlCharacters } from '../http/fields'
 import { PagedResponse } from '../http/paging'
 
 export const PREFIX_PATTERN = /^\/$|^(\/[A-Za-z0-9_-]+)+$/
@@ -82,6 +82,7 @@ export const FileResponse = t.Object({
 	sizeBytes: t.Number(),
 	checksum: t.String({ description: 'sha256, lower-case hex' }),
 	metadata: Metadata,
+	createdBy: MadeBy,
 	uploadedAt: Timestamp,
 	updatedAt: Timestamp,
 	deletedAt: t.Union([Timestamp, t.Null()]),
@@ -105,6 +106,7 @@ export const toFileResponse = (row: FileRow) => ({
 	sizeBytes: row.sizeBytes,
 	checksum: row.checksum,
 	metadata: row.metadata,
+	createdBy: toMadeBy(row),
 	uploadedAt: iso(row.uploadedAt),
 	updatedAt: iso(row.updatedAt),
 	deletedAt: isoOrNull(row.deletedAt),

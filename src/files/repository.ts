@@ -15,6 +15,10 @@ export interface NewFile {
 	sizeBytes: number
 	checksum: string
 	metadata: Record<string, unknown>
+	createdBy: string | null
+	createdByName: string | null
+	createdByKey: string | null
+	createdByKeyName: string | null
 }
 
 export interface FileChanges {

@@ -1,4 +1,4 @@
-import type { Account } from '../auth/model'
+import { madeByCaller, type Account } from '../auth/model'
 import type { Reader } from '../namespaces/access'
 import { parseRowId } from '../db/ids'
 import type { DbMeter } from '../db/meter'
@@ -54,6 +54,7 @@ export class FileService {
 					sizeBytes: upload.file.size,
 					checksum: upload.file.checksum,
 					metadata: fields.metadata,
+					...madeByCaller(caller),
 				})
 			} catch (error) {
 				release()

@@ -39,6 +39,25 @@ export const Timestamp = t.String({ description: 'ISO 8601 UTC' })
 export const oneOf = <const T extends readonly [string, ...string[]]>(values: T, options: { description?: string } = {}) =>
 	t.Union(values.map((value) => t.Literal(value)), { error: `must be one of ${values.join(', ')}`, ...options }) as unknown as TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }>
 
+/** Who made a row, as its columns keep it (db/schema/data.ts, madeBy). */
+export interface MadeByColumns {
+	createdBy: string | null
+	createdByName: string | null
+	createdByKey: string | null
+	createdByKeyName: string | null
+}
+
+/** Who made it: a person, with an API key's id and name when one acted for them; null before anyone was recorded. */
+export const MadeBy = t.Union(
+	[t.Object({ id: t.Union([t.String(), t.Null()]), username: t.Union([t.String(), t.Null()]), key: t.Union([t.Object({ id: t.String(), name: t.Union([t.String(), t.Null()]) }), t.Null()]) }), t.Null()],
+	{ description: 'Who made it: the person (their username then), and the API key that acted for them, if one did' },
+)
+
+export const toMadeBy = (row: MadeByColumns) =>
+	row.createdBy === null && row.createdByName === null && row.createdByKey === null
+		? null
+		: { id: row.createdBy, username: row.createdByName, key: row.createdByKey === null ? null : { id: row.createdByKey, name: row.createdByKeyName } }
+
 /** What a soft delete answers: the row's id and when it was deleted (restorable until purged). */
 export const DeletedResponse = t.Object({ id: t.String(), deletedAt: Timestamp })
 

@@ -2,7 +2,7 @@ import { t, type Static } from 'elysia'
 import { formatRowId } from '../db/ids'
 import type { ParametersRow } from '../db/schema'
 import { invalidField } from '../http/errors'
-import { FORBIDDEN_KEYS, hasControlCharacters, iso, Timestamp } from '../http/fields'
+import { FORBIDDEN_KEYS, hasControlCharacters, iso, MadeBy, Timestamp } from '../http/fields'
 
 export const KEY_MAX_LENGTH = 255
 export const MAX_KEYS = 10_000
@@ -34,7 +34,7 @@ export const ParametersHistory = t.Object({
 			version: t.Number(),
 			patch: t.Record(t.String(), t.Unknown(), { description: 'The keys this write changed, with their new values' }),
 			createdAt: Timestamp,
-			createdBy: t.Union([t.String(), t.Null()], { description: 'The id of the user who wrote it' }),
+			createdBy: MadeBy,
 		}),
 	),
 	hasMore: t.Boolean(),

@@ -4,12 +4,12 @@ import { newRowId } from '../db/ids'
 import { metered, type DbMeter } from '../db/meter'
 import { parameterEntries, parameters, type ParametersRow } from '../db/schema'
 import type { WriteQueue } from '../db/write-queue'
+import type { MadeByColumns } from '../http/fields'
 
-export interface ParameterEntry {
+export interface ParameterEntry extends MadeByColumns {
 	version: number
 	patch: Record<string, unknown>
 	createdAt: Date
-	createdBy: string | null
 }
 
 /** Thrown inside a merge job to refuse it (limits that depend on what is stored). */
@@ -41,7 +41,7 @@ export class ParameterRepository {
 	 * written, with one journal entry; a merge that changes nothing writes nothing (except the first,
 	 * which creates the set at version 1).
 	 */
-	merge(meter: DbMeter, episodeId: number, patch: Map<string, unknown>, userId: string, check: MergeCheck): Promise<ParametersRow> {
+	merge(meter: DbMeter, episodeId: number, patch: Map<string, unknown>, author: MadeByColumns, check: MergeCheck): Promise<ParametersRow> {
 		return this.writes.run(meter, () => {
 			const current = this.q.current.get({ episodeId })
 			const merged: Record<string, unknown> = { ...current?.data }
@@ -60,7 +60,7 @@ export class ParameterRepository {
 			const row = current
 				? this.db.update(parameters).set({ data: merged, version, updatedAt: now }).where(eq(parameters.episodeId, episodeId)).returning().get()
 				: this.db.insert(parameters).values({ episodeId, id: newRowId(), data: merged, version, createdAt: now, updatedAt: now }).returning().get()
-			this.db.insert(parameterEntries).values({ episodeId, version, patch: changed, createdAt: now, createdBy: userId }).run()
+			this.db.insert(parameterEntries).values({ episodeId, version, patch: changed, createdAt: now, ...author }).run()
 			return row
 		})
 	}
@@ -68,7 +68,7 @@ export class ParameterRepository {
 	history(meter: DbMeter, episodeId: number, afterVersion: number, limit: number): ParameterEntry[] {
 		return metered(meter, () =>
 			this.db
-				.select({ version: parameterEntries.version, patch: parameterEntries.patch, createdAt: parameterEntries.createdAt, createdBy: parameterEntries.createdBy })
+				.select({ version: parameterEntries.version, patch: parameterEntries.patch, createdAt: parameterEntries.createdAt, createdBy: parameterEntries.createdBy, createdByName: parameterEntries.createdByName, createdByKey: parameterEntries.createdByKey, createdByKeyName: parameterEntries.createdByKeyName })
 				.from(parameterEntries)
 				.where(and(eq(parameterEntries.episodeId, episodeId), gt(parameterEntries.version, afterVersion)))
 				.orderBy(asc(parameterEntries.version))

@@ -1,4 +1,5 @@
-import type { Account } from '../auth/model'
+import { madeByCaller, type Account } from '../auth/model'
+import { toMadeBy } from '../http/fields'
 import type { Reader } from '../namespaces/access'
 import type { DbMeter } from '../db/meter'
 import type { EpisodeService } from '../episodes/service'
@@ -18,7 +19,7 @@ export class ParameterService {
 		const episode = this.episodes.writable(meter, caller, episodeSegment)
 		const patch = flattenParameters(body.data)
 		if (patch.size > MAX_KEYS) throw invalidField('data', `must hold at most ${MAX_KEYS.toLocaleString('en-US')} keys`)
-		return this.repository.merge(meter, episode.id, patch, caller.user.id, (merged) => {
+		return this.repository.merge(meter, episode.id, patch, madeByCaller(caller), (merged) => {
 			const keys = Object.keys(merged).length
 			if (keys > MAX_KEYS) throw invalidField('data', `would give the episode ${keys.toLocaleString('en-US')} parameters; at most ${MAX_KEYS.toLocaleString('en-US')} are kept`)
 			if (JSON.stringify(merged).length > DATA_MAX_BYTES) throw invalidField('data', `would make the episode's parameters larger than ${DATA_MAX_BYTES / 1024 / 1024} MiB`)
@@ -39,6 +40,6 @@ export class ParameterService {
 		const entries = this.repository.history(meter, episode.id, afterVersion, limit + 1)
 		const hasMore = entries.length > limit
 		if (hasMore) entries.pop()
-		return { entries: entries.map((e) => ({ version: e.version, patch: e.patch, createdAt: e.createdAt.toISOString(), createdBy: e.createdBy })), hasMore }
+		return { entries: entries.map((e) => ({ version: e.version, patch: e.patch, createdAt: e.createdAt.toISOString(), createdBy: toMadeBy(e) })), hasMore }
 	}
 }

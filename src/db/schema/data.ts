@@ -15,6 +15,17 @@ const stringList = (name: string) => json<string[]>(name).notNull().default(sql`
 /** A JSON object (metadata), `{}` when not given. */
 const jsonObject = (name: string) => json<Record<string, unknown>>(name).notNull().default(sql`'{}'`)
 
+/**
+ * Who made a row: a person (their id, and their username then, so the answer needs no lookup), or
+ * an API key acting for its creator (its id and name besides). Kept when the person is gone.
+ */
+const madeBy = () => ({
+	createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
+	createdByName: text('created_by_name'),
+	createdByKey: text('created_by_key'),
+	createdByKeyName: text('created_by_key_name'),
+})
+
 export const VISIBILITIES = ['private', 'internal', 'public'] as const
 export type Visibility = (typeof VISIBILITIES)[number]
 
@@ -58,6 +69,7 @@ export const episodes = sqliteTable(
 		status: text('status', { enum: EPISODE_STATUSES }).notNull().default('running'),
 		writeProtected: integer('write_protected', { mode: 'boolean' }).notNull().default(false),
 		metadata: jsonObject('metadata'),
+		...madeBy(),
 		createdAt: at('created_at').notNull(),
 		updatedAt: at('updated_at').notNull(),
 		deletedAt: at('deleted_at'),
@@ -133,8 +145,7 @@ export const parameterEntries = sqliteTable(
 		version: integer('version').notNull(),
 		patch: json<Record<string, unknown>>('patch').notNull(),
 		createdAt: at('created_at').notNull(),
-		/** The writer's user id; kept when the user is gone. */
-		createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
+		...madeBy(),
 	},
 	(table) => [primaryKey({ columns: [table.episodeId, table.version] })],
 )
@@ -214,6 +225,7 @@ export const files = sqliteTable(
 		/** sha256 of the bytes, lower-case hex: also where they are stored. */
 		checksum: text('checksum').notNull(),
 		metadata: jsonObject('metadata'),
+		...madeBy(),
 		uploadedAt: at('uploaded_at').notNull(),
 		updatedAt: at('updated_at').notNull(),
 		deletedAt: at('deleted_at'),
