@@ -35,7 +35,7 @@ try {
 	work.cleanup()
 }
 
-async function main({ smoke, duration, connections, seedUsers: userCount, rounds, warmup, startRuns, binary, out, selected }: BenchOptions, work: Workspace) {
+async function main({ smoke, duration, connections, seedUsers: userCount, rounds, warmup, startRuns, binary, out, selected, team }: BenchOptions, work: Workspace) {
 	await ensureBinary(binary, root)
 	const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Bun ${Bun.version}, ${process.platform}-${process.arch}`
 	console.log(`machine: ${machine}; load: ${hasWrk ? 'wrk' : 'fetch (no wrk; smoke only)'}, ${connections} connections, ${duration} s per scenario${pinned ? ', server on core 1, load on core 0' : ''}`)
@@ -53,7 +53,8 @@ async function main({ smoke, duration, connections, seedUsers: userCount, rounds
 	const ceilings = measureCeilings(smoke ? 0.3 : 2)
 
 	// the data API: one episode per user for the first few hundred users, as many runs logging at once
-	const episodes = await seedEpisodes(server.url, seeded.slice(0, Math.min(seeded.length, 256)))
+	const episodes = await seedEpisodes(server.url, seeded.slice(0, Math.min(seeded.length, 256)), { team })
+	if (team) console.log(`the runs are ${episodes.length} members' of the team ${episodes[0]!.namespace}, each in a project of its own`)
 	const targets = writeTargets(work, seeded, episodes)
 	// enough distinct new users for every round that the pool cannot run dry at the ceiling's rate
 	const newUserCount = selected.has('new') ? Math.ceil(Math.min(ceilings.ceiling.pairsPerSecond, 20_000) * duration * rounds * 1.5) + 100 : 0

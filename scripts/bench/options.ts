@@ -13,6 +13,8 @@ options: --duration <s>  --rounds <n>  --connections <n>  --users <n>  --out <fi
          --no-memory     without the full-run ones (memory, tracks-memory)
          --starts <n>    cold starts to time (10; 3 with --smoke; with --only, 0 unless it names start)
          --warmup <s>    unmeasured load on each server before round 1 (2; 0 with --smoke)
+         --team          the episode scenarios (upsert, log, log100, ingest) as members of one team, each
+                         in a project of its own there, instead of each in their own namespace
          --list          the scenarios, which --only takes`
 
 export interface BenchOptions {
@@ -27,6 +29,8 @@ export interface BenchOptions {
 	out: string
 	/** What this run measures: every scenario, less the full-run ones in a smoke run or with --no-memory; or those --only names. */
 	selected: ReadonlySet<ScenarioKey>
+	/** The runs' episodes are in one team's namespace, written by its members. */
+	team: boolean
 }
 
 /** The options of `argv`; prints and exits on --help, --list and an --only that names no scenario. */
@@ -47,6 +51,7 @@ export function readOptions(argv: string[] = Bun.argv.slice(2)): BenchOptions {
 			starts: { type: 'string' },
 			warmup: { type: 'string' },
 			list: { type: 'boolean', default: false },
+			team: { type: 'boolean', default: false },
 			help: { type: 'boolean', default: false },
 		},
 	})
@@ -83,5 +88,6 @@ export function readOptions(argv: string[] = Bun.argv.slice(2)): BenchOptions {
 		// a partial or smoke run must not replace the full run's results, which the README quotes
 		out: values.out ?? join(root, 'bench-results', only ? 'partial.json' : smoke ? 'smoke.json' : 'latest.json'),
 		selected,
+		team: values.team,
 	}
 }
