@@ -64,6 +64,10 @@ export interface AppDeps {
 	vuerAuthUrl?: string
 	/** The dashboard session cookie's lifetime (JWT_EXPIRATION); null: as long as a browser keeps a cookie. */
 	sessionSeconds?: number | null
+	/** STALE_AFTER in seconds: a running episode silent this long is shown as stale; 10 minutes when absent. */
+	staleAfterSeconds?: number
+	/** What time it is (epoch ms): the tests move it to see episodes go stale. */
+	clock?: () => number
 	/** The web dashboard's files: those built in unless given (`bun run dev` builds from source). */
 	dashboard?: Dashboard
 }
@@ -79,7 +83,7 @@ const bearer = (description: string) => ({ type: 'http' as const, scheme: 'beare
  * logs, parameters, tracks, files, and every one of them asks the one access check (namespaces/access.ts)
  * what the caller may do where. Every repository writes through the database's one write queue.
  */
-export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize, fileStore, maxFileSize = DEFAULT_MAX_FILE_SIZE, deviceAuthority, vuerAuthUrl = 'https://auth.vuer.ai', sessionSeconds = null, dashboard = embeddedDashboard() }: AppDeps) {
+export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize, fileStore, maxFileSize = DEFAULT_MAX_FILE_SIZE, deviceAuthority, vuerAuthUrl = 'https://auth.vuer.ai', sessionSeconds = null, dashboard = embeddedDashboard(), staleAfterSeconds = 600, clock = Date.now }: AppDeps) {
 	// the one write queue of the database: every repository's writes share its group commits
 	const writes = new WriteQueue(db.$client)
 	const namespaceRows = new NamespaceRepository(db, writes, { cacheSize })
@@ -92,11 +96,13 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 	const auth = new AuthService(vuerAuth, tokens, accounts, log, keys)
 	const guard = callerGuard(auth)
 	const projects = new ProjectService(new ProjectRepository(db, writes, { cacheSize }), access)
-	const episodes = new EpisodeService(new EpisodeRepository(db, writes, { cacheSize }), projects, access)
-	const logs = new LogService(new LogRepository(db, writes, { cacheSize }), episodes)
-	const parameters = new ParameterService(new ParameterRepository(db, writes), episodes)
-	const tracks = new TrackService(new TrackRepository(db, writes, { cacheSize }), episodes)
-	const files = new FileService(new FileRepository(db, writes), fileStore, episodes, maxFileSize)
+	const episodeRows = new EpisodeRepository(db, writes, { cacheSize, clock })
+	const episodes = new EpisodeService(episodeRows, projects, access, staleAfterSeconds * 1000, clock)
+	// a write under an episode tells it (its lastActivityAt), once per group commit
+	const logs = new LogService(new LogRepository(db, writes, episodeRows, { cacheSize }), episodes)
+	const parameters = new ParameterService(new ParameterRepository(db, writes, episodeRows), episodes)
+	const tracks = new TrackService(new TrackRepository(db, writes, episodeRows, { cacheSize }), episodes)
+	const files = new FileService(new FileRepository(db, writes, episodeRows), fileStore, episodes, maxFileSize)
 	const authority = devIdp?.deviceAuthority() ?? deviceAuthority ?? httpDeviceAuthority(vuerAuthUrl)
 	return (
 		// normalize: false, so a body with unknown fields is refused instead of silently trimmed

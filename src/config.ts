@@ -25,6 +25,7 @@ export const SETTINGS = [
 	{ env: 'VUER_AUTH_PUBLIC_KEY', flag: '--vuer-auth-public-key', help: 'a PEM or JWK public key to verify vuer-auth tokens with, instead of the key set' },
 	{ env: 'RATE_LIMIT_EXCHANGE', flag: '--rate-limit-exchange', default: '30', help: 'POST /auth/exchange (and dashboard sign-ins started, POST /auth/device/start) per minute per client address; 0 turns the limit off' },
 	{ env: 'MAX_FILE_SIZE', flag: '--max-file-size', default: '5GiB', help: 'largest file an upload may carry: bytes, or with KiB, MiB, GiB, TiB (or KB, MB, GB, TB: powers of 1000)' },
+	{ env: 'STALE_AFTER', flag: '--stale-after', default: '10m', help: 'a running episode nothing was written to for this long is shown (and filtered) as stale, its stored status untouched: 90s, 10m, 2h' },
 	{ env: 'CACHE_SIZE', flag: '--cache-size', default: '10000', help: 'entries of each in-memory cache (accounts, verified dreamlake tokens, projects, episodes, log cursors, track states); a known caller writing to an episode in memory costs no statement but the write' },
 	{ env: 'TRUST_PROXY', flag: '--trust-proxy', default: '0', help: 'reverse proxies in front of the server: 0 uses the socket address, N takes the client address from X-Forwarded-For, N hops from the right' },
 	{ env: 'DASHBOARD_SOURCE', flag: '--dashboard-source', help: 'development: serve the dashboard built from this folder (src/ui) and rebuild it on every change, instead of the one built in' },
@@ -58,6 +59,8 @@ export interface Config {
 	rateLimitExchange: number
 	/** How many proxies in front add X-Forwarded-For entries; 0: trust only the socket. */
 	trustProxy: number
+	/** STALE_AFTER, in seconds. */
+	staleAfterSeconds: number
 	/** Entries of each in-memory cache: accounts, verified tokens, projects, episodes, log cursors, track states. */
 	cacheSize: number
 	/** The largest file an upload may carry, in bytes. */
@@ -117,6 +120,7 @@ export function loadConfig(env: Record<string, string | undefined>, flags: RawSe
 		rateLimitExchange: count('RATE_LIMIT_EXCHANGE', get('RATE_LIMIT_EXCHANGE')),
 		trustProxy: count('TRUST_PROXY', get('TRUST_PROXY')),
 		cacheSize: atLeastOne('CACHE_SIZE', get('CACHE_SIZE')),
+		staleAfterSeconds: duration('STALE_AFTER', get('STALE_AFTER')) ?? Number.MAX_SAFE_INTEGER,
 		maxFileSize: byteSize('MAX_FILE_SIZE', get('MAX_FILE_SIZE')),
 		dashboardSource: raw('DASHBOARD_SOURCE'),
 		logFormat: oneOf('LOG_FORMAT', get('LOG_FORMAT'), ['json', 'pretty', 'auto'] as const),

@@ -98,6 +98,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			maxFileSize: config.maxFileSize,
 			vuerAuthUrl: config.vuerAuth.url,
 			sessionSeconds: config.jwtExpiresInSeconds,
+			staleAfterSeconds: config.staleAfterSeconds,
 			// `bun run dev`: the dashboard is built from src/ui and rebuilt on change
 			...(config.dashboardSource && { dashboard: await Dashboard.fromSource(log, config.dashboardSource) }),
 		})

@@ -18,6 +18,7 @@ describe('configuration', () => {
 			rateLimitExchange: 30,
 			trustProxy: 0,
 			cacheSize: 10_000,
+			staleAfterSeconds: 600,
 			maxFileSize: 5 * 2 ** 30,
 			dashboardSource: undefined,
 			logFormat: 'auto',

@@ -134,6 +134,7 @@ describe('POST /namespaces/{ns}/projects/{project}/episodes', () => {
 			projectNodeId: body.projectId,
 			createdAt: expect.stringMatching(ISO),
 			updatedAt: body.createdAt,
+			lastActivityAt: body.createdAt,
 			deletedAt: null,
 		}
 		expect(body).toEqual({
@@ -402,7 +403,10 @@ describe('GET …/episodes/{name} and GET /episodes/{id}', () => {
 		expect((await postLogs(user, id)).status).toBe(201)
 		const byId = await getById(user, id)
 		expect(byId.status).toBe(200)
-		expect(byId.body).toEqual({ ...created, logCount: 4, trackCount: 0, fileCount: 0 })
+		// the lines moved its last activity, not its own fields
+		const moved = byId.body.lastActivityAt
+		expect(Date.parse(moved)).toBeGreaterThanOrEqual(Date.parse(created.lastActivityAt))
+		expect(byId.body).toEqual({ ...created, lastActivityAt: moved, episode: { ...created.episode, lastActivityAt: moved }, logCount: 4, trackCount: 0, fileCount: 0 })
 		const byName = await getByName(user, project, name)
 		expect(byName.status).toBe(200)
 		expect(byName.body).toEqual(byId.body)
@@ -434,7 +438,7 @@ describe('PATCH …/episodes/{name} and PATCH /episodes/{id}', () => {
 		await Bun.sleep(2)
 		const first = await patchById(user, id, { description: 'd1' })
 		expect(first.status).toBe(200)
-		expect(first.body).toEqual({ ...created, description: 'd1', updatedAt: expect.stringMatching(ISO), episode: { ...created.episode, description: 'd1', updatedAt: first.body.updatedAt }, logCount: 0, trackCount: 0, fileCount: 0 })
+		expect(first.body).toEqual({ ...created, description: 'd1', updatedAt: expect.stringMatching(ISO), lastActivityAt: first.body.updatedAt, episode: { ...created.episode, description: 'd1', updatedAt: first.body.updatedAt, lastActivityAt: first.body.updatedAt }, logCount: 0, trackCount: 0, fileCount: 0 })
 		expect(Date.parse(first.body.updatedAt)).toBeGreaterThan(Date.parse(created.updatedAt))
 
 		const second = await patchByName(user, project, name, { tags: ['t1', 't2'], metadata: { m: 1 } })

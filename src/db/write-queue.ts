@@ -15,6 +15,12 @@ export interface Tx {
 	afterCommit(fn: () => void): void
 	/** Runs `fn` when this write's work is undone: by its own savepoint, or with the whole transaction. */
 	onRollback(fn: () => void): void
+	/**
+	 * Runs `fn` once for the whole group, after its last write and before its COMMIT, however many of
+	 * its writes ask with the same `key`: what many writes share costs one statement (an episode's
+	 * last activity). It runs outside any write's savepoint; its failure fails the group's commit.
+	 */
+	beforeCommit(key: string, fn: (afterCommit: (then: () => void) => void) => void): void
 }
 
 interface Job {
@@ -28,7 +34,13 @@ interface Job {
 class JobTx implements Tx {
 	readonly committed: (() => void)[] = []
 	readonly undone: (() => void)[] = []
-	constructor(readonly sqlite: Database) {}
+	constructor(
+		readonly sqlite: Database,
+		private readonly group: Map<string, (afterCommit: (then: () => void) => void) => void>,
+	) {}
+	beforeCommit(key: string, fn: (afterCommit: (then: () => void) => void) => void): void {
+		if (!this.group.has(key)) this.group.set(key, fn)
+	}
 	afterCommit(fn: () => void): void {
 		this.committed.push(fn)
 	}
@@ -84,6 +96,8 @@ export class WriteQueue {
 		const jobs = this.jobs
 		this.jobs = []
 		const outcomes: { ok: boolean; value: unknown; tx: JobTx }[] = []
+		const beforeCommit = new Map<string, (afterCommit: (then: () => void) => void) => void>()
+		const groupCommitted: (() => void)[] = []
 		try {
 			this.sql.begin.run()
 		} catch (error) {
@@ -91,7 +105,7 @@ export class WriteQueue {
 			return
 		}
 		for (const [i, job] of jobs.entries()) {
-			const tx = new JobTx(this.sqlite)
+			const tx = new JobTx(this.sqlite, beforeCommit)
 			try {
 				this.sql.savepoint.run()
 				outcomes.push({ ok: true, value: metered(job.meter, () => job.work(tx)), tx })
@@ -115,6 +129,7 @@ export class WriteQueue {
 			}
 		}
 		try {
+			for (const fn of beforeCommit.values()) fn((then) => groupCommitted.push(then))
 			this.sql.commit.run()
 		} catch (error) {
 			// SQLITE_FULL at COMMIT has already rolled back; a COMMIT that failed otherwise may not have
@@ -127,6 +142,7 @@ export class WriteQueue {
 			for (const job of jobs) job.reject(error)
 			return
 		}
+		for (const fn of groupCommitted) fn()
 		jobs.forEach((job, i) => {
 			const outcome = outcomes[i]!
 			if (!outcome.ok) return job.reject(outcome.value)

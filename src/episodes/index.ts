@@ -15,7 +15,7 @@ const NamedPath = t.Object({ ns: t.String(), project: t.String(), name: t.String
 const IdPath = t.Object({ id: t.String() })
 
 const EpisodeListQuery = ListQuery({
-	status: t.Optional(t.String({ description: `One of ${EPISODE_STATUSES.join(', ')}` })),
+	status: t.Optional(t.String({ description: `One of ${EPISODE_STATUSES.join(', ')}, or stale (running, but nothing written to it for STALE_AFTER)` })),
 	tags: t.Optional(t.String({ description: 'Comma-separated; an episode with any of them matches' })),
 	search: t.Optional(t.String({ description: 'Text in the name or description' })),
 	order: t.Optional(t.String({ description: 'createdAt (default), updatedAt or name' })),
@@ -26,7 +26,7 @@ const EpisodeListQuery = ListQuery({
 /** Episodes: the upsert by name the SDK opens every run with, reads, PATCH, soft delete and restore. */
 export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard) => {
 	// the namespace an answer names is the episode's, from the data: never the caller's own
-	const detail = (result: EpisodeDetail) => ({ ...toEpisodeResponse(result.episode, result.project, result.namespace), ...result.counts })
+	const detail = (result: EpisodeDetail) => ({ ...toEpisodeResponse(result.episode, result.project, result.namespace, episodes.staleBefore()), ...result.counts })
 	return new Elysia()
 		.use(guard)
 		.use(jsonBody)
@@ -34,7 +34,7 @@ export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard) => {
 			'/namespaces/:ns/projects/:project/episodes',
 			async ({ caller, meter, params, body }) => {
 				const { episode, project, namespace, created } = await episodes.upsert(meter, caller, params.ns, params.project, body)
-				return jsonResponse(episodeJson(episode, project, namespace), meter, created ? 201 : 200)
+				return jsonResponse(episodeJson(episode, project, namespace, episodes.staleBefore()), meter, created ? 201 : 200)
 			},
 			{
 				caller: true,
@@ -62,7 +62,8 @@ export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard) => {
 					order: orderParam(query.order),
 					dir: dirParam(query.dir),
 				})
-				return paged('episodes', rows.map(toEpisodeFlat), total, page)
+				const staleBefore = episodes.staleBefore()
+				return paged('episodes', rows.map((row) => toEpisodeFlat(row, staleBefore)), total, page)
 			},
 			{
 				reader: true,
@@ -128,10 +129,11 @@ export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard) => {
 		})
 }
 
-function statusParam(raw: string | undefined): EpisodeStatus | undefined {
+/** A status filter: a stored one, or `stale` (running but silent for STALE_AFTER; `running` then means the others). */
+function statusParam(raw: string | undefined): EpisodeStatus | 'stale' | undefined {
 	if (raw === undefined || raw === '') return undefined
-	if (!(EPISODE_STATUSES as readonly string[]).includes(raw)) throw invalidQuery('status', `must be one of ${EPISODE_STATUSES.join(', ')}`)
-	return raw as EpisodeStatus
+	if (raw !== 'stale' && !(EPISODE_STATUSES as readonly string[]).includes(raw)) throw invalidQuery('status', `must be one of ${EPISODE_STATUSES.join(', ')} or stale`)
+	return raw as EpisodeStatus | 'stale'
 }
 
 function orderParam(raw: string | undefined): EpisodeOrder {

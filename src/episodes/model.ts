@@ -1,5 +1,6 @@
 import { t, type Static } from 'elysia'
 import type { NamespaceRef } from '../namespaces/model'
+import type { Tx } from '../db/write-queue'
 import { formatRowId } from '../db/ids'
 import { EPISODE_STATUSES, type EpisodeRow } from '../db/schema'
 import { Description, iso, isoOrNull, MadeBy, Metadata, Tags, Timestamp, toMadeBy } from '../http/fields'
@@ -40,21 +41,38 @@ export const EpisodePatch = t.Object(
 )
 export type EpisodePatch = Static<typeof EpisodePatch>
 
+/** What other features' writes tell episodes: that one was written to (its last activity moves once per group commit). */
+export interface EpisodeActivity {
+	touch(tx: Tx, episodeId: number): void
+}
+
 const Ref = t.Object({ id: t.String(), slug: t.String() })
+
+/** A status as answered: what is stored, or `stale` for a running episode nothing was written to for STALE_AFTER. */
+const ShownStatus = t.Union([t.Literal('running'), t.Literal('stale'), t.Literal('completed'), t.Literal('failed'), t.Literal('cancelled'), t.Literal('archived')], {
+	description: 'running, completed, failed, cancelled or archived as set; stale: running, but nothing written to it for STALE_AFTER (W&B calls it crashed)',
+})
+
+/** When anything last happened to the episode: its own fields changed, or something was written under it. */
+export const lastActivityOf = (row: EpisodeRow): number => Math.max(row.updatedAt.getTime(), row.lastActivityAt?.getTime() ?? 0)
+
+/** Running, but silent since before `staleBefore` (epoch ms): shown as stale, its stored status untouched. */
+export const isStale = (row: EpisodeRow, staleBefore: number) => row.status === 'running' && lastActivityOf(row) < staleBefore
 
 const episodeFields = {
 	id: t.String(),
 	name: t.String(),
 	description: t.Union([t.String(), t.Null()]),
 	tags: t.Array(t.String()),
-	status: Status,
+	status: ShownStatus,
 	writeProtected: t.Boolean(),
 	metadata: Metadata,
 	createdBy: MadeBy,
 	projectId: t.String(),
 	projectNodeId: t.String({ description: 'Upstream’s name for projectId' }),
 	createdAt: Timestamp,
-	updatedAt: Timestamp,
+	updatedAt: t.String({ description: 'When the episode’s own fields last changed (ISO 8601 UTC)' }),
+	lastActivityAt: t.String({ description: 'When anything was last written to it or under it: logs, parameters, tracks, files, its own fields' }),
 	deletedAt: t.Union([Timestamp, t.Null()]),
 }
 
@@ -82,12 +100,12 @@ export const EpisodeDetailResponse = t.Object({
 export const EPISODE_ORDERS = { createdAt: 'createdAt', updatedAt: 'updatedAt', name: 'name' } as const
 export type EpisodeOrder = keyof typeof EPISODE_ORDERS
 
-export const toEpisodeFlat = (row: EpisodeRow): EpisodeFlat => ({
+export const toEpisodeFlat = (row: EpisodeRow, staleBefore = -Infinity): EpisodeFlat => ({
 	id: formatRowId(row.id),
 	name: row.name,
 	description: row.description,
 	tags: row.tags,
-	status: row.status,
+	status: isStale(row, staleBefore) ? 'stale' : row.status,
 	writeProtected: row.writeProtected,
 	metadata: row.metadata,
 	createdBy: toMadeBy(row),
@@ -95,11 +113,12 @@ export const toEpisodeFlat = (row: EpisodeRow): EpisodeFlat => ({
 	projectNodeId: formatRowId(row.projectId),
 	createdAt: iso(row.createdAt),
 	updatedAt: iso(row.updatedAt),
+	lastActivityAt: iso(lastActivityOf(row)),
 	deletedAt: isoOrNull(row.deletedAt),
 })
 
-export function toEpisodeResponse(row: EpisodeRow, project: ProjectRef, namespace: NamespaceRef): EpisodeResponse {
-	const flat = toEpisodeFlat(row)
+export function toEpisodeResponse(row: EpisodeRow, project: ProjectRef, namespace: NamespaceRef, staleBefore = -Infinity): EpisodeResponse {
+	const flat = toEpisodeFlat(row, staleBefore)
 	const projectRef = { id: flat.projectId, slug: project.slug }
 	return { ...flat, episode: flat, project: projectRef, workspace: projectRef, folder: null, namespace: { id: namespace.id, slug: namespace.slug } }
 }
@@ -110,9 +129,12 @@ export function toEpisodeResponse(row: EpisodeRow, project: ProjectRef, namespac
  * and serializing it per request was a third of an unchanged upsert (bun run bench, --cpu-prof).
  */
 const upsertBodies = new WeakMap<EpisodeRow, string>()
+/** The same, for a row that has turned stale since (its status answers `stale`). */
+const staleBodies = new WeakMap<EpisodeRow, string>()
 
-export function episodeJson(row: EpisodeRow, project: ProjectRef, namespace: NamespaceRef): string {
-	let body = upsertBodies.get(row)
-	if (body === undefined) upsertBodies.set(row, (body = JSON.stringify(toEpisodeResponse(row, project, namespace))))
+export function episodeJson(row: EpisodeRow, project: ProjectRef, namespace: NamespaceRef, staleBefore = -Infinity): string {
+	const bodies = isStale(row, staleBefore) ? staleBodies : upsertBodies
+	let body = bodies.get(row)
+	if (body === undefined) bodies.set(row, (body = JSON.stringify(toEpisodeResponse(row, project, namespace, staleBefore))))
 	return body
 }

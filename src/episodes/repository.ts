@@ -26,7 +26,9 @@ export interface EpisodeChanges {
 }
 
 export interface EpisodeListing {
-	status?: EpisodeStatus
+	status?: EpisodeStatus | 'stale'
+	/** When running episodes count as stale: silent since before this (epoch ms). */
+	staleBefore: number
 	tags: string[]
 	search?: string
 	deleted: boolean
@@ -53,16 +55,25 @@ export class EpisodeRepository {
 	 * locks for a statement outside a transaction included. Rows with large fields are not kept.
 	 */
 	private readonly rows: BoundedMap<string, EpisodeRow>
+	/** The name key of each id whose row is in `rows`. */
+	private readonly names: BoundedMap<number, string>
+	private readonly now: () => number
+	/** Episodes written to since the group commit began (`touch`). */
+	private readonly active = new Set<number>()
 	private readonly q
 
 	constructor(
 		private readonly db: Db,
 		private readonly writes: WriteQueue,
-		{ cacheSize = 10_000 }: { cacheSize?: number } = {},
+		{ cacheSize = 10_000, clock = Date.now }: { cacheSize?: number; clock?: () => number } = {},
 	) {
+		this.now = clock
 		this.refs = new BoundedMap(cacheSize)
 		this.rows = new BoundedMap(cacheSize)
+		this.names = new BoundedMap(cacheSize)
 		this.q = {
+			// raw, and charged to no request: one statement for the whole group
+			touch: db.$client.prepare<never, [number, string]>('UPDATE episodes SET last_activity_at = ?1 WHERE id IN (SELECT value FROM json_each(?2))'),
 			byId: db
 				.select()
 				.from(episodes)
@@ -94,11 +105,15 @@ export class EpisodeRepository {
 		return this.rows.get(nameKey(projectId, name)) ?? this.remembered(metered(meter, () => this.q.byName.get({ projectId, name })))
 	}
 
-	list(meter: DbMeter, projectId: number, { status, tags, search, deleted, order, dir, offset, limit }: EpisodeListing): { rows: EpisodeRow[]; total: number } {
+	list(meter: DbMeter, projectId: number, { status, staleBefore, tags, search, deleted, order, dir, offset, limit }: EpisodeListing): { rows: EpisodeRow[]; total: number } {
+		// stale: running, and nothing written to it since staleBefore; running: the others that run
+		const active = sql`max(${episodes.updatedAt}, coalesce(${episodes.lastActivityAt}, 0))`
+		const byStatus =
+			status === 'stale' ? and(eq(episodes.status, 'running'), sql`${active} < ${staleBefore}`) : status === 'running' ? and(eq(episodes.status, 'running'), sql`${active} >= ${staleBefore}`) : status ? eq(episodes.status, status) : undefined
 		const where = and(
 			eq(episodes.projectId, projectId),
 			deleted ? isNotNull(episodes.deletedAt) : isNull(episodes.deletedAt),
-			status ? eq(episodes.status, status) : undefined,
+			byStatus,
 			tags.length > 0 ? sql`EXISTS (SELECT 1 FROM json_each(${episodes.tags}) WHERE json_each.value IN ${tags})` : undefined,
 			search ? or(likeAnywhere(episodes.name, search), likeAnywhere(episodes.description, search)) : undefined,
 		)
@@ -134,6 +149,24 @@ export class EpisodeRepository {
 				.all(),
 		)
 		return new Map(rows.map((r) => [r.projectId, { count: r.n, lastUpdatedAt: new Date(r.last) }]))
+	}
+
+	/**
+	 * Notes a write to the episode or under it (logs, parameters, tracks, files): its `lastActivityAt`
+	 * moves once per group commit, in one statement for every episode the group wrote to, charged to
+	 * no request (a write costs no extra statement).
+	 */
+	touch(tx: Tx, episodeId: number): void {
+		this.active.add(episodeId)
+		tx.beforeCommit('episodes.lastActivityAt', (afterCommit) => {
+			const ids = [...this.active]
+			this.active.clear()
+			const now = this.now()
+			this.q.touch.run(now, JSON.stringify(ids))
+			afterCommit(() => {
+				for (const id of ids) this.activityChanged(id, new Date(now))
+			})
+		})
 	}
 
 	/** Runs `work` in the next group transaction (the upsert's: its project, then its episode). */
@@ -222,13 +255,22 @@ export class EpisodeRepository {
 		const key = nameKey(row.projectId, row.name)
 		if (row.deletedAt === null) {
 			this.refs.set(row.id, refOf(row))
-			if (isSmall(row)) this.rows.set(key, row)
-			else this.rows.delete(key)
+			if (isSmall(row)) {
+				this.rows.set(key, row)
+				this.names.set(row.id, key)
+			} else this.rows.delete(key)
 		} else {
 			this.refs.delete(row.id)
 			this.rows.delete(key)
 		}
 		return row
+	}
+
+	/** A row in memory gets its new last activity as a new object: answers memoized per row (model.ts) are built again. */
+	private activityChanged(id: number, at: Date): void {
+		const key = this.names.get(id)
+		const row = key === undefined ? undefined : this.rows.get(key)
+		if (row && row.id === id) this.rows.set(key!, { ...row, lastActivityAt: at })
 	}
 }
 

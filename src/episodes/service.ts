@@ -51,7 +51,15 @@ export class EpisodeService {
 		readonly repository: EpisodeRepository,
 		private readonly projects: ProjectService,
 		private readonly access: NamespaceAccess,
+		/** STALE_AFTER: a running episode nothing was written to for this long is shown as stale. */
+		private readonly staleAfterMs = 10 * 60_000,
+		private readonly now: () => number = Date.now,
 	) {}
+
+	/** Running episodes silent since before this instant (epoch ms) are stale. */
+	staleBefore(): number {
+		return this.now() - this.staleAfterMs
+	}
 
 	/** Lets a feature that keeps data under episodes report its count in single reads. */
 	addCounter(name: keyof EpisodeCounts, counter: EpisodeCounter): void {
@@ -119,13 +127,13 @@ export class EpisodeService {
 		return this.detail(meter, episode, { ref: episode, project, namespace: scope })
 	}
 
-	list(meter: DbMeter, reader: Reader, ns: string, projectSegment: string, page: Page, filters: Omit<EpisodeListing, 'offset' | 'limit'>) {
+	list(meter: DbMeter, reader: Reader, ns: string, projectSegment: string, page: Page, filters: Omit<EpisodeListing, 'offset' | 'limit' | 'staleBefore'>) {
 		const scope = this.access.readScope(meter, reader, ns)
 		const project = scope && this.projects.liveRefBySegment(meter, scope, projectSegment)
 		if (!scope || !project || !mayRead(scope, project.visibility)) throw this.projects.notVisible(meter, reader, scope, ns, projectNotFound(projectSegment))
 		// what was deleted is its members' to restore
 		if (scope.role === null && filters.deleted) return { project, rows: [], total: 0 }
-		return { project, ...this.repository.list(meter, project.id, { ...filters, offset: page.offset, limit: page.pageSize }) }
+		return { project, ...this.repository.list(meter, project.id, { ...filters, staleBefore: this.staleBefore(), offset: page.offset, limit: page.pageSize }) }
 	}
 
 	/** PATCH /episodes/{id}. */

@@ -3,7 +3,8 @@ import { sqliteErrorOf, type Db } from '../db/client'
 import { newRowId } from '../db/ids'
 import { metered, type DbMeter } from '../db/meter'
 import { files, type FileRow } from '../db/schema'
-import type { WriteQueue } from '../db/write-queue'
+import type { Tx, WriteQueue } from '../db/write-queue'
+import type { EpisodeActivity } from '../episodes/model'
 
 export interface NewFile {
 	episodeId: number
@@ -52,6 +53,7 @@ export class FileRepository {
 	constructor(
 		private readonly db: Db,
 		private readonly writes: WriteQueue,
+		private readonly activity: EpisodeActivity,
 	) {
 		this.references = new FileReferences(db)
 		this.q = {
@@ -74,7 +76,8 @@ export class FileRepository {
 	 */
 	insert(meter: DbMeter, file: NewFile): Promise<FileRow> {
 		const now = new Date()
-		return this.writes.run(meter, () => {
+		return this.writes.run(meter, (tx) => {
+			this.activity.touch(tx, file.episodeId)
 			this.db
 				.update(files)
 				.set({ deletedAt: now, updatedAt: now })
@@ -112,38 +115,53 @@ export class FileRepository {
 	}
 
 	update(meter: DbMeter, id: number, changes: FileChanges): Promise<FileRow | undefined> {
-		return this.writes.run(meter, () =>
-			this.db
-				.update(files)
-				.set({ ...changes, updatedAt: new Date() })
-				.where(and(eq(files.id, id), isNull(files.deletedAt)))
-				.returning()
-				.get(),
+		return this.writes.run(meter, (tx) =>
+			this.touched(
+				tx,
+				this.db
+					.update(files)
+					.set({ ...changes, updatedAt: new Date() })
+					.where(and(eq(files.id, id), isNull(files.deletedAt)))
+					.returning()
+					.get(),
+			),
 		)
+	}
+
+	/** A file row a write changed: its episode's last activity moves. */
+	private touched(tx: Tx, row: FileRow | undefined): FileRow | undefined {
+		if (row) this.activity.touch(tx, row.episodeId)
+		return row
 	}
 
 	softDelete(meter: DbMeter, id: number): Promise<FileRow | undefined> {
 		const now = new Date()
-		return this.writes.run(meter, () =>
-			this.db
-				.update(files)
-				.set({ deletedAt: now, updatedAt: now })
-				.where(and(eq(files.id, id), isNull(files.deletedAt)))
-				.returning()
-				.get(),
+		return this.writes.run(meter, (tx) =>
+			this.touched(
+				tx,
+				this.db
+					.update(files)
+					.set({ deletedAt: now, updatedAt: now })
+					.where(and(eq(files.id, id), isNull(files.deletedAt)))
+					.returning()
+					.get(),
+			),
 		)
 	}
 
 	/** Brings a deleted file back; PathTakenError when a live file has its path now. */
 	restore(meter: DbMeter, id: number): Promise<FileRow | undefined> {
-		return this.writes.run(meter, () => {
+		return this.writes.run(meter, (tx) => {
 			try {
-				return this.db
-					.update(files)
-					.set({ deletedAt: null, updatedAt: new Date() })
-					.where(and(eq(files.id, id), isNotNull(files.deletedAt)))
-					.returning()
-					.get()
+				return this.touched(
+					tx,
+					this.db
+						.update(files)
+						.set({ deletedAt: null, updatedAt: new Date() })
+						.where(and(eq(files.id, id), isNotNull(files.deletedAt)))
+						.returning()
+						.get(),
+				)
 			} catch (error) {
 				if (sqliteErrorOf(error)?.code === 'SQLITE_CONSTRAINT_UNIQUE') throw new PathTakenError()
 				throw error

@@ -7,6 +7,7 @@ import { logEntries, logSummaries, type LogSummaryRow } from '../db/schema'
 import { likeAnywhere } from '../db/sql'
 import type { WriteQueue } from '../db/write-queue'
 import type { LogRow } from './model'
+import type { EpisodeActivity } from '../episodes/model'
 
 export interface LogQuery {
 	afterSequence?: number
@@ -42,6 +43,7 @@ export class LogRepository {
 	constructor(
 		private readonly db: Db,
 		private readonly writes: WriteQueue,
+		private readonly activity: EpisodeActivity,
 		{ cacheSize = 10_000 }: { cacheSize?: number } = {},
 	) {
 		this.nextSequence = new BoundedMap(cacheSize)
@@ -60,6 +62,7 @@ export class LogRepository {
 		return this.writes.run(meter, (tx) => {
 			// a write rolled back after this job counted on it: read the number again next time
 			tx.onRollback(() => this.nextSequence.delete(episodeId))
+			this.activity.touch(tx, episodeId)
 			const start = this.nextSequence.get(episodeId) ?? this.storedTotal(episodeId)
 			for (let offset = 0; offset < rows.length; offset += ROWS_PER_INSERT) this.insert(episodeId, start + offset, rows, offset, Math.min(ROWS_PER_INSERT, rows.length - offset))
 			// inside the transaction: the next append in it numbers on from here

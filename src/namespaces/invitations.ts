@@ -38,8 +38,8 @@ export class InvitationRepository {
 		}
 	}
 
-	create(meter: DbMeter, invitation: Omit<InvitationRow, 'id' | 'createdAt' | 'uses' | 'revokedAt'>): Promise<InvitationRow> {
-		return this.writes.run(meter, () => this.db.insert(invitations).values({ id: newUuid(), ...invitation, createdAt: new Date() }).returning().get())
+	create(meter: DbMeter, invitation: Omit<InvitationRow, 'id' | 'uses' | 'revokedAt'>): Promise<InvitationRow> {
+		return this.writes.run(meter, () => this.db.insert(invitations).values({ id: newUuid(), ...invitation }).returning().get())
 	}
 
 	byToken(meter: DbMeter, token: string): InvitationRow | undefined {
@@ -104,12 +104,14 @@ export class InvitationService {
 		if (caller.key) throw forbidden('person_required', 'Invitations are made by people, signed in with a dreamlake token, not by an API key.')
 		const reached = this.access.bySlug(meter, caller, slug, body.role === 'owner' ? 'own' : 'admin')
 		const token = `${INVITATION_PREFIX}${Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64url')}`
+		const now = Date.now()
 		const row = await this.repository.create(meter, {
 			namespaceId: reached.id,
 			role: body.role,
 			tokenHash: sha256(token),
 			createdBy: caller.user.id,
-			expiresAt: new Date(Date.now() + expiresInSeconds * 1000),
+			createdAt: new Date(now),
+			expiresAt: new Date(now + expiresInSeconds * 1000),
 			maxUses: body.maxUses ?? 1,
 		})
 		return { row, token, namespace: reached }

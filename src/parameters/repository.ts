@@ -5,6 +5,7 @@ import { metered, type DbMeter } from '../db/meter'
 import { parameterEntries, parameters, type ParametersRow } from '../db/schema'
 import type { WriteQueue } from '../db/write-queue'
 import type { MadeByColumns } from '../http/fields'
+import type { EpisodeActivity } from '../episodes/model'
 
 export interface ParameterEntry extends MadeByColumns {
 	version: number
@@ -22,6 +23,7 @@ export class ParameterRepository {
 	constructor(
 		private readonly db: Db,
 		private readonly writes: WriteQueue,
+		private readonly activity: EpisodeActivity,
 	) {
 		this.q = {
 			current: db
@@ -42,7 +44,8 @@ export class ParameterRepository {
 	 * which creates the set at version 1).
 	 */
 	merge(meter: DbMeter, episodeId: number, patch: Map<string, unknown>, author: MadeByColumns, check: MergeCheck): Promise<ParametersRow> {
-		return this.writes.run(meter, () => {
+		return this.writes.run(meter, (tx) => {
+			this.activity.touch(tx, episodeId)
 			const current = this.q.current.get({ episodeId })
 			const merged: Record<string, unknown> = { ...current?.data }
 			const changed: Record<string, unknown> = {}

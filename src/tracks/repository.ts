@@ -4,7 +4,8 @@ import { sqliteErrorOf, type Db } from '../db/client'
 import { newRowId } from '../db/ids'
 import { metered, meteredRows, tally, type DbMeter } from '../db/meter'
 import { tracks, type TrackRow } from '../db/schema'
-import type { WriteQueue } from '../db/write-queue'
+import type { Tx, WriteQueue } from '../db/write-queue'
+import type { EpisodeActivity } from '../episodes/model'
 import { decodeChunk, encodeBlocks, encodeChunk, pointsOf, summarize, toColumns, type Column, type Point } from './codec'
 
 /** Points per chunk at most: a `data` page of 10,000 points reads three or four chunks. */
@@ -68,6 +69,7 @@ export class TrackRepository {
 	constructor(
 		private readonly db: Db,
 		private readonly writes: WriteQueue,
+		private readonly activity: EpisodeActivity,
 		{ cacheSize = 10_000 }: { cacheSize?: number } = {},
 	) {
 		this.states = new BoundedMap(cacheSize)
@@ -157,6 +159,7 @@ export class TrackRepository {
 		return this.writes.run(meter, (tx) => {
 			// a write rolled back after this job counted on it: read the track again next time
 			tx.onRollback(() => this.states.delete(key))
+			this.activity.touch(tx, episodeId)
 			const state = this.states.get(key) ?? this.loadState(episodeId, name) ?? this.create(episodeId, name)
 			const startIndex = state.total
 			const now = Date.now()
@@ -237,6 +240,7 @@ export class TrackRepository {
 			forget()
 			tx.afterCommit(forget)
 			tx.onRollback(forget)
+			this.activity.touch(tx, episodeId)
 			return this.db
 				.update(tracks)
 				.set({ deletedAt: now, updatedAt: now })
@@ -247,14 +251,20 @@ export class TrackRepository {
 	}
 
 	async restore(meter: DbMeter, episodeId: number, name: string): Promise<TrackRow | undefined> {
-		return this.writes.run(meter, () =>
-			this.db
+		return this.writes.run(meter, (tx) =>
+			this.touched(tx, episodeId).db
 				.update(tracks)
 				.set({ deletedAt: null, updatedAt: new Date() })
 				.where(and(eq(tracks.episodeId, episodeId), eq(tracks.name, name), sql`${tracks.deletedAt} IS NOT NULL`))
 				.returning()
 				.get(),
 		)
+	}
+
+	/** Notes the write to the episode (its last activity), then goes on. */
+	private touched(tx: Tx, episodeId: number): this {
+		this.activity.touch(tx, episodeId)
+		return this
 	}
 
 	/** Inside a write job: the live track's state as stored; throws for a deleted one; undefined when there is none. */

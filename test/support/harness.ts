@@ -30,6 +30,9 @@ export interface HarnessOptions {
 	deviceAuthority?: DeviceAuthority
 	vuerAuthUrl?: string
 	sessionSeconds?: number | null
+	/** What time the app thinks it is (epoch ms), to see episodes go stale without waiting. */
+	clock?: () => number
+	staleAfterSeconds?: number
 	/** The data folder (the database and files/), the caller's to remove; default a new temporary folder, removed at close. */
 	dir?: string
 	/** The file store the app is given, made from the local one in `<dir>/files` (default: that one itself). */
@@ -98,7 +101,7 @@ export class Harness {
 		const vuerAuth = new VuerAuthVerifier({ jwksUrl: keys.jwksUrl, algorithms: ['EdDSA', 'ES256', 'RS256'], ...options.vuerAuth }, log)
 		const store = new LocalFileStore(join(dir, 'files'))
 		const fileStore = options.fileStore?.(store) ?? store
-		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize, fileStore, maxFileSize: options.maxFileSize, deviceAuthority: options.deviceAuthority, vuerAuthUrl: options.vuerAuthUrl, sessionSeconds: options.sessionSeconds })
+		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize, fileStore, maxFileSize: options.maxFileSize, deviceAuthority: options.deviceAuthority, vuerAuthUrl: options.vuerAuthUrl, sessionSeconds: options.sessionSeconds, clock: options.clock, staleAfterSeconds: options.staleAfterSeconds })
 		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, build, log, store, (options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE) + UPLOAD_OVERHEAD_BYTES, options.dir === undefined)
 	}
 

@@ -71,7 +71,10 @@ export const episodes = sqliteTable(
 		metadata: jsonObject('metadata'),
 		...madeBy(),
 		createdAt: at('created_at').notNull(),
+		/** When the episode's own fields last changed. */
 		updatedAt: at('updated_at').notNull(),
+		/** When anything was last written to it or under it (logs, parameters, tracks, files); null: never since it was made. */
+		lastActivityAt: at('last_activity_at'),
 		deletedAt: at('deleted_at'),
 	},
 	(table) => [uniqueIndex('episodes_project_name_unique').on(table.projectId, table.name), index('episodes_project_created_idx').on(table.projectId, table.createdAt)],

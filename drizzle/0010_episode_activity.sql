@@ -1,0 +1,1 @@
+ALTER TABLE `episodes` ADD `last_activity_at` integer;
