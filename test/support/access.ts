@@ -14,6 +14,9 @@ import type { Harness, Reply, TestUser } from './harness'
  *     arrange: async (s) => (await addToTeam(s, 'viewer')).token,
  *     answer: (s) => (s.route.write ? { status: 403, body: refused('…') } : { status: s.route.ok }),
  *   },
+ *
+ * The roles of a team (owner, admin, member, viewer, API keys of each role, guests of public and
+ * internal projects) have a table of their own, over every data route: test/roles.test.ts.
  */
 
 /** What a route acts on: the owner's, made afresh for each row. */
@@ -111,7 +114,8 @@ interface Caller {
 
 const unauthorized = { success: false, error: expect.any(String), code: expect.any(String) }
 const revoked = { success: false, error: 'The dreamlake token has been revoked; log in again.', code: 'token_revoked' }
-const refused = (code: string) => ({ success: false, error: expect.any(String), code })
+/** The error body of a refusal with this code (src/http/errors.ts): a sentence, never more. */
+export const refused = (code: string) => ({ success: false, error: expect.any(String), code })
 
 /** The route answers the owner before the row's scene is set (see Route.triedFirst). */
 async function answersFirst(s: Scene<Owned>) {
