@@ -89,13 +89,14 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 	const namespaceRows = new NamespaceRepository(db, writes, { cacheSize })
 	const accounts = new AccountRepository(db, writes, namespaceRows, { cacheSize })
 	// the one access check: what a caller may read, write, administer or own in a namespace
-	const access = new NamespaceAccess(namespaceRows)
+	const projectRows = new ProjectRepository(db, writes, { cacheSize })
+	const access = new NamespaceAccess(namespaceRows, (meter, namespaceId, visibilities) => projectRows.liveIds(meter, namespaceId, visibilities).length > 0)
 	const namespaces = new NamespaceService(namespaceRows, access, accounts)
 	const keys = new ApiKeyService(new ApiKeyRepository(db, writes, { cacheSize }), access, namespaceRows, accounts)
 	const invitations = new InvitationService(new InvitationRepository(db, writes, namespaceRows), access, namespaceRows)
 	const auth = new AuthService(vuerAuth, tokens, accounts, log, keys)
 	const guard = callerGuard(auth)
-	const projects = new ProjectService(new ProjectRepository(db, writes, { cacheSize }), access)
+	const projects = new ProjectService(projectRows, access)
 	const episodeRows = new EpisodeRepository(db, writes, { cacheSize, clock })
 	const episodes = new EpisodeService(episodeRows, projects, access, staleAfterSeconds * 1000, clock)
 	// a write under an episode tells it (its lastActivityAt), once per group commit

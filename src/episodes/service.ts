@@ -5,7 +5,7 @@ import type { EpisodeRow } from '../db/schema'
 import { forbidden, gone, invalidField, notFound } from '../http/errors'
 import { checkName, describedFields } from '../http/fields'
 import type { Page } from '../http/paging'
-import { mayRead, type NamespaceAccess, type Reader } from '../namespaces/access'
+import { mayRead, notAMember, type NamespaceAccess, type Reader } from '../namespaces/access'
 import type { NamespaceRef, Need } from '../namespaces/model'
 import type { ProjectRef } from '../projects/repository'
 import { projectNotFound, type ProjectService } from '../projects/service'
@@ -158,7 +158,12 @@ export class EpisodeService {
 		const row = id === undefined ? undefined : this.repository.byId(meter, id)
 		const project = row && row.deletedAt !== null ? this.projects.liveRef(meter, row.projectId) : undefined
 		const namespace = project && this.access.byId(meter, caller, project.namespaceId, 'write')
-		if (!row || !project || !namespace) throw notFound('episode_not_deleted', 'No deleted episode with this id to restore.')
+		if (!row || !project || !namespace) {
+			// a guest who reads that project is told what a guest is told of any write
+			const scope = project && this.access.readScopeById(meter, caller, project.namespaceId)
+			if (scope && mayRead(scope, project.visibility)) throw notAMember(scope.slug)
+			throw notFound('episode_not_deleted', 'No deleted episode with this id to restore.')
+		}
 		const restored = (await this.repository.restore(meter, row.id)) ?? episodeNotFoundAfterAll()
 		return this.detail(meter, restored, { ref: restored, project, namespace })
 	}
@@ -223,9 +228,6 @@ export class EpisodeService {
 		return { episode, project: place.project, namespace: place.namespace, counts }
 	}
 }
-
-/** What a reader of a public or internal project gets for a write there: they see it, but are no member. */
-export const notAMember = (slug: string) => forbidden('not_a_member', `You may read this, but only members of "${slug}" write in it; ask one of its owners or admins to add you.`)
 
 export const episodeNotFound = (name?: string) =>
 	notFound('episode_not_found', name !== undefined && name.length <= 100 ? `Episode "${name}" not found.` : 'Episode not found.')

@@ -41,13 +41,23 @@ const GUEST_SEES = { person: ['internal', 'public'], anonymous: ['public'], key:
  * costs no statement: namespaces and roles are kept in memory, and every change to them updates it.
  */
 export class NamespaceAccess {
-	constructor(private readonly namespaces: NamespaceRepository) {}
+	constructor(
+		private readonly namespaces: NamespaceRepository,
+		/** Whether the namespace has a live project of these visibilities (projects/repository.ts): what a guest sees there. */
+		private readonly opensTo: (meter: DbMeter, namespaceId: string, visibilities: readonly Visibility[]) => boolean,
+	) {}
 
-	/** The namespace a path segment names (`/namespaces/{ns}/…`) if the caller may `need` there; 404 or 403 else. Slugs are lower-case, so `Alice` finds `alice`. */
+	/**
+	 * The namespace a path segment names (`/namespaces/{ns}/…`) if the caller may `need` there; else
+	 * 404, or 403: `insufficient_role` for a member whose role is too low, `not_a_member` for a guest
+	 * who sees the namespace through a project open to them. Slugs are lower-case, so `Alice` finds `alice`.
+	 */
 	bySlug(meter: DbMeter, caller: Account, slug: string | null | undefined, need: Need): Reached {
 		const reached = typeof slug === 'string' ? this.reach(meter, caller, slug.toLowerCase() === caller.namespace.slug ? caller.namespace.id : undefined, slug.toLowerCase()) : undefined
-		if (!reached) throw namespaceNotFound(slug)
-		return this.allowed(reached, need)
+		if (reached) return this.allowed(reached, need)
+		const scope = typeof slug === 'string' ? this.readScope(meter, caller, slug) : undefined
+		if (scope && scope.sees.length > 0 && this.opensTo(meter, scope.id, scope.sees)) throw notAMember(scope.slug)
+		throw namespaceNotFound(slug)
 	}
 
 	/**
@@ -118,6 +128,9 @@ const DOES: Record<Need, string> = {
 	admin: 'manage its members, settings and projects (admins and owners can)',
 	own: 'do this (only an owner can)',
 }
+
+/** What a guest reader gets for anything but reading: they see the namespace, but are no member of it. */
+export const notAMember = (slug: string) => forbidden('not_a_member', `You may read this, but only members of "${slug}" do anything else in it; ask one of its owners or admins to add you.`)
 
 /** Whether a project of `visibility` may be read within `scope`. */
 export const mayRead = (scope: ReadScope, visibility: Visibility) => scope.sees.includes(visibility)

@@ -24,6 +24,8 @@ export class NamespaceService {
 
 	/** POST /namespaces: a team, with the caller as its owner. */
 	async createTeam(meter: DbMeter, caller: Account, body: TeamCreate): Promise<{ row: NamespaceRow; role: Role }> {
+		// a key acts in its namespace only: a team is a person's to make
+		if (caller.key) throw forbidden('person_required', 'A team is made by a person, signed in with a dreamlake token, not by an API key.')
 		const slug = teamSlug(body.slug)
 		if (body.name !== undefined) checkName(body.name, 'name')
 		if (body.metadata !== undefined) checkMetadata(body.metadata)

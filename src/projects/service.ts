@@ -131,19 +131,11 @@ export class ProjectService {
 	/** The project a path segment names in a namespace the caller may `need` in, live or deleted. */
 	private find(meter: DbMeter, caller: Account, ns: string, project: string, need: Need): ProjectRow | undefined {
 		const slug = projectSlugOf(project)
-		const scope = this.access.readScope(meter, caller, ns)
-		// no member, but a reader of this project (public or internal): they see it, so a 403, not a 404
-		if (scope && scope.role === null) {
-			const row = isProjectSlug(slug) ? this.repository.bySlug(meter, scope.id, slug) : undefined
-			if (row && row.deletedAt === null && mayRead(scope, row.visibility)) throw notAMember(scope.slug)
-		}
+		// a guest who reads here gets its 403 not_a_member from the access check
 		const namespace = this.access.bySlug(meter, caller, ns, need)
 		return isProjectSlug(slug) ? this.repository.bySlug(meter, namespace.id, slug) : undefined
 	}
 }
-
-/** What a reader of a public or internal project gets for a write there: they see it, but are no member. */
-const notAMember = (slug: string) => forbidden('not_a_member', `You may read this, but only members of "${slug}" write in it; ask one of its owners or admins to add you.`)
 
 export const projectNotFound = (project: string) =>
 	notFound('project_not_found', project.length <= 100 ? `Project "${project}" not found.` : 'Project not found.')
