@@ -1,6 +1,7 @@
 // The page's only door to the server: the public API, signed in by the session cookie (which no
 // script can read). Writes carry the CSRF header the server asks of cookie sessions. A 401 means
-// the session is gone: the router sends the person to sign in and back here afterwards.
+// the session is gone (or, signed out, that what was asked is not public): the page sends the
+// person to sign in and back here afterwards.
 
 export class ApiError extends Error {
 	constructor(
@@ -81,6 +82,57 @@ export interface Me {
 	namespace: { id: string; slug: string }
 }
 
+export type Role = 'owner' | 'admin' | 'member' | 'viewer'
+export const ROLES: Role[] = ['owner', 'admin', 'member', 'viewer']
+const RANK: Record<Role, number> = { viewer: 1, member: 2, admin: 3, owner: 4 }
+/** Whether `role` (null: a guest) is at least `least`, as the server's access check ranks them. */
+export const atLeast = (role: Role | null | undefined, least: Role) => !!role && RANK[role] >= RANK[least]
+
+/** A namespace the caller may see (`GET /auth/namespaces`); role null for a guest. */
+export interface Namespace {
+	id: string
+	slug: string
+	kind: 'personal' | 'team'
+	name: string | null
+	role: Role | null
+}
+
+export type Visibility = 'private' | 'internal' | 'public'
+export const VISIBILITIES: Visibility[] = ['private', 'internal', 'public']
+
+/** Who made an episode, a file or a parameter version: the person, and the API key that acted for them. */
+export type MadeBy = { id: string | null; username: string | null; key: { id: string; name: string | null } | null } | null
+
+export interface Member {
+	username: string | null
+	name: string | null
+	role: Role
+	addedAt: string
+	addedBy: string | null
+}
+
+export interface Invitation {
+	id: string
+	role: Role
+	expiresAt: string
+	maxUses: number
+	uses: number
+	createdAt: string
+	revokedAt: string | null
+}
+
+export interface ApiKey {
+	id: string
+	name: string
+	role: Role
+	hint: string
+	createdBy: string | null
+	createdAt: string
+	lastUsedAt: string | null
+	expiresAt: string | null
+	revokedAt: string | null
+}
+
 export interface Project {
 	id: string
 	name: string
@@ -88,6 +140,7 @@ export interface Project {
 	description: string | null
 	tags: string[]
 	metadata: Record<string, unknown> | null
+	visibility: Visibility
 	episodeCount: number
 	/** When a live episode was last created or changed. */
 	lastEpisodeAt: string | null
@@ -109,6 +162,7 @@ export interface Episode {
 	projectId: string
 	project: { id: string; slug: string }
 	namespace: { id: string; slug: string }
+	createdBy?: MadeBy
 	createdAt: string
 	updatedAt: string
 	logCount?: number

@@ -12,6 +12,13 @@ export interface Props {
 	type?: string
 	value?: string
 	placeholder?: string
+	min?: number
+	max?: number
+	maxlength?: number
+	readonly?: boolean
+	required?: boolean
+	autocomplete?: string
+	spellcheck?: string
 	disabled?: boolean
 	checked?: boolean
 	selected?: boolean

@@ -5,16 +5,26 @@ import { ApiError, sessionLost } from './api'
 import { problem } from './problem'
 import { h, replace } from './dom'
 import { route, scopeOf, setNotFound, start, type View } from './router'
-import { goSignIn, main, mountShell, setCrumbs, SignInNeeded } from './shell'
+import { goSignIn, listNamespaces, main, mountShell, renderAccount, setCrumbs, setNamespace, signedIn, SignInNeeded } from './shell'
 import { compareView } from './views/compare'
 import { episodeView } from './views/episode'
-import { episodesView } from './views/episodes'
-import { projectsView } from './views/projects'
+import { episodesView, ownEpisodesView } from './views/episodes'
+import { invitationView } from './views/invitation'
+import { keysView } from './views/keys'
+import { membersView, newTeamView } from './views/members'
+import { namespaceView, ownProjectsView } from './views/projects'
 import { signInView } from './views/signin'
 
-route('/', projectsView)
+// your own namespace at the paths it always had; any namespace under /n/<slug>
+route('/', ownProjectsView)
+route('/projects/:slug', ownEpisodesView)
+route('/n/:ns', namespaceView)
+route('/n/:ns/projects/:slug', episodesView)
+route('/n/:ns/members', membersView)
+route('/n/:ns/keys', keysView)
+route('/teams/new', newTeamView)
+route('/invitations/:token', invitationView)
 route('/signin', signInView)
-route('/projects/:slug', episodesView)
 route('/episodes/:id', episodeView)
 route('/episodes/:id/:tab', episodeView)
 route('/compare', compareView)
@@ -24,14 +34,19 @@ setNotFound(() => {
 })
 
 let renders = 0
+// a session the page believed in answered 401: it was lost (signed out elsewhere, expired, revoked);
+// signed out, a 401 only says what was asked is not public, and the view sends the person to sign in
 sessionLost.addEventListener('lost', () => {
-	if (!location.pathname.startsWith('/ui/signin')) goSignIn()
+	if (signedIn() && !location.pathname.startsWith('/ui/signin')) goSignIn()
 })
 
 mountShell(document.getElementById('app')!)
 start(async (view: View, { params, query }) => {
 	const render = ++renders
 	const scope = scopeOf()
+	setNamespace(null)
+	renderAccount()
+	void listNamespaces()
 	main.setAttribute('aria-busy', 'true')
 	replace(main, h('p', { class: 'loading' }, 'Loading…'))
 	try {

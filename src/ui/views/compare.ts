@@ -6,17 +6,18 @@ import type { XMode } from '../chart'
 import { h, replace } from '../dom'
 import { value } from '../format'
 import { href, type Route } from '../router'
-import { requireUser, setCrumbs } from '../shell'
+import { namespaceCrumb, setCrumbs, setNamespace } from '../shell'
 import { metricId, metricLabel, parseMetric, statusBadge, tracksOf, type Metric } from './common'
 
 export async function compareView({ query, scope }: Route) {
-	const me = await requireUser()
 	const ids = [...new Set((query.get('ids') ?? '').split(',').filter(Boolean))].slice(0, 10)
-	setCrumbs({ label: me.namespace.slug, to: '/ui/' }, { label: 'Compare' })
+	setCrumbs({ label: 'Compare' })
 	if (ids.length < 2) {
 		return h('section', { class: 'empty card' }, h('h1', null, 'Compare episodes'), h('p', null, 'Tick two or more episodes in a project’s table, then press Compare.'))
 	}
 	const [{ overlayChart, readSeries }, episodes] = await Promise.all([import('../chart'), Promise.all(ids.map((id) => api<Episode>(path('episodes', id), { signal: scope.signal })))])
+	setNamespace(episodes[0]!.namespace.slug)
+	setCrumbs(namespaceCrumb(episodes[0]!.namespace.slug), { label: 'Compare' })
 	const [tracks, parameters] = await Promise.all([Promise.all(ids.map((id) => tracksOf(id, scope.signal))), Promise.all(ids.map((id) => parametersOf(id, scope.signal)))])
 
 	// metrics any episode has, those all have first

@@ -1,15 +1,37 @@
-// The overview (description, status, tags, metadata, times) and the parameters, grouped by their
-// dotted prefix and searchable.
-import { parametersOf, type Episode } from '../api'
+// The overview (description, status, tags, metadata, times, who made it) and the parameters,
+// grouped by their dotted prefix and searchable. Those who may write set the status and the
+// write protection here.
+import { api, parametersOf, path, STATUSES, type Episode, type Status } from '../api'
 import { debounce, h, replace } from '../dom'
 import { ago, exactTime, value } from '../format'
-import type { Scope } from '../router'
-import { statusBadge, tagList } from './common'
+import { dispatch, type Scope } from '../router'
+import { failure, madeBy, say, statusBadge, tagList } from './common'
 
-export async function overviewTab(episode: Episode, scope: Scope) {
-	const parameters = await parametersOf(episode.id, scope.signal)
+export async function overviewTab(episode: Episode, scope: Scope, mayWrite: Promise<boolean>) {
+	const [parameters, canWrite] = await Promise.all([parametersOf(episode.id, scope.signal), mayWrite])
 	const row = (label: string, ...content: (Node | string | null)[]) => h('tr', null, h('th', null, label), h('td', null, content))
 	const time = (iso: string) => h('time', { title: exactTime(iso) }, `${ago(iso)} (${exactTime(iso)})`)
+	const outcome = h('p', { class: 'muted' })
+	// a change shows by the page drawn again from the server; a refusal in the server's words
+	const change = async (patch: { status?: Status; writeProtected?: boolean }, undo: () => void) => {
+		try {
+			await api(path('episodes', episode.id), { method: 'PATCH', body: patch })
+			dispatch()
+		} catch (error) {
+			undo()
+			say(outcome, failure(error), true)
+		}
+	}
+	let status: Node = statusBadge(episode.status)
+	let protection: Node | string = episode.writeProtected ? 'yes' : 'no'
+	if (canWrite) {
+		const select = h('select', { aria: { label: 'Set status' } }, STATUSES.map((s) => h('option', { value: s, selected: s === episode.status }, s)))
+		select.addEventListener('change', () => void change({ status: select.value as Status }, () => (select.value = episode.status)))
+		const box = h('input', { type: 'checkbox', checked: episode.writeProtected, aria: { label: 'Write-protected' } })
+		box.addEventListener('change', () => void change({ writeProtected: box.checked }, () => (box.checked = episode.writeProtected)))
+		status = select
+		protection = h('label', { class: 'check-label' }, box, episode.writeProtected ? ' yes: no change is accepted' : ' no')
+	}
 	return h(
 		'div',
 		{ class: 'overview' },
@@ -24,15 +46,17 @@ export async function overviewTab(episode: Episode, scope: Scope) {
 				h(
 					'tbody',
 					null,
-					row('Status', statusBadge(episode.status)),
+					row('Status', status),
 					row('Tags', tagList(episode.tags) ?? h('span', { class: 'muted' }, 'none')),
-					row('Write-protected', episode.writeProtected ? 'yes' : 'no'),
+					row('Write-protected', protection),
 					row('Created', time(episode.createdAt)),
+					row('Created by', madeBy(episode.createdBy)),
 					row('Updated', time(episode.updatedAt)),
 					row('Parameters', parameters ? `${Object.keys(parameters.data).length} (version ${parameters.version})` : 'none'),
 					row('Id', h('code', null, episode.id)),
 				),
 			),
+			outcome,
 		),
 		h('div', { class: 'card' }, h('h2', null, 'Metadata'), episode.metadata && Object.keys(episode.metadata).length ? h('pre', { class: 'code-block' }, JSON.stringify(episode.metadata, null, 2)) : h('p', { class: 'muted' }, 'No metadata.')),
 	)

@@ -1,10 +1,10 @@
 // One episode: overview, parameters, logs (live), tracks (charts), files. Each tab is a path
 // (/ui/episodes/<id>/logs), so a link or a reload lands on it.
-import { api, path, type Episode } from '../api'
+import { api, atLeast, path, type Episode } from '../api'
 import { h, type Child } from '../dom'
 import { plural } from '../format'
 import { href, type Route, type Scope } from '../router'
-import { projectCrumb, requireUser, setCrumbs } from '../shell'
+import { listNamespaces, namespaceCrumb, namespaceEntry, projectCrumb, setCrumbs, setNamespace } from '../shell'
 import { statusBadge, tagList } from './common'
 import { filesTab } from './episode-files'
 import { logsTab } from './episode-logs'
@@ -15,11 +15,15 @@ const TABS = ['overview', 'parameters', 'logs', 'tracks', 'files'] as const
 export type Tab = (typeof TABS)[number]
 
 export async function episodeView({ params, query, scope }: Route) {
-	await requireUser()
 	const id = params[0]!
 	const tab: Tab = (TABS as readonly string[]).includes(params[1] ?? '') ? (params[1] as Tab) : 'overview'
+	void listNamespaces() // the caller's roles, asked alongside the episode
 	const episode = await api<Episode>(path('episodes', id), { signal: scope.signal })
-	setCrumbs({ label: episode.namespace.slug, to: '/ui/' }, projectCrumb(episode.project.slug), { label: episode.name })
+	const ns = episode.namespace.slug
+	// only the overview waits for the role (it offers the changes a member may make)
+	const canWrite = namespaceEntry(ns).then((entry) => atLeast(entry?.role, 'member'))
+	setNamespace(ns)
+	setCrumbs(namespaceCrumb(ns), projectCrumb(ns, episode.project.slug), { label: episode.name })
 	const counts: Partial<Record<Tab, number | undefined>> = { logs: episode.logCount, tracks: episode.trackCount, files: episode.fileCount }
 	const nav = h(
 		'nav',
@@ -33,7 +37,7 @@ export async function episodeView({ params, query, scope }: Route) {
 			),
 		),
 	)
-	const body = await tabBody(tab, episode, query, scope)
+	const body = await tabBody(tab, episode, query, scope, canWrite)
 	return h(
 		'section',
 		{ class: 'episode' },
@@ -44,7 +48,7 @@ export async function episodeView({ params, query, scope }: Route) {
 	)
 }
 
-function tabBody(tab: Tab, episode: Episode, query: URLSearchParams, scope: Scope): Promise<Child> | Child {
+function tabBody(tab: Tab, episode: Episode, query: URLSearchParams, scope: Scope, canWrite: Promise<boolean>): Promise<Child> | Child {
 	switch (tab) {
 		case 'parameters':
 			return parametersTab(episode, query, scope)
@@ -55,6 +59,6 @@ function tabBody(tab: Tab, episode: Episode, query: URLSearchParams, scope: Scop
 		case 'files':
 			return filesTab(episode, query, scope)
 		default:
-			return overviewTab(episode, scope)
+			return overviewTab(episode, scope, canWrite)
 	}
 }

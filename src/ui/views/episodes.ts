@@ -1,22 +1,28 @@
 // A project's episodes as a table: sort, filter by status and tag, search, page; pick metrics to show
-// their last values; tick episodes to compare them.
-import { api, path, query as qs, STATUSES, type Episode, type Page, type Project } from '../api'
+// their last values; tick episodes to compare them. Owners and admins set the project's visibility here.
+import { api, atLeast, path, query as qs, STATUSES, VISIBILITIES, type Episode, type Page, type Project, type Role, type Visibility } from '../api'
 import { debounce, h, replace } from '../dom'
 import { ago, exactTime, number, plural } from '../format'
 import { href, navigate, type Route } from '../router'
-import { requireUser, setCrumbs } from '../shell'
-import { lastValue, metricId, metricLabel, parseMetric, pool, statusBadge, tagList, tracksOf, type Metric } from './common'
+import { namespaceCrumb, namespaceEntry, requireUser, setCrumbs, setNamespace } from '../shell'
+import { failure, lastValue, madeBy, metricId, metricLabel, parseMetric, pool, say, statusBadge, tagList, tracksOf, visibilityBadge, VISIBILITY_SAYS, type Metric } from './common'
 
 const PAGE_SIZE = 50
 type Order = 'createdAt' | 'updatedAt' | 'name'
 
-export async function episodesView({ params, query, scope }: Route) {
+/** /ui/projects/<slug>: a project of your own namespace. */
+export async function ownEpisodesView(route: Route) {
 	const me = await requireUser()
-	const ns = me.namespace.slug
-	const slug = params[0]!
+	return episodesOf(me.namespace.slug, route.params[0]!, route)
+}
+
+export const episodesView = (route: Route) => episodesOf(route.params[0]!, route.params[1]!, route)
+
+async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 	const projectPath = path('namespaces', ns, 'projects', slug)
-	// the project and the first page of its episodes, read together
+	// the project, the first page of its episodes and the caller's role, asked together
 	const project = api<Project>(projectPath, { signal: scope.signal })
+	const role = namespaceEntry(ns).then((entry) => entry?.role ?? null)
 
 	const state = {
 		search: query.get('search') ?? '',
@@ -107,6 +113,7 @@ export async function episodesView({ params, query, scope }: Route) {
 				h('th', null, 'Tags'),
 				sortHeader('Created', 'createdAt'),
 				sortHeader('Updated', 'updatedAt'),
+				h('th', null, 'Created by'),
 				state.metrics.map((m) =>
 					h(
 						'th',
@@ -156,13 +163,14 @@ export async function episodesView({ params, query, scope }: Route) {
 				h('td', null, tagList(episode.tags)),
 				h('td', null, h('time', { title: exactTime(episode.createdAt) }, ago(episode.createdAt))),
 				h('td', null, h('time', { title: exactTime(episode.updatedAt) }, ago(episode.updatedAt))),
+				h('td', { data: { testid: 'created-by' } }, madeBy(episode.createdBy)),
 				metricCells,
 			)
 		})
 		replace(
 			table,
 			head,
-			h('tbody', null, rows.length ? rows : h('tr', null, h('td', { colspan: 6 + state.metrics.length, class: 'empty' }, filtered ? 'No episode matches these filters.' : 'No episodes in this project yet.'))),
+			h('tbody', null, rows.length ? rows : h('tr', null, h('td', { colspan: 7 + state.metrics.length, class: 'empty' }, filtered ? 'No episode matches these filters.' : 'No episodes in this project yet.'))),
 		)
 		replace(
 			pager,
@@ -218,16 +226,42 @@ export async function episodesView({ params, query, scope }: Route) {
 	syncUrl()
 	loads++
 	const [about, first] = await Promise.all([project, read()])
-	setCrumbs({ label: ns, to: '/ui/' }, { label: about.name })
+	setNamespace(ns)
+	setCrumbs(namespaceCrumb(ns), { label: about.name })
+	// the rows need no role: the setting follows when it is known
+	const setting = h('div')
+	void role.then((r) => replace(setting, visibilitySetting(projectPath, about, r)), () => {})
 	const section = h(
 		'section',
 		null,
 		h('div', { class: 'toolbar' }, h('h1', null, about.name), summary),
 		about.description ? h('p', { class: 'description' }, about.description) : null,
+		setting,
 		h('div', { class: 'filters' }, search, status, tags, metricPicker, compare),
 		h('div', { class: 'table-wrap' }, table),
 		pager,
 	)
 	show(first)
 	return section
+}
+
+/** Owners and admins choose who may read the project; anyone else sees what it is. */
+function visibilitySetting(projectPath: string, project: Project, role: Role | null) {
+	if (!atLeast(role, 'admin')) return h('p', { class: 'muted' }, visibilityBadge(project.visibility), ' ', VISIBILITY_SAYS[project.visibility])
+	const says = h('span', { class: 'muted', role: 'status' }, VISIBILITY_SAYS[project.visibility])
+	const select = h('select', { aria: { label: 'Visibility' } }, VISIBILITIES.map((v) => h('option', { value: v, selected: v === project.visibility }, v)))
+	select.addEventListener('change', async () => {
+		select.disabled = true
+		try {
+			const changed = await api<Project>(projectPath, { method: 'PATCH', body: { visibility: select.value as Visibility } })
+			project.visibility = changed.visibility
+			say(says, `Now ${changed.visibility}: ${VISIBILITY_SAYS[changed.visibility]}`)
+		} catch (error) {
+			select.value = project.visibility
+			say(says, failure(error), true)
+		} finally {
+			select.disabled = false
+		}
+	})
+	return h('div', { class: 'filters' }, h('label', { class: 'check-label' }, 'Visibility ', select), says)
 }
