@@ -106,6 +106,17 @@ describe('a public project', () => {
 		expect(await download.text()).toBe('public notes')
 	})
 
+	it('a dashboard session gone stale (signed out elsewhere) reads a public project as nobody; a bad Authorization header is still 401', async () => {
+		const leaver = await h.newUser()
+		expect((await h.call('POST', '/auth/logout', { token: leaver.token })).status).toBe(200)
+		const path = `/namespaces/${lab.slug}/projects/public`
+		const withCookie = await h.fetch(new Request(`http://dreamlake.test${path}`, { headers: { cookie: `dreamlake_session=${leaver.token}` } }))
+		expect(withCookie.status).toBe(200)
+		const privately = await h.fetch(new Request(`http://dreamlake.test/namespaces/${lab.slug}/projects/private`, { headers: { cookie: `dreamlake_session=${leaver.token}` } }))
+		expect(privately.status).toBe(401)
+		expect((await h.call('GET', path, { token: leaver.token })).status).toBe(401)
+	})
+
 	it('nobody signed in cannot write (401); a signed-in outsider gets 403 not_a_member', async () => {
 		const { id } = lab.episodes.public!
 		const body = { data: { step: 1, loss: 0.5 } }

@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import { ApiError } from '../http/errors'
 import { serverTiming } from '../http/server-timing'
 import type { Account } from './model'
 import type { AuthService } from './service'
@@ -41,8 +42,14 @@ export const callerGuard = (auth: AuthService) =>
 				if (authorization === null) return { caller: null as Account | null }
 				const key = apiKeySecret(authorization)
 				if (key !== undefined) return { caller: auth.keyAccount(meter, key) as Account | null }
-				const claims = await auth.authenticate(authorization)
-				return { caller: (await auth.currentAccount(meter, claims)) as Account | null }
+				try {
+					const claims = await auth.authenticate(authorization)
+					return { caller: (await auth.currentAccount(meter, claims)) as Account | null }
+				} catch (error) {
+					// a dashboard cookie gone stale (expired, revoked) reads as nobody: public projects stay readable; a bad header is still a 401
+					if (request.headers.get('authorization') === null && error instanceof ApiError && error.status === 401) return { caller: null as Account | null }
+					throw error
+				}
 			},
 		},
 		dreamlakeToken: {

@@ -150,13 +150,16 @@ export interface Project {
 
 export type Status = 'running' | 'completed' | 'failed' | 'cancelled' | 'archived'
 export const STATUSES: Status[] = ['running', 'completed', 'failed', 'cancelled', 'archived']
+/** What the episodes table filters by: a status, or stale (running, but nothing written to it for STALE_AFTER). */
+export const SHOWN_STATUSES: (Status | 'stale')[] = ['running', 'stale', 'completed', 'failed', 'cancelled', 'archived']
 
 export interface Episode {
 	id: string
 	name: string
 	description: string | null
 	tags: string[]
-	status: Status
+	/** stale: running, but nothing was written to it for STALE_AFTER (its stored status is running). */
+	status: Status | 'stale'
 	writeProtected: boolean
 	metadata: Record<string, unknown> | null
 	projectId: string
@@ -165,6 +168,8 @@ export interface Episode {
 	createdBy?: MadeBy
 	createdAt: string
 	updatedAt: string
+	/** When anything was last written to it or under it. */
+	lastActivityAt?: string
 	logCount?: number
 	trackCount?: number
 	fileCount?: number

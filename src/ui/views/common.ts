@@ -4,7 +4,7 @@ import { h, type Child } from '../dom'
 import { href } from '../router'
 import { refreshNamespaces } from '../shell'
 
-export const statusBadge = (status: Status) => h('span', { class: `status status-${status}` }, status)
+export const statusBadge = (status: Status | 'stale') => h('span', { class: `status status-${status}`, ...(status === 'stale' && { title: 'Running, but nothing was written to it for a while: crashed, or waiting' }) }, status)
 
 export const tagList = (tags: string[]) => (tags.length ? h('span', { class: 'tags' }, tags.map((tag) => h('span', { class: 'tag' }, tag))) : null)
 

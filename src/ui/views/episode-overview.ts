@@ -25,8 +25,10 @@ export async function overviewTab(episode: Episode, scope: Scope, mayWrite: Prom
 	let status: Node = statusBadge(episode.status)
 	let protection: Node | string = episode.writeProtected ? 'yes' : 'no'
 	if (canWrite) {
-		const select = h('select', { aria: { label: 'Set status' } }, STATUSES.map((s) => h('option', { value: s, selected: s === episode.status }, s)))
-		select.addEventListener('change', () => void change({ status: select.value as Status }, () => (select.value = episode.status)))
+		// a stale episode is stored as running: that is what it may be set from
+		const stored = episode.status === 'stale' ? 'running' : episode.status
+		const select = h('select', { aria: { label: 'Set status' } }, STATUSES.map((s) => h('option', { value: s, selected: s === stored }, s)))
+		select.addEventListener('change', () => void change({ status: select.value as Status }, () => (select.value = stored)))
 		const box = h('input', { type: 'checkbox', checked: episode.writeProtected, aria: { label: 'Write-protected' } })
 		box.addEventListener('change', () => void change({ writeProtected: box.checked }, () => (box.checked = episode.writeProtected)))
 		status = select

@@ -1,6 +1,6 @@
 // A project's episodes as a table: sort, filter by status and tag, search, page; pick metrics to show
 // their last values; tick episodes to compare them. Owners and admins set the project's visibility here.
-import { api, atLeast, path, query as qs, STATUSES, VISIBILITIES, type Episode, type Page, type Project, type Role, type Visibility } from '../api'
+import { api, atLeast, path, query as qs, SHOWN_STATUSES, VISIBILITIES, type Episode, type Page, type Project, type Role, type Visibility } from '../api'
 import { debounce, h, replace } from '../dom'
 import { ago, exactTime, number, plural } from '../format'
 import { href, navigate, type Route } from '../router'
@@ -36,7 +36,7 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 	const selected = new Set<string>()
 
 	const search = h('input', { type: 'search', placeholder: 'Search names', value: state.search, aria: { label: 'Search episodes' } })
-	const status = h('select', { aria: { label: 'Status' } }, h('option', { value: '' }, 'Any status'), STATUSES.map((s) => h('option', { value: s, selected: s === state.status }, s)))
+	const status = h('select', { aria: { label: 'Status' } }, h('option', { value: '' }, 'Any status'), SHOWN_STATUSES.map((s) => h('option', { value: s, selected: s === state.status }, s)))
 	const tags = h('input', { type: 'search', placeholder: 'Tags (a, b)', value: state.tags, aria: { label: 'Tags' } })
 	const metricPicker = h('select', { aria: { label: 'Add a metric column' } }, h('option', { value: '' }, 'Add metric column…'))
 	const compare = h('button', { type: 'button', class: 'primary', disabled: true, onclick: () => navigate(`/ui/compare?ids=${[...selected].join(',')}`) }, 'Compare')
