@@ -42,6 +42,24 @@ describe('lastActivityAt', () => {
 	})
 })
 
+describe('lastActivityAt, to the second', () => {
+	it('a run writing many times a second has its row rewritten at most once a second', async () => {
+		offset = 0
+		const made = (await h.call('POST', `/namespaces/${user.ns}/projects/busy/episodes`, { token: user.token, body: { name: 'hot' } })).body
+		offset = 5 * MINUTE
+		await h.call('POST', `/episodes/${made.id}/logs`, { token: user.token, body: line })
+		const first = (await episode(made.id)).body.lastActivityAt
+		offset += 300
+		await h.call('POST', `/episodes/${made.id}/logs`, { token: user.token, body: line })
+		expect((await episode(made.id)).body.lastActivityAt).toBe(first)
+		offset += 1_000
+		await h.call('POST', `/episodes/${made.id}/logs`, { token: user.token, body: line })
+		const moved = Date.parse((await episode(made.id)).body.lastActivityAt) - Date.parse(first)
+		expect(moved).toBeGreaterThanOrEqual(1_300)
+		expect(moved).toBeLessThan(1_500)
+	})
+})
+
 describe('stale', () => {
 	it('a running episode silent for STALE_AFTER answers status "stale" and is filtered as such, its stored status untouched; the next write makes it running again', async () => {
 		offset = 0

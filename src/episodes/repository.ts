@@ -58,6 +58,8 @@ export class EpisodeRepository {
 	/** The name key of each id whose row is in `rows`. */
 	private readonly names: BoundedMap<number, string>
 	private readonly now: () => number
+	/** When this process last wrote each episode's last activity. */
+	private readonly activityWritten: BoundedMap<number, number>
 	/** Episodes written to since the group commit began (`touch`). */
 	private readonly active = new Set<number>()
 	private readonly q
@@ -71,6 +73,7 @@ export class EpisodeRepository {
 		this.refs = new BoundedMap(cacheSize)
 		this.rows = new BoundedMap(cacheSize)
 		this.names = new BoundedMap(cacheSize)
+		this.activityWritten = new BoundedMap(cacheSize)
 		this.q = {
 			// raw, and charged to no request: one statement for the whole group
 			touch: db.$client.prepare<never, [number, string]>('UPDATE episodes SET last_activity_at = ?1 WHERE id IN (SELECT value FROM json_each(?2))'),
@@ -157,6 +160,10 @@ export class EpisodeRepository {
 	 * no request (a write costs no extra statement).
 	 */
 	touch(tx: Tx, episodeId: number): void {
+		// written at most once a second an episode: a run logging hundreds of times a second would
+		// otherwise rewrite its row in every group commit, for a time read against minutes (STALE_AFTER)
+		const written = this.activityWritten.get(episodeId)
+		if (written !== undefined && this.now() - written < ACTIVITY_EVERY_MS) return
 		this.active.add(episodeId)
 		tx.beforeCommit('episodes.lastActivityAt', (afterCommit) => {
 			const ids = [...this.active]
@@ -164,7 +171,10 @@ export class EpisodeRepository {
 			const now = this.now()
 			this.q.touch.run(now, JSON.stringify(ids))
 			afterCommit(() => {
-				for (const id of ids) this.activityChanged(id, new Date(now))
+				for (const id of ids) {
+					this.activityWritten.set(id, now)
+					this.activityChanged(id, new Date(now))
+				}
 			})
 		})
 	}
@@ -273,6 +283,9 @@ export class EpisodeRepository {
 		if (row && row.id === id) this.rows.set(key!, { ...row, lastActivityAt: at })
 	}
 }
+
+/** An episode's last activity is kept to the second. */
+const ACTIVITY_EVERY_MS = 1000
 
 const nameKey = (projectId: number, name: string) => `${projectId}/${name}`
 
