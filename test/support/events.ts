@@ -1,4 +1,4 @@
-import type { Harness } from './harness'
+import { serverTiming, type Harness, type Reply } from './harness'
 
 /** One server-sent event as a client parses it (the text/event-stream format, by hand: no EventSource in Bun). */
 export interface ReceivedEvent {
@@ -111,6 +111,27 @@ export class EventReader {
 		await this.reader.cancel().catch(() => {})
 		await this.done
 	}
+}
+
+/**
+ * Opens a stream in process and reads it only up to its opening event (`ready` or `reset`), then lets
+ * it go: a reply the access tables check like any other (a refusal is the error body, as JSON).
+ */
+export async function openStreamOnce(h: Harness, path: string, token: string | undefined): Promise<Reply> {
+	const response = await h.fetch(new Request(`http://dreamlake.test${path}`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } }))
+	if (!response.headers.get('content-type')?.startsWith('text/event-stream')) {
+		const text = await response.text()
+		return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers, db: serverTiming(response.headers) }
+	}
+	const reader = response.body!.getReader()
+	let text = ''
+	while (!/event: (ready|reset)\n/.test(text)) {
+		const { value, done } = await reader.read()
+		if (done) break
+		text += new TextDecoder().decode(value)
+	}
+	await reader.cancel()
+	return { status: response.status, body: text, headers: response.headers, db: serverTiming(response.headers) }
 }
 
 /** The harness's app behind a real Bun.serve on a free port (the stream over real HTTP); stop() it after. */
