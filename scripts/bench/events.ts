@@ -23,6 +23,8 @@ export interface EventFigures {
 		fromAnsweredMs: { p50: number; p99: number }
 		/** Probes every subscriber received, of those sent. */
 		delivered: number
+		/** CPU the subscriber processes used per second (all of them): near 1,000 ms, the readers were the limit. */
+		readersCpuMsPerSecond: number
 		expected: number
 	}
 	rss: { beforeMb: number; subscribedMb: number; peakMb: number; growthMb: number }
@@ -99,9 +101,15 @@ export async function measureEvents(work: Workspace, binary: string, keys: KeySe
 	// each prints "ready" once every stream of its own has its opening event
 	await Promise.all(outputs.map((output) => output.ready))
 	const subscribedMb = rssMb(serverPid)
+	const readersCpu0 = readers.map((reader) => cpuTime(reader.pid))
 	let peakMb = subscribedMb
 	const sampler = setInterval(() => (peakMb = Math.max(peakMb, rssMb(serverPid))), 100)
+	const watchedStart = performance.now()
 	const watched = await phase(firstWatchedProbe)
+	const readersCpuMsPerSecond = readers.reduce((sum, reader, i) => {
+		const [a, b] = [readersCpu0[i], cpuTime(reader.pid)]
+		return a && b ? sum + (b.user + b.system - a.user - a.system) / 1000 : Number.NaN
+	}, 0) / ((performance.now() - watchedStart) / 1000)
 	// the last events on their way
 	await Bun.sleep(1000)
 	clearInterval(sampler)
@@ -141,12 +149,13 @@ export async function measureEvents(work: Workspace, binary: string, keys: KeySe
 			fromAnsweredMs: { p50: percentile(fromAnswered, 0.5), p99: percentile(fromAnswered, 0.99) },
 			delivered,
 			expected,
+			readersCpuMsPerSecond,
 		},
 		rss: { beforeMb, subscribedMb, peakMb, growthMb: peakMb - beforeMb },
 	}
 	const w = figures.watched
 	console.log(
-		`  events: ${subscribers} subscribers, ${seconds} s a phase; write→event p50 ${w.fromSentMs.p50.toFixed(1)} ms, p99 ${w.fromSentMs.p99.toFixed(1)} ms (from the answer: p99 ${w.fromAnsweredMs.p99.toFixed(1)}); ${delivered}/${expected} delivered; RSS ${beforeMb.toFixed(1)} → ${subscribedMb.toFixed(1)} → peak ${peakMb.toFixed(1)} MB; writes ${alone.linesPerSecond.toFixed(0)}/${w.linesPerSecond.toFixed(0)} lines/s, p99 ${alone.writeP99Ms.toFixed(1)}/${w.writeP99Ms.toFixed(1)} ms, server CPU ${alone.serverCpuMsPerSecond.toFixed(0)}/${w.serverCpuMsPerSecond.toFixed(0)} ms/s (alone/watched)`,
+		`  events: ${subscribers} subscribers, ${seconds} s a phase; write→event p50 ${w.fromSentMs.p50.toFixed(1)} ms, p99 ${w.fromSentMs.p99.toFixed(1)} ms (from the answer: p99 ${w.fromAnsweredMs.p99.toFixed(1)}); ${delivered}/${expected} delivered; RSS ${beforeMb.toFixed(1)} → ${subscribedMb.toFixed(1)} → peak ${peakMb.toFixed(1)} MB; writes ${alone.linesPerSecond.toFixed(0)}/${w.linesPerSecond.toFixed(0)} lines/s, p99 ${alone.writeP99Ms.toFixed(1)}/${w.writeP99Ms.toFixed(1)} ms, server CPU ${alone.serverCpuMsPerSecond.toFixed(0)}/${w.serverCpuMsPerSecond.toFixed(0)} ms/s (alone/watched), readers' CPU ${readersCpuMsPerSecond.toFixed(0)} ms/s`,
 	)
 	return figures
 }

@@ -87,7 +87,7 @@ function markdown(report: Report): string {
 			`| log lines / s written | ${e.alone.linesPerSecond.toFixed(0)} | ${w.linesPerSecond.toFixed(0)} (${((w.linesPerSecond / e.alone.linesPerSecond) * 100).toFixed(1)}%) | within 10% |`,
 			`| track points / s written | ${e.alone.pointsPerSecond.toFixed(0)} | ${w.pointsPerSecond.toFixed(0)} (${((w.pointsPerSecond / e.alone.pointsPerSecond) * 100).toFixed(1)}%) | within 10% |`,
 			`| write latency p50 / p99 | ${e.alone.writeP50Ms.toFixed(1)} / ${e.alone.writeP99Ms.toFixed(1)} ms | ${w.writeP50Ms.toFixed(1)} / ${w.writeP99Ms.toFixed(1)} ms | reported |`,
-			`| server CPU per second | ${e.alone.serverCpuMsPerSecond.toFixed(0)} ms | ${w.serverCpuMsPerSecond.toFixed(0)} ms | reported |`,
+			`| server CPU per second | ${e.alone.serverCpuMsPerSecond.toFixed(0)} ms | ${w.serverCpuMsPerSecond.toFixed(0)} ms (the readers' processes: ${w.readersCpuMsPerSecond.toFixed(0)} ms) | reported |`,
 			`| server RSS | ${e.rss.beforeMb.toFixed(1)} MB | ${e.rss.subscribedMb.toFixed(1)} MB subscribed, peak ${e.rss.peakMb.toFixed(1)} MB (+${e.rss.growthMb.toFixed(1)} MB) | growth ≤ 64 MB |`,
 		)
 	}

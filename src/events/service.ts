@@ -16,7 +16,7 @@ export interface StreamLimits extends StreamTimings {
 	maxStreamsPerUser: number
 }
 
-export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxStreams: 10_000, maxStreamsPerUser: 100, queueBytes: 2 ** 20, heartbeatMs: 15_000, recheckMs: 5_000 }
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxStreams: 10_000, maxStreamsPerUser: 100, queueBytes: 256 * 1024, heartbeatMs: 15_000, recheckMs: 5_000 }
 
 /** What opens a stream: who reads, and what the request says of where to resume. */
 export interface StreamRequest {

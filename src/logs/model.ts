@@ -60,7 +60,7 @@ export const toLogLine = (sequence: number, row: LogRow): LogLine => ({
 })
 
 /** Message bytes at most that a `logs` event carries; past them it names the range only, to read with GET …/logs. */
-export const EVENT_LINES_MAX_BYTES = 256 * 1024
+export const EVENT_LINES_MAX_BYTES = 64 * 1024
 
 /** A line as stored: level as its code, times in microseconds, metadata as JSON text. */
 export interface LogRow {
