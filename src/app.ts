@@ -17,6 +17,7 @@ import { FileService } from './files/service'
 import { EpisodeRepository } from './episodes/repository'
 import { EpisodeService } from './episodes/service'
 import { errorHandler } from './http/error-handler'
+import { TableExports } from './export'
 import { callerGuard } from './auth/guard'
 import { health } from './http/health'
 import { notImplementedRoutes } from './http/not-implemented'
@@ -104,6 +105,8 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 	const parameters = new ParameterService(new ParameterRepository(db, writes, episodeRows), episodes)
 	const tracks = new TrackService(new TrackRepository(db, writes, episodeRows, { cacheSize }), episodes)
 	const files = new FileService(new FileRepository(db, writes, episodeRows), fileStore, episodes, maxFileSize)
+	// every download of a table (a track, logs, the episodes table), streamed as the client reads
+	const exports = new TableExports(log)
 	const authority = devIdp?.deviceAuthority() ?? deviceAuthority ?? httpDeviceAuthority(vuerAuthUrl)
 	return (
 		// normalize: false, so a body with unknown fields is refused instead of silently trimmed
@@ -138,7 +141,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 			.use(episodeRoutes(episodes, guard))
 			.use(logRoutes(logs, guard))
 			.use(parameterRoutes(parameters, guard))
-			.use(trackRoutes(tracks, guard))
+			.use(trackRoutes(tracks, guard, exports))
 			.use(fileRoutes(files, guard))
 			.use(notImplementedRoutes(guard))
 			.use(dashboard.routes())
