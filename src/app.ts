@@ -139,7 +139,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 			.use(namespaceRoutes(namespaces, keys, invitations, projects, episodes, files, guard))
 			.use(projectRoutes(projects, episodes, guard))
 			.use(episodeRoutes(episodes, guard))
-			.use(logRoutes(logs, guard))
+			.use(logRoutes(logs, guard, exports))
 			.use(parameterRoutes(parameters, guard))
 			.use(trackRoutes(tracks, guard, exports))
 			.use(fileRoutes(files, guard))

@@ -30,8 +30,12 @@ export function csvEncoder(columns: TableColumn[]): TableEncoder {
 			let out = ''
 			const last = values.length - 1
 			for (let r = 0; r < rows; r++) {
-				for (let c = 0; c < last; c++) out += csvValue(values[c]![r]) + ','
-				out += csvValue(values[last]![r]) + '\r\n'
+				for (let c = 0; c < last; c++) {
+					const value = values[c]![r]
+					out += (typeof value === 'number' ? '' + value : csvValue(value)) + ','
+				}
+				const value = values[last]![r]
+				out += (typeof value === 'number' ? '' + value : csvValue(value)) + '\r\n'
 			}
 			return utf8.encode(out)
 		},
@@ -62,7 +66,7 @@ export function ndjsonEncoder(columns: TableColumn[]): TableEncoder {
 }
 
 /** Plain text, one line a row as `line` writes it (a log line, say). */
-export function textEncoder(line: (values: unknown[][], row: number) => string): TableEncoder {
+export function textEncoder(line: (values: ArrayLike<unknown>[], row: number) => string): TableEncoder {
 	return {
 		header: () => undefined,
 		add({ rows, values }) {

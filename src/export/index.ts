@@ -40,7 +40,7 @@ export interface ExportRequest {
 	/** What is exported, for the log line: `track`, `logs`, `episodes`. */
 	what: string
 	/** For `text`: one row as a line. */
-	line?: (values: unknown[][], row: number) => string
+	line?: (values: ArrayLike<unknown>[], row: number) => string
 }
 
 /**
@@ -121,7 +121,7 @@ export class TableExports {
 	}
 }
 
-function encoderOf(format: ExportFormat, columns: TableColumn[], line?: (values: unknown[][], row: number) => string): TableEncoder {
+function encoderOf(format: ExportFormat, columns: TableColumn[], line?: (values: ArrayLike<unknown>[], row: number) => string): TableEncoder {
 	if (format === 'csv') return csvEncoder(columns)
 	if (format === 'ndjson') return ndjsonEncoder(columns)
 	if (format === 'parquet') return parquetEncoder(columns)

@@ -15,10 +15,10 @@ export interface TableColumn {
 	kind: ColumnKind
 }
 
-/** Rows `values[column][row]`; `undefined` or `null`: the row has no value there. */
+/** Rows `values[column][row]`; `undefined` or `null` (or past a column's end): the row has no value there. */
 export interface RowBatch {
 	rows: number
-	values: unknown[][]
+	values: ArrayLike<unknown>[]
 }
 
 export interface TableSource {

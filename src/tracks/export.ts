@@ -15,15 +15,13 @@ export interface ExportWindow {
 	keys?: string[]
 }
 
-/** Rows a batch gathers at least (whole chunks: 4,096 points at most each) before it is handed on. */
-const BATCH_ROWS = 8192
 /** Chunks the kinds pass reads before it yields to other requests. */
 const KINDS_SLICE = 64
 
 /**
- * A track's window as a table: `index` (int64), then one column per key, `_ts` first. Chunks are
- * read a batch at a time, each batch from a statement of its own, closed before the rows are handed
- * on: nothing holds the connection while the client reads.
+ * A track's window as a table: `index` (int64), then one column per key, `_ts` first. A batch is
+ * a chunk (4,096 points at most), read by a statement of its own that is closed before the rows are
+ * handed on: nothing holds the connection while the client reads.
  */
 export class TrackTable implements TableSource {
 	private cursor: number
@@ -68,35 +66,57 @@ export class TrackTable implements TableSource {
 		return [{ name: 'index', kind: 'int64' }, ...this.keys.map((key, i) => ({ name: names[i]!, kind: key === '_ts' || kinds.get(key) !== false ? ('float64' as const) : ('json' as const) }))]
 	}
 
+	/** The rows of the next chunk of the window that has any (a chunk's column as it is, where no `_ts` bound filters it). */
 	next(): RowBatch | undefined {
-		if (this.cursor >= this.to) return undefined
-		const index: number[] = []
-		const values: unknown[][] = this.keys.map(() => [])
-		let next = this.to
-		for (const chunk of this.repository.chunks(this.meter, this.track.id, this.cursor, this.to, this.time)) {
-			const decoded = decodeChunk(chunk.data, this.wanted)
-			const from = Math.max(this.cursor - chunk.startIndex, 0)
-			const upto = Math.min(decoded.count, this.to - chunk.startIndex)
-			const columns = this.keys.map((key) => columnValues(decoded, key))
-			const ts = this.time && columnValues(decoded, '_ts')
-			for (let i = from; i < upto; i++) {
-				if (this.time) {
-					const t = ts?.[i]
-					if (typeof t !== 'number' || t < this.time.start || t > this.time.end) continue
-				}
-				index.push(chunk.startIndex + i)
-				for (let k = 0; k < columns.length; k++) values[k]!.push(columns[k]?.[i])
-			}
-			if (index.length >= BATCH_ROWS) {
+		while (this.cursor < this.to) {
+			let batch: RowBatch | undefined
+			let next = this.to
+			// one row of the statement, and it is closed (leaving the loop) before the rows are handed on
+			for (const chunk of this.repository.chunks(this.meter, this.track.id, this.cursor, this.to, this.time)) {
+				const decoded = decodeChunk(chunk.data, this.wanted)
+				const from = Math.max(this.cursor - chunk.startIndex, 0)
+				const upto = Math.min(decoded.count, this.to - chunk.startIndex)
 				next = chunk.startIndex + upto
+				batch = this.time ? this.inTime(decoded, chunk.startIndex, from, upto, this.time) : this.rows(decoded, chunk.startIndex, from, upto)
 				break
 			}
+			this.cursor = next
+			if (batch && batch.rows > 0) return batch
 		}
-		this.cursor = next
-		if (index.length === 0) return undefined
+		return undefined
+	}
+
+	/** Points `from` to `upto` of a chunk, each column sliced whole from the decoded one. */
+	private rows(decoded: ReturnType<typeof decodeChunk>, startIndex: number, from: number, upto: number): RowBatch {
+		const index = new Array<number>(upto - from)
+		for (let i = from; i < upto; i++) index[i - from] = startIndex + i
+		const values = this.keys.map((key) => {
+			const column = decoded.columns.find((c) => c.key === key)
+			if (!column) return NONE
+			const all = column.present === null ? column.values : columnValues(decoded, key)!
+			return from === 0 && upto === all.length ? all : all.slice(from, upto)
+		})
+		return { rows: upto - from, values: [index, ...values] }
+	}
+
+	/** The points of a chunk within the `_ts` bounds. */
+	private inTime(decoded: ReturnType<typeof decodeChunk>, startIndex: number, from: number, upto: number, time: { start: number; end: number }): RowBatch {
+		const columns = this.keys.map((key) => columnValues(decoded, key) ?? NONE)
+		const ts = columnValues(decoded, '_ts') ?? NONE
+		const index: number[] = []
+		const values: unknown[][] = this.keys.map(() => [])
+		for (let i = from; i < upto; i++) {
+			const t = ts[i]
+			if (typeof t !== 'number' || t < time.start || t > time.end) continue
+			index.push(startIndex + i)
+			for (let k = 0; k < columns.length; k++) values[k]!.push(columns[k]![i])
+		}
 		return { rows: index.length, values: [index, ...values] }
 	}
 }
+
+/** The column of a key the chunk lacks: every row reads `undefined`. */
+const NONE: readonly unknown[] = []
 
 const EMPTY: ReadonlySet<string> = new Set()
 
