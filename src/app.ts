@@ -138,7 +138,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 			.use(browserSessionRoutes(auth, authority, { trustProxy: exchangeLimits.trustProxy, perMinute: exchangeLimits.perMinute, sessionSeconds }, log))
 			.use(namespaceRoutes(namespaces, keys, invitations, projects, episodes, files, guard))
 			.use(projectRoutes(projects, episodes, guard))
-			.use(episodeRoutes(episodes, guard))
+			.use(episodeRoutes(episodes, guard, exports))
 			.use(logRoutes(logs, guard, exports))
 			.use(parameterRoutes(parameters, guard))
 			.use(trackRoutes(tracks, guard, exports))

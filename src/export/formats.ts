@@ -24,18 +24,17 @@ function csvValue(value: unknown): string {
 }
 
 export function csvEncoder(columns: TableColumn[]): TableEncoder {
+	// null is JSON's, written as such in a json column; in any other it is no value, as absent
+	const nulls = columns.map((c) => (c.kind === 'json' ? 'null' : ''))
+	const field = (value: unknown, c: number) => (typeof value === 'number' ? '' + value : value === null ? nulls[c]! : csvValue(value))
 	return {
 		header: () => utf8.encode(columns.map((c) => csvField(c.name)).join(',') + '\r\n'),
 		add({ rows, values }) {
 			let out = ''
 			const last = values.length - 1
 			for (let r = 0; r < rows; r++) {
-				for (let c = 0; c < last; c++) {
-					const value = values[c]![r]
-					out += (typeof value === 'number' ? '' + value : csvValue(value)) + ','
-				}
-				const value = values[last]![r]
-				out += (typeof value === 'number' ? '' + value : csvValue(value)) + '\r\n'
+				for (let c = 0; c < last; c++) out += field(values[c]![r], c) + ','
+				out += field(values[last]![r], last) + '\r\n'
 			}
 			return utf8.encode(out)
 		},
