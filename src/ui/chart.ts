@@ -55,7 +55,8 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 	const grid = h('div', { class: 'charts' })
 	const status = h('p', { class: 'muted chart-status' })
 	const reset = h('button', { type: 'button', class: 'link', hidden: true }, 'Reset zoom')
-	const element = h('div', { class: 'track', data: { testid: 'track', track: track.name } }, h('div', { class: 'track-head' }, h('h3', null, track.name), h('span', { class: 'muted' }, `${number(track.totalDataPoints)} points`), reset), status, grid)
+	const downloads = exportLinks(episodeId, track.name)
+	const element = h('div', { class: 'track', data: { testid: 'track', track: track.name } }, h('div', { class: 'track-head' }, h('h3', null, track.name), h('span', { class: 'muted' }, `${number(track.totalDataPoints)} points`), reset, downloads.element), status, grid)
 	const plots: { key: string; u: uPlot }[] = []
 	/** Each chart's first draw on its canvas. */
 	const firstDraws: Promise<void>[] = []
@@ -85,6 +86,7 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 		const series = await readSeries(episodeId, track.name, keys, x, bucketsFor(width()), window, signal)
 		if (mine !== reads || signal.aborted) return
 		reset.hidden = zoom === undefined
+		downloads.show(window)
 		const drawable = keys.filter((key) => hasNumbers(series, key))
 		status.textContent = series.points === 0 ? 'No points in this window.' : drawable.length === 0 ? 'No numeric values to chart.' : series.points > series.buckets ? `${number(series.points)} points in ${number(series.buckets)} buckets: line = mean, band = min to max` : ''
 		if (plots.length === 0) {
@@ -190,4 +192,14 @@ export function overlayChart(title: string, lines: { label: string; x: number[];
 		joined,
 		box,
 	)
+}
+
+/** Download links of a track as CSV and Parquet: of the window the chart shows (the whole track until it is zoomed). */
+function exportLinks(episodeId: string, trackName: string) {
+	const links = (['csv', 'parquet'] as const).map((format) => h('a', { class: 'download', download: '', data: { testid: `export-${format}` }, title: `Download as ${format === 'csv' ? 'CSV' : 'Parquet'}` }, format === 'csv' ? 'CSV' : 'Parquet'))
+	const show = (window: Window) => {
+		links.forEach((link, i) => (link.href = `${path('episodes', episodeId, 'tracks', trackName)}/export${qs({ format: i === 0 ? 'csv' : 'parquet', ...window })}`))
+	}
+	show({})
+	return { element: h('span', { class: 'downloads' }, 'Download ', links[0], ' · ', links[1]), show }
 }
