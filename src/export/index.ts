@@ -1,7 +1,7 @@
 import type { DbMeter } from '../db/meter'
 import { contentDisposition } from '../http/download'
 import { invalidQuery } from '../http/errors'
-import type { Logger } from '../log'
+import { describeError, type Logger } from '../log'
 import { csvEncoder, ndjsonEncoder, textEncoder, type TableEncoder } from './formats'
 import { parquetEncoder } from './parquet'
 import type { TableColumn, TableSource } from './table'
@@ -97,7 +97,7 @@ export class TableExports {
 						}
 					} catch (error) {
 						end('failed')
-						log.error('export failed', { what, format, error: error instanceof Error ? error.message : String(error) })
+						log.error('export failed', { what, format, rows, ...describeError(error) })
 						controller.error(error)
 					}
 				},
