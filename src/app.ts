@@ -20,6 +20,7 @@ import { errorHandler } from './http/error-handler'
 import { eventRoutes } from './events'
 import { EventHub, type ReplayLimits } from './events/hub'
 import { DEFAULT_STREAM_LIMITS, EventService, type StreamLimits } from './events/service'
+import { TableExports } from './export'
 import { callerGuard } from './auth/guard'
 import { health } from './http/health'
 import { notImplementedRoutes } from './http/not-implemented'
@@ -112,6 +113,8 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 	const tracks = new TrackService(new TrackRepository(db, writes, episodeRows, events, { cacheSize }), episodes)
 	const files = new FileService(new FileRepository(db, writes, episodeRows, events), fileStore, episodes, maxFileSize)
 	const streams = new EventService(events, episodes, auth, { ...DEFAULT_STREAM_LIMITS, ...eventStreams })
+	// every download of a table (a track, logs, the episodes table), streamed as the client reads
+	const exports = new TableExports(log)
 	const authority = devIdp?.deviceAuthority() ?? deviceAuthority ?? httpDeviceAuthority(vuerAuthUrl)
 	return (
 		// normalize: false, so a body with unknown fields is refused instead of silently trimmed
@@ -143,10 +146,10 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 			.use(browserSessionRoutes(auth, authority, { trustProxy: exchangeLimits.trustProxy, perMinute: exchangeLimits.perMinute, sessionSeconds }, log))
 			.use(namespaceRoutes(namespaces, keys, invitations, projects, episodes, files, guard))
 			.use(projectRoutes(projects, episodes, guard))
-			.use(episodeRoutes(episodes, guard))
-			.use(logRoutes(logs, guard))
+			.use(episodeRoutes(episodes, guard, exports))
+			.use(logRoutes(logs, guard, exports))
 			.use(parameterRoutes(parameters, guard))
-			.use(trackRoutes(tracks, guard))
+			.use(trackRoutes(tracks, guard, exports))
 			.use(fileRoutes(files, guard))
 			.use(eventRoutes(streams, guard, exchangeLimits.trustProxy))
 			.use(notImplementedRoutes(guard))

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { CryptoCeiling, LogsCeiling, TracksCeiling } from './ceilings'
 import type { EventFigures } from './events'
+import type { ExportFigures } from './export'
 import type { FileFigures } from './files'
 import { MEMORY_SAMPLES, type Memory } from './memory'
 import type { Scenario } from './rounds'
@@ -26,6 +27,7 @@ export interface Report {
 	trackReads: TrackReads | undefined
 	files: FileFigures | undefined
 	events: EventFigures | undefined
+	export: ExportFigures | undefined
 	peakRssMb: number
 	memory: Memory | undefined
 	startMs: { runs: number[]; median: number } | undefined
@@ -108,6 +110,17 @@ function markdown(report: Report): string {
 			const m = t.tenMillion
 			lines.push('', `Memory over 10,000,000 points ingested and read back (series and 100 pages of 10,000): server RSS ${m.rssBeforeMb.toFixed(1)} MB before, at most ${m.rssMaxMb.toFixed(1)} MB while ingesting (samples: ${m.samplesMb.map((v) => v.toFixed(0)).join(', ')}), ${m.rssAfterReadsMb.toFixed(1)} MB after the reads; ingest ${Math.round(m.pointsPerSecond).toLocaleString('en')} points/s.`)
 		}
+	}
+	if (report.export) {
+		const e = report.export
+		lines.push(
+			'',
+			`Export: a track of ${e.points.toLocaleString('en')} points {_ts, step, loss}, ${(e.trackBytes / 1e6).toFixed(1)} MB on disk (database pages in use, before and after its ingest), downloaded whole by one client:`,
+			'',
+			'| Format (download) | size | time | points/s (target ≥ 1,000,000) | server RSS growth (target ≤ 64 MB) |',
+			'|---|---|---|---|---|',
+			...e.runs.map((r) => `| ${r.format === 'csv' ? 'CSV' : 'Parquet'} (${r.attempt}) | ${(r.bytes / 1e6).toFixed(1)} MB${r.format === 'parquet' ? ` (${e.parquetToTrack.toFixed(2)}× the track on disk; target ≤ 1.5×)` : ''} | ${r.seconds.toFixed(2)} s | ${Math.round(r.pointsPerSecond).toLocaleString('en')} | ${r.rssGrowthMb.toFixed(1)} MB (${r.rssBeforeMb.toFixed(0)} → ${r.rssMaxMb.toFixed(0)}) |`),
+		)
 	}
 	if (report.memory) {
 		lines.push(

@@ -12,6 +12,7 @@ import { projectNotFound, type ProjectService } from '../projects/service'
 import { isProjectSlug, projectSlugOf } from '../projects/model'
 import type { EpisodePatch, EpisodeUpsert } from './model'
 import type { EpisodeChanges, EpisodeListing, EpisodeRef, EpisodeRepository } from './repository'
+import { EpisodeTable, type EpisodeColumnGroup } from './export'
 
 /** A count of something under an episode that another feature keeps (logs, tracks, files). */
 export type EpisodeCounter = (meter: DbMeter, episodeId: number) => number
@@ -46,6 +47,7 @@ interface EpisodePlace {
  */
 export class EpisodeService {
 	private readonly counters = new Map<keyof EpisodeCounts, EpisodeCounter>()
+	private readonly columnGroups = new Map<string, EpisodeColumnGroup>()
 
 	constructor(
 		readonly repository: EpisodeRepository,
@@ -64,6 +66,11 @@ export class EpisodeService {
 	/** Lets a feature that keeps data under episodes report its count in single reads. */
 	addCounter(name: keyof EpisodeCounts, counter: EpisodeCounter): void {
 		this.counters.set(name, counter)
+	}
+
+	/** Lets a feature that keeps values per episode add them to the episodes table export, as `<prefix>.<key>` columns. */
+	addColumnGroup(prefix: string, group: EpisodeColumnGroup): void {
+		this.columnGroups.set(prefix, group)
 	}
 
 	/**
@@ -140,6 +147,17 @@ export class EpisodeService {
 		// what was deleted is its members' to restore
 		if (scope.role === null && filters.deleted) return { project, rows: [], total: 0 }
 		return { project, ...this.repository.list(meter, project.id, { ...filters, staleBefore: this.staleBefore(), offset: page.offset, limit: page.pageSize }) }
+	}
+
+	/**
+	 * GET …/projects/{project}/episodes/export: the episodes `list` gives for these filters, every
+	 * page of them, as a table with the column groups features added (parameters). The access
+	 * check is made now (a 404 before anything is streamed) and again with each page.
+	 */
+	exportTable(meter: DbMeter, reader: Reader, ns: string, projectSegment: string, filters: Omit<EpisodeListing, 'offset' | 'limit' | 'staleBefore'>): EpisodeTable {
+		const page = (page: Page) => this.list(meter, reader, ns, projectSegment, page, filters).rows
+		page({ page: 1, pageSize: 1, offset: 0 })
+		return new EpisodeTable(meter, page, this.columnGroups, this.staleBefore())
 	}
 
 	/** PATCH /episodes/{id}. */

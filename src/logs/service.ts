@@ -5,6 +5,7 @@ import type { EpisodeService } from '../episodes/service'
 import { formatRowId } from '../db/ids'
 import { formatMicros, logRows, toLogLine, type LogLine, type LogsAppend } from './model'
 import type { LogQuery, LogRepository } from './repository'
+import { LogTable } from './export'
 
 /** Log lines under an episode: batched appends with gapless sequence numbers, paged reads, stats. */
 export class LogService {
@@ -32,6 +33,12 @@ export class LogService {
 		const logs: LogLine[] = rows.map((row) => toLogLine(row.sequence, row))
 		const nextSequence = rows.length > 0 ? rows[rows.length - 1]!.sequence : (query.afterSequence ?? -1)
 		return { logs, hasMore, nextSequence }
+	}
+
+	/** GET /episodes/{id}/logs/export: every line the filters match, read a page at a time while the client takes them. */
+	exportTable(meter: DbMeter, caller: Reader, episodeSegment: string, query: Omit<LogQuery, 'limit'>): LogTable {
+		const episode = this.episodes.readable(meter, caller, episodeSegment)
+		return new LogTable(this.repository, meter, episode.id, query)
 	}
 
 	/** GET /episodes/{id}/logs/stats: from the episode's summary row, not a scan. */

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import { newRowId } from '../db/ids'
 import { metered, type DbMeter } from '../db/meter'
@@ -39,6 +39,13 @@ export class ParameterRepository {
 
 	current(meter: DbMeter, episodeId: number): ParametersRow | undefined {
 		return metered(meter, () => this.q.current.get({ episodeId }))
+	}
+
+	/** The current parameters of each of these episodes that has any. */
+	currentOf(meter: DbMeter, episodeIds: number[]): Map<number, Record<string, unknown>> {
+		if (episodeIds.length === 0) return new Map()
+		const rows = metered(meter, () => this.db.select({ episodeId: parameters.episodeId, data: parameters.data }).from(parameters).where(inArray(parameters.episodeId, episodeIds)).all())
+		return new Map(rows.map((row) => [row.episodeId, row.data]))
 	}
 
 	/**

@@ -72,7 +72,8 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 	const status = h('p', { class: 'muted chart-status' })
 	const reset = h('button', { type: 'button', class: 'link', hidden: true }, 'Reset zoom')
 	const total = h('span', { class: 'muted', data: { testid: 'track-total' } }, `${number(track.totalDataPoints)} points`)
-	const element = h('div', { class: 'track', data: { testid: 'track', track: track.name } }, h('div', { class: 'track-head' }, h('h3', null, track.name), total, reset), status, grid)
+	const downloads = exportLinks(episodeId, track.name)
+	const element = h('div', { class: 'track', data: { testid: 'track', track: track.name } }, h('div', { class: 'track-head' }, h('h3', null, track.name), total, reset, downloads.element), status, grid)
 	const plots: { key: string; u: uPlot }[] = []
 	/** Each chart's first draw on its canvas. */
 	const firstDraws: Promise<void>[] = []
@@ -109,6 +110,7 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 		grown = 0
 		// the points the whole track's read holds: an event for points before it is nothing new
 		if (!zoomed && Object.keys(window).length === 0) covered = series.points
+		downloads.show(window)
 		const drawable = keys.filter((key) => hasNumbers(series, key))
 		status.textContent = series.points === 0 ? 'No points in this window.' : drawable.length === 0 ? 'No numeric values to chart.' : series.points > series.buckets ? `${number(series.points)} points in ${number(series.buckets)} buckets: line = mean, band = min to max` : ''
 		if (plots.length === 0) {
@@ -262,4 +264,14 @@ export function overlayChart(title: string, lines: { label: string; x: number[];
 		joined,
 		box,
 	)
+}
+
+/** Download links of a track as CSV and Parquet: of the window the chart shows (the whole track until it is zoomed). */
+function exportLinks(episodeId: string, trackName: string) {
+	const links = (['csv', 'parquet'] as const).map((format) => h('a', { class: 'download', download: '', data: { testid: `export-${format}` }, title: `Download as ${format === 'csv' ? 'CSV' : 'Parquet'}` }, format === 'csv' ? 'CSV' : 'Parquet'))
+	const show = (window: Window) => {
+		links.forEach((link, i) => (link.href = `${path('episodes', episodeId, 'tracks', trackName)}/export${qs({ format: i === 0 ? 'csv' : 'parquet', ...window })}`))
+	}
+	show({})
+	return { element: h('span', { class: 'downloads' }, 'Download ', links[0], ' · ', links[1]), show }
 }

@@ -24,6 +24,10 @@ export async function logsTab(episode: Episode, query: URLSearchParams, scope: S
 	})
 	const list = h('ol', { class: 'logs', data: { testid: 'logs' }, aria: { live: 'polite', label: 'Log lines' } })
 	const earlier = h('button', { type: 'button', class: 'link', hidden: true }, 'Load earlier lines')
+	// downloads of every line the filters match, not only those shown
+	const downloads = (['ndjson', 'text'] as const).map((format) => h('a', { class: 'download', download: '', data: { testid: `export-${format}` } }, format === 'ndjson' ? 'NDJSON' : 'Text'))
+	const linkDownloads = (f: { level: string; search: string }) =>
+		downloads.forEach((link, i) => (link.href = `${path('episodes', episode.id)}/logs/export${qs({ format: i === 0 ? 'ndjson' : 'text', ...f })}`))
 	const viewport = h('div', { class: 'log-viewport' }, earlier, list)
 	let first: number | null = null
 	let last = -1
@@ -47,6 +51,7 @@ export async function logsTab(episode: Episode, query: URLSearchParams, scope: S
 	const reload = async () => {
 		const mine = ++generation
 		const f = filters()
+		linkDownloads(f)
 		scope.setQuery(new URLSearchParams({ ...(f.level && { level: f.level }), ...(f.search && { q: f.search }) }))
 		const page = await api<LogPage>(`${path('episodes', episode.id)}/logs${qs({ dir: 'desc', limit: PAGE, ...f })}`, { signal: scope.signal })
 		if (mine !== generation) return
@@ -114,5 +119,5 @@ export async function logsTab(episode: Episode, query: URLSearchParams, scope: S
 	await reload()
 	// lines written while the first page was read
 	catchUp()
-	return h('div', null, h('div', { class: 'filters' }, levelBoxes.map((l) => l.label), search), viewport)
+	return h('div', null, h('div', { class: 'filters' }, levelBoxes.map((l) => l.label), search, h('span', { class: 'downloads' }, 'Download ', downloads[0], ' · ', downloads[1])), viewport)
 }

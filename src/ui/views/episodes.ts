@@ -49,6 +49,8 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 	const live = liveEvents(`${projectPath}/events`, scope)
 	/** The cells of each row shown that a change of its episode updates in place. */
 	const shown = new Map<string, { status: HTMLElement; updated: HTMLElement; updatedAt: string }>()
+	// every episode the filters match, in the table's order, not only this page
+	const download = h('a', { class: 'button', download: '', data: { testid: 'export-csv' } }, 'Download CSV')
 
 	const syncUrl = () => {
 		const p = new URLSearchParams()
@@ -60,6 +62,7 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 		if (state.page > 1) p.set('page', String(state.page))
 		for (const m of state.metrics) p.append('m', metricId(m))
 		scope.setQuery(p)
+		download.href = `${projectPath}/episodes/export${qs({ format: 'csv', search: state.search, status: state.status, tags: state.tags.split(',').map((t) => t.trim()).filter(Boolean).join(','), order: state.order, dir: state.dir })}`
 	}
 	const updateCompare = () => {
 		compare.disabled = selected.size < 2
@@ -258,7 +261,7 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 		h('div', { class: 'toolbar' }, h('h1', null, about.name), summary, live.marker),
 		about.description ? h('p', { class: 'description' }, about.description) : null,
 		setting,
-		h('div', { class: 'filters' }, search, status, tags, metricPicker, compare),
+		h('div', { class: 'filters' }, search, status, tags, metricPicker, compare, download),
 		h('div', { class: 'table-wrap' }, table),
 		pager,
 	)
