@@ -363,6 +363,29 @@ describe('the PostgreSQL client and migrator', () => {
 		}
 	})
 
+	it("delivers a committed NOTIFY to another client's LISTEN, and a rolled-back one never (what cross-server cache invalidation will ride on)", async () => {
+		const listener = new SQL(postgres.url, { max: 1 })
+		const notifier = new SQL(postgres.url, { max: 1 })
+		const heard: string[] = []
+		const subscription = await listener.listen('dreamlake_parity', (payload) => heard.push(payload))
+		try {
+			await notifier.begin(async (tx) => void (await tx`SELECT pg_notify('dreamlake_parity', 'account:1')`))
+			await notifier
+				.begin(async (tx) => {
+					await tx`SELECT pg_notify('dreamlake_parity', 'account:2')`
+					throw new Error('roll back')
+				})
+				.catch(() => {})
+			await notifier`SELECT pg_notify('dreamlake_parity', 'account:3')`
+			for (let i = 0; i < 50 && heard.length < 2; i++) await Bun.sleep(20)
+			expect(heard).toEqual(['account:1', 'account:3'])
+		} finally {
+			await subscription.unlisten()
+			await listener.close()
+			await notifier.close()
+		}
+	})
+
 	it('uses TLS when the URL says sslmode=require', async () => {
 		const probe = new SQL(postgres.url, { max: 1 })
 		const [{ ssl }] = await probe`SHOW ssl`
