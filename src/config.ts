@@ -180,7 +180,7 @@ const isPostgresUrl = (value: string) => /^postgres(ql)?:\/\//i.test(value)
 const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']
 
 /** A URL as error messages may show it: the password (in the user part or `?password=`) replaced by `***`. */
-export function withoutPassword(value: string): string {
+function withoutPassword(value: string): string {
 	return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:)[^/?#]*@/i, '$1***@').replace(/([?&]password=)[^&#]*/gi, '$1***')
 }
 
