@@ -1,4 +1,5 @@
 import { IN_MEMORY } from './db/client'
+import type { PostgresSettings } from './db/postgres-client'
 
 /** One setting: read from `--flag` (wins) or the environment variable, else the default. */
 export interface Setting {
@@ -12,7 +13,8 @@ export interface Setting {
 export const SETTINGS = [
 	{ env: 'PORT', flag: '--port', default: '10334', help: 'TCP port to listen on (0 picks a free one)' },
 	{ env: 'HOST', flag: '--host', default: '127.0.0.1', help: 'address to bind; 0.0.0.0 to accept remote connections' },
-	{ env: 'DATABASE_URL', flag: '--database-url', default: './data/dreamlake.db', help: 'SQLite file (a file: prefix is accepted; :memory: for a throwaway database)' },
+	{ env: 'DATABASE_URL', flag: '--database-url', default: './data/dreamlake.db', help: 'SQLite file (a file: prefix is accepted; :memory: for a throwaway database), or postgres://user:password@host:5432/database (PostgreSQL, in progress: `migrate` only; ?sslmode=require for TLS)' },
+	{ env: 'DATABASE_POOL_SIZE', flag: '--database-pool-size', default: '10', help: 'PostgreSQL only: connections this server process keeps open at most' },
 	{ env: 'JWT_SECRET', flag: '--jwt-secret', help: 'HS256 secret for dreamlake tokens, at least 32 bytes; unset: generated once into the data folder (mode 0600)' },
 	{ env: 'JWT_EXPIRATION', flag: '--jwt-expiration', default: '30d', help: 'lifetime of a dreamlake token: 3600, 90s, 15m, 12h, 30d, 2w, or never' },
 	{ env: 'JWT_ISSUER', flag: '--jwt-issuer', default: 'dreamlake', help: '"iss" claim of dreamlake tokens' },
@@ -42,8 +44,10 @@ export type RawSettings = Partial<Record<SettingName, string>>
 export interface Config {
 	port: number
 	host: string
-	/** A file path, or `:memory:`. */
+	/** A file path, or `:memory:`. With PostgreSQL, the default file's: its folder still holds the files and the generated secret. */
 	databasePath: string
+	/** Set when DATABASE_URL names PostgreSQL. */
+	postgres?: PostgresSettings
 	/** `undefined`: use (or create) the secret file in the data folder. */
 	jwtSecret: string | undefined
 	/** `null`: tokens never expire. */
@@ -108,10 +112,14 @@ export function loadConfig(env: Record<string, string | undefined>, flags: RawSe
 	const vuerAuthAudience = raw('VUER_AUTH_AUDIENCE')
 	const vuerAuthPublicKey = raw('VUER_AUTH_PUBLIC_KEY')
 	const jwtSecret = raw('JWT_SECRET')
+	const databaseUrl = get('DATABASE_URL')
+	const poolSize = atLeastOne('DATABASE_POOL_SIZE', get('DATABASE_POOL_SIZE'))
+	const postgres = isPostgresUrl(databaseUrl) ? { url: postgresUrl(databaseUrl), poolSize } : undefined
 	return {
 		port: port(get('PORT')),
 		host: get('HOST'),
-		databasePath: databasePath(get('DATABASE_URL')),
+		databasePath: databasePath(postgres ? (SETTINGS.find((s) => s.env === 'DATABASE_URL') as Setting).default! : databaseUrl),
+		...(postgres && { postgres }),
 		jwtSecret: jwtSecret === undefined ? undefined : checkSecret('JWT_SECRET', jwtSecret),
 		jwtExpiresInSeconds: duration('JWT_EXPIRATION', get('JWT_EXPIRATION')),
 		jwtIssuer: get('JWT_ISSUER'),
@@ -173,9 +181,32 @@ function databasePath(value: string): string {
 	const path = value.startsWith('file:') ? value.slice('file:'.length).replace(/^\/\/(?=\/)/, '') : value
 	if (path === IN_MEMORY) return path
 	if (path === '' || /^[a-z]+:\/\//i.test(path)) {
-		throw new ConfigError('DATABASE_URL', `"${value}" is not a SQLite file path (expected e.g. ./data/dreamlake.db, file:/var/lib/dreamlake/db.sqlite or :memory:).`)
+		throw new ConfigError('DATABASE_URL', `"${value}" is not a SQLite file path (expected e.g. ./data/dreamlake.db, file:/var/lib/dreamlake/db.sqlite or :memory:, or a postgres:// URL).`)
 	}
 	return path
+}
+
+const isPostgresUrl = (value: string) => /^postgres(ql)?:\/\//i.test(value)
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']
+
+/** A URL as error messages may show it: the password (in the user part or `?password=`) replaced by `***`. */
+function withoutPassword(value: string): string {
+	return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:)[^/?#]*@/i, '$1***@').replace(/([?&]password=)[^&#]*/gi, '$1***')
+}
+
+/** A postgres:// or postgresql:// URL the client can connect with: a host, a port, a known sslmode. */
+function postgresUrl(value: string): string {
+	const shown = withoutPassword(value)
+	let url: URL
+	try {
+		url = new URL(value)
+	} catch {
+		throw new ConfigError('DATABASE_URL', `"${shown}" is not a URL (expected e.g. postgres://user:password@host:5432/database).`)
+	}
+	if (url.hostname === '' && !url.searchParams.has('host')) throw new ConfigError('DATABASE_URL', `"${shown}" names no host (expected e.g. postgres://user:password@host:5432/database).`)
+	const sslmode = url.searchParams.get('sslmode')
+	if (sslmode !== null && !SSL_MODES.includes(sslmode)) throw new ConfigError('DATABASE_URL', `sslmode "${sslmode}" is not one of ${SSL_MODES.join(', ')}.`)
+	return value
 }
 
 export function checkSecret(variable: string, value: string): string {

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { cpus } from 'node:os'
 import { KeyServer } from '../../test/support/key-server'
 import { median } from '../startup'
-import { measureCeilings } from './ceilings'
+import { measureCeilings, postgresCeilings } from './ceilings'
 import { pinned, pinThisProcessToLoadCore } from './cores'
 import { measureEvents } from './events'
 import { measureExport } from './export'
@@ -24,7 +24,7 @@ import { FETCH_LOOPS, hasWrk, loadGenerator } from './wrk'
 import { Workspace } from './work'
 
 const options = readOptions()
-if (!hasWrk && !options.smoke) {
+if (!hasWrk && !options.smoke && options.database === 'sqlite') {
 	console.error('bun run bench needs wrk (the HTTP load generator). Install it with:  apt-get install wrk   (Debian/Ubuntu)')
 	process.exit(1)
 }
@@ -37,7 +37,8 @@ try {
 	work.cleanup()
 }
 
-async function main({ smoke, duration, connections, seedUsers: userCount, rounds, warmup, startRuns, binary, out, selected, team }: BenchOptions, work: Workspace) {
+async function main({ smoke, duration, connections, seedUsers: userCount, rounds, warmup, startRuns, binary, out, selected, team, database }: BenchOptions, work: Workspace) {
+	if (database === 'postgres') return measurePostgres(smoke, out)
 	await ensureBinary(binary, root)
 	const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Bun ${Bun.version}, ${process.platform}-${process.arch}`
 	console.log(`machine: ${machine}; load: ${hasWrk ? 'wrk' : 'fetch (no wrk; smoke only)'}, ${connections} connections, ${duration} s per scenario${pinned ? ', server on core 1, load on core 0' : ''}`)
@@ -88,4 +89,16 @@ async function main({ smoke, duration, connections, seedUsers: userCount, rounds
 		out,
 	)
 	if (smoke && scenarios.some((s) => s.requests === 0)) throw new Error('a scenario made no requests')
+}
+
+/** `--database postgres`: the server does not serve from PostgreSQL yet (issue 23), so its ceilings only, for the targets to be set against. */
+async function measurePostgres(smoke: boolean, out: string) {
+	const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Bun ${Bun.version}, ${process.platform}-${process.arch}`
+	const ceilings = postgresCeilings(smoke ? 0.3 : 2)
+	console.log(`machine: ${machine}; PostgreSQL ${ceilings.postgres}, local, one connection, in process`)
+	console.log(`tracks: ${ceilings.pointsPerSecondOneRowPerPoint} points/s one row per point, pipelined (${ceilings.pointsPerSecondOneRowPerPointAwaited} awaited row by row), 1,000 per transaction`)
+	console.log(`logs: ${ceilings.rowsPerSecondMultiRow} rows/s as 100-row INSERTs (${ceilings.rowsPerSecondMultiRowWithSummary} with the summary trigger)`)
+	console.log(`commits: ${ceilings.commitsPerSecond} one-row transactions/s`)
+	await Bun.write(out, JSON.stringify({ at: new Date().toISOString(), machine, database: 'postgres', smoke, pgCeilings: ceilings }, null, 2) + '\n')
+	console.log(`written to ${out}`)
 }
