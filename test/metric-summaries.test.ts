@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
-import { Database } from 'bun:sqlite'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { drizzle } from 'drizzle-orm/bun-sqlite'
+import { closeDatabase, openDatabase } from '../src/db/client'
 import { MIGRATIONS, migrateDatabase } from '../src/db/migrate'
 import { Harness, type TestUser as User } from './support/harness'
 import { Random } from './support/random'
@@ -184,9 +183,8 @@ describe('migration 0011', () => {
 	it('summarizes the tracks and parameters stored before it', () => {
 		const dir = mkdtempSync(join(tmpdir(), 'dreamlake-migration-'))
 		try {
-			const sqlite = new Database(join(dir, 'old.db'))
-			sqlite.run('PRAGMA foreign_keys = ON')
-			const db = drizzle(sqlite)
+			const db = openDatabase(join(dir, 'old.db'))
+			const sqlite = db.$client
 			const before = MIGRATIONS.findIndex((m) => m.sql.some((s) => s.includes('CREATE TABLE `metric_summaries`')))
 			expect(before).toBeGreaterThan(0)
 			migrateDatabase(db, MIGRATIONS.slice(0, before))
@@ -215,7 +213,7 @@ describe('migration 0011', () => {
 				{ key: 'on', projectId: 7, type: 'blob', text: 'true' },
 				{ key: 'optimizer.lr', projectId: 7, type: 'real', text: '0.0003' },
 			])
-			sqlite.close()
+			closeDatabase(db)
 		} finally {
 			rmSync(dir, { recursive: true, force: true })
 		}
