@@ -17,7 +17,8 @@ CREATE TABLE `metric_summaries` (
 	PRIMARY KEY(`episode_id`, `track_name`, `key`),
 	FOREIGN KEY (`episode_id`) REFERENCES `episodes`(`id`) ON UPDATE no action ON DELETE cascade,
 	FOREIGN KEY (`track_id`) REFERENCES `tracks`(`id`) ON UPDATE no action ON DELETE cascade
-);
+
+) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE INDEX `metric_summaries_track_idx` ON `metric_summaries` (`track_id`);--> statement-breakpoint
 CREATE TABLE `parameter_values` (
@@ -27,10 +28,12 @@ CREATE TABLE `parameter_values` (
 	`value` blob,
 	PRIMARY KEY(`episode_id`, `key`),
 	FOREIGN KEY (`episode_id`) REFERENCES `episodes`(`id`) ON UPDATE no action ON DELETE cascade
-);
+
+) WITHOUT ROWID;
 --> statement-breakpoint
 CREATE INDEX `parameter_values_project_key_value_idx` ON `parameter_values` (`project_id`,`key`,`value`);--> statement-breakpoint
--- Added by hand (drizzle-kit writes no data): what was stored before this migration, summarized once.
+-- Added by hand: WITHOUT ROWID on both tables above (drizzle cannot declare it), and these two statements (drizzle-kit writes no data).
+-- What was stored before this migration, summarized once.: what was stored before this migration, summarized once.
 INSERT INTO `parameter_values` (`episode_id`, `project_id`, `key`, `value`)
 SELECT p.episode_id, e.project_id, j.key,
 	CASE WHEN j.type IN ('integer', 'real', 'text') THEN j.value ELSE CAST(CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null' ELSE j.value END AS BLOB) END

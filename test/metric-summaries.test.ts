@@ -213,6 +213,8 @@ describe('migration 0011', () => {
 				{ key: 'on', projectId: 7, type: 'blob', text: 'true' },
 				{ key: 'optimizer.lr', projectId: 7, type: 'real', text: '0.0003' },
 			])
+			// clustered by their keys (by hand in the migration: drizzle cannot declare it)
+			for (const table of ['metric_summaries', 'parameter_values']) expect((sqlite.query('SELECT sql FROM sqlite_master WHERE name = ?').get(table) as { sql: string }).sql).toEndWith('WITHOUT ROWID')
 			closeDatabase(db)
 		} finally {
 			rmSync(dir, { recursive: true, force: true })

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { CryptoCeiling, LogsCeiling, TracksCeiling } from './ceilings'
 import type { FileFigures } from './files'
+import type { FindFigures } from './find'
 import { MEMORY_SAMPLES, type Memory } from './memory'
 import type { Scenario } from './rounds'
 import { INGEST_BATCH, LOG_BATCH } from './scenarios'
@@ -23,6 +24,7 @@ export interface Report {
 	tracksCeiling: TracksCeiling
 	scenarios: Scenario[]
 	trackReads: TrackReads | undefined
+	find: FindFigures | undefined
 	files: FileFigures | undefined
 	peakRssMb: number
 	memory: Memory | undefined
@@ -88,6 +90,19 @@ function markdown(report: Report): string {
 			const m = t.tenMillion
 			lines.push('', `Memory over 10,000,000 points ingested and read back (series and 100 pages of 10,000): server RSS ${m.rssBeforeMb.toFixed(1)} MB before, at most ${m.rssMaxMb.toFixed(1)} MB while ingesting (samples: ${m.samplesMb.map((v) => v.toFixed(0)).join(', ')}), ${m.rssAfterReadsMb.toFixed(1)} MB after the reads; ingest ${Math.round(m.pointsPerSecond).toLocaleString('en')} points/s.`)
 		}
+	}
+	if (report.find) {
+		const f = report.find
+		const row = (name: string, r: FindFigures['project'], target: string) => `| ${name} | ${r.serverMs.toFixed(2)} | ${r.dbMs.toFixed(2)} | ${r.statements} | ${r.total.toLocaleString('en')} | ${target} |`
+		lines.push(
+			'',
+			`Find: ${f.projects} projects of ${f.episodesPerProject.toLocaleString('en')} runs (50 parameters and 20 metric keys each), seeded in ${f.seedSeconds.toFixed(0)} s; filter \`${f.query.filter}\`, order=${f.query.order} ${f.query.dir}, 10 columns, the first page of ${f.query.pageSize}.`,
+			'',
+			'| Search (median of 20) | server ms (Server-Timing total) | db ms | statements | matching | target |',
+			'|---|---|---|---|---|---|',
+			row('one project', f.project, '≤ 20 ms'),
+			row(`the namespace, ${f.projects} projects`, f.namespace, '≤ 50 ms'),
+		)
 	}
 	if (report.memory) {
 		lines.push(

@@ -184,7 +184,10 @@ export const tracks = sqliteTable(
  * what a filter or sort on a parameter reads through an index instead of parsing each episode's
  * set (a JSON scan of 10,000 episodes took 35 ms). `value` keeps SQLite's own types, so numbers sort
  * and compare as numbers: numbers, text, and anything else (true, false, null, a list) as a blob of
- * its JSON. Its project is copied in so a search starts from the project's rows alone.
+ * its JSON. Its project is copied in so a search starts from the project's rows alone. WITHOUT
+ * ROWID (migration 0011, by hand; drizzle cannot declare it): the (project, key, value) index then
+ * holds the episode id, and a search reads the index alone. A later migration that rebuilds this
+ * table must keep that clause, as for log_entries.
  */
 export const parameterValues = sqliteTable(
 	'parameter_values',
@@ -203,7 +206,9 @@ export const parameterValues = sqliteTable(
  * Per episode, track and numeric key: the last, smallest and largest value, how many, and where the
  * smallest and largest were (index, and `step` when the points have one), kept by every append in
  * its own write, so a search or sort on a metric never reads a point. `deleted` follows the track's
- * soft delete (such rows drop out of every search and come back with a restore).
+ * soft delete (such rows drop out of every search and come back with a restore). WITHOUT ROWID, as
+ * parameter_values: a search's lookup by (episode, track, key) reads one B-tree, not an index and
+ * then the table (a namespace-wide search took half the time, bun run bench --only find).
  */
 export const metricSummaries = sqliteTable(
 	'metric_summaries',
