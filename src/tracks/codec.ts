@@ -221,6 +221,11 @@ export function keyRanges(columns: Column[], from: number, firstIndex: number): 
 	for (const column of columns) {
 		const values = column.values
 		const present = column.present
+		if (present === null && values instanceof Float64Array) {
+			// the usual column, every point a number: one tight loop over the typed array
+			if (values.length > from) ranges.set(column.key, denseRange(values, from, firstIndex))
+			continue
+		}
 		let range: KeyRange | undefined
 		let point = -1
 		for (let j = 0; j < values.length; j++) {
@@ -243,6 +248,21 @@ export function keyRanges(columns: Column[], from: number, firstIndex: number): 
 		if (range) ranges.set(column.key, range)
 	}
 	return ranges
+}
+
+/** keyRanges of a column every point has, all numbers. */
+function denseRange(values: Float64Array, from: number, firstIndex: number): KeyRange {
+	let min = values[from]!
+	let max = min
+	let minAt = from
+	let maxAt = from
+	for (let j = from + 1; j < values.length; j++) {
+		const v = values[j]!
+		if (v < min) (min = v), (minAt = j)
+		else if (v > max) (max = v), (maxAt = j)
+	}
+	const last = values.length - 1
+	return { count: values.length - from, last: values[last]!, lastAt: firstIndex + last - from, min, minAt: firstIndex + minAt - from, max, maxAt: firstIndex + maxAt - from }
 }
 
 /** `later` (of points after `earlier`'s) folded into `earlier`; ties keep the first point. */
