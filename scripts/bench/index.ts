@@ -8,6 +8,7 @@ import { KeyServer } from '../../test/support/key-server'
 import { median } from '../startup'
 import { measureCeilings } from './ceilings'
 import { pinned, pinThisProcessToLoadCore } from './cores'
+import { measureEvents } from './events'
 import { measureFiles } from './files'
 import { measureFind } from './find'
 import { measureMemory } from './memory'
@@ -76,13 +77,14 @@ async function main({ smoke, duration, connections, seedUsers: userCount, rounds
 	const find = selected.has('find') ? await measureFind(server.url, seeded[Math.min(seeded.length - 1, 9)]!, join(work.dir, 'data', 'dreamlake.db'), smoke) : undefined
 	const fileFigures = selected.has('files') ? await measureFiles(server.url, episodes[7]!, pid, work, smoke) : undefined
 	const peak = peakRssMb(pid)
+	const eventFigures = selected.has('events') ? await measureEvents(work, binary, keys, { smoke }) : undefined
 	server.process.kill('SIGTERM')
 	await server.process.exited
 	keys.stop()
 	const starts = await timeStarts(binary, startRuns)
 
 	writeReport(
-		{ date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : `fetch (${FETCH_LOOPS} concurrent loops; smoke only, not comparable)`, connections: hasWrk ? connections : FETCH_LOOPS, durationSeconds: duration, rounds, pinned, seedUsers: userCount, ...ceilings, scenarios, trackReads, find, files: fileFigures, peakRssMb: peak, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined },
+		{ date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : `fetch (${FETCH_LOOPS} concurrent loops; smoke only, not comparable)`, connections: hasWrk ? connections : FETCH_LOOPS, durationSeconds: duration, rounds, pinned, seedUsers: userCount, ...ceilings, scenarios, trackReads, find, files: fileFigures, events: eventFigures, peakRssMb: peak, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined },
 		out,
 	)
 	if (smoke && scenarios.some((s) => s.requests === 0)) throw new Error('a scenario made no requests')

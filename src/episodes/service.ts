@@ -145,11 +145,17 @@ export class EpisodeService {
 		return this.detail(meter, episode, { ref: episode, project, namespace: scope })
 	}
 
-	/** GET …/projects/{project}/episodes: a page of the project's episodes that match, with the columns asked for. */
-	list(meter: DbMeter, reader: Reader, ns: string, projectSegment: string, page: Page, search: EpisodeSearch): EpisodePage {
+	/** The live project whose episodes `reader` may list, with what they may read in its namespace; else 404 (401 for nobody signed in). */
+	readableProject(meter: DbMeter, reader: Reader, ns: string, projectSegment: string): { project: ProjectRef; scope: ReadScope } {
 		const scope = this.access.readScope(meter, reader, ns)
 		const project = scope && this.projects.liveRefBySegment(meter, scope, projectSegment)
 		if (!scope || !project || !mayRead(scope, project.visibility)) throw this.projects.notVisible(meter, reader, scope, ns, projectNotFound(projectSegment))
+		return { project, scope }
+	}
+
+	/** GET …/projects/{project}/episodes: a page of the project's episodes that match, with the columns asked for. */
+	list(meter: DbMeter, reader: Reader, ns: string, projectSegment: string, page: Page, search: EpisodeSearch): EpisodePage {
+		const { project, scope } = this.readableProject(meter, reader, ns, projectSegment)
 		return this.search(meter, scope, [project.id], page, search)
 	}
 

@@ -6,6 +6,8 @@ import { parameterEntries, parameters, type ParametersRow } from '../db/schema'
 import type { WriteQueue } from '../db/write-queue'
 import type { MadeByColumns } from '../http/fields'
 import type { EpisodeActivity } from '../episodes/model'
+import type { EventHub } from '../events/hub'
+import { toMadeBy } from '../http/fields'
 
 export interface ParameterEntry extends MadeByColumns {
 	version: number
@@ -24,6 +26,7 @@ export class ParameterRepository {
 		private readonly db: Db,
 		private readonly writes: WriteQueue,
 		private readonly activity: EpisodeActivity,
+		private readonly events: EventHub,
 	) {
 		this.q = {
 			current: db
@@ -74,6 +77,7 @@ export class ParameterRepository {
 			this.db.insert(parameterEntries).values({ episodeId, version, patch: changed, createdAt: now, ...author }).run()
 			tally()
 			this.q.index.run(episodeId, episode.projectId, JSON.stringify(changed))
+			this.events.episodes.afterCommit(tx, episodeId, 'parameters', () => ({ version, patch: changed, createdAt: now.toISOString(), createdBy: toMadeBy(author) }))
 			return row
 		})
 	}

@@ -1,8 +1,11 @@
 // A project's episodes as a table: sort, filter by status and tag, search, the filter language, page;
 // pick parameters and metrics to show as columns (one request for the page), sort by any of them;
 // tick episodes to compare them. Owners and admins set the project's visibility here.
+// The table follows the project's events: a row's status and activity change in place, and an
+// episode made or deleted reads the page again (its filters and order decide where it goes).
 import { api, atLeast, path, query as qs, SHOWN_STATUSES, VISIBILITIES, type Episode, type Page, type Project, type Role, type Visibility } from '../api'
 import { debounce, h, replace } from '../dom'
+import { liveEvents } from '../live'
 import { ago, exactTime, number, plural } from '../format'
 import { href, navigate, type Route } from '../router'
 import { namespaceCrumb, namespaceEntry, requireUser, setCrumbs, setNamespace } from '../shell'
@@ -63,6 +66,9 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 	const table = h('table', { class: 'episodes' })
 	const pager = h('div', { class: 'pager' })
 	const summary = h('p', { class: 'muted' })
+	const live = liveEvents(`${projectPath}/events`, scope)
+	/** The cells of each row shown that a change of its episode updates in place. */
+	const shown = new Map<string, { status: HTMLElement; updated: HTMLElement; updatedAt: string }>()
 
 	const syncUrl = () => {
 		const p = new URLSearchParams()
@@ -170,6 +176,7 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 				),
 			),
 		)
+		shown.clear()
 		const rows = page.episodes.map((episode) => {
 			const box = h('input', {
 				type: 'checkbox',
@@ -182,17 +189,20 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 				},
 			})
 			const values = episode.values ?? {}
-			const paramCells = state.params.map((key) => h('td', { class: 'param' }, shown(values[paramKey(key)])))
+			const paramCells = state.params.map((key) => h('td', { class: 'param' }, cellText(values[paramKey(key)])))
 			const metricCells = state.metrics.map((metric) => h('td', { class: 'metric num' }, number(values[metricKey(metric)] ?? null)))
+			const statusCell = h('td', { data: { testid: 'episode-status' } }, statusBadge(episode.status))
+			const updatedCell = h('td', null, updatedTime(episode.updatedAt, episode.lastActivityAt))
+			shown.set(episode.id, { status: statusCell, updated: updatedCell, updatedAt: episode.updatedAt })
 			return h(
 				'tr',
-				{ data: { testid: 'episode-row' } },
+				{ data: { testid: 'episode-row', id: episode.id } },
 				h('td', { class: 'check' }, box),
 				h('td', null, h('a', { href: href('episodes', episode.id) }, episode.name)),
-				h('td', null, statusBadge(episode.status)),
+				statusCell,
 				h('td', null, tagList(episode.tags)),
 				h('td', null, h('time', { title: exactTime(episode.createdAt) }, ago(episode.createdAt))),
-				h('td', null, h('time', { title: exactTime(episode.updatedAt) }, ago(episode.updatedAt))),
+				updatedCell,
 				h('td', { data: { testid: 'created-by' } }, madeBy(episode.createdBy)),
 				paramCells,
 				metricCells,
@@ -276,6 +286,17 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 		state.page = 1
 		reload()
 	}
+	const reread = debounce(reload, 300)
+	live.on('episode.created', reread)
+	live.on('episode.deleted', reread)
+	live.onReset(reread)
+	live.on('episode.changed', (e: { id: string; status?: Episode['status']; updatedAt?: string; lastActivityAt?: string }) => {
+		const row = shown.get(e.id)
+		if (!row) return
+		if (e.status) replace(row.status, statusBadge(e.status))
+		if (e.updatedAt) row.updatedAt = e.updatedAt
+		if (e.updatedAt || e.lastActivityAt) replace(row.updated, updatedTime(row.updatedAt, e.lastActivityAt))
+	})
 	search.addEventListener('input', debounce(refilter, 250))
 	// the filter language runs on Enter (or when cleared), not on each keystroke: half an expression is a 400
 	filter.addEventListener('keydown', (event) => {
@@ -304,7 +325,7 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 	const section = h(
 		'section',
 		null,
-		h('div', { class: 'toolbar' }, h('h1', null, about.name), summary),
+		h('div', { class: 'toolbar' }, h('h1', null, about.name), summary, live.marker),
 		about.description ? h('p', { class: 'description' }, about.description) : null,
 		setting,
 		h('div', { class: 'filters' }, search, status, tags, paramPicker, metricPicker, compare),
@@ -318,7 +339,12 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 }
 
 /** A parameter's value in a cell: text as itself, anything else as JSON. */
-const shown = (value: unknown) => (value === null || value === undefined ? '—' : typeof value === 'string' ? value : typeof value === 'number' ? number(value) : JSON.stringify(value))
+const cellText = (value: unknown) => (value === null || value === undefined ? '—' : typeof value === 'string' ? value : typeof value === 'number' ? number(value) : JSON.stringify(value))
+
+/** When the episode last changed: its own fields (updatedAt), with its last activity in the tooltip. */
+function updatedTime(updatedAt: string, lastActivityAt: string | undefined) {
+	return h('time', { title: `${exactTime(updatedAt)}${lastActivityAt ? ` · last written to ${exactTime(lastActivityAt)}` : ''}` }, ago(updatedAt))
+}
 
 /** Owners and admins choose who may read the project; anyone else sees what it is. */
 function visibilitySetting(projectPath: string, project: Project, role: Role | null) {
