@@ -160,6 +160,74 @@ describe('the dashboard in a real browser', () => {
 		await page.close()
 	})
 
+	it('finds runs: the filter box, parameter and metric columns from one request, sorted by their headers, all in the URL', async () => {
+		const page = await context.newPage()
+		const asked: string[] = []
+		page.on('request', (request) => asked.push(new URL(request.url()).pathname + new URL(request.url()).search))
+		await page.goto(`${server.url}/ui/projects/robot-arm`)
+		await page.waitForSelector('[data-testid=episode-row]')
+		await page.waitForFunction(() => document.querySelectorAll('select[aria-label="Add a parameter column"] option').length > 1)
+		await page.selectOption('select[aria-label="Add a parameter column"]', 'model.lr')
+		await page.waitForFunction(() => document.querySelectorAll('td.param').length === 3)
+		await page.waitForFunction(() => document.querySelectorAll('select[aria-label="Add a metric column"] option').length > 1)
+		asked.length = 0
+		await page.selectOption('select[aria-label="Add a metric column"]', 'train::loss')
+		await page.waitForFunction(() => document.querySelectorAll('td.metric').length === 3)
+		// both columns came with the page: one request, no series read per cell
+		expect(asked.filter((p) => p.includes('/episodes?'))).toHaveLength(1)
+		expect(asked.filter((p) => p.includes('/series'))).toEqual([])
+		const cells = async () =>
+			page.$$eval('[data-testid=episode-row]', (rows) => rows.map((row) => [row.querySelector('td:nth-child(2)').textContent, row.querySelector('td.param').textContent, row.querySelector('td.metric').textContent]))
+		const byName = (rows: string[][]) => [...rows].sort((a, b) => a[0]!.localeCompare(b[0]!))
+		expect(byName(await cells())).toEqual([
+			['baseline', '0.001', '0.0005'],
+			['crashed', '—', '—'],
+			['tuned-lr', '0.01', '0.00025'],
+		])
+		// the metric's header sorts by it, runs without it last either way
+		await page.click('th.metric button.sort:has-text("train · loss")')
+		await page.waitForFunction(() => document.querySelector('th[aria-sort=descending]')?.textContent?.includes('train · loss'))
+		await page.waitForFunction(() => document.querySelector('[data-testid=episode-row] td:nth-child(2)')?.textContent === 'baseline')
+		expect((await cells()).map((r) => r[0])).toEqual(['baseline', 'tuned-lr', 'crashed'])
+		await page.click('th.metric button.sort:has-text("train · loss")')
+		await page.waitForFunction(() => document.querySelector('[data-testid=episode-row] td:nth-child(2)')?.textContent === 'tuned-lr')
+		expect((await cells()).map((r) => r[0])).toEqual(['tuned-lr', 'baseline', 'crashed'])
+		// the parameter's too
+		await page.click('th.metric button.sort:has-text("model.lr")')
+		await page.waitForFunction(() => document.querySelector('th[aria-sort=descending]')?.textContent?.includes('model.lr'))
+		await page.waitForFunction(() => document.querySelector('[data-testid=episode-row] td:nth-child(2)')?.textContent === 'tuned-lr')
+		expect((await cells()).map((r) => r[0])).toEqual(['tuned-lr', 'baseline', 'crashed'])
+		// the filter language, run on Enter
+		await page.fill('input[aria-label^="Filter"]', 'params.model.lr < 0.005 and metrics.train.loss.min < 1')
+		await page.press('input[aria-label^="Filter"]', 'Enter')
+		await page.waitForFunction(() => document.querySelectorAll('[data-testid=episode-row]').length === 1)
+		expect((await cells()).map((r) => r[0])).toEqual(['baseline'])
+		expect(await page.locator('.toolbar .muted').textContent()).toBe('1 episode match')
+		// all of it in the URL: the same table from the link alone
+		const link = page.url()
+		expect(new URL(link).searchParams.get('filter')).toBe('params.model.lr < 0.005 and metrics.train.loss.min < 1')
+		expect(new URL(link).searchParams.get('order')).toBe('params."model.lr"')
+		expect(new URL(link).searchParams.getAll('p')).toEqual(['model.lr'])
+		expect(new URL(link).searchParams.getAll('m')).toEqual(['train::loss'])
+		const again = await context.newPage()
+		await again.goto(link)
+		await again.waitForFunction(() => document.querySelectorAll('[data-testid=episode-row]').length === 1 && document.querySelector('td.param')?.textContent === '0.001')
+		expect(await again.inputValue('input[aria-label^="Filter"]')).toBe('params.model.lr < 0.005 and metrics.train.loss.min < 1')
+		await again.close()
+		// a filter the server cannot read: its sentence, where and what it expected
+		await page.fill('input[aria-label^="Filter"]', 'params.model.lr <')
+		await page.press('input[aria-label^="Filter"]', 'Enter')
+		await page.waitForFunction(() => document.querySelector('[data-testid=filter-says]')?.textContent !== '')
+		expect(await page.locator('[data-testid=filter-says]').textContent()).toContain('expected a value (a number, "text" in double quotes, true or false) at character 18, found the end')
+		await shot(page, 'episodes-find')
+		// cleared, everything is back
+		await page.fill('input[aria-label^="Filter"]', '')
+		await page.press('input[aria-label^="Filter"]', 'Enter')
+		await page.waitForFunction(() => document.querySelectorAll('[data-testid=episode-row]').length === 3 && document.querySelector('[data-testid=filter-says]')?.textContent === '')
+		expect(await pwned(page)).toBe(0)
+		await page.close()
+	})
+
 	it('at phone width the episodes table fits: names break between words only, no column cut off', async () => {
 		const phone = await browser.newContext({ viewport: { width: 390, height: 844 } })
 		await phone.addCookies([{ name: 'dreamlake_session', value: alice.token, url: server.url, httpOnly: true, sameSite: 'Strict' }])

@@ -127,6 +127,34 @@ describe('GET /namespaces/{ns}/projects/{project}/episodes/export', () => {
 		])
 	})
 
+	it('the filter language, an order by a metric summary and columns= export as the list answers them (CSV and Parquet)', async () => {
+		const project = 'found'
+		for (let i = 0; i < 30; i++) {
+			const { body } = await h.call('POST', `${projectPath(owner, project)}/episodes`, { token: owner.token, body: { name: `sweep-${i}` } })
+			expect((await h.call('POST', `/episodes/${body.id}/parameters`, { token: owner.token, body: { data: { lr: i % 3 === 0 ? 0.0003 : 0.001, seed: i } } })).status).toBe(200)
+			const points = Array.from({ length: 5 + (i % 4) }, (_, k) => ({ step: k, loss: 1 / (k + 1 + i), acc: (k * i) % 7 }))
+			expect((await h.call('POST', `/episodes/${body.id}/tracks/${encodeURIComponent('train/m')}/append-batch`, { token: owner.token, body: { dataPoints: points } })).status).toBe(201)
+		}
+		const q = { filter: 'params.lr = 0.0003 and metrics."train/m".acc.max >= 2', order: 'metrics."train/m".loss.min', dir: 'asc', columns: 'params.seed,metrics."train/m".loss.min,metrics."train/m".acc.count' }
+		const labels = q.columns.split(',')
+		const { status, body } = await h.call('GET', `${projectPath(owner, project)}/episodes?${query({ ...q, pageSize: '200' })}`, { token: owner.token })
+		expect(status).toBe(200)
+		expect(body.episodes.length).toBeGreaterThan(3)
+		expect(body.episodes.length).toBeLessThan(10)
+		const csv = await exportOf(owner, project, q)
+		expect(csv.status).toBe(200)
+		const [header, ...rows] = parseCsv(await csv.text())
+		expect(header!.slice(0, ATTRIBUTES.length + labels.length)).toEqual([...ATTRIBUTES, ...labels])
+		expect(rows.map((row) => [row[1], ...row.slice(ATTRIBUTES.length, ATTRIBUTES.length + labels.length)])).toEqual(body.episodes.map((e: any) => [e.name, ...labels.map((l) => cell(e.values[l]))]))
+
+		const path = join(dir, 'found.parquet')
+		await Bun.write(path, await (await exportOf(owner, project, { ...q, format: 'parquet' })).arrayBuffer())
+		const described = Object.fromEntries((await duck.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${path}')`)).getRowObjects().map((r) => [r.column_name, r.column_type]))
+		for (const label of labels) expect(described[label]).toBe('DOUBLE')
+		const read = (await duck.runAndReadAll(`SELECT name, ${labels.map((l, i) => `"${l.replaceAll('"', '""')}" AS c${i}`).join(', ')} FROM read_parquet('${path}')`)).getRowObjects()
+		expect(read).toEqual(body.episodes.map((e: any) => ({ name: e.name, ...Object.fromEntries(labels.map((l, i) => [`c${i}`, e.values[l]])) })))
+	})
+
 	it('a bad format or filter is a 422; an unknown project a 404', async () => {
 		for (const [q, field] of [
 			[{ format: 'ndjson' }, 'format'],

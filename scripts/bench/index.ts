@@ -11,6 +11,7 @@ import { pinned, pinThisProcessToLoadCore } from './cores'
 import { measureEvents } from './events'
 import { measureExport } from './export'
 import { measureFiles } from './files'
+import { measureFind } from './find'
 import { measureMemory } from './memory'
 import { readOptions, root, type BenchOptions } from './options'
 import { peakRssMb, rssMb } from './proc'
@@ -75,6 +76,7 @@ async function main({ smoke, duration, connections, seedUsers: userCount, rounds
 	// without the me scenario, a round of its requests tells the rate the memory run's slices are sized by
 	const memory = selected.has('memory') ? await measureMemory(load, meUrl, meLua(files), byKey.get('me')?.rps ?? (await load(meUrl, meLua(files), duration)).rps, pid) : undefined
 	const trackReads = selected.has('tracks') ? await measureTracks(server.url, episodes[5]!, episodes[6]!, pid, { smoke, databasePath: join(work.dir, 'data', 'dreamlake.db'), tenMillion: selected.has('tracks-memory') }) : undefined
+	const find = selected.has('find') ? await measureFind(server.url, seeded[Math.min(seeded.length - 1, 9)]!, join(work.dir, 'data', 'dreamlake.db'), smoke) : undefined
 	const fileFigures = selected.has('files') ? await measureFiles(server.url, episodes[7]!, pid, work, smoke) : undefined
 	const exportFigures = selected.has('export') ? await measureExport(server.url, episodes[8]!, pid, { smoke, databasePath: join(work.dir, 'data', 'dreamlake.db') }) : undefined
 	const peak = peakRssMb(pid)
@@ -85,7 +87,7 @@ async function main({ smoke, duration, connections, seedUsers: userCount, rounds
 	const starts = await timeStarts(binary, startRuns)
 
 	writeReport(
-		{ date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : `fetch (${FETCH_LOOPS} concurrent loops; smoke only, not comparable)`, connections: hasWrk ? connections : FETCH_LOOPS, durationSeconds: duration, rounds, pinned, seedUsers: userCount, ...ceilings, scenarios, trackReads, files: fileFigures, events: eventFigures, export: exportFigures, peakRssMb: peak, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined },
+		{ date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : `fetch (${FETCH_LOOPS} concurrent loops; smoke only, not comparable)`, connections: hasWrk ? connections : FETCH_LOOPS, durationSeconds: duration, rounds, pinned, seedUsers: userCount, ...ceilings, scenarios, trackReads, find, files: fileFigures, events: eventFigures, export: exportFigures, peakRssMb: peak, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined },
 		out,
 	)
 	if (smoke && scenarios.some((s) => s.requests === 0)) throw new Error('a scenario made no requests')

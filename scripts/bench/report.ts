@@ -5,6 +5,7 @@ import type { CryptoCeiling, LogsCeiling, TracksCeiling } from './ceilings'
 import type { EventFigures } from './events'
 import type { ExportFigures } from './export'
 import type { FileFigures } from './files'
+import type { FindFigures } from './find'
 import { MEMORY_SAMPLES, type Memory } from './memory'
 import type { Scenario } from './rounds'
 import { INGEST_BATCH, LOG_BATCH } from './scenarios'
@@ -25,6 +26,7 @@ export interface Report {
 	tracksCeiling: TracksCeiling
 	scenarios: Scenario[]
 	trackReads: TrackReads | undefined
+	find: FindFigures | undefined
 	files: FileFigures | undefined
 	events: EventFigures | undefined
 	export: ExportFigures | undefined
@@ -120,6 +122,19 @@ function markdown(report: Report): string {
 			'| Format (download) | size | time | points/s (target ≥ 1,000,000) | server RSS growth (target ≤ 64 MB) |',
 			'|---|---|---|---|---|',
 			...e.runs.map((r) => `| ${r.format === 'csv' ? 'CSV' : 'Parquet'} (${r.attempt}) | ${(r.bytes / 1e6).toFixed(1)} MB${r.format === 'parquet' ? ` (${e.parquetToTrack.toFixed(2)}× the track on disk; target ≤ 1.5×)` : ''} | ${r.seconds.toFixed(2)} s | ${Math.round(r.pointsPerSecond).toLocaleString('en')} | ${r.rssGrowthMb.toFixed(1)} MB (${r.rssBeforeMb.toFixed(0)} → ${r.rssMaxMb.toFixed(0)}) |`),
+		)
+	}
+	if (report.find) {
+		const f = report.find
+		const row = (name: string, r: FindFigures['project'], target: string) => `| ${name} | ${r.serverMs.toFixed(2)} | ${r.dbMs.toFixed(2)} | ${r.statements} | ${r.total.toLocaleString('en')} | ${target} |`
+		lines.push(
+			'',
+			`Find: ${f.projects} projects of ${f.episodesPerProject.toLocaleString('en')} runs (50 parameters and 20 metric keys each), seeded in ${f.seedSeconds.toFixed(0)} s; filter \`${f.query.filter}\`, order=${f.query.order} ${f.query.dir}, 10 columns, the first page of ${f.query.pageSize}.`,
+			'',
+			'| Search (median of 20) | server ms (Server-Timing total) | db ms | statements | matching | target |',
+			'|---|---|---|---|---|---|',
+			row('one project', f.project, '≤ 20 ms'),
+			row(`the namespace, ${f.projects} projects`, f.namespace, '≤ 50 ms'),
 		)
 	}
 	if (report.memory) {

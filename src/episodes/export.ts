@@ -25,10 +25,14 @@ const ATTRIBUTES: { name: string; kind: ColumnKind; of: (e: ReturnType<typeof to
 	{ name: 'metadata', kind: 'json', of: (e) => e.metadata },
 ]
 
+/** A page of the list: its episodes, and the values of the `columns=` asked for, by episode id. */
+type ListPage = { rows: EpisodeRow[]; values: Map<number, Record<string, unknown>> }
+
 /**
- * A project's episodes table: the list's episodes (its filters and order), a page at a time, with
- * their own fields and a column per key of each group (`params.<key>`). The group columns are
- * learned by a first pass over the pages, as a CSV header or a Parquet schema needs them first.
+ * A project's episodes table: the list's episodes (its filter and order), a page at a time, with
+ * their own fields, the columns the list was asked for (`columns=`: metric summaries, parameters)
+ * and a column per key of each group (`params.<key>`). The group columns and the asked columns'
+ * types are learned by a first pass over the pages, as a CSV header or a Parquet schema needs them first.
  */
 export class EpisodeTable implements TableSource {
 	private offset = 0
@@ -38,17 +42,22 @@ export class EpisodeTable implements TableSource {
 	constructor(
 		private readonly meter: DbMeter,
 		/** A page of the list, with the filters of the export (and the access check, every page). */
-		private readonly page: (page: Page) => EpisodeRow[],
+		private readonly page: (page: Page) => ListPage,
 		private readonly groups: ReadonlyMap<string, EpisodeColumnGroup>,
+		/** The `columns=` of the list, as asked (`metrics.loss.min`), after the episode's own fields. */
+		private readonly asked: string[],
 		private readonly staleBefore: number,
 	) {}
 
 	async columns(typed: boolean, signal: AbortSignal): Promise<TableColumn[]> {
 		// per group, its keys and whether every value of each is a number
 		const seen = new Map<string, Map<string, boolean>>([...this.groups.keys()].map((prefix) => [prefix, new Map()]))
+		// per asked column, whether every value it has is a number
+		const numeric = new Map(this.asked.map((label) => [label, true]))
 		for (let offset = 0; !signal.aborted; offset += BATCH_EPISODES) {
-			const rows = this.page({ page: 0, pageSize: BATCH_EPISODES, offset })
+			const { rows, values: asked } = this.page({ page: 0, pageSize: BATCH_EPISODES, offset })
 			const ids = rows.map((row) => row.id)
+			for (const cells of asked.values()) for (const label of this.asked) if (cells[label] != null && typeof cells[label] !== 'number') numeric.set(label, false)
 			for (const [prefix, group] of this.groups) {
 				const keys = seen.get(prefix)!
 				for (const values of group(this.meter, ids).values()) for (const key in values) keys.set(key, typeof values[key] === 'number' && keys.get(key) !== false)
@@ -59,13 +68,14 @@ export class EpisodeTable implements TableSource {
 		this.groupColumns = [...seen].flatMap(([prefix, keys]) => [...keys.keys()].sort().map((key) => ({ prefix, key })))
 		return [
 			...ATTRIBUTES.map(({ name, kind }) => ({ name, kind })),
+			...this.asked.map((name) => ({ name, kind: typed && numeric.get(name) ? ('float64' as const) : ('json' as const) })),
 			...this.groupColumns.map(({ prefix, key }) => ({ name: `${prefix}.${key}`, kind: typed && seen.get(prefix)!.get(key) ? ('float64' as const) : ('json' as const) })),
 		]
 	}
 
 	next(): RowBatch | undefined {
 		if (this.done) return undefined
-		const rows = this.page({ page: 0, pageSize: BATCH_EPISODES, offset: this.offset })
+		const { rows, values: asked } = this.page({ page: 0, pageSize: BATCH_EPISODES, offset: this.offset })
 		this.offset += rows.length
 		if (rows.length < BATCH_EPISODES) this.done = true
 		if (rows.length === 0) return undefined
@@ -76,6 +86,7 @@ export class EpisodeTable implements TableSource {
 			rows: rows.length,
 			values: [
 				...ATTRIBUTES.map(({ of }) => flat.map(of)),
+				...this.asked.map((label) => ids.map((id) => asked.get(id)?.[label] ?? null)),
 				...this.groupColumns.map(({ prefix, key }) => {
 					const values = groupValues.get(prefix)!
 					return ids.map((id) => values.get(id)?.[key])

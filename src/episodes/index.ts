@@ -1,28 +1,34 @@
-import { Elysia, t } from 'elysia'
+import { Elysia, t, type Static } from 'elysia'
 import { jsonBody } from '../http/body'
-import { errorResponses, invalidQuery } from '../http/errors'
+import { badRequest, errorResponses, invalidQuery } from '../http/errors'
 import type { CallerGuard } from '../auth/guard'
 import { dirParam, ListQuery, listParam, paged, PagedResponse, pageOf } from '../http/paging'
 import { EPISODE_STATUSES, type EpisodeStatus } from '../db/schema'
 import { DeletedResponse } from '../http/fields'
 import { jsonResponse } from '../http/server-timing'
-import { episodeJson, EpisodeDetailResponse, EpisodeFlat, EpisodePatch, EpisodeResponse, EpisodeUpsert, EPISODE_ORDERS, toEpisodeFlat, toEpisodeResponse, type EpisodeOrder } from './model'
-import type { EpisodeDetail, EpisodeService } from './service'
+import type { EpisodeRow } from '../db/schema'
+import { episodeJson, EpisodeDetailResponse, EpisodeListItem, EpisodePatch, EpisodeResponse, EpisodeUpsert, NamespaceEpisodeItem, toEpisodeFlat, toEpisodeResponse } from './model'
+import { ATTRIBUTES, COLUMNS_MAX, FilterError, parseFilter, parseKey, type Filter, type Key } from './filter'
+import type { EpisodeDetail, EpisodePage, EpisodeSearch, EpisodeService, ListColumn } from './service'
 import { formatParam, safeFilename, type TableExports } from '../export'
 
 const tags = ['Episodes']
 const ProjectPath = t.Object({ ns: t.String(), project: t.String() })
 const NamedPath = t.Object({ ns: t.String(), project: t.String(), name: t.String() })
 const IdPath = t.Object({ id: t.String() })
+const NamespacePath = t.Object({ ns: t.String() })
 
 const EpisodeListQuery = ListQuery({
 	status: t.Optional(t.String({ description: `One of ${EPISODE_STATUSES.join(', ')}, or stale (running, but nothing written to it for STALE_AFTER)` })),
 	tags: t.Optional(t.String({ description: 'Comma-separated; an episode with any of them matches' })),
 	search: t.Optional(t.String({ description: 'Text in the name or description' })),
-	order: t.Optional(t.String({ description: 'createdAt (default), updatedAt or name' })),
+	filter: t.Optional(t.String({ description: 'The filter language (README, Finding runs): params.lr = 0.0003 and metrics.train.loss.min < 0.2' })),
+	order: t.Optional(t.String({ description: `${ATTRIBUTES.join(', ')} (default createdAt), params.<key> or metrics.<track>.<key>[.last|.min|.max|.count]; episodes without it come last` })),
 	dir: t.Optional(t.String({ description: 'desc (default) or asc' })),
+	columns: t.Optional(t.String({ description: `Up to ${COLUMNS_MAX} comma-separated params.<key> and metrics.<track>.<key>[.<stat>]: their values in each row's \`values\`` })),
 	deleted: t.Optional(t.String({ description: '`true` lists the deleted episodes instead (to restore one)' })),
 })
+type EpisodeListQuery = Static<typeof EpisodeListQuery>
 
 /** Episodes: the upsert by name the SDK opens every run with, reads, PATCH, soft delete and restore. */
 export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard, exports: TableExports) => {
@@ -55,26 +61,48 @@ export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard, expo
 			'/namespaces/:ns/projects/:project/episodes',
 			({ caller, meter, params, query }) => {
 				const page = pageOf(query)
-				const { rows, total } = episodes.list(meter, caller, params.ns, params.project, page, listFilters(query))
+				const search = searchOf(query)
+				const found = episodes.list(meter, caller, params.ns, params.project, page, search)
 				const staleBefore = episodes.staleBefore()
-				return paged('episodes', rows.map((row) => toEpisodeFlat(row, staleBefore)), total, page)
+				return paged('episodes', found.rows.map((row) => ({ ...toEpisodeFlat(row, staleBefore), ...withValues(found, row, search) })), found.total, page)
 			},
 			{
 				reader: true,
 				params: ProjectPath,
 				query: EpisodeListQuery,
 				response: {
-					200: PagedResponse('episodes', EpisodeFlat),
-					...errorResponses(401, 404, 422),
+					200: PagedResponse('episodes', EpisodeListItem),
+					...errorResponses(400, 401, 404, 422),
 				},
-				detail: { summary: 'List the episodes of a project (paged, filtered, sorted)', tags },
+				detail: { summary: 'List the episodes of a project (paged, filtered, sorted, with parameter and metric columns)', tags },
+			},
+		)
+		.get(
+			'/namespaces/:ns/episodes',
+			({ caller, meter, params, query }) => {
+				const page = pageOf(query)
+				const search = searchOf(query)
+				const found = episodes.listInNamespace(meter, caller, params.ns, page, search)
+				const staleBefore = episodes.staleBefore()
+				const items = found.rows.map((row) => ({ ...toEpisodeFlat(row, staleBefore), project: { id: String(row.projectId), slug: found.projects.get(row.projectId)! }, ...withValues(found, row, search) }))
+				return paged('episodes', items, found.total, page)
+			},
+			{
+				reader: true,
+				params: NamespacePath,
+				query: EpisodeListQuery,
+				response: {
+					200: PagedResponse('episodes', NamespaceEpisodeItem),
+					...errorResponses(400, 401, 404, 422),
+				},
+				detail: { summary: 'Search the episodes of every project of a namespace you may read (the same query as a project’s list)', tags },
 			},
 		)
 		.get(
 			'/namespaces/:ns/projects/:project/episodes/export',
 			({ caller, meter, params, query }) => {
 				const format = formatParam(query.format, ['csv', 'parquet'])
-				const source = episodes.exportTable(meter, caller, params.ns, params.project, listFilters(query))
+				const source = episodes.exportTable(meter, caller, params.ns, params.project, searchOf(query))
 				return exports.respond(meter, { format, source, filename: safeFilename([params.ns, params.project, 'episodes'], format), what: 'episodes' })
 			},
 			{
@@ -82,8 +110,8 @@ export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard, expo
 				params: ProjectPath,
 				query: t.Object({ ...EpisodeListQuery.properties, format: t.Optional(t.String({ description: '`csv` (default) or `parquet`' })) }, { additionalProperties: true }),
 				detail: {
-					summary: 'Download the episodes table (the list’s filters and order, every page) as CSV or Parquet, streamed',
-					description: 'Columns: the episode’s own fields (status says stale), then its current parameters as `params.<key>` (dot keys, as stored), sorted. An episode named `export` is read by id, not by this path.',
+					summary: 'Download the episodes table (the list’s filter, order and columns, every page) as CSV or Parquet, streamed',
+					description: 'Columns: the episode’s own fields (status says stale), then the `columns=` asked for, then its current parameters as `params.<key>` (dot keys, as stored), sorted. An episode named `export` is read by id, not by this path.',
 					responses: {
 						200: { description: 'The table, streamed, with Content-Disposition: attachment' },
 						401: { description: 'No or a bad token, for a project that is not public' },
@@ -147,18 +175,6 @@ export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard, expo
 		})
 }
 
-/** The list's filters, order and direction (GET …/episodes and its export). */
-function listFilters(query: { status?: string; tags?: string; search?: string; deleted?: string; order?: string; dir?: string }) {
-	return {
-		status: statusParam(query.status),
-		tags: listParam(query.tags),
-		search: query.search || undefined,
-		deleted: query.deleted === 'true',
-		order: orderParam(query.order),
-		dir: dirParam(query.dir),
-	}
-}
-
 /** A status filter: a stored one, or `stale` (running but silent for STALE_AFTER; `running` then means the others). */
 function statusParam(raw: string | undefined): EpisodeStatus | 'stale' | undefined {
 	if (raw === undefined || raw === '') return undefined
@@ -166,8 +182,81 @@ function statusParam(raw: string | undefined): EpisodeStatus | 'stale' | undefin
 	return raw as EpisodeStatus | 'stale'
 }
 
-function orderParam(raw: string | undefined): EpisodeOrder {
-	if (raw === undefined || raw === '') return 'createdAt'
-	if (!(raw in EPISODE_ORDERS)) throw invalidQuery('order', `must be one of ${Object.keys(EPISODE_ORDERS).join(', ')}`)
-	return raw as EpisodeOrder
+/** The list's query parameters, checked: a 422 names the parameter, a filter that does not parse is a 400 saying where and why. */
+function searchOf(query: EpisodeListQuery): EpisodeSearch {
+	return {
+		status: statusParam(query.status),
+		tags: listParam(query.tags),
+		search: query.search || undefined,
+		deleted: query.deleted === 'true',
+		filter: filterParam(query.filter),
+		order: orderParam(query.order),
+		dir: dirParam(query.dir),
+		columns: columnsParam(query.columns),
+	}
 }
+
+function filterParam(raw: string | undefined): Filter | undefined {
+	if (raw === undefined || raw.trim() === '') return undefined
+	try {
+		return parseFilter(raw)
+	} catch (error) {
+		if (error instanceof FilterError) throw badRequest('invalid_filter', `Invalid filter: ${error.message}.`)
+		throw error
+	}
+}
+
+const CREATED_AT: Key = { kind: 'attribute', name: 'createdAt' }
+
+function orderParam(raw: string | undefined): Key {
+	if (raw === undefined || raw === '') return CREATED_AT
+	try {
+		return parseKey(raw)
+	} catch (error) {
+		if (error instanceof FilterError) throw invalidQuery('order', `must be an attribute (${ATTRIBUTES.join(', ')}), params.<key> or metrics.<track>.<key>[.<stat>]: ${error.message}`)
+		throw error
+	}
+}
+
+function columnsParam(raw: string | undefined): ListColumn[] {
+	if (raw === undefined || raw.trim() === '') return []
+	const labels = splitOutsideQuotes(raw)
+	if (labels.length > COLUMNS_MAX) throw invalidQuery('columns', `must name at most ${COLUMNS_MAX} columns (it names ${labels.length})`)
+	return labels.map((label) => {
+		let key: Key
+		try {
+			key = parseKey(label)
+		} catch (error) {
+			if (error instanceof FilterError) throw invalidQuery('columns', `holds ${JSON.stringify(label.slice(0, 100))}, which is not params.<key> or metrics.<track>.<key>[.<stat>]: ${error.message}`)
+			throw error
+		}
+		if (key.kind === 'attribute') throw invalidQuery('columns', `names ${key.name}, which every row holds already; columns take params.<key> and metrics.<track>.<key>`)
+		return { label, key }
+	})
+}
+
+/** `a,"b,c".d` → ["a", "\"b,c\".d"]: commas inside double quotes belong to a name; blanks dropped. */
+function splitOutsideQuotes(raw: string): string[] {
+	const parts: string[] = []
+	let current = ''
+	let quoted = false
+	for (let i = 0; i < raw.length; i++) {
+		const c = raw[i]!
+		if (c === '\\' && quoted) {
+			current += c + (raw[++i] ?? '')
+			continue
+		}
+		if (c === '"') quoted = !quoted
+		if (c === ',' && !quoted) {
+			parts.push(current.trim())
+			current = ''
+			continue
+		}
+		current += c
+	}
+	parts.push(current.trim())
+	return parts.filter((p) => p !== '')
+}
+
+/** The row's column values, only when columns were asked for. */
+const withValues = (found: EpisodePage, row: EpisodeRow, search: EpisodeSearch) => (search.columns.length > 0 ? { values: found.values.get(row.id) ?? {} } : {})

@@ -46,7 +46,6 @@ export interface EpisodeActivity {
 	touch(tx: Tx, episodeId: number): void
 }
 
-const Ref = t.Object({ id: t.String(), slug: t.String() })
 
 /** A status as answered: what is stored, or `stale` for a running episode nothing was written to for STALE_AFTER. */
 const ShownStatus = t.Union([t.Literal('running'), t.Literal('stale'), t.Literal('completed'), t.Literal('failed'), t.Literal('cancelled'), t.Literal('archived')], {
@@ -58,6 +57,8 @@ export const lastActivityOf = (row: EpisodeRow): number => Math.max(row.updatedA
 
 /** Running, but silent since before `staleBefore` (epoch ms): shown as stale, its stored status untouched. */
 export const isStale = (row: EpisodeRow, staleBefore: number) => row.status === 'running' && lastActivityOf(row) < staleBefore
+
+const Ref = t.Object({ id: t.String(), slug: t.String() })
 
 const episodeFields = {
 	id: t.String(),
@@ -79,6 +80,12 @@ const episodeFields = {
 export const EpisodeFlat = t.Object(episodeFields)
 export type EpisodeFlat = Static<typeof EpisodeFlat>
 
+const ColumnValues = t.Record(t.String(), t.Unknown(), { description: 'With columns=: each column asked for, under the text it was asked with; null where the episode has none' })
+/** A row of a project's episode list. */
+export const EpisodeListItem = t.Object({ ...episodeFields, values: t.Optional(ColumnValues) })
+/** A row of a namespace's episode list: the same, with its project. */
+export const NamespaceEpisodeItem = t.Object({ ...episodeFields, project: Ref, values: t.Optional(ColumnValues) })
+
 /** What the SDK reads (`response["id"]`) plus upstream's envelope around the same episode. */
 export const EpisodeResponse = t.Object({
 	...episodeFields,
@@ -96,9 +103,6 @@ export const EpisodeDetailResponse = t.Object({
 	trackCount: t.Number(),
 	fileCount: t.Number(),
 })
-
-export const EPISODE_ORDERS = { createdAt: 'createdAt', updatedAt: 'updatedAt', name: 'name' } as const
-export type EpisodeOrder = keyof typeof EPISODE_ORDERS
 
 export const toEpisodeFlat = (row: EpisodeRow, staleBefore = -Infinity): EpisodeFlat => ({
 	id: formatRowId(row.id),

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, isNotNull, isNull, or, sql } from 'drizzle-orm'
+import { and, count, eq, getTableColumns, inArray, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm'
 import { BoundedMap } from '../bounded-map'
 import { sqliteErrorOf, type Db } from '../db/client'
 import { formatRowId, newRowId } from '../db/ids'
@@ -6,8 +6,10 @@ import { metered, type DbMeter } from '../db/meter'
 import { episodes, type EpisodeRow, type EpisodeStatus } from '../db/schema'
 import { likeAnywhere } from '../db/sql'
 import type { Tx, WriteQueue } from '../db/write-queue'
-import { toEpisodeFlat, type EpisodeOrder } from './model'
+import { toEpisodeFlat } from './model'
 import type { EventHub } from '../events/hub'
+import type { Filter, Key } from './filter'
+import { filterSql, orderSql } from './search'
 import type { MadeByColumns } from '../http/fields'
 
 /** What the ownership check of an episode route needs: kept in memory for live episodes. */
@@ -33,7 +35,10 @@ export interface EpisodeListing {
 	tags: string[]
 	search?: string
 	deleted: boolean
-	order: EpisodeOrder
+	/** episodes/filter.ts: `filter=` */
+	filter?: Filter
+	/** An attribute, a parameter or a metric; episodes without it come last either way. */
+	order: Key
 	dir: 'asc' | 'desc'
 	offset: number
 	limit: number
@@ -41,7 +46,28 @@ export interface EpisodeListing {
 
 const refOf = (row: EpisodeRow): EpisodeRef => ({ id: row.id, projectId: row.projectId, writeProtected: row.writeProtected })
 
-const ORDER_COLUMNS = { createdAt: episodes.createdAt, updatedAt: episodes.updatedAt, name: episodes.name }
+/** A parameter's value as stored in parameter_values: numbers and text as such, anything else the JSON in a blob. */
+type StoredValue = number | string | Uint8Array | null
+
+const decoder = new TextDecoder()
+const valueOf = (stored: StoredValue): unknown => (stored instanceof Uint8Array ? JSON.parse(decoder.decode(stored)) : stored)
+
+/** A metric summary's row as `columns` reads it. */
+export interface SummaryRow {
+	episodeId: number
+	track: string
+	key: string
+	last: number
+	min: number
+	max: number
+	count: number
+	minStep: number | null
+	maxStep: number | null
+	minIndex: number | null
+	maxIndex: number | null
+}
+
+const ROW = getTableColumns(episodes)
 
 /**
  * Episodes in SQLite. Live episodes' refs stay in memory by id, so an append to a known episode
@@ -110,23 +136,76 @@ export class EpisodeRepository {
 		return this.rows.get(nameKey(projectId, name)) ?? this.remembered(metered(meter, () => this.q.byName.get({ projectId, name })))
 	}
 
-	list(meter: DbMeter, projectId: number, { status, staleBefore, tags, search, deleted, order, dir, offset, limit }: EpisodeListing): { rows: EpisodeRow[]; total: number } {
+	/**
+	 * A page of the episodes of these projects (the caller's scope, never wider) that match, and how
+	 * many match: one statement (the count rides along as a window), a second only for a page past the end.
+	 */
+	list(meter: DbMeter, projectIds: number[], { status, staleBefore, tags, search, deleted, filter, order, dir, offset, limit }: EpisodeListing): { rows: EpisodeRow[]; total: number } {
+		if (projectIds.length === 0) return { rows: [], total: 0 }
+		const scope = { projectIds, staleBefore }
 		// stale: running, and nothing written to it since staleBefore; running: the others that run
 		const active = sql`max(${episodes.updatedAt}, coalesce(${episodes.lastActivityAt}, 0))`
 		const byStatus =
 			status === 'stale' ? and(eq(episodes.status, 'running'), sql`${active} < ${staleBefore}`) : status === 'running' ? and(eq(episodes.status, 'running'), sql`${active} >= ${staleBefore}`) : status ? eq(episodes.status, status) : undefined
 		const where = and(
-			eq(episodes.projectId, projectId),
+			projectIds.length === 1 ? eq(episodes.projectId, projectIds[0]!) : inArray(episodes.projectId, projectIds),
 			deleted ? isNotNull(episodes.deletedAt) : isNull(episodes.deletedAt),
 			byStatus,
 			tags.length > 0 ? sql`EXISTS (SELECT 1 FROM json_each(${episodes.tags}) WHERE json_each.value IN ${tags})` : undefined,
 			search ? or(likeAnywhere(episodes.name, search), likeAnywhere(episodes.description, search)) : undefined,
+			filter ? filterSql(filter, scope) : undefined,
 		)
-		const by = dir === 'asc' ? asc : desc
-		return metered(meter, () => ({
-			rows: this.db.select().from(episodes).where(where).orderBy(by(ORDER_COLUMNS[order]), by(episodes.id)).limit(limit).offset(offset).all(),
-			total: this.db.select({ n: count() }).from(episodes).where(where).get()!.n,
-		}))
+		const by: SQL = dir === 'asc' ? sql`ASC` : sql`DESC`
+		// a column every row has sorts by its index and stops at the page; anything else may be NULL, and goes last
+		const indexed = order.kind === 'attribute' && (order.name === 'createdAt' || order.name === 'updatedAt' || order.name === 'name')
+		const orderBy = [indexed ? sql`${orderSql(order, scope)} ${by}` : sql`${orderSql(order, scope)} ${by} NULLS LAST`, sql`${episodes.id} ${by}`]
+		const countAll = () => this.db.select({ n: count() }).from(episodes).where(where).get()!.n
+		return metered(meter, () => {
+			if (indexed && !filter) {
+				// the page by the index, then a count by it: cheaper than a window over every row (12.8 against 16.7 ms for 10,000)
+				return { rows: this.db.select().from(episodes).where(where).orderBy(...orderBy).limit(limit).offset(offset).all(), total: countAll() }
+			}
+			// a search visits every match anyway: the total rides along as a window, in the same pass
+			const found = this.db
+				.select({ ...ROW, total: sql<number>`count(*) OVER ()` })
+				.from(episodes)
+				.where(where)
+				.orderBy(...orderBy)
+				.limit(limit)
+				.offset(offset)
+				.all()
+			const total = found[0]?.total ?? (offset === 0 ? 0 : countAll())
+			return { rows: found.map(({ total: _, ...row }) => row), total }
+		})
+	}
+
+	/** Per episode, the value of each parameter asked for that it has (one statement). */
+	parameterValues(meter: DbMeter, episodeIds: number[], keys: string[]): Map<number, Map<string, unknown>> {
+		const out = new Map<number, Map<string, unknown>>()
+		if (episodeIds.length === 0 || keys.length === 0) return out
+		const rows = metered(meter, () =>
+			this.db.all<{ episodeId: number; key: string; value: StoredValue }>(
+				sql`SELECT episode_id AS episodeId, key, value FROM parameter_values WHERE episode_id IN (SELECT value FROM json_each(${JSON.stringify(episodeIds)})) AND key IN (SELECT value FROM json_each(${JSON.stringify(keys)}))`,
+			),
+		)
+		for (const row of rows) {
+			let values = out.get(row.episodeId)
+			if (!values) out.set(row.episodeId, (values = new Map()))
+			values.set(row.key, valueOf(row.value))
+		}
+		return out
+	}
+
+	/** The live metric summaries of these episodes' tracks and keys (one statement; the pairs asked for are the caller's to pick). */
+	metricSummaries(meter: DbMeter, episodeIds: number[], tracks: string[], keys: string[]): SummaryRow[] {
+		if (episodeIds.length === 0 || tracks.length === 0) return []
+		return metered(meter, () =>
+			this.db.all<SummaryRow>(
+				sql`SELECT episode_id AS episodeId, track_name AS track, key, "last", "min", "max", "count", min_step AS minStep, max_step AS maxStep, min_index AS minIndex, max_index AS maxIndex
+				FROM metric_summaries WHERE episode_id IN (SELECT value FROM json_each(${JSON.stringify(episodeIds)}))
+				AND track_name IN (SELECT value FROM json_each(${JSON.stringify(tracks)})) AND key IN (SELECT value FROM json_each(${JSON.stringify(keys)})) AND deleted = 0`,
+			),
+		)
 	}
 
 	/** The ids of the live episodes of these projects. */

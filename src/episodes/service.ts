@@ -11,8 +11,26 @@ import type { ProjectRef } from '../projects/repository'
 import { projectNotFound, type ProjectService } from '../projects/service'
 import { isProjectSlug, projectSlugOf } from '../projects/model'
 import type { EpisodePatch, EpisodeUpsert } from './model'
-import type { EpisodeChanges, EpisodeListing, EpisodeRef, EpisodeRepository } from './repository'
+import type { Key } from './filter'
 import { EpisodeTable, type EpisodeColumnGroup } from './export'
+import type { EpisodeChanges, EpisodeListing, EpisodeRef, EpisodeRepository, SummaryRow } from './repository'
+
+/** A column of the list asked for by `columns=`: a parameter or a metric, answered under the text it was asked with. */
+export interface ListColumn {
+	label: string
+	key: Key
+}
+
+export interface EpisodeSearch extends Omit<EpisodeListing, 'offset' | 'limit' | 'staleBefore'> {
+	columns: ListColumn[]
+}
+
+export interface EpisodePage {
+	rows: EpisodeRow[]
+	total: number
+	/** By episode id: the columns' values (only when columns were asked for). */
+	values: Map<number, Record<string, unknown>>
+}
 
 /** A count of something under an episode that another feature keeps (logs, tracks, files). */
 export type EpisodeCounter = (meter: DbMeter, episodeId: number) => number
@@ -142,22 +160,59 @@ export class EpisodeService {
 		return { project, scope }
 	}
 
-	list(meter: DbMeter, reader: Reader, ns: string, projectSegment: string, page: Page, filters: Omit<EpisodeListing, 'offset' | 'limit' | 'staleBefore'>) {
+	/** GET …/projects/{project}/episodes: a page of the project's episodes that match, with the columns asked for. */
+	list(meter: DbMeter, reader: Reader, ns: string, projectSegment: string, page: Page, search: EpisodeSearch): EpisodePage {
 		const { project, scope } = this.readableProject(meter, reader, ns, projectSegment)
+		return this.search(meter, scope, [project.id], page, search)
+	}
+
+	/** GET /namespaces/{ns}/episodes: the same across every project of the namespace the reader may read. */
+	listInNamespace(meter: DbMeter, reader: Reader, ns: string, page: Page, search: EpisodeSearch): EpisodePage & { projects: Map<number, string> } {
+		const { scope, projects } = this.projects.readable(meter, reader, ns)
+		return { ...this.search(meter, scope, projects.map((p) => p.id), page, search), projects: new Map(projects.map((p) => [p.id, p.slug])) }
+	}
+
+	/** The search itself, within `projectIds`: the caller's scope, found by the access check before any episode is read. */
+	private search(meter: DbMeter, scope: ReadScope, projectIds: number[], page: Page, { columns, ...listing }: EpisodeSearch): EpisodePage {
 		// what was deleted is its members' to restore
-		if (scope.role === null && filters.deleted) return { project, rows: [], total: 0 }
-		return { project, ...this.repository.list(meter, project.id, { ...filters, staleBefore: this.staleBefore(), offset: page.offset, limit: page.pageSize }) }
+		if (scope.role === null && listing.deleted) return { rows: [], total: 0, values: new Map() }
+		const found = this.repository.list(meter, projectIds, { ...listing, staleBefore: this.staleBefore(), offset: page.offset, limit: page.pageSize })
+		return { ...found, values: this.columnValues(meter, found.rows, columns) }
+	}
+
+	/** Per episode, the value of each column (null where it has none), keyed as the column was asked for. */
+	private columnValues(meter: DbMeter, rows: EpisodeRow[], columns: ListColumn[]): Map<number, Record<string, unknown>> {
+		const values = new Map<number, Record<string, unknown>>()
+		if (columns.length === 0) return values
+		const ids = rows.map((row) => row.id)
+		const params = columns.flatMap((c) => (c.key.kind === 'param' ? [c.key.key] : []))
+		const metrics = columns.flatMap((c) => (c.key.kind === 'metric' ? [c.key] : []))
+		const paramValues = this.repository.parameterValues(meter, ids, params)
+		const summaries = new Map<string, SummaryRow>()
+		for (const row of this.repository.metricSummaries(meter, ids, [...new Set(metrics.map((m) => m.track))], [...new Set(metrics.map((m) => m.key))])) {
+			summaries.set(JSON.stringify([row.episodeId, row.track, row.key]), row)
+		}
+		for (const row of rows) {
+			const cells: Record<string, unknown> = {}
+			for (const { label, key } of columns) {
+				if (key.kind === 'param') cells[label] = paramValues.get(row.id)?.get(key.key) ?? null
+				else if (key.kind === 'metric') cells[label] = summaries.get(JSON.stringify([row.id, key.track, key.key]))?.[key.stat] ?? null
+			}
+			values.set(row.id, cells)
+		}
+		return values
 	}
 
 	/**
 	 * GET …/projects/{project}/episodes/export: the episodes `list` gives for these filters, every
-	 * page of them, as a table with the column groups features added (parameters). The access
-	 * check is made now (a 404 before anything is streamed) and again with each page.
+	 * page of them (its filter and order), as a table with the column groups features added
+	 * (parameters) and the `columns=` asked for (metric summaries among them). The access check is
+	 * made now (a 404 before anything is streamed) and again with each page.
 	 */
-	exportTable(meter: DbMeter, reader: Reader, ns: string, projectSegment: string, filters: Omit<EpisodeListing, 'offset' | 'limit' | 'staleBefore'>): EpisodeTable {
-		const page = (page: Page) => this.list(meter, reader, ns, projectSegment, page, filters).rows
+	exportTable(meter: DbMeter, reader: Reader, ns: string, projectSegment: string, search: EpisodeSearch): EpisodeTable {
+		const page = (page: Page) => this.list(meter, reader, ns, projectSegment, page, search)
 		page({ page: 1, pageSize: 1, offset: 0 })
-		return new EpisodeTable(meter, page, this.columnGroups, this.staleBefore())
+		return new EpisodeTable(meter, page, this.columnGroups, search.columns.map((c) => c.label), this.staleBefore())
 	}
 
 	/** PATCH /episodes/{id}. */

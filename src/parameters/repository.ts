@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import { newRowId } from '../db/ids'
-import { metered, type DbMeter } from '../db/meter'
+import { metered, tally, type DbMeter } from '../db/meter'
 import { parameterEntries, parameters, type ParametersRow } from '../db/schema'
 import type { WriteQueue } from '../db/write-queue'
 import type { MadeByColumns } from '../http/fields'
@@ -34,6 +34,13 @@ export class ParameterRepository {
 				.from(parameters)
 				.where(eq(parameters.episodeId, sql.placeholder('episodeId')))
 				.prepare(),
+			// the keys a merge changed, one row each in parameter_values (db/schema/data.ts): numbers and text as themselves, anything else as its JSON in a blob
+			index: db.$client.prepare<never, [number, number, string]>(
+				`INSERT INTO parameter_values (episode_id, project_id, key, value)
+				SELECT ?1, ?2, key, CASE WHEN type IN ('integer', 'real', 'text') THEN value ELSE CAST(CASE type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null' ELSE value END AS BLOB) END
+				FROM json_each(?3) WHERE true
+				ON CONFLICT (episode_id, key) DO UPDATE SET value = excluded.value`,
+			),
 		}
 	}
 
@@ -53,7 +60,8 @@ export class ParameterRepository {
 	 * written, with one journal entry; a merge that changes nothing writes nothing (except the first,
 	 * which creates the set at version 1).
 	 */
-	merge(meter: DbMeter, episodeId: number, patch: Map<string, unknown>, author: MadeByColumns, check: MergeCheck): Promise<ParametersRow> {
+	merge(meter: DbMeter, episode: { id: number; projectId: number }, patch: Map<string, unknown>, author: MadeByColumns, check: MergeCheck): Promise<ParametersRow> {
+		const episodeId = episode.id
 		return this.writes.run(meter, (tx) => {
 			this.activity.touch(tx, episodeId)
 			const current = this.q.current.get({ episodeId })
@@ -74,6 +82,8 @@ export class ParameterRepository {
 				? this.db.update(parameters).set({ data: merged, version, updatedAt: now }).where(eq(parameters.episodeId, episodeId)).returning().get()
 				: this.db.insert(parameters).values({ episodeId, id: newRowId(), data: merged, version, createdAt: now, updatedAt: now }).returning().get()
 			this.db.insert(parameterEntries).values({ episodeId, version, patch: changed, createdAt: now, ...author }).run()
+			tally()
+			this.q.index.run(episodeId, episode.projectId, JSON.stringify(changed))
 			this.events.episodes.afterCommit(tx, episodeId, 'parameters', () => ({ version, patch: changed, createdAt: now.toISOString(), createdBy: toMadeBy(author) }))
 			return row
 		})

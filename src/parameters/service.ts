@@ -21,7 +21,7 @@ export class ParameterService {
 		const episode = this.episodes.writable(meter, caller, episodeSegment)
 		const patch = flattenParameters(body.data)
 		if (patch.size > MAX_KEYS) throw invalidField('data', `must hold at most ${MAX_KEYS.toLocaleString('en-US')} keys`)
-		return this.repository.merge(meter, episode.id, patch, madeByCaller(caller), (merged) => {
+		return this.repository.merge(meter, episode, patch, madeByCaller(caller), (merged) => {
 			const keys = Object.keys(merged).length
 			if (keys > MAX_KEYS) throw invalidField('data', `would give the episode ${keys.toLocaleString('en-US')} parameters; at most ${MAX_KEYS.toLocaleString('en-US')} are kept`)
 			if (JSON.stringify(merged).length > DATA_MAX_BYTES) throw invalidField('data', `would make the episode's parameters larger than ${DATA_MAX_BYTES / 1024 / 1024} MiB`)

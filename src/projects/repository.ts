@@ -130,6 +130,17 @@ export class ProjectRepository {
 		)
 	}
 
+	/** The id and slug of each of the namespace's live projects of these visibilities (all, when not given). */
+	liveSlugs(meter: DbMeter, namespaceId: string, visibilities?: readonly Visibility[]): { id: number; slug: string }[] {
+		return metered(meter, () =>
+			this.db
+				.select({ id: projects.id, slug: projects.slug })
+				.from(projects)
+				.where(and(eq(projects.namespaceId, namespaceId), isNull(projects.deletedAt), visibilities ? inArray(projects.visibility, [...visibilities]) : undefined))
+				.all(),
+		)
+	}
+
 	/** Creates the project, or throws SlugTakenError with the project (live or deleted) holding the slug. */
 	async create(meter: DbMeter, project: NewProject): Promise<ProjectRow> {
 		const row = await this.writes.run(meter, (tx) => this.insertOrFind(tx, project))

@@ -40,6 +40,12 @@ export class ProjectService {
 		return this.repository.list(meter, scope.id, { ...filters, visibilities: scope.role === null ? scope.sees : undefined, offset: page.offset, limit: page.pageSize })
 	}
 
+	/** The live projects `reader` may read in the namespace (a search across them), or 404 (401 for nobody signed in) when they see nothing there. */
+	readable(meter: DbMeter, reader: Reader, ns: string): { scope: ReadScope; projects: { id: number; slug: string }[] } {
+		const scope = this.visibleScope(meter, reader, ns)
+		return { scope, projects: this.repository.liveSlugs(meter, scope.id, scope.role === null ? scope.sees : undefined) }
+	}
+
 	/** A live project `reader` may read, or 404 (401 for nobody signed in). */
 	read(meter: DbMeter, reader: Reader, ns: string, project: string): ProjectRow {
 		const scope = this.access.readScope(meter, reader, ns)

@@ -205,6 +205,88 @@ export function summarize(columns: Column[]): Record<string, ColumnSummary> {
 	return summaries
 }
 
+/** A key's numbers over some points of a track: what its metric summary (db metric_summaries) takes from them. `*At`: the point's index in the track. */
+export interface KeyRange {
+	count: number
+	last: number
+	lastAt: number
+	min: number
+	minAt: number
+	max: number
+	maxAt: number
+}
+
+/**
+ * Per key with a number among points `from` onward of the chunk's columns, its range, the points
+ * numbered from `firstIndex` (the index of the chunk's point `from`). A pass over each column's
+ * stored values: numbers are a Float64Array already, so this is a few ns a value.
+ */
+export function keyRanges(columns: Column[], from: number, firstIndex: number): Map<string, KeyRange> {
+	const ranges = new Map<string, KeyRange>()
+	for (const column of columns) {
+		const values = column.values
+		const present = column.present
+		if (present === null && values instanceof Float64Array) {
+			// the usual column, every point a number: one tight loop over the typed array
+			if (values.length > from) ranges.set(column.key, denseRange(values, from, firstIndex))
+			continue
+		}
+		let range: KeyRange | undefined
+		let point = -1
+		for (let j = 0; j < values.length; j++) {
+			// the chunk's point this value belongs to
+			if (present === null) point = j
+			else do point++; while (!(present[point >> 3]! & (1 << (point & 7))))
+			if (point < from) continue
+			const v = values[j]
+			if (typeof v !== 'number') continue
+			const at = firstIndex + point - from
+			if (!range) range = { count: 1, last: v, lastAt: at, min: v, minAt: at, max: v, maxAt: at }
+			else {
+				range.count++
+				range.last = v
+				range.lastAt = at
+				if (v < range.min) (range.min = v), (range.minAt = at)
+				if (v > range.max) (range.max = v), (range.maxAt = at)
+			}
+		}
+		if (range) ranges.set(column.key, range)
+	}
+	return ranges
+}
+
+/** keyRanges of a column every point has, all numbers. */
+function denseRange(values: Float64Array, from: number, firstIndex: number): KeyRange {
+	let min = values[from]!
+	let max = min
+	let minAt = from
+	let maxAt = from
+	for (let j = from + 1; j < values.length; j++) {
+		const v = values[j]!
+		if (v < min) (min = v), (minAt = j)
+		else if (v > max) (max = v), (maxAt = j)
+	}
+	const last = values.length - 1
+	return { count: values.length - from, last: values[last]!, lastAt: firstIndex + last - from, min, minAt: firstIndex + minAt - from, max, maxAt: firstIndex + maxAt - from }
+}
+
+/** `later` (of points after `earlier`'s) folded into `earlier`; ties keep the first point. */
+export function joinRanges(earlier: Map<string, KeyRange>, later: Map<string, KeyRange>): Map<string, KeyRange> {
+	for (const [key, next] of later) {
+		const range = earlier.get(key)
+		if (!range) {
+			earlier.set(key, next)
+			continue
+		}
+		range.count += next.count
+		range.last = next.last
+		range.lastAt = next.lastAt
+		if (next.min < range.min) (range.min = next.min), (range.minAt = next.minAt)
+		if (next.max > range.max) (range.max = next.max), (range.maxAt = next.maxAt)
+	}
+	return earlier
+}
+
 /** Points a block summary covers: chart reads over wide windows fold blocks, not points. */
 export const BLOCK_POINTS = 64
 /** Per block and key: min, max, sum, count, last. */

@@ -7,7 +7,7 @@ import { tracks, type TrackRow } from '../db/schema'
 import type { Tx, WriteQueue } from '../db/write-queue'
 import type { EpisodeActivity } from '../episodes/model'
 import type { EventHub } from '../events/hub'
-import { decodeChunk, encodeBlocks, encodeChunk, pointsOf, summarize, toColumns, type Column, type Point } from './codec'
+import { decodeChunk, encodeBlocks, encodeChunk, joinRanges, keyRanges, pointsOf, summarize, toColumns, type Column, type KeyRange, type Point } from './codec'
 
 /** Points per chunk at most: a `data` page of 10,000 points reads three or four chunks. */
 export const CHUNK_POINTS = 4096
@@ -122,6 +122,20 @@ export class TrackRepository {
 				AND max_ts >= ?4 AND min_ts <= ?5
 				ORDER BY start_index`,
 			),
+			// a batch's numbers folded into its track's metric summaries: one statement a key, the old values read by SQLite itself
+			summarize: sqlite.prepare<never, [number, number, number, string, string, number, number, number, number, number, number | null, number, number, number | null]>(
+				`INSERT INTO metric_summaries (episode_id, project_id, track_id, track_name, key, count, last, last_index, "min", min_index, min_step, "max", max_index, max_step)
+				VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+				ON CONFLICT (episode_id, track_name, key) DO UPDATE SET
+					count = count + excluded.count, last = excluded.last, last_index = excluded.last_index,
+					"min" = CASE WHEN excluded."min" < "min" THEN excluded."min" ELSE "min" END,
+					min_index = CASE WHEN excluded."min" < "min" THEN excluded.min_index ELSE min_index END,
+					min_step = CASE WHEN excluded."min" < "min" THEN excluded.min_step ELSE min_step END,
+					"max" = CASE WHEN excluded."max" > "max" THEN excluded."max" ELSE "max" END,
+					max_index = CASE WHEN excluded."max" > "max" THEN excluded.max_index ELSE max_index END,
+					max_step = CASE WHEN excluded."max" > "max" THEN excluded.max_step ELSE max_step END`,
+			),
+			summariesDeleted: sqlite.prepare<never, [number, number]>('UPDATE metric_summaries SET deleted = ?2 WHERE track_id = ?1'),
 			chunkBlocks: sqlite.prepare<{ blocks: Uint8Array }, [number, number]>('SELECT blocks FROM track_chunks WHERE track_id = ? AND start_index = ?'),
 			chunksInTime: sqlite.prepare<StoredChunk, [number, number, number, number, number]>(
 				`SELECT start_index AS startIndex, count, created_at AS createdAt, data FROM track_chunks
@@ -156,7 +170,8 @@ export class TrackRepository {
 	 * (the fields sent replace the stored ones); all or nothing. Throws TrackDeletedError for the
 	 * name of a deleted track.
 	 */
-	async append(meter: DbMeter, episodeId: number, name: string, points: Point[], fields: TrackFields): Promise<{ trackId: number; startIndex: number }> {
+	async append(meter: DbMeter, episode: { id: number; projectId: number }, name: string, points: Point[], fields: TrackFields): Promise<{ trackId: number; startIndex: number }> {
+		const episodeId = episode.id
 		const key = stateKey(episodeId, name)
 		return this.writes.run(meter, (tx) => {
 			// a write rolled back after this job counted on it: read the track again next time
@@ -169,22 +184,36 @@ export class TrackRepository {
 			let chunks = state.chunks
 			let tail = state.tail
 			let keys = state.keys
+			let ranges: Map<string, KeyRange>
 			if (points.length < TAIL_POINTS && tail && tail.count + points.length <= TAIL_POINTS) {
 				tally()
 				const stored = this.q.chunkData.get(state.id, tail.startIndex)!.data
 				const decoded = decodeChunk(stored)
 				const joined = pointsOf(decoded, 0, decoded.count).concat(points)
 				tally()
-				keys = mergedKeys(keys, this.writeChunk(state.id, tail.startIndex, joined, now, 'replace'))
+				const columns = this.writeChunk(state.id, tail.startIndex, joined, now, 'replace')
+				keys = mergedKeys(keys, columns)
+				ranges = keyRanges(columns, decoded.count, startIndex)
 				tail = { startIndex: tail.startIndex, count: joined.length }
 			} else {
+				ranges = new Map()
 				for (let from = 0; from < points.length; from += CHUNK_POINTS) {
 					const part = points.length <= CHUNK_POINTS ? points : points.slice(from, from + CHUNK_POINTS)
 					tally()
-					keys = mergedKeys(keys, this.writeChunk(state.id, startIndex + from, part, now, 'insert'))
+					const columns = this.writeChunk(state.id, startIndex + from, part, now, 'insert')
+					keys = mergedKeys(keys, columns)
+					ranges = joinRanges(ranges, keyRanges(columns, 0, startIndex + from))
 					chunks++
 					tail = part.length < TAIL_POINTS ? { startIndex: startIndex + from, count: part.length } : null
 				}
+			}
+			const stepAt = (index: number) => {
+				const step = points[index - startIndex]!.step
+				return typeof step === 'number' ? step : null
+			}
+			for (const [key, r] of ranges) {
+				tally()
+				this.q.summarize.run(episodeId, episode.projectId, state.id, name, key, r.count, r.last, r.lastAt, r.min, r.minAt, stepAt(r.minAt), r.max, r.maxAt, stepAt(r.maxAt))
 			}
 			const total = startIndex + points.length
 			tally()
@@ -247,24 +276,34 @@ export class TrackRepository {
 			tx.onRollback(forget)
 			this.activity.touch(tx, episodeId)
 			this.countsChanged(tx, episodeId)
-			return this.db
+			const row = this.db
 				.update(tracks)
 				.set({ deletedAt: now, updatedAt: now })
 				.where(and(eq(tracks.episodeId, episodeId), eq(tracks.name, name), isNull(tracks.deletedAt)))
 				.returning()
 				.get()
+			if (row) this.summariesDeleted(row.id, true)
+			return row
 		})
 	}
 
 	async restore(meter: DbMeter, episodeId: number, name: string): Promise<TrackRow | undefined> {
-		return this.writes.run(meter, (tx) =>
-			this.touched(tx, episodeId).db
-				.update(tracks)
+		return this.writes.run(meter, (tx) => {
+			const row = this.touched(tx, episodeId)
+				.db.update(tracks)
 				.set({ deletedAt: null, updatedAt: new Date() })
 				.where(and(eq(tracks.episodeId, episodeId), eq(tracks.name, name), sql`${tracks.deletedAt} IS NOT NULL`))
 				.returning()
-				.get(),
-		)
+				.get()
+			if (row) this.summariesDeleted(row.id, false)
+			return row
+		})
+	}
+
+	/** Inside a write job: the track's metric summaries follow its soft delete (out of every search while deleted). */
+	private summariesDeleted(trackId: number, deleted: boolean): void {
+		tally()
+		this.q.summariesDeleted.run(trackId, deleted ? 1 : 0)
 	}
 
 	/** Notes the write to the episode (its last activity, its count of tracks), then goes on. */

@@ -64,7 +64,7 @@ export class TrackService {
 		const episode = this.episodes.writable(meter, caller, episodeSegment)
 		if (!isTrackName(name)) throw invalidField('trackName', `must be 1 to ${TRACK_NAME_MAX_LENGTH} characters without control characters (it is the path segment after /tracks/)`)
 		try {
-			const { trackId, startIndex } = await this.repository.append(meter, episode.id, name, points, describedFields(fields))
+			const { trackId, startIndex } = await this.repository.append(meter, episode, name, points, describedFields(fields))
 			return { inserted: points.length, trackName: name, trackId: formatRowId(trackId), startIndex }
 		} catch (error) {
 			if (error instanceof TrackDeletedError) throw gone('track_deleted', `Track "${name.slice(0, 100)}" was deleted: restore it (POST …/tracks/{name}/restore) or purge it first.`)

@@ -173,6 +173,8 @@ export interface Episode {
 	logCount?: number
 	trackCount?: number
 	fileCount?: number
+	/** With columns=: the parameter and metric columns asked for, under their text. */
+	values?: Record<string, unknown>
 }
 
 export interface Page {

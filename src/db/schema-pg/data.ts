@@ -140,6 +140,51 @@ export const tracks = pgTable(
 	(table) => [uniqueIndex('tracks_episode_name_unique').on(table.episodeId, table.name)],
 )
 
+/**
+ * parameter_values' twin. SQLite's `value` holds a number, text or a blob of JSON in one column and
+ * compares them by type; PostgreSQL has no such column. The PostgreSQL repository (issue 23) is to
+ * decide its real form (a number column beside a text one, say); until then the twin keeps the
+ * declared type, as the parity test reads it.
+ */
+export const parameterValues = pgTable(
+	'parameter_values',
+	{
+		episodeId: int('episode_id')
+			.notNull()
+			.references(() => episodes.id, { onDelete: 'cascade' }),
+		projectId: int('project_id').notNull(),
+		key: text('key').notNull(),
+		value: bytea('value'),
+	},
+	(table) => [primaryKey({ columns: [table.episodeId, table.key] }), index('parameter_values_project_key_value_idx').on(table.projectId, table.key, table.value)],
+)
+
+export const metricSummaries = pgTable(
+	'metric_summaries',
+	{
+		episodeId: int('episode_id')
+			.notNull()
+			.references(() => episodes.id, { onDelete: 'cascade' }),
+		projectId: int('project_id').notNull(),
+		trackId: int('track_id')
+			.notNull()
+			.references(() => tracks.id, { onDelete: 'cascade' }),
+		trackName: text('track_name').notNull(),
+		key: text('key').notNull(),
+		count: int('count').notNull(),
+		last: doublePrecision('last').notNull(),
+		lastIndex: int('last_index').notNull(),
+		min: doublePrecision('min').notNull(),
+		minIndex: int('min_index'),
+		minStep: doublePrecision('min_step'),
+		max: doublePrecision('max').notNull(),
+		maxIndex: int('max_index'),
+		maxStep: doublePrecision('max_step'),
+		deleted: boolean('deleted').notNull().default(false),
+	},
+	(table) => [primaryKey({ columns: [table.episodeId, table.trackName, table.key] }), index('metric_summaries_track_idx').on(table.trackId)],
+)
+
 export const trackChunks = pgTable(
 	'track_chunks',
 	{

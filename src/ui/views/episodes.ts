@@ -1,5 +1,6 @@
-// A project's episodes as a table: sort, filter by status and tag, search, page; pick metrics to show
-// their last values; tick episodes to compare them. Owners and admins set the project's visibility here.
+// A project's episodes as a table: sort, filter by status and tag, search, the filter language, page;
+// pick parameters and metrics to show as columns (one request for the page), sort by any of them;
+// tick episodes to compare them. Owners and admins set the project's visibility here.
 // The table follows the project's events: a row's status and activity change in place, and an
 // episode made or deleted reads the page again (its filters and order decide where it goes).
 import { api, atLeast, path, query as qs, SHOWN_STATUSES, VISIBILITIES, type Episode, type Page, type Project, type Role, type Visibility } from '../api'
@@ -8,10 +9,17 @@ import { liveEvents } from '../live'
 import { ago, exactTime, number, plural } from '../format'
 import { href, navigate, type Route } from '../router'
 import { namespaceCrumb, namespaceEntry, requireUser, setCrumbs, setNamespace } from '../shell'
-import { failure, lastValue, madeBy, metricId, metricLabel, parseMetric, pool, say, statusBadge, tagList, tracksOf, visibilityBadge, VISIBILITY_SAYS, type Metric } from './common'
+import { failure, madeBy, metricId, metricLabel, parseMetric, say, statusBadge, tagList, tracksOf, visibilityBadge, VISIBILITY_SAYS, type Metric } from './common'
 
 const PAGE_SIZE = 50
-type Order = 'createdAt' | 'updatedAt' | 'name'
+/** An attribute, or a column's key in the filter language (params."lr", metrics."train"."loss".last). */
+type Order = string
+
+/** A name quoted for the filter language: always, so any track or key reads back as itself. */
+const quoted = (name: string) => JSON.stringify(name)
+/** A metric column's key: its last value. */
+const metricKey = (m: Metric) => `metrics.${quoted(m.track)}.${quoted(m.key)}.last`
+const paramKey = (key: string) => `params.${quoted(key)}`
 
 /** /ui/projects/<slug>: a project of your own namespace. */
 export async function ownEpisodesView(route: Route) {
@@ -31,10 +39,12 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 		search: query.get('search') ?? '',
 		status: query.get('status') ?? '',
 		tags: query.get('tags') ?? '',
-		order: (['createdAt', 'updatedAt', 'name'].includes(query.get('order') ?? '') ? query.get('order') : 'createdAt') as Order,
+		order: query.get('order') || 'createdAt',
+		filter: query.get('filter') ?? '',
 		dir: query.get('dir') === 'asc' ? 'asc' : 'desc',
 		page: Math.max(1, Number.parseInt(query.get('page') ?? '1', 10) || 1),
 		metrics: query.getAll('m').map(parseMetric).filter((m): m is Metric => m !== null),
+		params: query.getAll('p').filter((p) => p !== ''),
 	}
 	const selected = new Set<string>()
 
@@ -42,6 +52,16 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 	const status = h('select', { aria: { label: 'Status' } }, h('option', { value: '' }, 'Any status'), SHOWN_STATUSES.map((s) => h('option', { value: s, selected: s === state.status }, s)))
 	const tags = h('input', { type: 'search', placeholder: 'Tags (a, b)', value: state.tags, aria: { label: 'Tags' } })
 	const metricPicker = h('select', { aria: { label: 'Add a metric column' } }, h('option', { value: '' }, 'Add metric column…'))
+	const paramPicker = h('select', { aria: { label: 'Add a parameter column' } }, h('option', { value: '' }, 'Add parameter column…'))
+	const filter = h('input', {
+		type: 'search',
+		class: 'filter',
+		placeholder: 'Filter: params.lr = 0.0003 and metrics.train.loss.min < 0.2',
+		value: state.filter,
+		spellcheck: 'false',
+		aria: { label: 'Filter (params., metrics., name, status, tags…)' },
+	})
+	const filterSays = h('p', { class: 'muted', role: 'status', data: { testid: 'filter-says' } })
 	const compare = h('button', { type: 'button', class: 'primary', disabled: true, onclick: () => navigate(`/ui/compare?ids=${[...selected].join(',')}`) }, 'Compare')
 	const table = h('table', { class: 'episodes' })
 	const pager = h('div', { class: 'pager' })
@@ -57,12 +77,14 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 		if (state.search) p.set('search', state.search)
 		if (state.status) p.set('status', state.status)
 		if (state.tags) p.set('tags', state.tags)
+		if (state.filter) p.set('filter', state.filter)
 		if (state.order !== 'createdAt') p.set('order', state.order)
 		if (state.dir !== 'desc') p.set('dir', state.dir)
 		if (state.page > 1) p.set('page', String(state.page))
 		for (const m of state.metrics) p.append('m', metricId(m))
+		for (const key of state.params) p.append('p', key)
 		scope.setQuery(p)
-		download.href = `${projectPath}/episodes/export${qs({ format: 'csv', search: state.search, status: state.status, tags: state.tags.split(',').map((t) => t.trim()).filter(Boolean).join(','), order: state.order, dir: state.dir })}`
+		download.href = `${projectPath}/episodes/export${qs({ format: 'csv', search: state.search, status: state.status, tags: state.tags.split(',').map((t) => t.trim()).filter(Boolean).join(','), filter: state.filter, order: state.order, dir: state.dir, columns: [...state.params.map(paramKey), ...state.metrics.map(metricKey)].join(',') })}`
 	}
 	const updateCompare = () => {
 		compare.disabled = selected.size < 2
@@ -72,7 +94,17 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 	let loads = 0
 	const read = () =>
 		api<Page & { episodes: Episode[] }>(
-			`${projectPath}/episodes${qs({ page: state.page, pageSize: PAGE_SIZE, search: state.search, status: state.status, tags: state.tags.split(',').map((t) => t.trim()).filter(Boolean).join(','), order: state.order, dir: state.dir })}`,
+			`${projectPath}/episodes${qs({
+				page: state.page,
+				pageSize: PAGE_SIZE,
+				search: state.search,
+				status: state.status,
+				tags: state.tags.split(',').map((t) => t.trim()).filter(Boolean).join(','),
+				filter: state.filter,
+				order: state.order,
+				dir: state.dir,
+				columns: [...state.params.map(paramKey), ...state.metrics.map(metricKey)].join(','),
+			})}`,
 			{ signal: scope.signal },
 		)
 	const show = (page: Page & { episodes: Episode[] }) => {
@@ -82,8 +114,16 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 	const load = async () => {
 		const mine = ++loads
 		syncUrl()
-		const page = await read()
-		if (mine === loads) show(page)
+		try {
+			const page = await read()
+			if (mine !== loads) return
+			filterSays.textContent = ''
+			show(page)
+		} catch (error) {
+			// the server's sentence: where the filter went wrong and what it expected
+			if (mine === loads) say(filterSays, failure(error), true)
+			throw error
+		}
 	}
 	const reload = () => void load().catch(() => {})
 	const sortHeader = (label: string, order: Order) =>
@@ -108,7 +148,7 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 		)
 
 	const render = (page: Page & { episodes: Episode[] }) => {
-		const filtered = state.search || state.status || state.tags
+		const filtered = state.search || state.status || state.tags || state.filter
 		summary.textContent = filtered ? `${plural(page.total, 'episode')} match` : plural(page.total, 'episode')
 		const head = h(
 			'thead',
@@ -123,30 +163,22 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 				sortHeader('Created', 'createdAt'),
 				sortHeader('Updated', 'updatedAt'),
 				h('th', null, 'Created by'),
+				state.params.map((key) =>
+					columnHeader(key, paramKey(key), () => {
+						state.params = state.params.filter((x) => x !== key)
+						if (state.order === paramKey(key)) state.order = 'createdAt'
+						reload()
+					}),
+				),
 				state.metrics.map((m) =>
-					h(
-						'th',
-						{ class: 'metric' },
-						metricLabel(m),
-						h(
-							'button',
-							{
-								type: 'button',
-								class: 'remove',
-								title: 'Remove this column',
-								aria: { label: `Remove ${metricLabel(m)}` },
-								onclick: () => {
-									state.metrics = state.metrics.filter((x) => metricId(x) !== metricId(m))
-									reload()
-								},
-							},
-							'×',
-						),
-					),
+					columnHeader(metricLabel(m), metricKey(m), () => {
+						state.metrics = state.metrics.filter((x) => metricId(x) !== metricId(m))
+						if (state.order === metricKey(m)) state.order = 'createdAt'
+						reload()
+					}),
 				),
 			),
 		)
-		const cells: { episode: Episode; metric: Metric; cell: HTMLElement }[] = []
 		shown.clear()
 		const rows = page.episodes.map((episode) => {
 			const box = h('input', {
@@ -159,11 +191,9 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 					updateCompare()
 				},
 			})
-			const metricCells = state.metrics.map((metric) => {
-				const cell = h('td', { class: 'metric num' }, '…')
-				cells.push({ episode, metric, cell })
-				return cell
-			})
+			const values = episode.values ?? {}
+			const paramCells = state.params.map((key) => h('td', { class: 'param' }, cellText(values[paramKey(key)])))
+			const metricCells = state.metrics.map((metric) => h('td', { class: 'metric num' }, number(values[metricKey(metric)] ?? null)))
 			const statusCell = h('td', { data: { testid: 'episode-status' } }, statusBadge(episode.status))
 			const updatedCell = h('td', null, updatedTime(episode.updatedAt, episode.lastActivityAt))
 			shown.set(episode.id, { status: statusCell, updated: updatedCell, updatedAt: episode.updatedAt })
@@ -177,13 +207,14 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 				h('td', null, h('time', { title: exactTime(episode.createdAt) }, ago(episode.createdAt))),
 				updatedCell,
 				h('td', { data: { testid: 'created-by' } }, madeBy(episode.createdBy)),
+				paramCells,
 				metricCells,
 			)
 		})
 		replace(
 			table,
 			head,
-			h('tbody', null, rows.length ? rows : h('tr', null, h('td', { colspan: 7 + state.metrics.length, class: 'empty' }, filtered ? 'No episode matches these filters.' : 'No episodes in this project yet.'))),
+			h('tbody', null, rows.length ? rows : h('tr', null, h('td', { colspan: 7 + state.params.length + state.metrics.length, class: 'empty' }, filtered ? 'No episode matches these filters.' : 'No episodes in this project yet.'))),
 		)
 		replace(
 			pager,
@@ -191,18 +222,29 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 			h('span', null, `Page ${page.page} of ${Math.max(1, page.totalPages)}`),
 			h('button', { type: 'button', disabled: page.page >= page.totalPages, onclick: () => ((state.page = page.page + 1), reload()) }, 'Older →'),
 		)
-		void pool(
-			cells.map(({ episode, metric, cell }) => async () => {
-				try {
-					const value = await lastValue(episode.id, metric, scope.signal)
-					cell.textContent = number(value)
-				} catch {
-					cell.textContent = '—'
-				}
-			}),
-			6,
-		)
 	}
+	/** A parameter's or metric's column: its header sorts by it (episodes without it last), × removes it. */
+	const columnHeader = (label: string, key: string, remove: () => void) =>
+		h(
+			'th',
+			{ class: 'metric', aria: { sort: state.order === key ? (state.dir === 'asc' ? 'ascending' : 'descending') : 'none' } },
+			h(
+				'button',
+				{
+					type: 'button',
+					class: 'sort',
+					onclick: () => {
+						state.dir = state.order === key && state.dir === 'desc' ? 'asc' : 'desc'
+						state.order = key
+						state.page = 1
+						reload()
+					},
+				},
+				label,
+				state.order === key ? (state.dir === 'asc' ? ' ▲' : ' ▼') : '',
+			),
+			h('button', { type: 'button', class: 'remove', title: 'Remove this column', aria: { label: `Remove ${label}` }, onclick: remove }, '×'),
+		)
 
 	let offered = false
 	const offerMetrics = async (episodes: Episode[]) => {
@@ -216,7 +258,22 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 		}
 		for (const [id, metric] of [...seen].sort(([a], [b]) => a.localeCompare(b)).slice(0, 200)) metricPicker.append(h('option', { value: id }, metricLabel(metric)))
 		metricPicker.disabled = seen.size === 0
+		const keys = new Set<string>()
+		for (const episode of episodes.slice(0, 3)) {
+			const set = await api<{ data: Record<string, unknown> }>(`${path('episodes', episode.id)}/parameters`, { signal: scope.signal }).catch(() => null)
+			for (const key of Object.keys(set?.data ?? {})) keys.add(key)
+		}
+		for (const key of [...keys].sort().slice(0, 200)) paramPicker.append(h('option', { value: key }, key))
+		paramPicker.disabled = keys.size === 0
 	}
+	paramPicker.addEventListener('change', () => {
+		const key = paramPicker.value
+		paramPicker.value = ''
+		if (key && !state.params.includes(key)) {
+			state.params.push(key)
+			reload()
+		}
+	})
 	metricPicker.addEventListener('change', () => {
 		const metric = parseMetric(metricPicker.value)
 		metricPicker.value = ''
@@ -244,12 +301,25 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 		if (e.updatedAt || e.lastActivityAt) replace(row.updated, updatedTime(row.updatedAt, e.lastActivityAt))
 	})
 	search.addEventListener('input', debounce(refilter, 250))
+	// the filter language runs on Enter (or when cleared), not on each keystroke: half an expression is a 400
+	filter.addEventListener('keydown', (event) => {
+		if (event.key !== 'Enter') return
+		state.filter = filter.value.trim()
+		state.page = 1
+		reload()
+	})
+	filter.addEventListener('search', () => {
+		if (filter.value !== '') return
+		state.filter = ''
+		state.page = 1
+		reload()
+	})
 	tags.addEventListener('input', debounce(refilter, 250))
 	status.addEventListener('change', refilter)
 
 	syncUrl()
 	loads++
-	const [about, first] = await Promise.all([project, read()])
+	const [about, first] = await Promise.all([project, read().catch((error) => (say(filterSays, failure(error), true), null))])
 	setNamespace(ns)
 	setCrumbs(namespaceCrumb(ns), { label: about.name })
 	// the rows need no role: the setting follows when it is known
@@ -261,13 +331,18 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 		h('div', { class: 'toolbar' }, h('h1', null, about.name), summary, live.marker),
 		about.description ? h('p', { class: 'description' }, about.description) : null,
 		setting,
-		h('div', { class: 'filters' }, search, status, tags, metricPicker, compare, download),
+		h('div', { class: 'filters' }, search, status, tags, paramPicker, metricPicker, compare, download),
+		h('div', { class: 'filters' }, filter),
+		filterSays,
 		h('div', { class: 'table-wrap' }, table),
 		pager,
 	)
-	show(first)
+	if (first) show(first)
 	return section
 }
+
+/** A parameter's value in a cell: text as itself, anything else as JSON. */
+const cellText = (value: unknown) => (value === null || value === undefined ? '—' : typeof value === 'string' ? value : typeof value === 'number' ? number(value) : JSON.stringify(value))
 
 /** When the episode last changed: its own fields (updatedAt), with its last activity in the tooltip. */
 function updatedTime(updatedAt: string, lastActivityAt: string | undefined) {
