@@ -10,15 +10,15 @@ const responses = { 200: t.Any({ description: 'text/event-stream: one event per 
 
 /** Server-sent events: an episode's live changes, and a project's episodes table. */
 export const eventRoutes = (events: EventService, guard: CallerGuard, trustProxy: number) => {
-	const opening = (caller: StreamRequest['reader'], request: Request, after: string | undefined, server: { requestIP(request: Request): { address: string } | null; timeout(request: Request, seconds: number): void } | null): StreamRequest => {
+	const streamRequest = (caller: StreamRequest['reader'], request: Request, after: string | undefined, server: { requestIP(request: Request): { address: string } | null; timeout(request: Request, seconds: number): void } | null): StreamRequest => {
 		// the stream is silent between events and heartbeats: Bun's idle timeout (10 s) must not cut it
 		server?.timeout(request, 0)
 		const lastEventId = request.headers.get('last-event-id') ?? (after || undefined)
-		return { reader: caller, request, lastEventId: lastEventId ?? undefined, who: caller ? (caller.key ? `key:${caller.key.id}` : `user:${caller.user.id}`) : `address:${clientAddress(request, server?.requestIP(request)?.address, trustProxy)}` }
+		return { reader: caller, request, lastEventId, who: caller ? (caller.key ? `key:${caller.key.id}` : `user:${caller.user.id}`) : `address:${clientAddress(request, server?.requestIP(request)?.address, trustProxy)}` }
 	}
 	return new Elysia()
 		.use(guard)
-		.get('/episodes/:id/events', ({ caller, meter, params, query, request, server }) => events.episodeStream(meter, opening(caller, request, query.after, server), params.id), {
+		.get('/episodes/:id/events', ({ caller, meter, params, query, request, server }) => events.episodeStream(meter, streamRequest(caller, request, query.after, server), params.id), {
 			reader: true,
 			params: t.Object({ id: t.String() }),
 			query: ResumeQuery,
@@ -30,7 +30,7 @@ export const eventRoutes = (events: EventService, guard: CallerGuard, trustProxy
 				tags,
 			},
 		})
-		.get('/namespaces/:ns/projects/:project/events', ({ caller, meter, params, query, request, server }) => events.projectStream(meter, opening(caller, request, query.after, server), params.ns, params.project), {
+		.get('/namespaces/:ns/projects/:project/events', ({ caller, meter, params, query, request, server }) => events.projectStream(meter, streamRequest(caller, request, query.after, server), params.ns, params.project), {
 			reader: true,
 			params: t.Object({ ns: t.String(), project: t.String() }),
 			query: ResumeQuery,
