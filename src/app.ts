@@ -17,6 +17,9 @@ import { FileService } from './files/service'
 import { EpisodeRepository } from './episodes/repository'
 import { EpisodeService } from './episodes/service'
 import { errorHandler } from './http/error-handler'
+import { eventRoutes } from './events'
+import { EventHub, type ReplayLimits } from './events/hub'
+import { DEFAULT_STREAM_LIMITS, EventService, type StreamLimits } from './events/service'
 import { TableExports } from './export'
 import { callerGuard } from './auth/guard'
 import { health } from './http/health'
@@ -71,6 +74,8 @@ export interface AppDeps {
 	clock?: () => number
 	/** The web dashboard's files: those built in unless given (`bun run dev` builds from source). */
 	dashboard?: Dashboard
+	/** Event streams' limits and timings (EVENTS_*); the tests shorten the heartbeat and the access re-check. */
+	eventStreams?: Partial<StreamLimits> & { replay?: ReplayLimits; projectDebounceMs?: number }
 }
 
 export const DEFAULT_MAX_FILE_SIZE = 5 * 2 ** 30
@@ -84,9 +89,11 @@ const bearer = (description: string) => ({ type: 'http' as const, scheme: 'beare
  * logs, parameters, tracks, files, and every one of them asks the one access check (namespaces/access.ts)
  * what the caller may do where. Every repository writes through the database's one write queue.
  */
-export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize, fileStore, maxFileSize = DEFAULT_MAX_FILE_SIZE, deviceAuthority, vuerAuthUrl = 'https://auth.vuer.ai', sessionSeconds = null, dashboard = embeddedDashboard(), staleAfterSeconds = 600, clock = Date.now }: AppDeps) {
+export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize, fileStore, maxFileSize = DEFAULT_MAX_FILE_SIZE, deviceAuthority, vuerAuthUrl = 'https://auth.vuer.ai', sessionSeconds = null, dashboard = embeddedDashboard(), staleAfterSeconds = 600, clock = Date.now, eventStreams = {} }: AppDeps) {
 	// the one write queue of the database: every repository's writes share its group commits
 	const writes = new WriteQueue(db.$client)
+	// the one event hub: what the writers publish once committed, to the streams of GET …/events
+	const events = new EventHub({ replay: eventStreams.replay, projectDebounceMs: eventStreams.projectDebounceMs })
 	const namespaceRows = new NamespaceRepository(db, writes, { cacheSize })
 	const accounts = new AccountRepository(db, writes, namespaceRows, { cacheSize })
 	// the one access check: what a caller may read, write, administer or own in a namespace
@@ -98,13 +105,14 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 	const auth = new AuthService(vuerAuth, tokens, accounts, log, keys)
 	const guard = callerGuard(auth)
 	const projects = new ProjectService(projectRows, access)
-	const episodeRows = new EpisodeRepository(db, writes, { cacheSize, clock })
+	const episodeRows = new EpisodeRepository(db, writes, events, { cacheSize, clock })
 	const episodes = new EpisodeService(episodeRows, projects, access, staleAfterSeconds * 1000, clock)
 	// a write under an episode tells it (its lastActivityAt), once per group commit
-	const logs = new LogService(new LogRepository(db, writes, episodeRows, { cacheSize }), episodes)
-	const parameters = new ParameterService(new ParameterRepository(db, writes, episodeRows), episodes)
-	const tracks = new TrackService(new TrackRepository(db, writes, episodeRows, { cacheSize }), episodes)
-	const files = new FileService(new FileRepository(db, writes, episodeRows), fileStore, episodes, maxFileSize)
+	const logs = new LogService(new LogRepository(db, writes, episodeRows, events, { cacheSize }), episodes)
+	const parameters = new ParameterService(new ParameterRepository(db, writes, episodeRows, events), episodes)
+	const tracks = new TrackService(new TrackRepository(db, writes, episodeRows, events, { cacheSize }), episodes)
+	const files = new FileService(new FileRepository(db, writes, episodeRows, events), fileStore, episodes, maxFileSize)
+	const streams = new EventService(events, episodes, auth, { ...DEFAULT_STREAM_LIMITS, ...eventStreams })
 	// every download of a table (a track, logs, the episodes table), streamed as the client reads
 	const exports = new TableExports(log)
 	const authority = devIdp?.deviceAuthority() ?? deviceAuthority ?? httpDeviceAuthority(vuerAuthUrl)
@@ -143,6 +151,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 			.use(parameterRoutes(parameters, guard))
 			.use(trackRoutes(tracks, guard, exports))
 			.use(fileRoutes(files, guard))
+			.use(eventRoutes(streams, guard, exchangeLimits.trustProxy))
 			.use(notImplementedRoutes(guard))
 			.use(dashboard.routes())
 			.use(devIdp ? devIdp.routes() : new Elysia())

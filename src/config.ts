@@ -26,6 +26,9 @@ export const SETTINGS = [
 	{ env: 'RATE_LIMIT_EXCHANGE', flag: '--rate-limit-exchange', default: '30', help: 'POST /auth/exchange (and dashboard sign-ins started, POST /auth/device/start) per minute per client address; 0 turns the limit off' },
 	{ env: 'MAX_FILE_SIZE', flag: '--max-file-size', default: '5GiB', help: 'largest file an upload may carry: bytes, or with KiB, MiB, GiB, TiB (or KB, MB, GB, TB: powers of 1000)' },
 	{ env: 'STALE_AFTER', flag: '--stale-after', default: '10m', help: 'a running episode nothing was written to for this long is shown (and filtered) as stale, its stored status untouched: 90s, 10m, 2h' },
+	{ env: 'EVENTS_HEARTBEAT', flag: '--events-heartbeat', default: '15s', help: 'an event stream (GET …/events) sends a heartbeat comment this often: 15s, 1m' },
+	{ env: 'EVENTS_MAX_STREAMS', flag: '--events-max-streams', default: '10000', help: 'event streams open at once in all; past it, 429 too_many_streams' },
+	{ env: 'EVENTS_MAX_STREAMS_PER_USER', flag: '--events-max-streams-per-user', default: '100', help: 'event streams open at once per person or API key (per client address for nobody signed in); past it, 429 too_many_streams' },
 	{ env: 'CACHE_SIZE', flag: '--cache-size', default: '10000', help: 'entries of each in-memory cache (accounts, verified dreamlake tokens, projects, episodes, log cursors, track states); a known caller writing to an episode in memory costs no statement but the write' },
 	{ env: 'TRUST_PROXY', flag: '--trust-proxy', default: '0', help: 'reverse proxies in front of the server: 0 uses the socket address, N takes the client address from X-Forwarded-For, N hops from the right' },
 	{ env: 'DASHBOARD_SOURCE', flag: '--dashboard-source', help: 'development: serve the dashboard built from this folder (src/ui) and rebuild it on every change, instead of the one built in' },
@@ -61,6 +64,10 @@ export interface Config {
 	trustProxy: number
 	/** STALE_AFTER, in seconds. */
 	staleAfterSeconds: number
+	/** EVENTS_HEARTBEAT, in seconds. */
+	eventsHeartbeatSeconds: number
+	eventsMaxStreams: number
+	eventsMaxStreamsPerUser: number
 	/** Entries of each in-memory cache: accounts, verified tokens, projects, episodes, log cursors, track states. */
 	cacheSize: number
 	/** The largest file an upload may carry, in bytes. */
@@ -122,6 +129,9 @@ export function loadConfig(env: Record<string, string | undefined>, flags: RawSe
 		cacheSize: atLeastOne('CACHE_SIZE', get('CACHE_SIZE')),
 		staleAfterSeconds: duration('STALE_AFTER', get('STALE_AFTER')) ?? Number.MAX_SAFE_INTEGER,
 		maxFileSize: byteSize('MAX_FILE_SIZE', get('MAX_FILE_SIZE')),
+		eventsHeartbeatSeconds: duration('EVENTS_HEARTBEAT', get('EVENTS_HEARTBEAT')) ?? Number.MAX_SAFE_INTEGER,
+		eventsMaxStreams: atLeastOne('EVENTS_MAX_STREAMS', get('EVENTS_MAX_STREAMS')),
+		eventsMaxStreamsPerUser: atLeastOne('EVENTS_MAX_STREAMS_PER_USER', get('EVENTS_MAX_STREAMS_PER_USER')),
 		dashboardSource: raw('DASHBOARD_SOURCE'),
 		logFormat: oneOf('LOG_FORMAT', get('LOG_FORMAT'), ['json', 'pretty', 'auto'] as const),
 		logLevel: oneOf('LOG_LEVEL', get('LOG_LEVEL'), ['debug', 'info', 'warn', 'error'] as const),

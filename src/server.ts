@@ -99,6 +99,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			vuerAuthUrl: config.vuerAuth.url,
 			sessionSeconds: config.jwtExpiresInSeconds,
 			staleAfterSeconds: config.staleAfterSeconds,
+			eventStreams: { heartbeatMs: Math.min(config.eventsHeartbeatSeconds * 1000, 2 ** 31 - 1), maxStreams: config.eventsMaxStreams, maxStreamsPerUser: config.eventsMaxStreamsPerUser },
 			// `bun run dev`: the dashboard is built from src/ui and rebuilt on change
 			...(config.dashboardSource && { dashboard: await Dashboard.fromSource(log, config.dashboardSource) }),
 		})

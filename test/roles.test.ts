@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { refused } from './support/access'
+import { openStreamOnce } from './support/events'
 import { Harness, type Reply, type TestUser } from './support/harness'
 
 /**
@@ -384,6 +385,9 @@ const ROUTES: Route<any>[] = [
 	// logs
 	route({ method: 'POST', path: '/episodes/:id/logs', scope: 'episode', least: 'member', ok: 201, write: true, arrange: shared, call: (lab, token) => call('POST', `${inEpisode(lab)}/logs`, { logs: [{ timestamp: '2026-12-03T10:00:01Z', level: 'info', message: 'more' }] })(token) }),
 	route({ method: 'GET', path: '/episodes/:id/logs', scope: 'episode', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inEpisode(lab)}/logs`)(token) }),
+	// events
+	route({ method: 'GET', path: '/episodes/:id/events', scope: 'episode', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => openStreamOnce(h, `${inEpisode(lab)}/events`, token) }),
+	route({ method: 'GET', path: '/namespaces/:ns/projects/:project/events', scope: 'project', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => openStreamOnce(h, `${inProject(lab)}/events`, token) }),
 	route({ method: 'GET', path: '/episodes/:id/logs/stats', scope: 'episode', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inEpisode(lab)}/logs/stats`)(token) }),
 	route({ method: 'GET', path: '/episodes/:id/logs/export', scope: 'episode', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inEpisode(lab)}/logs/export?format=text`)(token) }),
 	// parameters

@@ -9,6 +9,7 @@ import { median } from '../startup'
 import { measureCeilings } from './ceilings'
 import { pinned, pinThisProcessToLoadCore } from './cores'
 import { measureExport } from './export'
+import { measureEvents } from './events'
 import { measureFiles } from './files'
 import { measureMemory } from './memory'
 import { readOptions, root, type BenchOptions } from './options'
@@ -76,13 +77,14 @@ async function main({ smoke, duration, connections, seedUsers: userCount, rounds
 	const fileFigures = selected.has('files') ? await measureFiles(server.url, episodes[7]!, pid, work, smoke) : undefined
 	const exportFigures = selected.has('export') ? await measureExport(server.url, episodes[8]!, pid, { smoke, databasePath: join(work.dir, 'data', 'dreamlake.db') }) : undefined
 	const peak = peakRssMb(pid)
+	const eventFigures = selected.has('events') ? await measureEvents(work, binary, keys, { smoke }) : undefined
 	server.process.kill('SIGTERM')
 	await server.process.exited
 	keys.stop()
 	const starts = await timeStarts(binary, startRuns)
 
 	writeReport(
-		{ date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : `fetch (${FETCH_LOOPS} concurrent loops; smoke only, not comparable)`, connections: hasWrk ? connections : FETCH_LOOPS, durationSeconds: duration, rounds, pinned, seedUsers: userCount, ...ceilings, scenarios, trackReads, files: fileFigures, export: exportFigures, peakRssMb: peak, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined },
+		{ date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : `fetch (${FETCH_LOOPS} concurrent loops; smoke only, not comparable)`, connections: hasWrk ? connections : FETCH_LOOPS, durationSeconds: duration, rounds, pinned, seedUsers: userCount, ...ceilings, scenarios, trackReads, files: fileFigures, events: eventFigures, export: exportFigures, peakRssMb: peak, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined },
 		out,
 	)
 	if (smoke && scenarios.some((s) => s.requests === 0)) throw new Error('a scenario made no requests')

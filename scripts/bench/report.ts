@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { CryptoCeiling, LogsCeiling, TracksCeiling } from './ceilings'
 import type { ExportFigures } from './export'
+import type { EventFigures } from './events'
 import type { FileFigures } from './files'
 import { MEMORY_SAMPLES, type Memory } from './memory'
 import type { Scenario } from './rounds'
@@ -26,6 +27,7 @@ export interface Report {
 	trackReads: TrackReads | undefined
 	files: FileFigures | undefined
 	export: ExportFigures | undefined
+	events: EventFigures | undefined
 	peakRssMb: number
 	memory: Memory | undefined
 	startMs: { runs: number[]; median: number } | undefined
@@ -71,6 +73,24 @@ function markdown(report: Report): string {
 			`| server RSS growth during the upload | ${f.upload.rssGrowthMb.toFixed(1)} MB | | | ≤ 64 MB |`,
 			`| download of it | ${f.download.mbps.toFixed(0)} MB/s | ${f.bareDownload.mbps.toFixed(0)} MB/s (Bun.file) | ${((f.download.mbps / f.bareDownload.mbps) * 100).toFixed(0)}% | ≥ 80% |`,
 			`| ${f.small.count.toLocaleString('en')} uploads of 10 KB, 4 connections | ${f.small.filesPerSecond.toFixed(0)} files/s, ${f.small.statements} statements each | | | reported |`,
+		)
+	}
+	if (report.events) {
+		const e = report.events
+		const w = e.watched
+		lines.push(
+			'',
+			`Events: ${e.subscribers.toLocaleString('en')} subscribers on one episode while it is written at ${e.offered.linesPerSecond.toLocaleString('en')} log lines and ${e.offered.pointsPerSecond.toLocaleString('en')} track points a second (every 100 ms, 100 lines and 1,000 points), ${e.seconds} s, against the same load with no subscriber:`,
+			'',
+			'| Measure | no subscriber | subscribers | target |',
+			'|---|---|---|---|',
+			`| write → event at a subscriber, p50 / p99 / max (from the write sent; from its answer) | | ${w.fromSentMs.p50.toFixed(1)} / ${w.fromSentMs.p99.toFixed(1)} / ${w.fromSentMs.max.toFixed(1)} ms (${w.fromAnsweredMs.p50.toFixed(1)} / ${w.fromAnsweredMs.p99.toFixed(1)} ms) | p99 ≤ 250 ms |`,
+			`| events delivered | | ${w.delivered.toLocaleString('en')} of ${w.expected.toLocaleString('en')} | all |`,
+			`| log lines / s written | ${e.alone.linesPerSecond.toFixed(0)} | ${w.linesPerSecond.toFixed(0)} (${((w.linesPerSecond / e.alone.linesPerSecond) * 100).toFixed(1)}%) | within 10% |`,
+			`| track points / s written | ${e.alone.pointsPerSecond.toFixed(0)} | ${w.pointsPerSecond.toFixed(0)} (${((w.pointsPerSecond / e.alone.pointsPerSecond) * 100).toFixed(1)}%) | within 10% |`,
+			`| write latency p50 / p99 | ${e.alone.writeP50Ms.toFixed(1)} / ${e.alone.writeP99Ms.toFixed(1)} ms | ${w.writeP50Ms.toFixed(1)} / ${w.writeP99Ms.toFixed(1)} ms | reported |`,
+			`| server CPU per second | ${e.alone.serverCpuMsPerSecond.toFixed(0)} ms | ${w.serverCpuMsPerSecond.toFixed(0)} ms (the readers' processes: ${w.readersCpuMsPerSecond.toFixed(0)} ms) | reported |`,
+			`| server RSS | ${e.rss.beforeMb.toFixed(1)} MB | ${e.rss.subscribedMb.toFixed(1)} MB subscribed, peak ${e.rss.peakMb.toFixed(1)} MB (+${e.rss.growthMb.toFixed(1)} MB) | growth ≤ 64 MB |`,
 		)
 	}
 	if (report.trackReads) {

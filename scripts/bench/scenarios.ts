@@ -29,6 +29,7 @@ export const SCENARIOS = [
 	{ key: 'tracks-memory', about: 'server RSS over 10,000,000 track points ingested and read back; measures tracks too, reported with it', fullRun: true },
 	{ key: 'files', about: 'a 1 GiB upload and its download (16 MiB with --smoke) against a bare Bun.serve, RSS meanwhile, small uploads' },
 	{ key: 'export', about: 'a track of 10,000,000 points (100,000 with --smoke) downloaded as CSV and as Parquet: points/s, server RSS, Parquet size against the track on disk' },
+	{ key: 'events', about: 'GET /episodes/{id}/events: 1,000 subscribers (50 with --smoke) on one episode written at 1,000 lines and 10,000 points a second, against the same load unwatched' },
 	{ key: 'start', about: 'cold starts of the binary, exec to the first 200 on /health, empty data folder (10; 3 with --smoke)' },
 ] as const satisfies readonly { key: string; about: string; fullRun?: boolean }[]
 

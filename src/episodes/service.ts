@@ -5,7 +5,7 @@ import type { EpisodeRow } from '../db/schema'
 import { forbidden, gone, invalidField, notFound } from '../http/errors'
 import { checkName, describedFields } from '../http/fields'
 import type { Page } from '../http/paging'
-import { mayRead, notAMember, type NamespaceAccess, type Reader } from '../namespaces/access'
+import { mayRead, notAMember, type NamespaceAccess, type Reader, type ReadScope } from '../namespaces/access'
 import type { NamespaceRef, Need } from '../namespaces/model'
 import type { ProjectRef } from '../projects/repository'
 import { projectNotFound, type ProjectService } from '../projects/service'
@@ -134,10 +134,16 @@ export class EpisodeService {
 		return this.detail(meter, episode, { ref: episode, project, namespace: scope })
 	}
 
-	list(meter: DbMeter, reader: Reader, ns: string, projectSegment: string, page: Page, filters: Omit<EpisodeListing, 'offset' | 'limit' | 'staleBefore'>) {
+	/** The live project whose episodes `reader` may list, with what they may read in its namespace; else 404 (401 for nobody signed in). */
+	readableProject(meter: DbMeter, reader: Reader, ns: string, projectSegment: string): { project: ProjectRef; scope: ReadScope } {
 		const scope = this.access.readScope(meter, reader, ns)
 		const project = scope && this.projects.liveRefBySegment(meter, scope, projectSegment)
 		if (!scope || !project || !mayRead(scope, project.visibility)) throw this.projects.notVisible(meter, reader, scope, ns, projectNotFound(projectSegment))
+		return { project, scope }
+	}
+
+	list(meter: DbMeter, reader: Reader, ns: string, projectSegment: string, page: Page, filters: Omit<EpisodeListing, 'offset' | 'limit' | 'staleBefore'>) {
+		const { project, scope } = this.readableProject(meter, reader, ns, projectSegment)
 		// what was deleted is its members' to restore
 		if (scope.role === null && filters.deleted) return { project, rows: [], total: 0 }
 		return { project, ...this.repository.list(meter, project.id, { ...filters, staleBefore: this.staleBefore(), offset: page.offset, limit: page.pageSize }) }

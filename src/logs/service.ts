@@ -3,7 +3,7 @@ import type { Reader } from '../namespaces/access'
 import type { DbMeter } from '../db/meter'
 import type { EpisodeService } from '../episodes/service'
 import { formatRowId } from '../db/ids'
-import { formatMicros, levelName, logRows, type LogLine, type LogsAppend } from './model'
+import { formatMicros, logRows, toLogLine, type LogLine, type LogsAppend } from './model'
 import type { LogQuery, LogRepository } from './repository'
 import { LogTable } from './export'
 
@@ -30,13 +30,7 @@ export class LogService {
 		const rows = this.repository.read(meter, episode.id, { ...query, limit: query.limit + 1 })
 		const hasMore = rows.length > query.limit
 		if (hasMore) rows.pop()
-		const logs: LogLine[] = rows.map((row) => ({
-			sequenceNumber: row.sequence,
-			timestamp: formatMicros(row.timestamp),
-			level: levelName(row.level),
-			message: row.message,
-			metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>),
-		}))
+		const logs: LogLine[] = rows.map((row) => toLogLine(row.sequence, row))
 		const nextSequence = rows.length > 0 ? rows[rows.length - 1]!.sequence : (query.afterSequence ?? -1)
 		return { logs, hasMore, nextSequence }
 	}
