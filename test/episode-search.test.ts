@@ -577,3 +577,36 @@ describe('who may call the episode lists', () => {
 		})
 	}
 })
+
+describe('status in a filter and an order is the one shown, stale included', () => {
+	// a clock the test moves: minutes pass in a moment
+	let offset = 0
+	let clocked: Harness
+	beforeAll(async () => {
+		clocked = await Harness.start({ clock: () => Date.now() + offset, staleAfterSeconds: 600 })
+	})
+	afterAll(() => clocked.close())
+
+	it('a running run silent for STALE_AFTER is stale, not running; a written one stays running', async () => {
+		const user = await clocked.newUser()
+		const make = async (name: string, status?: string) =>
+			(await clocked.call('POST', `/namespaces/${user.ns}/projects/life/episodes`, { token: user.token, body: { name, ...(status && { status }) } })).body.id as string
+		await make('quiet')
+		const busy = await make('busy')
+		await make('done', 'completed')
+		offset += 11 * 60_000
+		const line = { logs: [{ timestamp: '2026-12-03T10:00:00Z', level: 'info', message: 'still training' }] }
+		expect((await clocked.call('POST', `/episodes/${busy}/logs`, { token: user.token, body: line })).status).toBe(201)
+		const names = async (query: Record<string, string>) =>
+			(await clocked.call('GET', `/namespaces/${user.ns}/projects/life/episodes?${new URLSearchParams(query)}`, { token: user.token })).body.episodes.map((e: { name: string }) => e.name)
+		expect(await names({ filter: 'status = "stale"' })).toEqual(['quiet'])
+		expect(await names({ filter: 'status = "running"' })).toEqual(['busy'])
+		expect(await names({ filter: 'status != "stale"', order: 'name', dir: 'asc' })).toEqual(['busy', 'done'])
+		expect(await names({ filter: 'status in ("stale", "completed")', order: 'name', dir: 'asc' })).toEqual(['done', 'quiet'])
+		expect(await names({ filter: 'status not in ("running")', order: 'name', dir: 'asc' })).toEqual(['done', 'quiet'])
+		// ordered by the status shown: completed, running, stale
+		expect(await names({ order: 'status', dir: 'asc' })).toEqual(['done', 'busy', 'quiet'])
+		// and across the namespace
+		expect((await clocked.call('GET', `/namespaces/${user.ns}/episodes?filter=${enc('status = "stale"')}`, { token: user.token })).body.episodes.map((e: { name: string }) => e.name)).toEqual(['quiet'])
+	})
+})
