@@ -27,7 +27,7 @@ export const fileRoutes = (files: FileService, guard: CallerGuard) =>
 				params: EpisodePath,
 				// the body is read by the handler, as a stream (files/upload.ts), never parsed whole
 				parse: 'none',
-				response: { 201: FileResponse, ...errorResponses(400, 401, 403, 404, 413, 415, 422, 507) },
+				response: { 201: FileResponse, ...errorResponses(400, 401, 403, 404, 413, 415, 422, 503, 507) },
 				detail: {
 					summary: 'Upload a file (multipart/form-data, streamed to disk)',
 					description:
@@ -99,6 +99,7 @@ export const fileRoutes = (files: FileService, guard: CallerGuard) =>
 						401: { description: 'No or a bad token' },
 						404: { description: 'Not found, not yours, or deleted' },
 						416: { description: 'The range is outside the file' },
+						503: { description: 'The file storage (an object store) cannot be reached: storage_unavailable' },
 					},
 					tags,
 				},

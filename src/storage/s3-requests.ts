@@ -11,8 +11,8 @@ export interface S3Location {
 	virtualHostedStyle: boolean
 }
 
-/** An answer of the store that says no (4xx): the request reached it and was refused. */
-export class S3RequestError extends Error {
+/** An answer of the store that says no (4xx): the request reached it and was refused (to the client, the store is unavailable all the same). */
+export class S3RequestError extends StorageUnavailableError {
 	constructor(
 		readonly status: number,
 		readonly code: string,

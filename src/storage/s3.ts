@@ -284,6 +284,25 @@ export class S3FileStore implements FileStore {
 			await this.bounded(this.client.delete(key))
 			dropped++
 		}
+		for await (const { key, uploadId } of this.multipartUploads()) {
+			await this.requests.send('DELETE', this.requests.url(key, { uploadId })).catch((error: unknown) => {
+				if (!(error instanceof S3RequestError && error.status === 404)) throw error // aborted meanwhile
+			})
+			dropped++
+		}
+		return dropped
+	}
+
+	/** What discardUnfinished would drop now: temporary objects and multipart uploads under the prefix, by key. */
+	async unfinished(): Promise<string[]> {
+		const keys: string[] = []
+		for await (const { key } of this.objects(this.uploads)) keys.push(key)
+		for await (const { key } of this.multipartUploads()) keys.push(`${key} (multipart upload)`)
+		return keys.sort()
+	}
+
+	/** The multipart uploads started and neither completed nor aborted under the prefix (ListMultipartUploads). */
+	private async *multipartUploads(): AsyncGenerator<{ key: string; uploadId: string }> {
 		let markers: Record<string, string> = {}
 		for (;;) {
 			const response = await this.requests.send('GET', this.requests.url('', { uploads: '', prefix: this.prefix, ...markers }))
@@ -291,16 +310,11 @@ export class S3FileStore implements FileStore {
 			for (const upload of xmlBlocks(xml, 'Upload')) {
 				const key = xmlValue(upload, 'Key')
 				const uploadId = xmlValue(upload, 'UploadId')
-				if (key === undefined || uploadId === undefined || !key.startsWith(this.prefix)) continue
-				await this.requests.send('DELETE', this.requests.url(key, { uploadId })).catch((error: unknown) => {
-					if (!(error instanceof S3RequestError && error.status === 404)) throw error // aborted meanwhile
-				})
-				dropped++
+				if (key !== undefined && uploadId !== undefined && key.startsWith(this.prefix)) yield { key, uploadId }
 			}
-			if (xmlValue(xml, 'IsTruncated') !== 'true') break
+			if (xmlValue(xml, 'IsTruncated') !== 'true') return
 			markers = { 'key-marker': xmlValue(xml, 'NextKeyMarker') ?? '', 'upload-id-marker': xmlValue(xml, 'NextUploadIdMarker') ?? '' }
 		}
-		return dropped
 	}
 
 	/** Streams the object into `<folder>/ab/ab12…` (through a temporary name), checking its sha256 on the way. */
