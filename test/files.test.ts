@@ -124,7 +124,7 @@ const stores = async (checksum: string, harness: Harness = h) => (await harness.
 /** Uploads begun and not finished: files in files/tmp, or temporary objects and multipart uploads in the bucket. */
 const unfinished = async (harness: Harness = h) => (harness.store instanceof S3FileStore ? await harness.store.unfinished() : readdirSync(harness.local.tmp))
 /** The stored bytes of `checksum`, read from the store. */
-const storedBytes = async (checksum: string, harness: Harness = h) => new Uint8Array(await new Response((await harness.store.open(checksum))!.body()).arrayBuffer())
+const storedBytes = async (checksum: string, harness: Harness = h) => new Uint8Array(await new Response(await (await harness.store.open(checksum))!.body()).arrayBuffer())
 /** The sweep of unreferenced bytes, as the server runs it. */
 const sweep = (harness: Harness = h) => sweepUnreferenced(harness.store, new FileReferences(harness.db))
 /** `store` itself, method by method, for a test to replace one of them. */

@@ -80,12 +80,12 @@ export const fileRoutes = (files: FileService, guard: CallerGuard) =>
 					return new Response(null, { status: 416, headers: { ...headers, 'content-range': `bytes */${row.sizeBytes}` } })
 				}
 				if (range) {
-					return new Response(bytes.body(range), {
+					return new Response(await bytes.body(range), {
 						status: 206,
 						headers: { ...headers, 'content-range': `bytes ${range.start}-${range.end}/${row.sizeBytes}`, 'content-length': String(range.end - range.start + 1) },
 					})
 				}
-				return new Response(bytes.body(), { headers: { ...headers, 'content-length': String(row.sizeBytes) } })
+				return new Response(await bytes.body(), { headers: { ...headers, 'content-length': String(row.sizeBytes) } })
 			},
 			{
 				reader: true,

@@ -63,10 +63,15 @@ export class S3Requests {
 	async send(method: string, url: URL, options: { headers?: Record<string, string>; body?: Uint8Array | string; timeoutMs?: number } = {}): Promise<Response> {
 		const headers = this.sign(method, url, options.headers ?? {}, options.body === undefined ? EMPTY_SHA256 : 'UNSIGNED-PAYLOAD')
 		let response: Response
+		// the time limit is on the answer's head: a body (a download) streams for as long as it takes
+		const controller = new AbortController()
+		const timer = setTimeout(() => controller.abort(new DOMException('the object store did not answer in time', 'TimeoutError')), options.timeoutMs ?? this.timeoutMs)
 		try {
-			response = await fetch(url, { method, headers, body: options.body, signal: AbortSignal.timeout(options.timeoutMs ?? this.timeoutMs), redirect: 'manual' })
+			response = await fetch(url, { method, headers, body: options.body, signal: controller.signal, redirect: 'manual' })
 		} catch (error) {
 			throw new StorageUnavailableError(describeFailure(error), { cause: error })
+		} finally {
+			clearTimeout(timer)
 		}
 		if (response.status < 300) return response
 		const text = await response.text().catch(() => '')

@@ -5,6 +5,8 @@ import { Committing, StorageUnavailableError, type FileStore, type FileWriter, t
 
 const SHA256 = /^[0-9a-f]{64}$/
 const MiB = 2 ** 20
+/** Downloads up to this size are read whole, so they go out with a Content-Length. */
+const WHOLE_DOWNLOAD_BYTES = MiB
 
 export interface S3StoreOptions extends S3Location {
 	/** Every key starts with it: '' or a folder ending in '/' (FILE_STORAGE=s3://bucket/<prefix>). */
@@ -226,15 +228,20 @@ export class S3FileStore implements FileStore {
 	}
 
 	async open(checksum: string): Promise<StoredBytes | undefined> {
-		const file = this.client.file(this.keyOf(checksum))
-		try {
-			await this.bounded(file.stat())
-		} catch (error) {
-			if (isMissing(error)) return undefined
-			throw error
+		const key = this.keyOf(checksum)
+		const size = await this.sizeOf(checksum)
+		if (size === undefined) return undefined
+		// the body of a GET of our own, not the S3File (Bun answers that with a redirect to the bucket).
+		// Bun.serve drops the Content-Length of a streamed body and sends it chunked (oven-sh/bun#10507):
+		// up to 1 MiB is read whole and sent with its length, more is streamed with bounded memory
+		return {
+			body: async (range) => {
+				const response = await this.requests.send('GET', this.requests.url(key), range ? { headers: { range: `bytes=${range.start}-${range.end}` } } : {})
+				const length = range ? range.end - range.start + 1 : size
+				if (length <= WHOLE_DOWNLOAD_BYTES || !response.body) return new Blob([await response.arrayBuffer()])
+				return response.body
+			},
 		}
-		// a stream, never the S3File itself (Bun answers that with a redirect to the bucket)
-		return { body: (range) => (range ? file.slice(range.start, range.end + 1) : file).stream() }
 	}
 
 	isCommitting(checksum: string): boolean {
@@ -329,7 +336,8 @@ export class S3FileStore implements FileStore {
 			const hasher = new Bun.CryptoHasher('sha256')
 			const sink = Bun.file(partial).writer()
 			try {
-				for await (const chunk of stored.body() as ReadableStream<Uint8Array>) {
+				const body = await stored.body()
+				for await (const chunk of body instanceof Blob ? body.stream() : body) {
 					hasher.update(chunk)
 					await sink.write(chunk)
 				}

@@ -61,8 +61,11 @@ export interface FileWriter {
  * `new Response(s3File)` with a redirect to the bucket, so a store says what body it serves.
  */
 export interface StoredBytes {
-	/** A response body of every byte, or of those from `start` to `end` (inclusive, as in `Content-Range`). */
-	body(range?: { start: number; end: number }): Blob | ReadableStream<Uint8Array>
+	/**
+	 * A response body of every byte, or of those from `start` to `end` (inclusive, as in
+	 * `Content-Range`); a promise when the store must ask for them first (and may fail to reach it).
+	 */
+	body(range?: { start: number; end: number }): Blob | ReadableStream<Uint8Array> | Promise<Blob | ReadableStream<Uint8Array>>
 }
 
 /**
