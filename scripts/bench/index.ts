@@ -8,7 +8,7 @@ import { KeyServer } from '../../test/support/key-server'
 import { median } from '../startup'
 import { measureCeilings } from './ceilings'
 import { pinned, pinThisProcessToLoadCore } from './cores'
-import { measureFiles } from './files'
+import { measureFiles, startBucket, type Bucket } from './files'
 import { measureMemory } from './memory'
 import { readOptions, root, type BenchOptions } from './options'
 import { peakRssMb, rssMb } from './proc'
@@ -29,20 +29,23 @@ if (!hasWrk && !options.smoke) {
 pinThisProcessToLoadCore()
 const work = new Workspace()
 work.cleanupOnSignals()
+let bucket: Bucket | undefined
 try {
 	await main(options, work)
 } finally {
+	bucket?.stop()
 	work.cleanup()
 }
 
-async function main({ smoke, duration, connections, seedUsers: userCount, rounds, warmup, startRuns, binary, out, selected, team }: BenchOptions, work: Workspace) {
+async function main({ smoke, duration, connections, seedUsers: userCount, rounds, warmup, startRuns, binary, out, selected, team, fileStorage }: BenchOptions, work: Workspace) {
 	await ensureBinary(binary, root)
+	if (fileStorage === 's3') bucket = await startBucket(work)
 	const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Bun ${Bun.version}, ${process.platform}-${process.arch}`
 	console.log(`machine: ${machine}; load: ${hasWrk ? 'wrk' : 'fetch (no wrk; smoke only)'}, ${connections} connections, ${duration} s per scenario${pinned ? ', server on core 1, load on core 0' : ''}`)
 	const load = loadGenerator(work.dir, connections)
 
 	const keys = await KeyServer.start()
-	const server = await startServer(work, binary, keys.jwksUrl)
+	const server = await startServer(work, binary, keys.jwksUrl, bucket?.env)
 	const pid = server.process.pid
 	console.log(`seeding ${userCount} users … (server RSS ${rssMb(pid).toFixed(1)} MB)`)
 	const seeded = await seedUsers(keys, server.url, userCount)
@@ -72,7 +75,7 @@ async function main({ smoke, duration, connections, seedUsers: userCount, rounds
 	// without the me scenario, a round of its requests tells the rate the memory run's slices are sized by
 	const memory = selected.has('memory') ? await measureMemory(load, meUrl, meLua(files), byKey.get('me')?.rps ?? (await load(meUrl, meLua(files), duration)).rps, pid) : undefined
 	const trackReads = selected.has('tracks') ? await measureTracks(server.url, episodes[5]!, episodes[6]!, pid, { smoke, databasePath: join(work.dir, 'data', 'dreamlake.db'), tenMillion: selected.has('tracks-memory') }) : undefined
-	const fileFigures = selected.has('files') ? await measureFiles(server.url, episodes[7]!, pid, work, smoke) : undefined
+	const fileFigures = selected.has('files') ? await measureFiles(server.url, episodes[7]!, pid, work, smoke, bucket) : undefined
 	const peak = peakRssMb(pid)
 	server.process.kill('SIGTERM')
 	await server.process.exited

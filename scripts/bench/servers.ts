@@ -16,12 +16,12 @@ export async function ensureBinary(binary: string, root: string) {
 }
 
 /** The binary on the server's core, its data folder in the workspace, exchanges not rate-limited. */
-export async function startServer(work: Workspace, binary: string, jwksUrl: string): Promise<Running> {
+export async function startServer(work: Workspace, binary: string, jwksUrl: string, env: Record<string, string> = {}): Promise<Running> {
 	const port = await freePort()
 	const server = work.adopt(
 		Bun.spawn(onServerCore([binary, 'serve', '--port', String(port), '--rate-limit-exchange', '0']), {
 			cwd: work.dir,
-			env: { PATH: process.env.PATH ?? '', VUER_AUTH_JWKS_URL: jwksUrl, LOG_FORMAT: 'json' },
+			env: { PATH: process.env.PATH ?? '', VUER_AUTH_JWKS_URL: jwksUrl, LOG_FORMAT: 'json', ...env },
 			stdout: Bun.file(work.path('server.log')),
 			stderr: Bun.file(work.path('server.err')),
 		}),
