@@ -3,6 +3,7 @@
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConfig } from '../../src/config'
+import { PART_SIZE, PARTS_IN_FLIGHT } from '../../src/storage/s3'
 import { root } from './options'
 import { freePort, median } from '../startup'
 import { onServerCore } from './cores'
@@ -91,7 +92,7 @@ export async function measureFiles(url: string, runner: { dreamlake: string; id:
 	const directUpload = async (store: Bucket) => {
 		const key = `${store.prefix}direct-${crypto.randomUUID()}`
 		const t0 = performance.now()
-		const sink = store.client.file(key).writer({ partSize: 8 * 2 ** 20, queueSize: 4 })
+		const sink = store.client.file(key).writer({ partSize: PART_SIZE, queueSize: PARTS_IN_FLIGHT })
 		for await (const chunk of Bun.file(bodyPath).slice(head.length, head.length + bytes).stream()) {
 			const taken = sink.write(chunk)
 			if (taken instanceof Promise) await taken
