@@ -10,7 +10,11 @@ import { DevIdentityProvider, InvalidDevUsername } from './dev/identity-provider
 import { FileReferences } from './files/repository'
 import { sweepUnreferenced } from './files/sweep'
 import { createLogger, type Logger } from './log'
-import { openFileStore, startServer, StartupError } from './server'
+import { checkBucket, describeStorage, openFileStore, startServer, StartupError } from './server'
+import { LocalFileStore } from './storage/local'
+import { migrateFiles } from './storage/migrate'
+import { S3FileStore } from './storage/s3'
+import { join } from 'node:path'
 import { COMMIT, VERSION } from './version'
 
 const COMMANDS = {
@@ -18,6 +22,7 @@ const COMMANDS = {
 	migrate: { args: [], help: 'apply database migrations and exit' },
 	backup: { args: ['target'], help: 'write a consistent copy of the database and its files (safe while the server runs): into the folder <target>/ as dreamlake-<time>.db, or to the file <target>, the files beside it in <copy>.files/' },
 	purge: { args: [], help: 'remove for good what was deleted more than --older-than <duration> ago (safe while the server runs)' },
+	'migrate-files': { args: [], help: "copy the data folder's files/ into the bucket --to s3://<bucket>/<prefix> (with the S3_ settings), checking every checksum; run again to resume" },
 	'dev-token': { args: ['username'], help: 'print a vuer-auth token for <username> from the --dev stand-in provider' },
 	version: { args: [], help: 'print the version and the commit it was built from' },
 	help: { args: [], help: 'show this help' },
@@ -27,6 +32,7 @@ type Command = keyof typeof COMMANDS
 /** Flags of one command only (the settings' flags apply to every command). */
 const COMMAND_FLAGS: Record<string, { command: Command; help: string }> = {
 	'--older-than': { command: 'purge', help: 'how long ago something must have been deleted to be purged: 30d, 12h, 2w, 3600, or 0 for everything deleted' },
+	'--to': { command: 'migrate-files', help: 'the bucket to copy the files into: s3://<bucket>/<prefix>, what FILE_STORAGE will then say' },
 }
 
 /** A command line the program cannot act on: exit code 2. */
@@ -83,6 +89,7 @@ export function parseArgs(argv: string[]): Invocation {
 		if (COMMAND_FLAGS[name]!.command !== chosen) throw new UsageError(`${name} only applies to "${COMMAND_FLAGS[name]!.command}".`)
 	}
 	if (chosen === 'purge') olderThanSeconds(options['--older-than'])
+	if (chosen === 'migrate-files' && !options['--to']?.startsWith('s3://')) throw new UsageError('"migrate-files" needs --to s3://<bucket>/<prefix>.')
 	return { command: chosen, args, flags, options, dev }
 }
 
@@ -147,6 +154,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
 		if (invocation.command === 'migrate') return migrate(config, log)
 		if (invocation.command === 'backup') return await backup(config, invocation.args[0]!, log)
 		if (invocation.command === 'purge') return await purge(config, invocation.options['--older-than']!, log)
+		if (invocation.command === 'migrate-files') return await migrateFilesTo(config, loadConfig({ ...env, FILE_STORAGE: invocation.options['--to'] }, { ...invocation.flags, FILE_STORAGE: undefined }), log)
 		if (invocation.command === 'dev-token') return print(await (await DevIdentityProvider.open(dataFolder(config.databasePath))).mint(invocation.args[0]!), 0)
 		// listen for signals before listening for requests, so a SIGTERM during start-up still stops cleanly
 		const signalled = untilSignalled(log)
@@ -169,6 +177,11 @@ async function backup(config: Config, to: string, log: Logger): Promise<number> 
 	const started = performance.now()
 	const target = backupTarget(to)
 	const { bytes } = backupDatabase(config.databasePath, target)
+	if (config.fileStorage.kind === 's3') {
+		log.info('backup written', { from: config.databasePath, to: target, bytes, ms: Math.round(performance.now() - started) })
+		log.warn(`the files' bytes are in ${describeStorage(config.fileStorage)} and were not copied: back the bucket up on its own (README, Backups)`)
+		return 0
+	}
 	const opened = openFileStore(config.databasePath)
 	try {
 		const { files } = await backupFiles(target, opened.store)
@@ -210,7 +223,7 @@ async function freeFileBytes(config: Config, db: ReturnType<typeof openDatabase>
 		log.info('a server is running on this database: it frees the files\' bytes within 10 minutes')
 		return
 	}
-	const opened = openFileStore(config.databasePath)
+	const opened = openFileStore(config.databasePath, config.fileStorage)
 	try {
 		const freed = await sweepUnreferenced(opened.store, new FileReferences(db))
 		log.info('file bytes freed', freed)
@@ -218,6 +231,27 @@ async function freeFileBytes(config: Config, db: ReturnType<typeof openDatabase>
 		opened.close()
 		lock.release()
 	}
+}
+
+/** `migrate-files --to s3://…`: the data folder's files into the bucket (migrate.ts), after a probe of the bucket. */
+async function migrateFilesTo(config: Config, target: Config, log: Logger): Promise<number> {
+	const folder = dataFolder(config.databasePath)
+	if (folder === null || target.fileStorage.kind !== 's3') throw new StartupError('migrate-files copies the files of a data folder (DATABASE_URL) into a bucket (--to s3://…).')
+	const bucket = new S3FileStore(target.fileStorage)
+	await checkBucket(bucket, target.fileStorage)
+	const started = performance.now()
+	let seen = 0
+	const report = await migrateFiles(new LocalFileStore(join(folder, 'files')), bucket, ({ checksum, copied }) => {
+		if (++seen % 100 === 0) log.info('migrating files', { files: seen, last: checksum, copied })
+	})
+	const to = describeStorage(target.fileStorage)
+	log.info('files migrated', { to, copied: report.copied, alreadyThere: report.skipped, bytes: report.bytes, ms: Math.round(performance.now() - started) })
+	if (report.damaged.length > 0) {
+		log.error("files in the data folder whose bytes do not match their checksum were not copied (restore them from a backup)", { damaged: report.damaged.length, checksums: report.damaged.slice(0, 20) })
+		return 1
+	}
+	log.info(`once the server runs with FILE_STORAGE=s3://${target.fileStorage.bucket}/${target.fileStorage.prefix} (and migrate-files was run again after it last stopped), the data folder's files/ can go`)
+	return 0
 }
 
 function migrate(config: Config, log: Logger): number {

@@ -27,6 +27,12 @@ export const SETTINGS = [
 	{ env: 'VUER_AUTH_PUBLIC_KEY', flag: '--vuer-auth-public-key', help: 'a PEM or JWK public key to verify vuer-auth tokens with, instead of the key set' },
 	{ env: 'RATE_LIMIT_EXCHANGE', flag: '--rate-limit-exchange', default: '30', help: 'POST /auth/exchange (and dashboard sign-ins started, POST /auth/device/start) per minute per client address; 0 turns the limit off' },
 	{ env: 'MAX_FILE_SIZE', flag: '--max-file-size', default: '5GiB', help: 'largest file an upload may carry: bytes, or with KiB, MiB, GiB, TiB (or KB, MB, GB, TB: powers of 1000)' },
+	{ env: 'FILE_STORAGE', flag: '--file-storage', default: 'local', help: "where uploaded files' bytes live: local (files/ in the data folder) or s3://<bucket>/<prefix> (an S3-compatible bucket, with the S3_ settings)" },
+	{ env: 'S3_ENDPOINT', flag: '--s3-endpoint', default: 'https://s3.$S3_REGION.amazonaws.com', help: "the object store's URL, e.g. http://127.0.0.1:9000 for MinIO (FILE_STORAGE=s3://…)" },
+	{ env: 'S3_REGION', flag: '--s3-region', default: 'us-east-1', help: 'the region requests to the object store are signed for' },
+	{ env: 'S3_ACCESS_KEY_ID', flag: '--s3-access-key-id', help: "the object store's access key (required with FILE_STORAGE=s3://…)" },
+	{ env: 'S3_SECRET_ACCESS_KEY', flag: '--s3-secret-access-key', help: "the object store's secret key (required with FILE_STORAGE=s3://…); never logged" },
+	{ env: 'S3_VIRTUAL_HOSTED_STYLE', flag: '--s3-virtual-hosted-style', default: 'false', help: 'true: the bucket in the host name (bucket.s3.…); false: in the path (endpoint/bucket/…), which self-hosted stores (MinIO, Swift, Ceph) need' },
 	{ env: 'STALE_AFTER', flag: '--stale-after', default: '10m', help: 'a running episode nothing was written to for this long is shown (and filtered) as stale, its stored status untouched: 90s, 10m, 2h' },
 	{ env: 'EVENTS_HEARTBEAT', flag: '--events-heartbeat', default: '15s', help: 'an event stream (GET …/events) sends a heartbeat comment this often: 15s, 1m' },
 	{ env: 'EVENTS_MAX_STREAMS', flag: '--events-max-streams', default: '10000', help: 'event streams open at once in all; past it, 429 too_many_streams' },
@@ -76,11 +82,27 @@ export interface Config {
 	cacheSize: number
 	/** The largest file an upload may carry, in bytes. */
 	maxFileSize: number
+	/** Where files' bytes live: the data folder, or a bucket. */
+	fileStorage: FileStorage
 	/** Development: the folder the dashboard is built (and rebuilt on change) from; undefined: the built-in one. */
 	dashboardSource: string | undefined
 	logFormat: 'json' | 'pretty' | 'auto'
 	logLevel: 'debug' | 'info' | 'warn' | 'error'
 }
+
+export type FileStorage =
+	| { kind: 'local' }
+	| {
+			kind: 's3'
+			bucket: string
+			/** '' or a folder ending in '/'. */
+			prefix: string
+			endpoint: string
+			region: string
+			accessKeyId: string
+			secretAccessKey: string
+			virtualHostedStyle: boolean
+	  }
 
 /** A setting with a value the server cannot run with; the message names the variable. */
 export class ConfigError extends Error {
@@ -140,10 +162,30 @@ export function loadConfig(env: Record<string, string | undefined>, flags: RawSe
 		eventsHeartbeatSeconds: duration('EVENTS_HEARTBEAT', get('EVENTS_HEARTBEAT')) ?? Number.MAX_SAFE_INTEGER,
 		eventsMaxStreams: atLeastOne('EVENTS_MAX_STREAMS', get('EVENTS_MAX_STREAMS')),
 		eventsMaxStreamsPerUser: atLeastOne('EVENTS_MAX_STREAMS_PER_USER', get('EVENTS_MAX_STREAMS_PER_USER')),
+		fileStorage: fileStorage(raw, get),
 		dashboardSource: raw('DASHBOARD_SOURCE'),
 		logFormat: oneOf('LOG_FORMAT', get('LOG_FORMAT'), ['json', 'pretty', 'auto'] as const),
 		logLevel: oneOf('LOG_LEVEL', get('LOG_LEVEL'), ['debug', 'info', 'warn', 'error'] as const),
 	}
+}
+
+/** FILE_STORAGE and, for a bucket, the S3_ settings it needs. */
+function fileStorage(raw: (name: SettingName) => string | undefined, get: (name: SettingName) => string): FileStorage {
+	const value = get('FILE_STORAGE')
+	if (value === 'local') return { kind: 'local' }
+	const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(value)
+	if (!match) throw new ConfigError('FILE_STORAGE', `"${value}" is neither local nor s3://<bucket>/<prefix>.`)
+	const bucket = match[1]!
+	if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError('FILE_STORAGE', `"${bucket}" is not a bucket name (3-63 characters: lowercase letters, digits, '.' and '-').`)
+	const path = (match[2] ?? '').replace(/^\/+|\/+$/g, '')
+	const region = get('S3_REGION')
+	const endpoint = httpUrl('S3_ENDPOINT', get('S3_ENDPOINT').replace('$S3_REGION', region)).replace(/\/+$/, '')
+	const accessKeyId = raw('S3_ACCESS_KEY_ID')
+	const secretAccessKey = raw('S3_SECRET_ACCESS_KEY')
+	if (accessKeyId === undefined) throw new ConfigError('S3_ACCESS_KEY_ID', 'is required with FILE_STORAGE=s3://… (the access key of the bucket).')
+	if (secretAccessKey === undefined) throw new ConfigError('S3_SECRET_ACCESS_KEY', 'is required with FILE_STORAGE=s3://… (the secret key of the bucket).')
+	const virtualHostedStyle = oneOf('S3_VIRTUAL_HOSTED_STYLE', get('S3_VIRTUAL_HOSTED_STYLE').toLowerCase(), ['true', 'false'] as const) === 'true'
+	return { kind: 's3', bucket, prefix: path === '' ? '' : `${path}/`, endpoint, region, accessKeyId, secretAccessKey, virtualHostedStyle }
 }
 
 function count(variable: string, value: string): number {

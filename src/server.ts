@@ -2,7 +2,7 @@ import { createApp } from './app'
 import { Dashboard } from './dashboard'
 import { DreamlakeTokens } from './auth/dreamlake-token'
 import { VuerAuthVerifier } from './auth/vuer-auth'
-import { ConfigError, type Config } from './config'
+import { ConfigError, type Config, type FileStorage } from './config'
 import { closeDatabase, dataFolder, openDatabase, type Db } from './db/client'
 import { DEV_ISSUER, DEV_PREFIX, DevIdentityProvider } from './dev/identity-provider'
 import { migrateDatabase } from './db/migrate'
@@ -16,6 +16,8 @@ import { describeError } from './log'
 import { FileReferences } from './files/repository'
 import { sweepUnreferenced } from './files/sweep'
 import { LocalFileStore } from './storage/local'
+import { S3FileStore } from './storage/s3'
+import { S3RequestError } from './storage/s3-requests'
 import type { FileStore } from './storage/store'
 import { UPLOAD_OVERHEAD_BYTES } from './files/upload'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -39,8 +41,9 @@ export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]']
 /** How often the server frees file bytes no row points at (a purge from the command line leaves them). */
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000
 
-/** The file store of a database: `files/` in its data folder, or a throwaway folder for `:memory:`. */
-export function openFileStore(databasePath: string): { store: FileStore; close(): void } {
+/** The file store of a database: a bucket (FILE_STORAGE=s3://…), else `files/` in its data folder, or a throwaway folder for `:memory:`. */
+export function openFileStore(databasePath: string, storage: FileStorage = { kind: 'local' }): { store: FileStore; close(): void } {
+	if (storage.kind === 's3') return { store: new S3FileStore(storage), close() {} }
 	const folder = dataFolder(databasePath)
 	if (folder !== null) return { store: new LocalFileStore(join(folder, 'files')), close() {} }
 	const throwaway = mkdtempSync(join(tmpdir(), 'dreamlake-files-'))
@@ -81,7 +84,8 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			expiresInSeconds: config.jwtExpiresInSeconds,
 			cacheSize: config.cacheSize,
 		})
-		const files = atPath('the files folder', dataFolder(config.databasePath), 'DATABASE_URL', () => openFileStore(config.databasePath))
+		const files = atPath('the files folder', dataFolder(config.databasePath), 'DATABASE_URL', () => openFileStore(config.databasePath, config.fileStorage))
+		if (files.store instanceof S3FileStore && config.fileStorage.kind === 's3') await checkBucket(files.store, config.fileStorage)
 		const referenced = new FileReferences(db)
 		const cleared = await files.store.discardUnfinished()
 		const swept = await sweepUnreferenced(files.store, referenced)
@@ -119,6 +123,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			database: config.databasePath,
 			jwtSecret: secret.path ?? (secret.source === 'ephemeral' ? 'in memory (tokens die with the process)' : 'from JWT_SECRET'),
 			vuerAuth: devIdp ? 'the built-in development stand-in (--dev)' : config.vuerAuth.publicKey ? 'VUER_AUTH_PUBLIC_KEY' : config.vuerAuth.jwksUrl,
+			files: describeStorage(config.fileStorage),
 		})
 		if (secret.source === 'ephemeral') log.warn('JWT_SECRET is unset and the database is in memory: tokens will not survive a restart')
 		log.flush() // the start-up lines now, not with the first batch of request lines
@@ -177,6 +182,34 @@ function listen(config: Config, maxRequestBodySize: number): ReturnType<typeof B
 		if (code === 'EACCES') throw new ConfigError('PORT', `permission denied to listen on port ${config.port} (ports below 1024 need privileges); choose a port from 1024 up, e.g. the default 10334.`)
 		if (code === 'EINVAL' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new ConfigError('HOST', `cannot listen on "${config.host}": it is not an address of this machine (use 127.0.0.1, ::1, 0.0.0.0 for every interface, or the IP address of one of them).`)
 		throw error
+	}
+}
+
+/** Where the files are, for the start-up line: never a key. */
+export function describeStorage(storage: FileStorage): string {
+	return storage.kind === 'local' ? 'files/ in the data folder' : `s3://${storage.bucket}/${storage.prefix} at ${storage.endpoint}`
+}
+
+/**
+ * Writes, reads back and deletes a probe object in the bucket before serving; when that fails, a
+ * StartupError names the setting to look at (never a key's value).
+ */
+export async function checkBucket(store: S3FileStore, storage: Extract<FileStorage, { kind: 's3' }>): Promise<void> {
+	try {
+		await store.probe()
+	} catch (error) {
+		const where = `s3://${storage.bucket}/${storage.prefix}`
+		const code = error instanceof S3RequestError ? error.code : undefined
+		const reason = error instanceof Error ? error.message : String(error)
+		if (code === 'NoSuchBucket') throw new StartupError(`FILE_STORAGE: the bucket "${storage.bucket}" does not exist at S3_ENDPOINT ${storage.endpoint}; create it first (the server does not create buckets).`)
+		if (code === 'AuthorizationHeaderMalformed' || code === 'IllegalLocationConstraintException' || code === 'PermanentRedirect') {
+			throw new StartupError(`S3_REGION: the object store at ${storage.endpoint} refused requests signed for region "${storage.region}" (${code}); set the bucket's region.`)
+		}
+		if (error instanceof S3RequestError && (error.status === 401 || error.status === 403)) {
+			throw new StartupError(`S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY: the object store at ${storage.endpoint} refused them (${code}) when writing a probe object to ${where}; check the key pair and its rights on the bucket.`)
+		}
+		if (error instanceof S3RequestError) throw new StartupError(`FILE_STORAGE: writing, reading and deleting a probe object in ${where} at ${storage.endpoint} failed (${code}).`)
+		throw new StartupError(`S3_ENDPOINT: ${reason} at ${storage.endpoint} (FILE_STORAGE=${where}); check the URL and that the store is running.`)
 	}
 }
 

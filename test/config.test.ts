@@ -23,10 +23,38 @@ describe('configuration', () => {
 			eventsHeartbeatSeconds: 15,
 			eventsMaxStreams: 10_000,
 			eventsMaxStreamsPerUser: 100,
+			fileStorage: { kind: 'local' },
 			dashboardSource: undefined,
 			logFormat: 'auto',
 			logLevel: 'info',
 		})
+	})
+
+	it('reads FILE_STORAGE=s3://bucket/prefix with the S3_ settings, path-style unless told', () => {
+		const s3 = { S3_ACCESS_KEY_ID: 'key', S3_SECRET_ACCESS_KEY: 'secret' }
+		expect(loadConfig({ FILE_STORAGE: 's3://my-bucket/dream/lake/', ...s3 }).fileStorage).toEqual({
+			kind: 's3',
+			bucket: 'my-bucket',
+			prefix: 'dream/lake/',
+			endpoint: 'https://s3.us-east-1.amazonaws.com',
+			region: 'us-east-1',
+			accessKeyId: 'key',
+			secretAccessKey: 'secret',
+			virtualHostedStyle: false,
+		})
+		const minio = loadConfig({ FILE_STORAGE: 's3://files', S3_ENDPOINT: 'http://127.0.0.1:9000/', S3_REGION: 'eu-west-3', S3_VIRTUAL_HOSTED_STYLE: 'TRUE', ...s3 }).fileStorage
+		expect(minio).toMatchObject({ bucket: 'files', prefix: '', endpoint: 'http://127.0.0.1:9000', region: 'eu-west-3', virtualHostedStyle: true })
+	})
+
+	it.each([
+		[{ FILE_STORAGE: 'gs://bucket' }, 'FILE_STORAGE'],
+		[{ FILE_STORAGE: 's3://No_Such/x', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's' }, 'FILE_STORAGE'],
+		[{ FILE_STORAGE: 's3://bucket', S3_SECRET_ACCESS_KEY: 's' }, 'S3_ACCESS_KEY_ID'],
+		[{ FILE_STORAGE: 's3://bucket', S3_ACCESS_KEY_ID: 'k' }, 'S3_SECRET_ACCESS_KEY'],
+		[{ FILE_STORAGE: 's3://bucket', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', S3_ENDPOINT: 'ftp://x' }, 'S3_ENDPOINT'],
+		[{ FILE_STORAGE: 's3://bucket', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', S3_VIRTUAL_HOSTED_STYLE: 'maybe' }, 'S3_VIRTUAL_HOSTED_STYLE'],
+	])('refuses the file storage settings %p, naming %p', (env, variable) => {
+		expect(() => loadConfig(env)).toThrow(new RegExp(`^${variable}: `))
 	})
 
 	it.each([

@@ -140,7 +140,7 @@ async function expectConsistent(): Promise<void> {
 	const rows = h.db.$client.query('SELECT DISTINCT checksum, size_bytes AS size FROM files ORDER BY checksum').all()
 	const stored = (await Array.fromAsync(h.store.list())).sort((a, b) => (a.checksum < b.checksum ? -1 : 1))
 	expect(stored).toEqual(rows as typeof stored)
-	expect(readdirSync(h.store.tmp)).toEqual([])
+	expect(readdirSync(h.local.tmp)).toEqual([])
 	expect(h.db.$client.query('PRAGMA integrity_check').all()).toEqual([{ integrity_check: 'ok' }])
 }
 

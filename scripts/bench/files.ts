@@ -2,6 +2,9 @@
 // the server's RSS while it uploads, and many small uploads.
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { loadConfig } from '../../src/config'
+import { PART_SIZE, PARTS_IN_FLIGHT } from '../../src/storage/s3'
+import { root } from './options'
 import { freePort, median } from '../startup'
 import { onServerCore } from './cores'
 import { rssMb } from './proc'
@@ -9,6 +12,8 @@ import { waitFor } from './servers'
 import type { Workspace } from './work'
 
 export interface FileFigures {
+	/** Where the server kept the bytes: its data folder, or a bucket (--files s3; the bare figures are then direct requests to the store). */
+	storage: 'local' | 's3'
 	bytes: number
 	rounds: number
 	upload: { mbps: number; rssGrowthMb: number }
@@ -16,6 +21,38 @@ export interface FileFigures {
 	download: { mbps: number }
 	bareDownload: { mbps: number }
 	small: { count: number; filesPerSecond: number; statements: string }
+	/** --files s3: small uploads all sent at once. */
+	concurrent?: { count: number; errors: number; seconds: number }
+}
+
+/** The bucket of `--files s3`: Swift's S3 API started on loopback for the run, or the one FILE_STORAGE=s3://… names. */
+export interface Bucket {
+	/** The server's FILE_STORAGE (a prefix of the run's own) and S3_ settings. */
+	env: Record<string, string>
+	client: Bun.S3Client
+	prefix: string
+	stop(): void
+}
+
+export async function startBucket(work: Workspace): Promise<Bucket> {
+	const names = ['FILE_STORAGE', 'S3_ENDPOINT', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_VIRTUAL_HOSTED_STYLE']
+	let env: Record<string, string> = Object.fromEntries(names.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])))
+	let stop = () => {}
+	if (!env.FILE_STORAGE?.startsWith('s3://')) {
+		const script = join(root, 'scripts', 's3-swift.sh')
+		const dir = work.path('swift')
+		console.log('starting Swift\'s S3 API on loopback (scripts/s3-swift.sh) …')
+		const started = Bun.spawnSync(['bash', script, 'start', dir, '18350', 'dreamlake-bench'], { stderr: 'inherit' })
+		if (!started.success) throw new Error('scripts/s3-swift.sh could not start the store')
+		env = Object.fromEntries(started.stdout.toString().trim().split('\n').map((line) => line.split(/=(.*)/s, 2) as [string, string]))
+		stop = () => Bun.spawnSync(['bash', script, 'stop', dir])
+	}
+	env.FILE_STORAGE = `${env.FILE_STORAGE!.replace(/\/?$/, '/')}bench-${crypto.randomUUID().slice(0, 8)}/`
+	const storage = loadConfig(env).fileStorage
+	if (storage.kind !== 's3') throw new Error('not a bucket')
+	const client = new Bun.S3Client({ endpoint: storage.endpoint, bucket: storage.bucket, region: storage.region, accessKeyId: storage.accessKeyId, secretAccessKey: storage.secretAccessKey, virtualHostedStyle: storage.virtualHostedStyle })
+	console.log(`files in s3://${storage.bucket}/${storage.prefix} at ${storage.endpoint}`)
+	return { env, client, prefix: storage.prefix, stop }
 }
 
 /**
@@ -24,7 +61,7 @@ export interface FileFigures {
  * against a bare Bun.serve answering Bun.file of it; the server's RSS while it uploads; and a
  * thousand small uploads from four connections.
  */
-export async function measureFiles(url: string, runner: { dreamlake: string; id: string }, pid: number, work: Workspace, smoke: boolean): Promise<FileFigures> {
+export async function measureFiles(url: string, runner: { dreamlake: string; id: string }, pid: number, work: Workspace, smoke: boolean, bucket?: Bucket): Promise<FileFigures> {
 	const bytes = smoke ? 16 * 2 ** 20 : 2 ** 30
 	const rounds = smoke ? 1 : 3
 	const block = crypto.getRandomValues(new Uint8Array(2 ** 20))
@@ -50,6 +87,28 @@ export async function measureFiles(url: string, runner: { dreamlake: string; id:
 	const stored = join(work.dir, 'data', 'files', checksum.slice(0, 2), checksum)
 	const bare = work.adopt(Bun.spawn(onServerCore([process.execPath, '-e', bareFilesSource(barePort, bareDir, stored)]), { stdout: 'ignore', stderr: 'inherit' }))
 	await waitFor(`http://127.0.0.1:${barePort}/health`)
+	// with a bucket: the same bytes uploaded straight to the store by Bun's S3 client (multipart: the
+	// server's part size and parts in flight), and the stored object read back by a streamed GET
+	const directUpload = async (store: Bucket) => {
+		const key = `${store.prefix}direct-${crypto.randomUUID()}`
+		const t0 = performance.now()
+		const sink = store.client.file(key).writer({ partSize: PART_SIZE, queueSize: PARTS_IN_FLIGHT })
+		for await (const chunk of Bun.file(bodyPath).slice(head.length, head.length + bytes).stream()) {
+			const taken = sink.write(chunk)
+			if (taken instanceof Promise) await taken
+		}
+		await sink.end()
+		const seconds = (performance.now() - t0) / 1000
+		await store.client.delete(key)
+		return { mbps: bytes / 1e6 / seconds }
+	}
+	const directDownload = async (store: Bucket) => {
+		const t0 = performance.now()
+		let received = 0
+		for await (const chunk of store.client.file(`${store.prefix}${checksum.slice(0, 2)}/${checksum}`).stream()) received += chunk.byteLength
+		if (received !== bytes) throw new Error(`direct download: ${received} bytes, not ${bytes}`)
+		return { mbps: bytes / 1e6 / ((performance.now() - t0) / 1000) }
+	}
 
 	const timedUpload = async (target: string, headers: Record<string, string>, watch?: number) => {
 		const rssBefore = watch ? rssMb(watch) : 0
@@ -78,13 +137,13 @@ export async function measureFiles(url: string, runner: { dreamlake: string; id:
 	const bareDownloads: { mbps: number }[] = []
 	let fileId = ''
 	for (let round = 0; round < rounds; round++) {
-		bareUploads.push(await timedUpload(`http://127.0.0.1:${barePort}/upload`, {}))
+		bareUploads.push(bucket ? await directUpload(bucket) : await timedUpload(`http://127.0.0.1:${barePort}/upload`, {}))
 		const up = await timedUpload(`${url}/episodes/${runner.id}/files`, auth, pid)
 		uploads.push(up)
 		fileId = (JSON.parse(up.body) as { id: string }).id
-		bareDownloads.push(await timedDownload(`http://127.0.0.1:${barePort}/download`, {}))
+		bareDownloads.push(bucket ? await directDownload(bucket) : await timedDownload(`http://127.0.0.1:${barePort}/download`, {}))
 		downloads.push(await timedDownload(`${url}/episodes/${runner.id}/files/${fileId}/download`, auth))
-		console.log(`  files round ${round + 1}: upload ${up.mbps.toFixed(0)} MB/s (bare ${bareUploads.at(-1)!.mbps.toFixed(0)}), RSS +${up.rssGrowthMb.toFixed(1)} MB; download ${downloads.at(-1)!.mbps.toFixed(0)} MB/s (bare ${bareDownloads.at(-1)!.mbps.toFixed(0)})`)
+		console.log(`  files round ${round + 1}: upload ${up.mbps.toFixed(0)} MB/s (${bucket ? 'direct' : 'bare'} ${bareUploads.at(-1)!.mbps.toFixed(0)}), RSS +${up.rssGrowthMb.toFixed(1)} MB; download ${downloads.at(-1)!.mbps.toFixed(0)} MB/s (bare ${bareDownloads.at(-1)!.mbps.toFixed(0)})`)
 	}
 	bare.kill()
 	rmSync(bodyPath, { force: true })
@@ -117,8 +176,28 @@ export async function measureFiles(url: string, runner: { dreamlake: string; id:
 	)
 	const filesPerSecond = count / ((performance.now() - t0) / 1000)
 	console.log(`  ${count} small uploads: ${filesPerSecond.toFixed(0)} files/s, ${statements} statements each`)
+	let concurrent: FileFigures['concurrent']
+	if (bucket) {
+		// a burst: 100 small uploads at once, every one expected to be stored
+		const t1 = performance.now()
+		const statuses = await Promise.all(
+			small.slice(0, 100).map(async (file, i) => {
+				const form = new FormData()
+				form.set('prefix', '/burst')
+				form.set('checksum', file.checksum)
+				form.set('sizeBytes', String(file.content.length))
+				form.set('file', new Blob([file.content]), `burst-${i}.bin`)
+				const response = await fetch(`${url}/episodes/${runner.id}/files`, { method: 'POST', headers: auth, body: form })
+				await response.arrayBuffer()
+				return response.status
+			}),
+		)
+		concurrent = { count: statuses.length, errors: statuses.filter((status) => status !== 201).length, seconds: (performance.now() - t1) / 1000 }
+		console.log(`  ${concurrent.count} small uploads at once: ${concurrent.errors} errors, ${concurrent.seconds.toFixed(2)} s`)
+	}
 	const med = <T extends Record<string, number>>(list: T[], key: keyof T) => median(list.map((r) => r[key] as number))
 	return {
+		storage: bucket ? 's3' : 'local',
 		bytes,
 		rounds,
 		upload: { mbps: med(uploads, 'mbps'), rssGrowthMb: Math.max(...uploads.map((u) => u.rssGrowthMb)) },
@@ -126,6 +205,7 @@ export async function measureFiles(url: string, runner: { dreamlake: string; id:
 		download: { mbps: med(downloads, 'mbps') },
 		bareDownload: { mbps: med(bareDownloads, 'mbps') },
 		small: { count, filesPerSecond, statements },
+		concurrent,
 	}
 }
 

@@ -10,7 +10,7 @@ import { measureCeilings, postgresCeilings } from './ceilings'
 import { pinned, pinThisProcessToLoadCore } from './cores'
 import { measureEvents } from './events'
 import { measureExport } from './export'
-import { measureFiles } from './files'
+import { measureFiles, startBucket, type Bucket } from './files'
 import { measureFind } from './find'
 import { measureMemory } from './memory'
 import { readOptions, root, type BenchOptions } from './options'
@@ -32,21 +32,24 @@ if (!hasWrk && !options.smoke && options.database === 'sqlite') {
 pinThisProcessToLoadCore()
 const work = new Workspace()
 work.cleanupOnSignals()
+let bucket: Bucket | undefined
 try {
 	await main(options, work)
 } finally {
+	bucket?.stop()
 	work.cleanup()
 }
 
-async function main({ smoke, duration, connections, seedUsers: userCount, rounds, warmup, startRuns, binary, out, selected, team, database }: BenchOptions, work: Workspace) {
+async function main({ smoke, duration, connections, seedUsers: userCount, rounds, warmup, startRuns, binary, out, selected, team, database, fileStorage }: BenchOptions, work: Workspace) {
 	if (database === 'postgres') return measurePostgres(smoke, out)
 	await ensureBinary(binary, root)
+	if (fileStorage === 's3') bucket = await startBucket(work)
 	const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Bun ${Bun.version}, ${process.platform}-${process.arch}`
 	console.log(`machine: ${machine}; load: ${hasWrk ? 'wrk' : 'fetch (no wrk; smoke only)'}, ${connections} connections, ${duration} s per scenario${pinned ? ', server on core 1, load on core 0' : ''}`)
 	const load = loadGenerator(work.dir, connections)
 
 	const keys = await KeyServer.start()
-	const server = await startServer(work, binary, keys.jwksUrl)
+	const server = await startServer(work, binary, keys.jwksUrl, { env: bucket?.env })
 	const pid = server.process.pid
 	console.log(`seeding ${userCount} users … (server RSS ${rssMb(pid).toFixed(1)} MB)`)
 	const seeded = await seedUsers(keys, server.url, userCount)
@@ -77,7 +80,7 @@ async function main({ smoke, duration, connections, seedUsers: userCount, rounds
 	const memory = selected.has('memory') ? await measureMemory(load, meUrl, meLua(files), byKey.get('me')?.rps ?? (await load(meUrl, meLua(files), duration)).rps, pid) : undefined
 	const trackReads = selected.has('tracks') ? await measureTracks(server.url, episodes[5]!, episodes[6]!, pid, { smoke, databasePath: join(work.dir, 'data', 'dreamlake.db'), tenMillion: selected.has('tracks-memory') }) : undefined
 	const find = selected.has('find') ? await measureFind(server.url, seeded[Math.min(seeded.length - 1, 9)]!, join(work.dir, 'data', 'dreamlake.db'), smoke) : undefined
-	const fileFigures = selected.has('files') ? await measureFiles(server.url, episodes[7]!, pid, work, smoke) : undefined
+	const fileFigures = selected.has('files') ? await measureFiles(server.url, episodes[7]!, pid, work, smoke, bucket) : undefined
 	const exportFigures = selected.has('export') ? await measureExport(server.url, episodes[8]!, pid, { smoke, databasePath: join(work.dir, 'data', 'dreamlake.db') }) : undefined
 	const peak = peakRssMb(pid)
 	const eventFigures = selected.has('events') ? await measureEvents(work, binary, keys, { smoke }) : undefined

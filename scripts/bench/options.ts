@@ -13,6 +13,9 @@ options: --duration <s>  --rounds <n>  --connections <n>  --users <n>  --out <fi
          --no-memory     without the full-run ones (memory, tracks-memory)
          --starts <n>    cold starts to time (10; 3 with --smoke; with --only, 0 unless it names start)
          --warmup <s>    unmeasured load on each server before round 1 (2; 0 with --smoke)
+         --files s3      the files scenario only (unless --only), its bytes in a bucket: Swift's S3 API on
+                         loopback (scripts/s3-swift.sh; or FILE_STORAGE=s3://… with the S3_ settings),
+                         against direct multipart uploads and streamed GETs of the same bytes
          --team          the episode scenarios (upsert, log, log100, ingest) as members of one team, each
                          in a project of its own there, instead of each in their own namespace
          --database <db> sqlite (the default), or postgres: so far its ceilings only (pg-ceilings), on
@@ -34,6 +37,8 @@ export interface BenchOptions {
 	/** The runs' episodes are in one team's namespace, written by its members. */
 	team: boolean
 	database: Database
+	/** Where the server keeps the files scenario's bytes (--files). */
+	fileStorage: 'local' | 's3'
 }
 
 /** The options of `argv`; prints and exits on --help, --list and an --only that names no scenario. */
@@ -56,6 +61,7 @@ export function readOptions(argv: string[] = Bun.argv.slice(2)): BenchOptions {
 			list: { type: 'boolean', default: false },
 			team: { type: 'boolean', default: false },
 			database: { type: 'string', default: 'sqlite' },
+			files: { type: 'string', default: 'local' },
 			help: { type: 'boolean', default: false },
 		},
 	})
@@ -69,8 +75,13 @@ export function readOptions(argv: string[] = Bun.argv.slice(2)): BenchOptions {
 		console.error(`--database takes ${DATABASES.join(' or ')}, not ${JSON.stringify(values.database)}`)
 		process.exit(2)
 	}
+	if (values.files !== 'local' && values.files !== 's3') {
+		console.error(`--files takes local or s3, not ${JSON.stringify(values.files)}`)
+		process.exit(2)
+	}
+	const s3 = values.files === 's3'
 	const memory = values.memory && !values['no-memory']
-	const only = values.only?.split(',').map((s) => s.trim())
+	const only = values.only?.split(',').map((s) => s.trim()) ?? (s3 ? ['files'] : undefined)
 	const unknown = only?.filter((key) => !SCENARIOS.some((s) => s.key === key))
 	if (unknown?.length) {
 		console.error(`--only takes a comma-separated list of these scenarios (not ${unknown.map((key) => JSON.stringify(key)).join(', ')}):\n${scenarioList()}`)
@@ -94,15 +105,16 @@ export function readOptions(argv: string[] = Bun.argv.slice(2)): BenchOptions {
 		smoke,
 		duration: Number(values.duration ?? (smoke ? 0.3 : 3)),
 		connections: Number(values.connections),
-		seedUsers: Number(values.users ?? (smoke ? 50 : 10_000)),
+		seedUsers: Number(values.users ?? (smoke || s3 ? 50 : 10_000)),
 		rounds: Number(values.rounds ?? (smoke ? 1 : 5)),
 		warmup: Number(values.warmup ?? (smoke ? 0 : 2)),
 		startRuns: Number(values.starts ?? (selected.has('start') ? (smoke ? 3 : 10) : 0)),
 		binary: values.binary,
 		// a partial or smoke run must not replace the full run's results, which the README quotes
-		out: values.out ?? join(root, 'bench-results', only ? 'partial.json' : smoke ? 'smoke.json' : database === 'postgres' ? 'postgres.json' : 'latest.json'),
+		out: values.out ?? join(root, 'bench-results', s3 && !values.only ? `files-s3${smoke ? '-smoke' : ''}.json` : only ? 'partial.json' : smoke ? 'smoke.json' : database === 'postgres' ? 'postgres.json' : 'latest.json'),
 		selected,
 		team: values.team,
 		database,
+		fileStorage: s3 ? 's3' : 'local',
 	}
 }

@@ -28,7 +28,7 @@ export const fileRoutes = (files: FileService, guard: CallerGuard) =>
 				params: EpisodePath,
 				// the body is read by the handler, as a stream (files/upload.ts), never parsed whole
 				parse: 'none',
-				response: { 201: FileResponse, ...errorResponses(400, 401, 403, 404, 413, 415, 422, 507) },
+				response: { 201: FileResponse, ...errorResponses(400, 401, 403, 404, 413, 415, 422, 503, 507) },
 				detail: {
 					summary: 'Upload a file (multipart/form-data, streamed to disk)',
 					description:
@@ -81,12 +81,12 @@ export const fileRoutes = (files: FileService, guard: CallerGuard) =>
 					return new Response(null, { status: 416, headers: { ...headers, 'content-range': `bytes */${row.sizeBytes}` } })
 				}
 				if (range) {
-					return new Response(bytes.body(range), {
+					return new Response(await bytes.body(range), {
 						status: 206,
 						headers: { ...headers, 'content-range': `bytes ${range.start}-${range.end}/${row.sizeBytes}`, 'content-length': String(range.end - range.start + 1) },
 					})
 				}
-				return new Response(bytes.body(), { headers: { ...headers, 'content-length': String(row.sizeBytes) } })
+				return new Response(await bytes.body(), { headers: { ...headers, 'content-length': String(row.sizeBytes) } })
 			},
 			{
 				reader: true,
@@ -100,6 +100,7 @@ export const fileRoutes = (files: FileService, guard: CallerGuard) =>
 						401: { description: 'No or a bad token' },
 						404: { description: 'Not found, not yours, or deleted' },
 						416: { description: 'The range is outside the file' },
+						503: { description: 'The file storage (an object store) cannot be reached: storage_unavailable' },
 					},
 					tags,
 				},

@@ -2,7 +2,7 @@ import { describeBytes } from '../http/body'
 import busboy from 'busboy'
 import { isDiskFull } from '../db/client'
 import { ApiError, badRequest } from '../http/errors'
-import type { FileStore, FileWriter } from '../storage/store'
+import { StorageUnavailableError, type FileStore, type FileWriter } from '../storage/store'
 import { FIELD_MAX_BYTES } from './model'
 
 /** An upload read off the wire: its form fields, and its one file, written to the file store (not committed yet) and hashed. */
@@ -80,7 +80,8 @@ export async function readUpload(request: Request, store: FileStore, maxFileSize
 					return fail(badRequest('unexpected_file', `Only one file is taken, in a part named "file" (not "${name.slice(0, 64)}").`))
 				}
 				try {
-					writer = store.writer()
+					// the checksum field, when it came before the file: a store may write the bytes straight to their place
+					writer = store.writer(fields.get('checksum')?.trim().toLowerCase())
 				} catch (error) {
 					stream.resume()
 					return fail(writeFailure(error)) // no room for even an empty file (its inode)
@@ -150,8 +151,8 @@ export async function readUpload(request: Request, store: FileStore, maxFileSize
 	}
 }
 
-/** A write to the file store failed: a full disk goes on as it is (the error handler's 507), anything else is the server's fault. */
+/** A write to the file store failed: a full disk or a store out of reach goes on as it is (the error handler's 507, 503), anything else is the server's fault. */
 function writeFailure(error: unknown): Error {
-	if (isDiskFull(error)) return error as Error
+	if (isDiskFull(error) || error instanceof StorageUnavailableError) return error as Error
 	return new ApiError(500, 'upload_failed', 'The server could not store the upload; nothing was kept.')
 }

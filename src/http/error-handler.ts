@@ -3,11 +3,13 @@ import { Elysia, ValidationError } from 'elysia'
 import { isDiskFull } from '../db/client'
 import { DbMeter } from '../db/meter'
 import { describeError, type Logger } from '../log'
-import { ApiError, errorBody, insufficientStorage, invalidField, invalidQuery } from './errors'
+import { StorageUnavailableError } from '../storage/store'
+import { ApiError, errorBody, insufficientStorage, invalidField, invalidQuery, storageUnavailable } from './errors'
 
 /**
  * The one place failures become responses: every error body is `{success:false,error,code}`.
- * A full disk met anywhere (SQLITE_FULL, ENOSPC) is a 507, logged for the operator as a warning.
+ * A full disk met anywhere (SQLITE_FULL, ENOSPC) is a 507, the file store unreachable a 503, each
+ * logged for the operator as a warning.
  * Anything else unexpected is a generic 500, logged here without stack, SQL or request data.
  */
 export const errorHandler = (log: Logger) =>
@@ -21,6 +23,13 @@ export const errorHandler = (log: Logger) =>
 			const full = insufficientStorage()
 			set.status = full.status
 			return errorBody(full)
+		}
+		if (error instanceof StorageUnavailableError) {
+			log.warn('the file storage is unavailable: a request was refused', { method: request.method, path: new URL(request.url).pathname, reason: error.message })
+			const down = storageUnavailable()
+			Object.assign(set.headers, down.headers)
+			set.status = down.status
+			return errorBody(down)
 		}
 		const known = toApiError(code, error, request)
 		if (known) {

@@ -32,6 +32,9 @@ export const forbidden = (code: string, message: string) => new ApiError(403, co
 export const gone = (code: string, message: string) => new ApiError(410, code, message)
 export const internal = (code: string, message: string) => new ApiError(500, code, message)
 export const unavailable = (code: string, message: string) => new ApiError(503, code, message)
+/** The file store (an object store) is down, unreachable or refusing us: error-handler.ts maps StorageUnavailableError here. */
+export const storageUnavailable = () =>
+	new ApiError(503, 'storage_unavailable', "The server's file storage cannot be reached right now, so no file was stored or read; try again in a moment.", undefined, { 'retry-after': '5' })
 /** A write met a full disk (error-handler.ts maps SQLITE_FULL and ENOSPC here, from any route). */
 export const insufficientStorage = () => new ApiError(507, 'insufficient_storage', "The server's disk is full, so nothing was stored; try again once room has been freed.")
 

@@ -8,8 +8,11 @@ export interface FileStore {
 	/**
 	 * A new upload, hashed as it is written, visible to nobody until committed. May throw at once
 	 * (a full disk: no room for even an empty file), or leave the opening to the first write.
+	 * `declared`: the checksum the caller will accept and no other (the upload's `checksum` field,
+	 * when it came before the bytes); a store may then write straight to its place, and refuse to
+	 * commit bytes with any other checksum.
 	 */
-	writer(): FileWriter
+	writer(declared?: string): FileWriter
 	/** The bytes stored under `checksum`, to be served; undefined when there are none. */
 	open(checksum: string): Promise<StoredBytes | undefined>
 	/**
@@ -58,8 +61,22 @@ export interface FileWriter {
  * `new Response(s3File)` with a redirect to the bucket, so a store says what body it serves.
  */
 export interface StoredBytes {
-	/** A response body of every byte, or of those from `start` to `end` (inclusive, as in `Content-Range`). */
-	body(range?: { start: number; end: number }): Blob | ReadableStream<Uint8Array>
+	/**
+	 * A response body of every byte, or of those from `start` to `end` (inclusive, as in
+	 * `Content-Range`); a promise when the store must ask for them first (and may fail to reach it).
+	 */
+	body(range?: { start: number; end: number }): Blob | ReadableStream<Uint8Array> | Promise<Blob | ReadableStream<Uint8Array>>
+}
+
+/**
+ * The store cannot be reached or does not answer in time (an object store down or overloaded):
+ * the request answers 503 `storage_unavailable`, and the next one tries again.
+ */
+export class StorageUnavailableError extends Error {
+	constructor(message: string, options?: ErrorOptions) {
+		super(message, options)
+		this.name = 'StorageUnavailableError'
+	}
 }
 
 /**

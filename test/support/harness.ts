@@ -15,6 +15,7 @@ import { LocalFileStore } from '../../src/storage/local'
 import type { FileStore } from '../../src/storage/store'
 import { expect } from 'bun:test'
 import type { JWTPayload } from 'jose'
+import { testBucket, testS3Store } from './file-storage'
 import { KeyServer, newIdentity } from './key-server'
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!'
@@ -37,8 +38,11 @@ export interface HarnessOptions {
 	eventStreams?: AppDeps['eventStreams']
 	/** The data folder (the database and files/), the caller's to remove; default a new temporary folder, removed at close. */
 	dir?: string
-	/** The file store the app is given, made from the local one in `<dir>/files` (default: that one itself). */
-	fileStore?: (local: LocalFileStore) => FileStore
+	/**
+	 * The file store the app is given, made from the one the environment picks (default: that one
+	 * itself): `<dir>/files`, or a fresh prefix of the test bucket when FILE_STORAGE=s3://… is set.
+	 */
+	fileStore?: (store: FileStore) => FileStore
 }
 
 export interface TestUser {
@@ -84,8 +88,10 @@ export class Harness {
 		readonly tokens: DreamlakeTokens,
 		private readonly build: () => ReturnType<typeof createApp>,
 		private readonly log: Logger,
-		/** Where uploaded files' bytes go (`<dir>/files`). */
-		readonly store: LocalFileStore,
+		/** Where uploaded files' bytes go: `<dir>/files` (local), or the test bucket (FILE_STORAGE=s3://…). */
+		readonly store: FileStore,
+		/** The data folder's own store, `<dir>/files`, whichever the app is given. */
+		readonly local: LocalFileStore,
 		private readonly maxUploadBytes: number,
 		private readonly ownsDir: boolean,
 	) {
@@ -101,10 +107,11 @@ export class Harness {
 		const logs: string[] = []
 		const log = createLogger({ format: 'json', level: 'debug', write: (line) => logs.push(line) })
 		const vuerAuth = new VuerAuthVerifier({ jwksUrl: keys.jwksUrl, algorithms: ['EdDSA', 'ES256', 'RS256'], ...options.vuerAuth }, log)
-		const store = new LocalFileStore(join(dir, 'files'))
+		const local = new LocalFileStore(join(dir, 'files'))
+		const store = testBucket ? testS3Store() : local
 		const fileStore = options.fileStore?.(store) ?? store
 		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize, fileStore, maxFileSize: options.maxFileSize, deviceAuthority: options.deviceAuthority, vuerAuthUrl: options.vuerAuthUrl, sessionSeconds: options.sessionSeconds, clock: options.clock, staleAfterSeconds: options.staleAfterSeconds, eventStreams: options.eventStreams })
-		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, build, log, store, (options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE) + UPLOAD_OVERHEAD_BYTES, options.dir === undefined)
+		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, build, log, store, local, (options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE) + UPLOAD_OVERHEAD_BYTES, options.dir === undefined)
 	}
 
 	/** A new app on the same database, as after a server restart: nothing cached in memory. */
