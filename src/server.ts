@@ -5,6 +5,7 @@ import { VuerAuthVerifier } from './auth/vuer-auth'
 import { ConfigError, type Config } from './config'
 import { closeDatabase, dataFolder, openDatabase, type Db } from './db/client'
 import { DEV_ISSUER, DEV_PREFIX, DevIdentityProvider } from './dev/identity-provider'
+import { IDP_ISSUER, IDP_PREFIX, ServerIdentityProvider } from './idp'
 import { migrateDatabase } from './db/migrate'
 import { acquireServerLock, type ServerLock } from './db/server-lock'
 import { startCheckpointer } from './db/checkpointer'
@@ -67,9 +68,15 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 		const migrations = migrateDatabase(db)
 		if (migrations.applied > 0) log.info('database migrated', { applied: migrations.applied, path: config.databasePath })
 
+		if (options.dev && config.identity.mode !== 'vuer-auth') throw new ConfigError('IDENTITY', `--dev replaces the identity provider with its stand-in; unset IDENTITY=${config.identity.mode} (or leave out --dev).`)
+		const origin = `http://${server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`
+		const publicUrl = config.publicUrl ?? origin
+		const idp = config.identity.mode === 'builtin' ? await atPath("the identity provider's key file", dataFolder(config.databasePath), 'DATABASE_URL', () => ServerIdentityProvider.open(dataFolder(config.databasePath))) : undefined
 		const devIdp = options.dev ? await atPath('the stand-in identity provider\'s key file', dataFolder(config.databasePath), 'DATABASE_URL', () => DevIdentityProvider.open(dataFolder(config.databasePath))) : undefined
 		// --dev trusts its stand-in only: a VUER_AUTH_ISSUER or _AUDIENCE meant for the real vuer-auth would refuse every stand-in token
-		const vuerAuth = new VuerAuthVerifier(devIdp ? { url: config.vuerAuth.url, jwksUrl: config.vuerAuth.jwksUrl, algorithms: ['EdDSA'], publicKey: JSON.stringify(devIdp.publicJwk), issuer: DEV_ISSUER } : config.vuerAuth, log)
+		// builtin trusts /idp's key only, as --dev trusts its stand-in's
+		const localKey = devIdp ? { key: devIdp.publicJwk, issuer: DEV_ISSUER } : idp ? { key: idp.publicJwk, issuer: IDP_ISSUER } : undefined
+		const vuerAuth = new VuerAuthVerifier(localKey ? { jwksUrl: config.vuerAuth.jwksUrl, algorithms: ['EdDSA'], publicKey: JSON.stringify(localKey.key), issuer: localKey.issuer } : config.vuerAuth, log)
 		if (devIdp) {
 			const ignored = (['VUER_AUTH_ISSUER', 'VUER_AUTH_AUDIENCE', 'VUER_AUTH_PUBLIC_KEY'] as const).filter((name) => config.vuerAuth[({ VUER_AUTH_ISSUER: 'issuer', VUER_AUTH_AUDIENCE: 'audience', VUER_AUTH_PUBLIC_KEY: 'publicKey' } as const)[name]] !== undefined)
 			if (ignored.length > 0) log.warn(`--dev trusts only its stand-in identity provider: ${ignored.join(', ')} ignored`, { ignored })
@@ -99,15 +106,15 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			vuerAuthUrl: config.vuerAuth.url,
 			sessionSeconds: config.jwtExpiresInSeconds,
 			staleAfterSeconds: config.staleAfterSeconds,
+			...(idp && { builtin: { idp, publicUrl } }),
 			// `bun run dev`: the dashboard is built from src/ui and rebuilt on change
 			...(config.dashboardSource && { dashboard: await Dashboard.fromSource(log, config.dashboardSource) }),
 		})
 		server.reload({ fetch: withOperations(app.fetch, { log, devMode: devIdp !== undefined, maxUploadBytes }) })
 		// what Elysia's own listen() does: handlers reach the socket (requestIP) through the app's server
 		app.server = server
-		const url = new URL(`http://${server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`)
+		const url = new URL(origin)
 		if (devIdp) {
-			const origin = url.href.replace(/\/$/, '')
 			log.warn('DEVELOPMENT MODE (--dev): vuer-auth is replaced by a local stand-in that mints a token for any username; never run this in production', {
 				login: `VUER_AUTH_URL=${origin}${DEV_PREFIX} dreamlake login --url ${origin}`,
 				mint: `POST ${DEV_PREFIX}/token {"username":"alice"} or \`dreamlake-server dev-token alice\``,
@@ -117,7 +124,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			url: url.href,
 			database: config.databasePath,
 			jwtSecret: secret.path ?? (secret.source === 'ephemeral' ? 'in memory (tokens die with the process)' : 'from JWT_SECRET'),
-			vuerAuth: devIdp ? 'the built-in development stand-in (--dev)' : config.vuerAuth.publicKey ? 'VUER_AUTH_PUBLIC_KEY' : config.vuerAuth.jwksUrl,
+			...identityLine(config, devIdp !== undefined, publicUrl),
 		})
 		if (secret.source === 'ephemeral') log.warn('JWT_SECRET is unset and the database is in memory: tokens will not survive a restart')
 		log.flush() // the start-up lines now, not with the first batch of request lines
@@ -158,6 +165,13 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 		opened.lock?.release()
 		throw error
 	}
+}
+
+/** Which identity is in force and how `dreamlake login` reaches it: part of the one "listening" line. */
+function identityLine(config: Config, dev: boolean, publicUrl: string): Record<string, string> {
+	if (dev) return { identity: 'the development stand-in (--dev)', login: `VUER_AUTH_URL=${publicUrl}${DEV_PREFIX} dreamlake login --url ${publicUrl}` }
+	if (config.identity.mode === 'builtin') return { identity: 'builtin (accounts of this server: dreamlake-server user add <username>)', login: `VUER_AUTH_URL=${publicUrl}${IDP_PREFIX} dreamlake login --url ${publicUrl}` }
+	return { identity: 'vuer-auth', vuerAuth: config.vuerAuth.publicKey ? 'VUER_AUTH_PUBLIC_KEY' : config.vuerAuth.jwksUrl, login: `${config.vuerAuth.url === 'https://auth.vuer.ai' ? '' : `VUER_AUTH_URL=${config.vuerAuth.url} `}dreamlake login --url ${publicUrl}` }
 }
 
 /**
