@@ -96,7 +96,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 	const namespaceRows = new NamespaceRepository(db, writes, { cacheSize })
 	// builtin accounts are disabled by `dreamlake-server user disable`, another process: the cache must see its writes
 	const accounts = new AccountRepository(db, writes, namespaceRows, { cacheSize, ...(builtin && { externalWrites: new ExternalWrites(db.$client) }) })
-	const passwords = builtin && new PasswordAccounts(new PasswordAccountRepository(db, writes), { publicUrl: builtin.publicUrl, perMinute: exchangeLimits.perMinute, revokeTokens: (tx, sub) => accounts.revokeEveryToken(tx, sub) })
+	const passwords = builtin && new PasswordAccounts(new PasswordAccountRepository(db, writes), { publicUrl: builtin.publicUrl, perMinute: exchangeLimits.perMinute, revokeTokens: (tx, sub) => accounts.revokeEveryToken(tx, sub), now: clock })
 	// the one access check: what a caller may read, write, administer or own in a namespace
 	const projectRows = new ProjectRepository(db, writes, { cacheSize })
 	const access = new NamespaceAccess(namespaceRows, (meter, namespaceId, visibilities) => projectRows.liveIds(meter, namespaceId, visibilities).length > 0)

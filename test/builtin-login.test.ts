@@ -108,10 +108,10 @@ describe('IDENTITY=builtin, end to end with the real CLI', () => {
 		expect(disabled.code).toBe(0)
 		const after = await fetch(`${server.url}/auth/me`, { headers: { authorization: `Bearer ${token}` } })
 		expect(after.status).toBe(401)
-		expect((await after.json()).code).toBe('token_revoked')
+		expect(((await after.json()) as { code: string }).code).toBe('token_revoked')
 		const signIn = await fetch(`${server.url}/auth/password/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dreamlake-csrf': '1' }, body: JSON.stringify({ username: 'alice', password: PASSWORD }) })
 		expect(signIn.status).toBe(403)
-		expect((await signIn.json()).code).toBe('account_disabled')
+		expect(((await signIn.json()) as { code: string }).code).toBe('account_disabled')
 		expect((await user('list')).stdout).toMatch(/alice\s+yes\s+disabled/)
 	})
 

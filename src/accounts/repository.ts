@@ -69,14 +69,14 @@ export class PasswordAccountRepository {
 	}
 
 	/** The account a live link names (no write: the page shows the form first). */
-	linkAccount(meter: DbMeter, tokenHash: string): PasswordAccountRow | undefined {
-		return metered(meter, () => this.q.linkAccount.get({ tokenHash, nowMs: Date.now() })?.account)
+	linkAccount(meter: DbMeter, tokenHash: string, nowMs: number): PasswordAccountRow | undefined {
+		return metered(meter, () => this.q.linkAccount.get({ tokenHash, nowMs })?.account)
 	}
 
 	/** Uses the link once: sets the password and deletes the link, in one transaction; undefined when the link is unknown, used or expired. */
-	setPasswordWithLink(meter: DbMeter, tokenHash: string, passwordHash: string): Promise<PasswordAccountRow | undefined> {
+	setPasswordWithLink(meter: DbMeter, tokenHash: string, passwordHash: string, nowMs: number): Promise<PasswordAccountRow | undefined> {
 		return this.writes.run(meter, () => {
-			const account = this.q.linkAccount.get({ tokenHash, nowMs: Date.now() })?.account
+			const account = this.q.linkAccount.get({ tokenHash, nowMs })?.account
 			if (!account) return undefined
 			this.q.deleteLinks.run({ accountId: account.id })
 			return this.q.setPassword.get({ id: account.id, passwordHash, nowMs: Date.now() })

@@ -104,7 +104,7 @@ export class PasswordAccounts {
 
 	/** The account a set-password link names, or 410 when the link is unknown, used or expired. */
 	linkAccount(meter: DbMeter, token: string): PasswordAccountRow {
-		const account = token === '' ? undefined : this.repo.linkAccount(meter, hashToken(token))
+		const account = token === '' ? undefined : this.repo.linkAccount(meter, hashToken(token), this.now())
 		if (!account) throw linkGone()
 		return account
 	}
@@ -114,7 +114,7 @@ export class PasswordAccounts {
 		checkNewPassword(password)
 		this.linkAccount(meter, token)
 		const hash = await Bun.password.hash(password, HASH_OPTIONS)
-		const account = await this.repo.setPasswordWithLink(meter, hashToken(token), hash)
+		const account = await this.repo.setPasswordWithLink(meter, hashToken(token), hash, this.now())
 		if (!account) throw linkGone() // used by another request while this one hashed
 		return account
 	}

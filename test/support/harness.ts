@@ -1,3 +1,4 @@
+import type { ServerIdentityProvider } from '../../src/idp'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -35,6 +36,8 @@ export interface HarnessOptions {
 	staleAfterSeconds?: number
 	/** The data folder (the database and files/), the caller's to remove; default a new temporary folder, removed at close. */
 	dir?: string
+	/** IDENTITY=builtin: the server's /idp and its accounts (trust its key with `vuerAuth: { publicKey, issuer }`). */
+	builtin?: { idp: ServerIdentityProvider; publicUrl: string }
 	/** The file store the app is given, made from the local one in `<dir>/files` (default: that one itself). */
 	fileStore?: (local: LocalFileStore) => FileStore
 }
@@ -101,7 +104,7 @@ export class Harness {
 		const vuerAuth = new VuerAuthVerifier({ jwksUrl: keys.jwksUrl, algorithms: ['EdDSA', 'ES256', 'RS256'], ...options.vuerAuth }, log)
 		const store = new LocalFileStore(join(dir, 'files'))
 		const fileStore = options.fileStore?.(store) ?? store
-		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize, fileStore, maxFileSize: options.maxFileSize, deviceAuthority: options.deviceAuthority, vuerAuthUrl: options.vuerAuthUrl, sessionSeconds: options.sessionSeconds, clock: options.clock, staleAfterSeconds: options.staleAfterSeconds })
+		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize, fileStore, maxFileSize: options.maxFileSize, deviceAuthority: options.deviceAuthority, vuerAuthUrl: options.vuerAuthUrl, sessionSeconds: options.sessionSeconds, clock: options.clock, staleAfterSeconds: options.staleAfterSeconds, builtin: options.builtin })
 		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, build, log, store, (options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE) + UPLOAD_OVERHEAD_BYTES, options.dir === undefined)
 	}
 
