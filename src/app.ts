@@ -15,6 +15,8 @@ import { PasswordAccountRepository } from './accounts/repository'
 import { PasswordAccounts } from './accounts/service'
 import { ExternalWrites } from './db/external-writes'
 import type { ServerIdentityProvider } from './idp'
+import type { OidcClient } from './idp/oidc'
+import { oidcRoutes, type SignInPurpose } from './idp/oidc-routes'
 import { episodeRoutes } from './episodes'
 import { fileRoutes } from './files'
 import { FileRepository } from './files/repository'
@@ -75,6 +77,8 @@ export interface AppDeps {
 	clock?: () => number
 	/** IDENTITY=builtin: the server's own identity provider at /idp and its accounts; PUBLIC_URL (else the listening address) for set-password links. */
 	builtin?: { idp: ServerIdentityProvider; publicUrl: string }
+	/** IDENTITY=oidc: the provider (its verifier is `vuerAuth`), and /idp's device flow and sign-in pages; PUBLIC_URL for the redirect URI. */
+	oidc?: { client: OidcClient<SignInPurpose>; idp: ServerIdentityProvider; publicUrl: string }
 	/** The web dashboard's files: those built in unless given (`bun run dev` builds from source). */
 	dashboard?: Dashboard
 }
@@ -90,7 +94,7 @@ const bearer = (description: string) => ({ type: 'http' as const, scheme: 'beare
  * logs, parameters, tracks, files, and every one of them asks the one access check (namespaces/access.ts)
  * what the caller may do where. Every repository writes through the database's one write queue.
  */
-export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize, fileStore, maxFileSize = DEFAULT_MAX_FILE_SIZE, deviceAuthority, vuerAuthUrl = 'https://auth.vuer.ai', sessionSeconds = null, dashboard = embeddedDashboard(), staleAfterSeconds = 600, clock = Date.now, builtin }: AppDeps) {
+export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize, fileStore, maxFileSize = DEFAULT_MAX_FILE_SIZE, deviceAuthority, vuerAuthUrl = 'https://auth.vuer.ai', sessionSeconds = null, dashboard = embeddedDashboard(), staleAfterSeconds = 600, clock = Date.now, builtin, oidc }: AppDeps) {
 	// the one write queue of the database: every repository's writes share its group commits
 	const writes = new WriteQueue(db.$client)
 	const namespaceRows = new NamespaceRepository(db, writes, { cacheSize })
@@ -113,7 +117,9 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 	const parameters = new ParameterService(new ParameterRepository(db, writes, episodeRows), episodes)
 	const tracks = new TrackService(new TrackRepository(db, writes, episodeRows, { cacheSize }), episodes)
 	const files = new FileService(new FileRepository(db, writes, episodeRows), fileStore, episodes, maxFileSize)
-	const authority = devIdp?.deviceAuthority() ?? builtin?.idp.deviceAuthority() ?? deviceAuthority ?? httpDeviceAuthority(vuerAuthUrl)
+	// with the provider's device grant, `dreamlake login` is bridged to it; without, /idp's codes are approved through its sign-in page
+	const oidcDevices = oidc && (oidc.client.endpoints.deviceAuthorizationEndpoint ? oidc.client.deviceBridge() : oidc.idp.deviceAuthority('cli'))
+	const authority = devIdp?.deviceAuthority() ?? builtin?.idp.deviceAuthority() ?? oidc?.idp.deviceAuthority() ?? deviceAuthority ?? httpDeviceAuthority(vuerAuthUrl)
 	const sessionOptions = { trustProxy: exchangeLimits.trustProxy, perMinute: exchangeLimits.perMinute, sessionSeconds }
 	return (
 		// normalize: false, so a body with unknown fields is refused instead of silently trimmed
@@ -144,6 +150,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 			.use(authRoutes(auth, guard, exchangeLimits))
 			.use(browserSessionRoutes(auth, authority, sessionOptions, log))
 			.use(builtin && passwords ? new Elysia().use(builtin.idp.routes()).use(passwordRoutes(passwords, builtin.idp, auth, guard, sessionOptions)) : new Elysia())
+			.use(oidc && oidcDevices ? new Elysia().use(oidc.idp.routes(oidcDevices)).use(oidcRoutes(oidc.client, oidc.idp, auth, { ...sessionOptions, publicUrl: oidc.publicUrl }, log)) : new Elysia())
 			.use(namespaceRoutes(namespaces, keys, invitations, projects, episodes, files, guard))
 			.use(projectRoutes(projects, episodes, guard))
 			.use(episodeRoutes(episodes, guard))
