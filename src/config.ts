@@ -30,6 +30,7 @@ export const SETTINGS = [
 	{ env: 'OIDC_CLIENT_SECRET', flag: '--oidc-client-secret', help: 'IDENTITY=oidc: the client secret; unset for a public client (PKCE only)' },
 	{ env: 'OIDC_SCOPES', flag: '--oidc-scopes', default: 'openid profile email', help: 'IDENTITY=oidc: scopes asked for (space-separated; openid is always asked)' },
 	{ env: 'OIDC_USERNAME_CLAIM', flag: '--oidc-username-claim', default: 'preferred_username', help: 'IDENTITY=oidc: the claim a new user\'s username comes from; the email\'s local part when absent' },
+	{ env: 'OIDC_DEVICE_GRANT', flag: '--oidc-device-grant', default: 'auto', help: "IDENTITY=oidc: auto bridges dreamlake login to the provider's device grant when its discovery offers one; off approves the CLI's codes through the provider's sign-in page instead (Google: its device grant wants another kind of client)" },
 	{ env: 'OIDC_AUDIENCE', flag: '--oidc-audience', help: 'IDENTITY=oidc: also accept the provider\'s JWT access tokens with this "aud" at POST /auth/exchange (comma-separated); ID tokens are always accepted' },
 	{ env: 'RATE_LIMIT_EXCHANGE', flag: '--rate-limit-exchange', default: '30', help: 'POST /auth/exchange (and dashboard sign-ins started, POST /auth/device/start) per minute per client address; 0 turns the limit off' },
 	{ env: 'MAX_FILE_SIZE', flag: '--max-file-size', default: '5GiB', help: 'largest file an upload may carry: bytes, or with KiB, MiB, GiB, TiB (or KB, MB, GB, TB: powers of 1000)' },
@@ -89,7 +90,7 @@ export type IdentityMode = (typeof IDENTITY_MODES)[number]
 export type IdentityConfig =
 	| { mode: 'vuer-auth' }
 	| { mode: 'builtin' }
-	| { mode: 'oidc'; issuer: string; clientId: string; clientSecret?: string; scopes: string[]; usernameClaim: string; audiences: string[] }
+	| { mode: 'oidc'; issuer: string; clientId: string; clientSecret?: string; scopes: string[]; usernameClaim: string; audiences: string[]; deviceGrant: boolean }
 
 /** A setting with a value the server cannot run with; the message names the variable. */
 export class ConfigError extends Error {
@@ -160,7 +161,7 @@ function identityConfig(raw: (name: SettingName) => string | undefined, get: (na
 	const clientSecret = raw('OIDC_CLIENT_SECRET')
 	const scopes = [...new Set(['openid', ...get('OIDC_SCOPES').split(/[\s,]+/).filter(Boolean)])]
 	const audiences = (raw('OIDC_AUDIENCE') ?? '').split(',').map((a) => a.trim()).filter(Boolean)
-	return { mode, issuer: httpUrl('OIDC_ISSUER', issuer).replace(/\/+$/, ''), clientId, ...(clientSecret && { clientSecret }), scopes, usernameClaim: get('OIDC_USERNAME_CLAIM'), audiences }
+	return { mode, issuer: httpUrl('OIDC_ISSUER', issuer).replace(/\/+$/, ''), clientId, ...(clientSecret && { clientSecret }), scopes, usernameClaim: get('OIDC_USERNAME_CLAIM'), audiences, deviceGrant: oneOf('OIDC_DEVICE_GRANT', get('OIDC_DEVICE_GRANT'), ['auto', 'off'] as const) === 'auto' }
 }
 
 function count(variable: string, value: string): number {

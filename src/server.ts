@@ -175,7 +175,9 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 /** IDENTITY=oidc: the provider's discovery document read, or a start-up error naming OIDC_ISSUER. */
 async function openIdProvider(settings: OidcSettings, log: Logger): Promise<OidcClient<SignInPurpose>> {
 	try {
-		return new OidcClient<SignInPurpose>(settings, await discover(settings.issuer), log)
+		const { deviceAuthorizationEndpoint, ...endpoints } = await discover(settings.issuer)
+		// OIDC_DEVICE_GRANT=off: as if the provider had none
+		return new OidcClient<SignInPurpose>(settings, settings.deviceGrant && deviceAuthorizationEndpoint ? { ...endpoints, deviceAuthorizationEndpoint } : endpoints, log)
 	} catch (error) {
 		if (error instanceof OidcProviderError) throw new StartupError(`OIDC_ISSUER: ${error.message}; check the address, and that this machine reaches the provider.`)
 		throw error

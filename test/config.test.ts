@@ -37,7 +37,9 @@ describe('configuration', () => {
 			scopes: ['openid', 'profile', 'email', 'groups'],
 			usernameClaim: 'preferred_username',
 			audiences: ['api1', 'api2'],
+			deviceGrant: true,
 		})
+		expect(loadConfig({ IDENTITY: 'oidc', OIDC_ISSUER: 'https://accounts.google.com', OIDC_CLIENT_ID: 'x', OIDC_DEVICE_GRANT: 'off' }).identity).toMatchObject({ deviceGrant: false })
 		expect(() => loadConfig({ IDENTITY: 'ldap' })).toThrow(/IDENTITY: "ldap" is not one of vuer-auth, oidc, builtin/)
 		expect(() => loadConfig({ IDENTITY: 'oidc', OIDC_CLIENT_ID: 'x' })).toThrow(/OIDC_ISSUER/)
 		expect(() => loadConfig({ IDENTITY: 'oidc', OIDC_ISSUER: 'https://idp.example.org' })).toThrow(/OIDC_CLIENT_ID/)

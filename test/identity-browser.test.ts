@@ -96,7 +96,7 @@ describe("the dashboard signs in through the OpenID provider's login page (IDENT
 			await page.click('button:has-text("Allow")')
 			await page.waitForURL(`${server.url}/ui/teams/new`)
 			await page.waitForSelector('.who:has-text("Olive Example")')
-			const me = await page.evaluate(async () => (await fetch('/auth/me')).json())
+			const me = (await page.evaluate(async () => (await fetch('/auth/me')).json())) as { username: string }
 			expect(me.username).toBe('olive')
 		} finally {
 			await page.close()
