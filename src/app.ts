@@ -149,7 +149,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 			.use(health(db))
 			.use(authRoutes(auth, guard, exchangeLimits, { identity: builtin ? 'builtin' : oidc ? 'oidc' : 'vuer-auth', provider: oidc ? new URL(oidc.client.endpoints.issuer).host : null }))
 			.use(browserSessionRoutes(auth, authority, sessionOptions, log))
-			.use(builtin && passwords ? new Elysia().use(builtin.idp.routes()).use(passwordRoutes(passwords, builtin.idp, auth, guard, sessionOptions)) : new Elysia())
+			.use(builtin && passwords ? new Elysia().use(builtin.idp.routes()).use(passwordRoutes(passwords, builtin.idp, auth, invitations, guard, sessionOptions)) : new Elysia())
 			.use(oidc && oidcDevices ? new Elysia().use(oidc.idp.routes(oidcDevices)).use(oidcRoutes(oidc.client, oidc.idp, auth, { ...sessionOptions, publicUrl: oidc.publicUrl }, log)) : new Elysia())
 			.use(namespaceRoutes(namespaces, keys, invitations, projects, episodes, files, guard))
 			.use(projectRoutes(projects, episodes, guard))

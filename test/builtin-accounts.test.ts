@@ -188,3 +188,32 @@ describe('set-password links and /auth/exchange under IDENTITY=builtin', () => {
 		expect((await app.h.call('GET', '/auth/me', { token: first.body.dreamlake_token })).status).toBe(401)
 	})
 })
+
+describe('POST /invitations/:token/sign-up (a new person with an invitation, IDENTITY=builtin)', () => {
+	it('makes the account, signs it in and joins the team; the used link makes no second account; a taken username is 409', async () => {
+		await app.person('owen')
+		const owner = cookieOf((await app.signIn('owen', PASSWORD)).headers)!
+		const asOwner = (method: string, path: string, body?: object) => app.h.call(method, path, { body, headers: { cookie: `dreamlake_session=${owner}`, 'x-dreamlake-csrf': '1' } })
+		expect((await asOwner('POST', '/namespaces', { slug: 'owens-lab' })).status).toBe(201)
+		const invite = await asOwner('POST', '/namespaces/owens-lab/invitations', { role: 'member', maxUses: 1 })
+		expect(invite.status).toBe(201)
+		const signUp = (username: string, password = PASSWORD, headers: Record<string, string> = { 'x-dreamlake-csrf': '1' }) => app.h.call('POST', `/invitations/${invite.body.token}/sign-up`, { body: { username, password }, headers })
+
+		expect((await signUp('newton', PASSWORD, {})).status).toBe(403)
+		expect((await signUp('newton', 'short')).body.code).toBe('password_too_short')
+		expect((await signUp('owen')).status).toBe(409)
+		const joined = await signUp('newton')
+		expect(joined.status).toBe(200)
+		expect(joined.body).toMatchObject({ status: 'signed_in', namespace: { slug: 'owens-lab' }, role: 'member' })
+		const session = cookieOf(joined.headers)!
+		const members = await app.h.call('GET', '/namespaces/owens-lab/members', { headers: { cookie: `dreamlake_session=${session}` } })
+		expect(members.status).toBe(200)
+		expect(JSON.stringify(members.body)).toContain('newton')
+		expect((await app.signIn('newton', PASSWORD)).status).toBe(200)
+
+		const again = await signUp('newcomer')
+		expect(again.status).toBe(410)
+		expect((await app.signIn('newcomer', PASSWORD)).status).toBe(401)
+		expect((await app.h.call('POST', '/invitations/dli_made-up/sign-up', { body: { username: 'nobody-new', password: PASSWORD }, headers: { 'x-dreamlake-csrf': '1' } })).status).toBe(404)
+	})
+})

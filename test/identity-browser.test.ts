@@ -65,6 +65,26 @@ describe('the dashboard signs in with a built-in account (IDENTITY=builtin), in 
 		const relogin = await fetch(`${server.url}/auth/password/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dreamlake-csrf': '1' }, body: JSON.stringify({ username: 'paula', password: 'second password!' }) })
 		expect(relogin.status).toBe(200)
 	})
+
+	it('a new person makes an account from an invitation link, signed out, and lands in the team', async () => {
+		const signIn = await fetch(`${server.url}/auth/password/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-dreamlake-csrf': '1' }, body: JSON.stringify({ username: 'paula', password: 'second password!' }) })
+		const cookie = /dreamlake_session=[^;]+/.exec(signIn.headers.get('set-cookie')!)![0]
+		const asPaula = (path: string, body: object) => fetch(`${server.url}${path}`, { method: 'POST', headers: { cookie, 'x-dreamlake-csrf': '1', 'content-type': 'application/json' }, body: JSON.stringify(body) })
+		expect((await asPaula('/namespaces', { slug: 'paulas-lab' })).status).toBe(201)
+		const { token } = (await (await asPaula('/namespaces/paulas-lab/invitations', { role: 'member' })).json()) as { token: string }
+		const page = await browser.newPage()
+		try {
+			await page.goto(`${server.url}/ui/invitations/${token}`)
+			await page.fill('#signup-username', 'quentin')
+			await page.fill('#signup-password', 'quentins password')
+			await page.fill('#signup-confirm', 'quentins password')
+			await page.click('[data-testid=sign-up] button[type=submit]')
+			await page.waitForURL(`${server.url}/ui/n/paulas-lab`)
+			await page.waitForSelector('.who:has-text("quentin")')
+		} finally {
+			await page.close()
+		}
+	})
 })
 
 describe("the dashboard signs in through the OpenID provider's login page (IDENTITY=oidc), in Chromium", () => {

@@ -14,6 +14,7 @@ import { IDP_PREFIX, type ServerIdentityProvider } from '../idp'
 import { linkGonePage, passwordApprovalPage, passwordSetPage, setPasswordPage } from './pages'
 import { builtinSub, SET_PASSWORD_PATH, type PasswordAccounts } from './service'
 import type { PasswordAccountRow } from '../db/schema'
+import type { InvitationService } from '../namespaces/invitations'
 
 const DEVICE_PAGE = `${IDP_PREFIX}/device`
 const Password = t.String({ maxLength: 1024 })
@@ -25,9 +26,10 @@ const identityOf = (account: PasswordAccountRow) => ({ sub: builtinSub(account.i
  * - GET/POST /idp/device: `dreamlake login`'s code approved with a username and password;
  * - GET/POST /idp/set-password: the one-time link of `user add` / `user reset-password`;
  * - POST /auth/password/sign-in: the dashboard's sign-in form, ending in the session cookie;
- * - POST /auth/password: a signed-in person changes their password.
+ * - POST /auth/password: a signed-in person changes their password;
+ * - POST /invitations/:token/sign-up: a new person, holding an invitation, makes an account and joins.
  */
-export const passwordRoutes = (passwords: PasswordAccounts, idp: ServerIdentityProvider, auth: AuthService, guard: CallerGuard, options: Pick<BrowserSessionOptions, 'trustProxy' | 'sessionSeconds'>) => {
+export const passwordRoutes = (passwords: PasswordAccounts, idp: ServerIdentityProvider, auth: AuthService, invitations: InvitationService, guard: CallerGuard, options: Pick<BrowserSessionOptions, 'trustProxy' | 'sessionSeconds'>) => {
 	const addressOf = (request: Request, server: { requestIP(request: Request): { address: string } | null } | null) => clientAddress(request, server?.requestIP(request)?.address, options.trustProxy)
 	return new Elysia()
 		.use(serverTiming)
@@ -119,6 +121,30 @@ export const passwordRoutes = (passwords: PasswordAccounts, idp: ServerIdentityP
 				detail: {
 					summary: 'Dashboard sign-in with a built-in account (IDENTITY=builtin)',
 					description: 'Sets the session cookie. A wrong username and a wrong password answer alike (401); too many tries answer 429 (per address, and per account: the sentence says when it unlocks). Needs `X-DreamLake-CSRF: 1`.',
+					tags: ['Auth'],
+				},
+			},
+		)
+		.post(
+			'/invitations/:token/sign-up',
+			async ({ request, server, meter, params, body }) => {
+				requireCsrfHeader(request)
+				invitations.preview(meter, params.token) // 404 or 410 before an account is made
+				const made = await passwords.signUp(meter, body.username, body.password, addressOf(request, server))
+				const { token, account } = await auth.signIn(meter, identityOf(made))
+				const joined = await invitations.accept(meter, account, params.token)
+				return new Response(JSON.stringify({ status: 'signed_in', user: JSON.parse(profileJson(account)), namespace: { slug: joined.namespace.slug }, role: joined.role }), {
+					headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'set-cookie': sessionCookie(request, token, options) },
+				})
+			},
+			{
+				parse: ['json64KiB', 'json'],
+				params: t.Object({ token: t.String() }),
+				body: t.Object({ username: t.String({ maxLength: 100 }), password: Password }, { additionalProperties: false }),
+				response: { 200: t.Object({ status: t.Literal('signed_in'), user: t.Unknown(), namespace: t.Object({ slug: t.String() }), role: t.String() }), ...errorResponses(400, 403, 404, 409, 410, 429) },
+				detail: {
+					summary: 'A new person makes a built-in account with an invitation link, and joins (IDENTITY=builtin)',
+					description: 'Sets the session cookie. The invitation is checked first (404, 410) and used up as an accept does. Needs `X-DreamLake-CSRF: 1`.',
 					tags: ['Auth'],
 				},
 			},

@@ -57,6 +57,20 @@ export class PasswordAccountRepository {
 		})
 	}
 
+	/** A new account with its password already set (a sign-up with an invitation). */
+	addWithPassword(meter: DbMeter, account: { id: string; username: string; passwordHash: string }): Promise<PasswordAccountRow> {
+		return this.writes.run(meter, () => {
+			let row: PasswordAccountRow
+			try {
+				row = this.q.insert.get({ id: account.id, username: account.username, isAdmin: 0, now: new Date() })!
+			} catch (error) {
+				if (isNameConflict(error)) throw new AccountNameTakenError()
+				throw error
+			}
+			return this.q.setPassword.get({ id: row.id, passwordHash: account.passwordHash, nowMs: Date.now() })!
+		})
+	}
+
 	/** A new set-password link for the account; any earlier one stops working. */
 	newLink(meter: DbMeter, accountId: string, link: { tokenHash: string; expiresAt: Date }): Promise<void> {
 		return this.writes.run(meter, (tx) => this.replaceLink(tx, accountId, link))

@@ -80,6 +80,22 @@ export class PasswordAccounts {
 		}
 	}
 
+	/** A new person makes their own account, with an invitation to a team (checked by the caller): limited per address like a sign-in. */
+	async signUp(meter: DbMeter, username: string, password: string, address: string): Promise<PasswordAccountRow> {
+		this.limiter?.take(address)
+		const name = username.trim()
+		if (!isValidUsername(name)) throw badRequest('invalid_username', `"${name}" is not a username: it ${USERNAME_RULE}.`)
+		checkNewPassword(password)
+		if (this.repo.byUsername(meter, name)) throw conflict('username_taken', `The username "${name}" is taken; choose another.`)
+		const passwordHash = await Bun.password.hash(password, HASH_OPTIONS)
+		try {
+			return await this.repo.addWithPassword(meter, { id: newUuid(), username: name, passwordHash })
+		} catch (error) {
+			if (error instanceof AccountNameTakenError) throw conflict('username_taken', `The username "${name}" is taken; choose another.`)
+			throw error
+		}
+	}
+
 	/** `user reset-password`: a new one-time link; the old password works until the link is used. */
 	async resetPassword(meter: DbMeter, username: string): Promise<{ account: PasswordAccountRow; link: PasswordLink }> {
 		const account = this.named(meter, username)
