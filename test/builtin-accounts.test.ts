@@ -217,3 +217,44 @@ describe('POST /invitations/:token/sign-up (a new person with an invitation, IDE
 		expect((await app.h.call('POST', '/invitations/dli_made-up/sign-up', { body: { username: 'nobody-new', password: PASSWORD }, headers: { 'x-dreamlake-csrf': '1' } })).status).toBe(404)
 	})
 })
+
+describe("/idp's device flow under IDENTITY=builtin: codes expire and are used once", () => {
+	it('an expired code is refused on the page and the device is told expired_token; an approved one is handed out once', async () => {
+		const idp = await ServerIdentityProvider.open(null, { codeTtlMs: 2000 })
+		const h = await Harness.start({ builtin: { idp, publicUrl: 'https://dl.example.org' }, vuerAuth: { publicKey: JSON.stringify(idp.publicJwk), issuer: IDP_ISSUER } })
+		const db = openDatabase(h.dbPath)
+		try {
+			const writes = new WriteQueue(db.$client)
+			const users = new AccountRepository(db, writes, new NamespaceRepository(db, writes))
+			const accounts = new PasswordAccounts(new PasswordAccountRepository(db, writes), { publicUrl: 'https://dl.example.org', perMinute: 0, revokeTokens: (tx, sub) => users.revokeEveryToken(tx, sub) })
+			const { link } = await accounts.add(new DbMeter(), 'ezra', false)
+			await accounts.setPasswordWithLink(new DbMeter(), new URL(link.url).searchParams.get('token')!, PASSWORD)
+			const device = () => new Bun.CryptoHasher('sha256').update(crypto.randomUUID()).digest('hex')
+			const start = async (hash: string) => (await h.call('POST', '/idp/api/device/start', { body: { client_id: 'dreamlake-app', device_secret_hash: hash } })).body.user_code as string
+			const approve = (code: string) => h.call('POST', '/idp/device', { body: new URLSearchParams({ code, username: 'ezra', password: PASSWORD, action: 'approve' }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+			const poll = (hash: string) => h.call('POST', '/idp/api/device/poll', { body: { device_secret_hash: hash } })
+
+			const late = device()
+			const lateCode = await start(late)
+			await Bun.sleep(2100)
+			const refused = await approve(lateCode)
+			expect(refused.status).toBe(400)
+			expect(refused.body).toContain('expired')
+			expect((await poll(late)).body.error).toBe('expired_token')
+
+			const prompt = device()
+			const code = await start(prompt)
+			expect((await approve(code)).status).toBe(200)
+			const first = await poll(prompt)
+			expect(first.status).toBe(200)
+			expect((await h.call('POST', '/auth/exchange', { token: first.body.access_token })).status).toBe(200)
+			// the same device secret polls again: nothing more is handed out
+			expect((await poll(prompt)).body.error).toBe('invalid_grant')
+			// another device cannot collect a code it did not start
+			expect((await poll(device())).body.error).toBe('invalid_grant')
+		} finally {
+			closeDatabase(db)
+			h.close()
+		}
+	})
+})
