@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { collect, dreamlakeCli, sdkLogsAnEpisode } from './support/cli-login'
 import { approveDevice, browser, freePort, providerTokens, signInAtProvider, startProvider, type TestProvider } from './support/oidc'
-import { spawnServer, type ServerProcess } from './support/process'
+import { runCli, spawnServer, type ServerProcess } from './support/process'
 import { sdkSrc, storedToken } from './support/sdk'
 
 // the real CLI polls every 5 seconds
@@ -103,6 +103,16 @@ describe('IDENTITY=oidc with a provider that has the device grant: /idp bridges 
 		expect(exit).toBe(1)
 		expect(text).toContain('denied')
 		expect(await storedToken(home)).toBeNull()
+	})
+
+	it('will not start when the discovery document names another issuer, or the provider cannot be reached, and says why', async () => {
+		const other = await runCli(['serve', '--port', '0'], { cwd: s.dir, env: { DATABASE_URL: ':memory:', IDENTITY: 'oidc', OIDC_ISSUER: s.provider.issuer.replace('127.0.0.1', 'localhost'), OIDC_CLIENT_ID: 'dreamlake' } })
+		expect(other.code).toBe(1)
+		expect(other.stderr).toContain('OIDC_ISSUER')
+		expect(other.stderr).toContain('not OIDC_ISSUER')
+		const down = await runCli(['serve', '--port', '0'], { cwd: s.dir, env: { DATABASE_URL: ':memory:', IDENTITY: 'oidc', OIDC_ISSUER: 'http://127.0.0.1:9', OIDC_CLIENT_ID: 'dreamlake' } })
+		expect(down.code).toBe(1)
+		expect(down.stderr).toContain('OIDC_ISSUER: could not read http://127.0.0.1:9/.well-known/openid-configuration')
 	})
 
 	it('POST /auth/exchange takes the provider’s ID token and its JWT access token (OIDC_AUDIENCE), for one and the same user', async () => {
