@@ -43,7 +43,7 @@ export class PasswordAccountRepository {
 
 	/** A new account without a password, and its set-password link (one transaction). */
 	add(meter: DbMeter, account: { id: string; username: string; isAdmin: boolean }, link: { tokenHash: string; expiresAt: Date }): Promise<PasswordAccountRow> {
-		return this.writes.run(meter, (tx) => {
+		return this.writes.run(meter, () => {
 			const now = new Date()
 			let row: PasswordAccountRow
 			try {
@@ -52,7 +52,7 @@ export class PasswordAccountRepository {
 				if (isNameConflict(error)) throw new AccountNameTakenError()
 				throw error
 			}
-			this.replaceLink(tx, row.id, link)
+			this.replaceLink(row.id, link)
 			return row
 		})
 	}
@@ -73,11 +73,11 @@ export class PasswordAccountRepository {
 
 	/** A new set-password link for the account; any earlier one stops working. */
 	newLink(meter: DbMeter, accountId: string, link: { tokenHash: string; expiresAt: Date }): Promise<void> {
-		return this.writes.run(meter, (tx) => this.replaceLink(tx, accountId, link))
+		return this.writes.run(meter, () => this.replaceLink(accountId, link))
 	}
 
-	private replaceLink(tx: Tx, accountId: string, link: { tokenHash: string; expiresAt: Date }): void {
-		void tx
+	/** Inside a write job only (the queue's transaction). */
+	private replaceLink(accountId: string, link: { tokenHash: string; expiresAt: Date }): void {
 		this.q.deleteLinks.run({ accountId })
 		this.q.insertLink.run({ accountId, tokenHash: link.tokenHash, expiresAt: link.expiresAt, now: new Date() })
 	}
