@@ -24,6 +24,10 @@ import { FileService } from './files/service'
 import { EpisodeRepository } from './episodes/repository'
 import { EpisodeService } from './episodes/service'
 import { errorHandler } from './http/error-handler'
+import { eventRoutes } from './events'
+import { EventHub, type ReplayLimits } from './events/hub'
+import { DEFAULT_STREAM_LIMITS, EventService, type StreamLimits } from './events/service'
+import { TableExports } from './export'
 import { callerGuard } from './auth/guard'
 import { health } from './http/health'
 import { notImplementedRoutes } from './http/not-implemented'
@@ -81,6 +85,8 @@ export interface AppDeps {
 	oidc?: { client: OidcClient<SignInPurpose>; idp: ServerIdentityProvider; publicUrl: string }
 	/** The web dashboard's files: those built in unless given (`bun run dev` builds from source). */
 	dashboard?: Dashboard
+	/** Event streams' limits and timings (EVENTS_*); the tests shorten the heartbeat and the access re-check. */
+	eventStreams?: Partial<StreamLimits> & { replay?: ReplayLimits; projectDebounceMs?: number }
 }
 
 export const DEFAULT_MAX_FILE_SIZE = 5 * 2 ** 30
@@ -94,9 +100,11 @@ const bearer = (description: string) => ({ type: 'http' as const, scheme: 'beare
  * logs, parameters, tracks, files, and every one of them asks the one access check (namespaces/access.ts)
  * what the caller may do where. Every repository writes through the database's one write queue.
  */
-export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize, fileStore, maxFileSize = DEFAULT_MAX_FILE_SIZE, deviceAuthority, vuerAuthUrl = 'https://auth.vuer.ai', sessionSeconds = null, dashboard = embeddedDashboard(), staleAfterSeconds = 600, clock = Date.now, builtin, oidc }: AppDeps) {
+export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize, fileStore, maxFileSize = DEFAULT_MAX_FILE_SIZE, deviceAuthority, vuerAuthUrl = 'https://auth.vuer.ai', sessionSeconds = null, dashboard = embeddedDashboard(), staleAfterSeconds = 600, clock = Date.now, eventStreams = {}, builtin, oidc }: AppDeps) {
 	// the one write queue of the database: every repository's writes share its group commits
 	const writes = new WriteQueue(db.$client)
+	// the one event hub: what the writers publish once committed, to the streams of GET …/events
+	const events = new EventHub({ replay: eventStreams.replay, projectDebounceMs: eventStreams.projectDebounceMs })
 	const namespaceRows = new NamespaceRepository(db, writes, { cacheSize })
 	// builtin accounts are disabled by `dreamlake-server user disable`, another process: the cache must see its writes
 	const accounts = new AccountRepository(db, writes, namespaceRows, { cacheSize, ...(builtin && { externalWrites: new ExternalWrites(db.$client) }) })
@@ -110,13 +118,16 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 	const auth = new AuthService(vuerAuth, tokens, accounts, log, keys, passwords ? (meter, sub) => passwords.admits(meter, sub) : undefined)
 	const guard = callerGuard(auth)
 	const projects = new ProjectService(projectRows, access)
-	const episodeRows = new EpisodeRepository(db, writes, { cacheSize, clock })
+	const episodeRows = new EpisodeRepository(db, writes, events, { cacheSize, clock })
 	const episodes = new EpisodeService(episodeRows, projects, access, staleAfterSeconds * 1000, clock)
 	// a write under an episode tells it (its lastActivityAt), once per group commit
-	const logs = new LogService(new LogRepository(db, writes, episodeRows, { cacheSize }), episodes)
-	const parameters = new ParameterService(new ParameterRepository(db, writes, episodeRows), episodes)
-	const tracks = new TrackService(new TrackRepository(db, writes, episodeRows, { cacheSize }), episodes)
-	const files = new FileService(new FileRepository(db, writes, episodeRows), fileStore, episodes, maxFileSize)
+	const logs = new LogService(new LogRepository(db, writes, episodeRows, events, { cacheSize }), episodes)
+	const parameters = new ParameterService(new ParameterRepository(db, writes, episodeRows, events), episodes)
+	const tracks = new TrackService(new TrackRepository(db, writes, episodeRows, events, { cacheSize }), episodes)
+	const files = new FileService(new FileRepository(db, writes, episodeRows, events), fileStore, episodes, maxFileSize)
+	const streams = new EventService(events, episodes, auth, { ...DEFAULT_STREAM_LIMITS, ...eventStreams })
+	// every download of a table (a track, logs, the episodes table), streamed as the client reads
+	const exports = new TableExports(log)
 	// with the provider's device grant, `dreamlake login` is bridged to it; without, /idp's codes are approved through its sign-in page
 	const oidcDevices = oidc && (oidc.client.endpoints.deviceAuthorizationEndpoint ? oidc.client.deviceBridge() : oidc.idp.deviceAuthority('cli'))
 	const authority = devIdp?.deviceAuthority() ?? builtin?.idp.deviceAuthority() ?? oidc?.idp.deviceAuthority() ?? deviceAuthority ?? httpDeviceAuthority(vuerAuthUrl)
@@ -153,11 +164,12 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 			.use(oidc && oidcDevices ? new Elysia().use(oidc.idp.routes(oidcDevices)).use(oidcRoutes(oidc.client, oidc.idp, auth, { ...sessionOptions, publicUrl: oidc.publicUrl }, log)) : new Elysia())
 			.use(namespaceRoutes(namespaces, keys, invitations, projects, episodes, files, guard))
 			.use(projectRoutes(projects, episodes, guard))
-			.use(episodeRoutes(episodes, guard))
-			.use(logRoutes(logs, guard))
+			.use(episodeRoutes(episodes, guard, exports))
+			.use(logRoutes(logs, guard, exports))
 			.use(parameterRoutes(parameters, guard))
-			.use(trackRoutes(tracks, guard))
+			.use(trackRoutes(tracks, guard, exports))
 			.use(fileRoutes(files, guard))
+			.use(eventRoutes(streams, guard, exchangeLimits.trustProxy))
 			.use(notImplementedRoutes(guard))
 			.use(dashboard.routes())
 			.use(devIdp ? devIdp.routes() : new Elysia())

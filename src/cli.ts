@@ -2,6 +2,8 @@ import { ConfigError, duration, loadConfig, SETTINGS, type Config, type RawSetti
 import { BackupError, backupDatabase, backupFiles, backupFilesFolder, backupTarget } from './db/backup'
 import { closeDatabase, dataFolder, openDatabase } from './db/client'
 import { migrateDatabase } from './db/migrate'
+import { closePostgres, connectPostgres, describePostgresUrl, PostgresUnavailableError, type PostgresSettings } from './db/postgres-client'
+import { migratePostgres } from './db/postgres-migrate'
 import { purgeDeleted } from './db/purge'
 import { acquireServerLock, ServerLockError } from './db/server-lock'
 import { DevIdentityProvider, InvalidDevUsername } from './dev/identity-provider'
@@ -162,6 +164,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
 		level: config.logLevel,
 	})
 	try {
+		if (config.postgres && invocation.command !== 'dev-token') return await onPostgres(invocation.command, config.postgres, log)
 		if (invocation.command === 'migrate') return migrate(config, log)
 		if (invocation.command === 'backup') return await backup(config, invocation.args[0]!, log)
 		if (invocation.command === 'purge') return await purge(config, invocation.options['--older-than']!, log)
@@ -177,7 +180,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
 	} catch (error) {
 		if (error instanceof ConfigError) return print(`dreamlake-server: invalid configuration: ${error.message}`, 1, true)
 		if (error instanceof BackupError) return print(`dreamlake-server: backup failed: ${error.message}`, 1, true)
-		if (error instanceof ServerLockError || error instanceof StartupError) return print(`dreamlake-server: ${error.message}`, 1, true)
+		if (error instanceof ServerLockError || error instanceof StartupError || error instanceof PostgresUnavailableError) return print(`dreamlake-server: ${error.message}`, 1, true)
 		if (error instanceof InvalidDevUsername) return print(`dreamlake-server: ${error.message}`, 2, true)
 		log.error(`could not ${invocation.command}`, { reason: startFailure(error) })
 		return 1
@@ -293,6 +296,25 @@ function migrate(config: Config, log: Logger): number {
 	} finally {
 		closeDatabase(db)
 	}
+}
+
+/**
+ * PostgreSQL is in progress (README, "PostgreSQL (in progress)"): `migrate` applies its migrations;
+ * `serve` does the same, then stops, since the repositories speak SQLite only so far.
+ */
+async function onPostgres(command: Command, settings: PostgresSettings, log: Logger): Promise<number> {
+	if (command === 'backup') return print('dreamlake-server: backup copies a SQLite database; back PostgreSQL up with pg_dump.', 1, true)
+	if (command === 'purge') return print('dreamlake-server: purge does not support PostgreSQL yet; unset DATABASE_URL to purge a SQLite database.', 1, true)
+	const db = await connectPostgres(settings)
+	try {
+		const { applied, total } = await migratePostgres(db)
+		log.info(applied > 0 ? 'database migrated' : 'database already up to date', { applied, total, database: describePostgresUrl(settings.url) })
+	} finally {
+		await closePostgres(db)
+	}
+	if (command === 'migrate') return 0
+	log.flush()
+	return print('dreamlake-server: DATABASE_URL names PostgreSQL: its database is migrated, but serving from PostgreSQL is not supported yet; unset DATABASE_URL to serve from SQLite.', 1, true)
 }
 
 function untilSignalled(log: Logger): Promise<void> {

@@ -1,4 +1,5 @@
 import { IN_MEMORY } from './db/client'
+import type { PostgresSettings } from './db/postgres-client'
 
 /** One setting: read from `--flag` (wins) or the environment variable, else the default. */
 export interface Setting {
@@ -12,7 +13,8 @@ export interface Setting {
 export const SETTINGS = [
 	{ env: 'PORT', flag: '--port', default: '10334', help: 'TCP port to listen on (0 picks a free one)' },
 	{ env: 'HOST', flag: '--host', default: '127.0.0.1', help: 'address to bind; 0.0.0.0 to accept remote connections' },
-	{ env: 'DATABASE_URL', flag: '--database-url', default: './data/dreamlake.db', help: 'SQLite file (a file: prefix is accepted; :memory: for a throwaway database)' },
+	{ env: 'DATABASE_URL', flag: '--database-url', default: './data/dreamlake.db', help: 'SQLite file (a file: prefix is accepted; :memory: for a throwaway database), or postgres://user:password@host:5432/database (PostgreSQL, in progress: `migrate` only; ?sslmode=require for TLS)' },
+	{ env: 'DATABASE_POOL_SIZE', flag: '--database-pool-size', default: '10', help: 'PostgreSQL only: connections this server process keeps open at most' },
 	{ env: 'JWT_SECRET', flag: '--jwt-secret', help: 'HS256 secret for dreamlake tokens, at least 32 bytes; unset: generated once into the data folder (mode 0600)' },
 	{ env: 'JWT_EXPIRATION', flag: '--jwt-expiration', default: '30d', help: 'lifetime of a dreamlake token: 3600, 90s, 15m, 12h, 30d, 2w, or never' },
 	{ env: 'JWT_ISSUER', flag: '--jwt-issuer', default: 'dreamlake', help: '"iss" claim of dreamlake tokens' },
@@ -35,6 +37,9 @@ export const SETTINGS = [
 	{ env: 'RATE_LIMIT_EXCHANGE', flag: '--rate-limit-exchange', default: '30', help: 'POST /auth/exchange (and dashboard sign-ins started, POST /auth/device/start) per minute per client address; 0 turns the limit off' },
 	{ env: 'MAX_FILE_SIZE', flag: '--max-file-size', default: '5GiB', help: 'largest file an upload may carry: bytes, or with KiB, MiB, GiB, TiB (or KB, MB, GB, TB: powers of 1000)' },
 	{ env: 'STALE_AFTER', flag: '--stale-after', default: '10m', help: 'a running episode nothing was written to for this long is shown (and filtered) as stale, its stored status untouched: 90s, 10m, 2h' },
+	{ env: 'EVENTS_HEARTBEAT', flag: '--events-heartbeat', default: '15s', help: 'an event stream (GET …/events) sends a heartbeat comment this often: 15s, 1m' },
+	{ env: 'EVENTS_MAX_STREAMS', flag: '--events-max-streams', default: '10000', help: 'event streams open at once in all; past it, 429 too_many_streams' },
+	{ env: 'EVENTS_MAX_STREAMS_PER_USER', flag: '--events-max-streams-per-user', default: '100', help: 'event streams open at once per person or API key (per client address for nobody signed in); past it, 429 too_many_streams' },
 	{ env: 'CACHE_SIZE', flag: '--cache-size', default: '10000', help: 'entries of each in-memory cache (accounts, verified dreamlake tokens, projects, episodes, log cursors, track states); a known caller writing to an episode in memory costs no statement but the write' },
 	{ env: 'TRUST_PROXY', flag: '--trust-proxy', default: '0', help: 'reverse proxies in front of the server: 0 uses the socket address, N takes the client address from X-Forwarded-For, N hops from the right' },
 	{ env: 'DASHBOARD_SOURCE', flag: '--dashboard-source', help: 'development: serve the dashboard built from this folder (src/ui) and rebuild it on every change, instead of the one built in' },
@@ -48,8 +53,10 @@ export type RawSettings = Partial<Record<SettingName, string>>
 export interface Config {
 	port: number
 	host: string
-	/** A file path, or `:memory:`. */
+	/** A file path, or `:memory:`. With PostgreSQL, the default file's: its folder still holds the files and the generated secret. */
 	databasePath: string
+	/** Set when DATABASE_URL names PostgreSQL. */
+	postgres?: PostgresSettings
 	/** `undefined`: use (or create) the secret file in the data folder. */
 	jwtSecret: string | undefined
 	/** `null`: tokens never expire. */
@@ -74,6 +81,10 @@ export interface Config {
 	trustProxy: number
 	/** STALE_AFTER, in seconds. */
 	staleAfterSeconds: number
+	/** EVENTS_HEARTBEAT, in seconds. */
+	eventsHeartbeatSeconds: number
+	eventsMaxStreams: number
+	eventsMaxStreamsPerUser: number
 	/** Entries of each in-memory cache: accounts, verified tokens, projects, episodes, log cursors, track states. */
 	cacheSize: number
 	/** The largest file an upload may carry, in bytes. */
@@ -122,10 +133,14 @@ export function loadConfig(env: Record<string, string | undefined>, flags: RawSe
 	const vuerAuthAudience = raw('VUER_AUTH_AUDIENCE')
 	const vuerAuthPublicKey = raw('VUER_AUTH_PUBLIC_KEY')
 	const jwtSecret = raw('JWT_SECRET')
+	const databaseUrl = get('DATABASE_URL')
+	const poolSize = atLeastOne('DATABASE_POOL_SIZE', get('DATABASE_POOL_SIZE'))
+	const postgres = isPostgresUrl(databaseUrl) ? { url: postgresUrl(databaseUrl), poolSize } : undefined
 	return {
 		port: port(get('PORT')),
 		host: get('HOST'),
-		databasePath: databasePath(get('DATABASE_URL')),
+		databasePath: databasePath(postgres ? (SETTINGS.find((s) => s.env === 'DATABASE_URL') as Setting).default! : databaseUrl),
+		...(postgres && { postgres }),
 		jwtSecret: jwtSecret === undefined ? undefined : checkSecret('JWT_SECRET', jwtSecret),
 		jwtExpiresInSeconds: duration('JWT_EXPIRATION', get('JWT_EXPIRATION')),
 		jwtIssuer: get('JWT_ISSUER'),
@@ -145,6 +160,9 @@ export function loadConfig(env: Record<string, string | undefined>, flags: RawSe
 		cacheSize: atLeastOne('CACHE_SIZE', get('CACHE_SIZE')),
 		staleAfterSeconds: duration('STALE_AFTER', get('STALE_AFTER')) ?? Number.MAX_SAFE_INTEGER,
 		maxFileSize: byteSize('MAX_FILE_SIZE', get('MAX_FILE_SIZE')),
+		eventsHeartbeatSeconds: duration('EVENTS_HEARTBEAT', get('EVENTS_HEARTBEAT')) ?? Number.MAX_SAFE_INTEGER,
+		eventsMaxStreams: atLeastOne('EVENTS_MAX_STREAMS', get('EVENTS_MAX_STREAMS')),
+		eventsMaxStreamsPerUser: atLeastOne('EVENTS_MAX_STREAMS_PER_USER', get('EVENTS_MAX_STREAMS_PER_USER')),
 		dashboardSource: raw('DASHBOARD_SOURCE'),
 		logFormat: oneOf('LOG_FORMAT', get('LOG_FORMAT'), ['json', 'pretty', 'auto'] as const),
 		logLevel: oneOf('LOG_LEVEL', get('LOG_LEVEL'), ['debug', 'info', 'warn', 'error'] as const),
@@ -199,9 +217,32 @@ function databasePath(value: string): string {
 	const path = value.startsWith('file:') ? value.slice('file:'.length).replace(/^\/\/(?=\/)/, '') : value
 	if (path === IN_MEMORY) return path
 	if (path === '' || /^[a-z]+:\/\//i.test(path)) {
-		throw new ConfigError('DATABASE_URL', `"${value}" is not a SQLite file path (expected e.g. ./data/dreamlake.db, file:/var/lib/dreamlake/db.sqlite or :memory:).`)
+		throw new ConfigError('DATABASE_URL', `"${value}" is not a SQLite file path (expected e.g. ./data/dreamlake.db, file:/var/lib/dreamlake/db.sqlite or :memory:, or a postgres:// URL).`)
 	}
 	return path
+}
+
+const isPostgresUrl = (value: string) => /^postgres(ql)?:\/\//i.test(value)
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']
+
+/** A URL as error messages may show it: the password (in the user part or `?password=`) replaced by `***`. */
+function withoutPassword(value: string): string {
+	return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:)[^/?#]*@/i, '$1***@').replace(/([?&]password=)[^&#]*/gi, '$1***')
+}
+
+/** A postgres:// or postgresql:// URL the client can connect with: a host, a port, a known sslmode. */
+function postgresUrl(value: string): string {
+	const shown = withoutPassword(value)
+	let url: URL
+	try {
+		url = new URL(value)
+	} catch {
+		throw new ConfigError('DATABASE_URL', `"${shown}" is not a URL (expected e.g. postgres://user:password@host:5432/database).`)
+	}
+	if (url.hostname === '' && !url.searchParams.has('host')) throw new ConfigError('DATABASE_URL', `"${shown}" names no host (expected e.g. postgres://user:password@host:5432/database).`)
+	const sslmode = url.searchParams.get('sslmode')
+	if (sslmode !== null && !SSL_MODES.includes(sslmode)) throw new ConfigError('DATABASE_URL', `sslmode "${sslmode}" is not one of ${SSL_MODES.join(', ')}.`)
+	return value
 }
 
 export function checkSecret(variable: string, value: string): string {

@@ -109,6 +109,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			vuerAuthUrl: config.vuerAuth.url,
 			sessionSeconds: config.jwtExpiresInSeconds,
 			staleAfterSeconds: config.staleAfterSeconds,
+			eventStreams: { heartbeatMs: Math.min(config.eventsHeartbeatSeconds * 1000, 2 ** 31 - 1), maxStreams: config.eventsMaxStreams, maxStreamsPerUser: config.eventsMaxStreamsPerUser },
 			...(idp && { builtin: { idp, publicUrl } }),
 			// /idp's device flow under oidc needs no key: the code is approved with the provider's own ID token
 			...(oidc && { oidc: { client: oidc, idp: await ServerIdentityProvider.open(null), publicUrl } }),

@@ -22,6 +22,9 @@ describe('configuration', () => {
 			cacheSize: 10_000,
 			staleAfterSeconds: 600,
 			maxFileSize: 5 * 2 ** 30,
+			eventsHeartbeatSeconds: 15,
+			eventsMaxStreams: 10_000,
+			eventsMaxStreamsPerUser: 100,
 			dashboardSource: undefined,
 			logFormat: 'auto',
 			logLevel: 'info',
@@ -111,7 +114,11 @@ describe('configuration', () => {
 		['PORT', 'eighty'],
 		['PORT', '70000'],
 		['PORT', '-1'],
-		['DATABASE_URL', 'postgres://localhost/db'],
+		['DATABASE_URL', 'mysql://localhost/db'],
+		['DATABASE_URL', 'postgres://'],
+		['DATABASE_URL', 'postgres://localhost:99999/db'],
+		['DATABASE_URL', 'postgres://localhost/db?sslmode=always'],
+		['DATABASE_POOL_SIZE', '0'],
 		['JWT_SECRET', 'short'],
 		['JWT_SECRET', PLACEHOLDER_SECRET],
 		['JWT_EXPIRATION', '30 days'],
@@ -147,5 +154,40 @@ describe('configuration', () => {
 		const pem = '-----BEGIN PUBLIC KEY-----\\nMCowBQYDK2VwAyEA\\n-----END PUBLIC KEY-----'
 		expect(loadConfig({ VUER_AUTH_PUBLIC_KEY: pem }).vuerAuth.publicKey).toBe(pem.replaceAll('\\n', '\n'))
 		expect(loadConfig({ VUER_AUTH_PUBLIC_KEY: '{"kty":"OKP","crv":"Ed25519","x":"abc"}' }).vuerAuth.publicKey).toContain('OKP')
+	})
+})
+
+describe('DATABASE_URL naming PostgreSQL', () => {
+	it.each(['postgres://app:pw@db.internal:6543/lab', 'postgresql://app:pw@db.internal:6543/lab?sslmode=require'])('selects PostgreSQL for %p, the data folder staying the default one', (url) => {
+		const config = loadConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: '4' })
+		expect(config.postgres).toEqual({ url, poolSize: 4 })
+		expect(config.databasePath).toBe('./data/dreamlake.db')
+	})
+
+	it('keeps SQLite when DATABASE_URL is unset or a file, with a pool of 10 for when it is not', () => {
+		expect(loadConfig({}).postgres).toBeUndefined()
+		expect(loadConfig({ DATABASE_URL: './x.db' }).postgres).toBeUndefined()
+		expect(loadConfig({ DATABASE_URL: 'postgres://localhost/db' }).postgres?.poolSize).toBe(10)
+	})
+
+	it.each([
+		['postgres:///lab?password=hunter2-secret', 'names no host'],
+		['postgres://app:hunter2-secret@:5432/lab', 'is not a URL'],
+		['postgres://app:hunter2-secret@db:5432/lab?sslmode=sometimes', 'sslmode'],
+		['postgres://app:hunter2-secret@db:99999/lab', 'is not a URL'],
+		['postgres://app@db/lab?password=hunter2-secret&sslmode=nope', 'sslmode'],
+	])('refuses %p in one line naming DATABASE_URL, never printing the password', (url, says) => {
+		let error: unknown
+		try {
+			loadConfig({ DATABASE_URL: url })
+		} catch (e) {
+			error = e
+		}
+		expect(error).toBeInstanceOf(ConfigError)
+		const message = (error as Error).message
+		expect(message).toStartWith('DATABASE_URL: ')
+		expect(message).toContain(says)
+		expect(message).not.toContain('hunter2')
+		expect(message).not.toContain('\n')
 	})
 })

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { refused } from './support/access'
+import { openStreamOnce } from './support/events'
 import { Harness, type Reply, type TestUser } from './support/harness'
 
 /**
@@ -359,6 +360,7 @@ const ROUTES: Route<any>[] = [
 	// episodes
 	route({ method: 'POST', path: '/namespaces/:ns/projects/:project/episodes', scope: 'project', least: 'member', ok: 201, write: true, arrange: shared, call: (lab, token) => call('POST', `${inProject(lab)}/episodes`, { name: unique('run') })(token) }),
 	route({ method: 'GET', path: '/namespaces/:ns/projects/:project/episodes', scope: 'project', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inProject(lab)}/episodes`)(token) }),
+	route({ method: 'GET', path: '/namespaces/:ns/projects/:project/episodes/export', scope: 'project', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inProject(lab)}/episodes/export`)(token) }),
 	route({ method: 'GET', path: '/namespaces/:ns/projects/:project/episodes/:name', scope: 'project', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inProject(lab)}/episodes/${lab.episode.name}`)(token) }),
 	route({ method: 'PATCH', path: '/namespaces/:ns/projects/:project/episodes/:name', scope: 'project', least: 'member', ok: 200, write: true, arrange: shared, call: (lab, token) => call('PATCH', `${inProject(lab)}/episodes/${lab.episode.name}`, { description: unique('d') })(token) }),
 	route({ method: 'GET', path: '/episodes/:id', scope: 'episode', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', inEpisode(lab))(token) }),
@@ -383,7 +385,11 @@ const ROUTES: Route<any>[] = [
 	// logs
 	route({ method: 'POST', path: '/episodes/:id/logs', scope: 'episode', least: 'member', ok: 201, write: true, arrange: shared, call: (lab, token) => call('POST', `${inEpisode(lab)}/logs`, { logs: [{ timestamp: '2026-12-03T10:00:01Z', level: 'info', message: 'more' }] })(token) }),
 	route({ method: 'GET', path: '/episodes/:id/logs', scope: 'episode', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inEpisode(lab)}/logs`)(token) }),
+	// events
+	route({ method: 'GET', path: '/episodes/:id/events', scope: 'episode', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => openStreamOnce(h, `${inEpisode(lab)}/events`, token) }),
+	route({ method: 'GET', path: '/namespaces/:ns/projects/:project/events', scope: 'project', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => openStreamOnce(h, `${inProject(lab)}/events`, token) }),
 	route({ method: 'GET', path: '/episodes/:id/logs/stats', scope: 'episode', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inEpisode(lab)}/logs/stats`)(token) }),
+	route({ method: 'GET', path: '/episodes/:id/logs/export', scope: 'episode', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inEpisode(lab)}/logs/export?format=text`)(token) }),
 	// parameters
 	route({ method: 'POST', path: '/episodes/:id/parameters', scope: 'episode', least: 'member', ok: 200, write: true, arrange: shared, call: (lab, token) => call('POST', `${inEpisode(lab)}/parameters`, { data: { lr: Math.random() } })(token) }),
 	route({ method: 'GET', path: '/episodes/:id/parameters', scope: 'episode', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inEpisode(lab)}/parameters`)(token) }),
@@ -394,6 +400,7 @@ const ROUTES: Route<any>[] = [
 	route({ method: 'GET', path: '/episodes/:id/tracks/:name/data', scope: 'episode', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inEpisode(lab)}/tracks/loss/data`)(token) }),
 	route({ method: 'GET', path: '/episodes/:id/tracks/:name/series', scope: 'episode', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inEpisode(lab)}/tracks/loss/series`)(token) }),
 	route({ method: 'GET', path: '/episodes/:id/tracks/:name/stats', scope: 'episode', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inEpisode(lab)}/tracks/loss/stats`)(token) }),
+	route({ method: 'GET', path: '/episodes/:id/tracks/:name/export', scope: 'episode', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inEpisode(lab)}/tracks/loss/export?format=parquet`)(token) }),
 	route({ method: 'GET', path: '/episodes/:id/tracks', scope: 'episode', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inEpisode(lab)}/tracks`)(token) }),
 	route({ method: 'DELETE', path: '/episodes/:id/tracks/:name', scope: 'episode', least: 'member', ok: 200, write: true, arrange: freshTrack, call: ({ lab, name }, token) => call('DELETE', `${inEpisode(lab)}/tracks/${name}`)(token) }),
 	route({

@@ -15,6 +15,18 @@ export interface LogsCeiling {
 export interface TracksCeiling {
 	pointsPerSecond: number
 }
+export interface PostgresCeilings {
+	/** 1,000-point batches, one row per point, pipelined: the reference for tracks ingest. */
+	pointsPerSecondOneRowPerPoint: number
+	/** The same, each row awaited (a round trip each). */
+	pointsPerSecondOneRowPerPointAwaited: number
+	/** 100-line batches, one multi-row INSERT each: the reference for 100-line log batches. */
+	rowsPerSecondMultiRow: number
+	rowsPerSecondMultiRowWithSummary: number
+	/** One-row transactions a second: what a commit costs on this disk. */
+	commitsPerSecond: number
+	postgres: string
+}
 
 const scripts = join(import.meta.dir, '..')
 const run = (script: string, ...args: (string | number)[]) => JSON.parse(Bun.spawnSync(onServerCore([process.execPath, join(scripts, script), ...args.map(String)])).stdout.toString())
@@ -25,6 +37,9 @@ export const cryptoCeiling = (seconds: number): CryptoCeiling => run('crypto-cei
 export const logsCeiling = (seconds: number): LogsCeiling => run('logs-ceiling.ts', seconds, LOG_BATCH)
 /** Points a second parsed and written one row per point, INGEST_BATCH per transaction. */
 export const tracksCeiling = (seconds: number): TracksCeiling => run('tracks-ceiling.ts', seconds, INGEST_BATCH)
+
+/** PostgreSQL's in-process INSERT ceilings (issue 23's references), on DATABASE_URL's server or a throwaway cluster. */
+export const postgresCeilings = (seconds: number): PostgresCeilings => run('pg-ceiling.ts', seconds, INGEST_BATCH, LOG_BATCH)
 
 /** The three ceilings once, before the rounds, for the report; each round measures its own again. */
 export function measureCeilings(seconds: number): { ceiling: CryptoCeiling; logsCeiling: LogsCeiling; tracksCeiling: TracksCeiling } {

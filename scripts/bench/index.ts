@@ -6,8 +6,10 @@ import { join } from 'node:path'
 import { cpus } from 'node:os'
 import { KeyServer } from '../../test/support/key-server'
 import { median } from '../startup'
-import { measureCeilings } from './ceilings'
+import { measureCeilings, postgresCeilings } from './ceilings'
 import { pinned, pinThisProcessToLoadCore } from './cores'
+import { measureEvents } from './events'
+import { measureExport } from './export'
 import { measureFiles } from './files'
 import { measureMemory } from './memory'
 import { readOptions, root, type BenchOptions } from './options'
@@ -22,7 +24,7 @@ import { FETCH_LOOPS, hasWrk, loadGenerator } from './wrk'
 import { Workspace } from './work'
 
 const options = readOptions()
-if (!hasWrk && !options.smoke) {
+if (!hasWrk && !options.smoke && options.database === 'sqlite') {
 	console.error('bun run bench needs wrk (the HTTP load generator). Install it with:  apt-get install wrk   (Debian/Ubuntu)')
 	process.exit(1)
 }
@@ -35,7 +37,8 @@ try {
 	work.cleanup()
 }
 
-async function main({ smoke, duration, connections, seedUsers: userCount, rounds, warmup, startRuns, binary, out, selected, team }: BenchOptions, work: Workspace) {
+async function main({ smoke, duration, connections, seedUsers: userCount, rounds, warmup, startRuns, binary, out, selected, team, database }: BenchOptions, work: Workspace) {
+	if (database === 'postgres') return measurePostgres(smoke, out)
 	await ensureBinary(binary, root)
 	const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Bun ${Bun.version}, ${process.platform}-${process.arch}`
 	console.log(`machine: ${machine}; load: ${hasWrk ? 'wrk' : 'fetch (no wrk; smoke only)'}, ${connections} connections, ${duration} s per scenario${pinned ? ', server on core 1, load on core 0' : ''}`)
@@ -73,15 +76,29 @@ async function main({ smoke, duration, connections, seedUsers: userCount, rounds
 	const memory = selected.has('memory') ? await measureMemory(load, meUrl, meLua(files), byKey.get('me')?.rps ?? (await load(meUrl, meLua(files), duration)).rps, pid) : undefined
 	const trackReads = selected.has('tracks') ? await measureTracks(server.url, episodes[5]!, episodes[6]!, pid, { smoke, databasePath: join(work.dir, 'data', 'dreamlake.db'), tenMillion: selected.has('tracks-memory') }) : undefined
 	const fileFigures = selected.has('files') ? await measureFiles(server.url, episodes[7]!, pid, work, smoke) : undefined
+	const exportFigures = selected.has('export') ? await measureExport(server.url, episodes[8]!, pid, { smoke, databasePath: join(work.dir, 'data', 'dreamlake.db') }) : undefined
 	const peak = peakRssMb(pid)
+	const eventFigures = selected.has('events') ? await measureEvents(work, binary, keys, { smoke }) : undefined
 	server.process.kill('SIGTERM')
 	await server.process.exited
 	keys.stop()
 	const starts = await timeStarts(binary, startRuns)
 
 	writeReport(
-		{ date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : `fetch (${FETCH_LOOPS} concurrent loops; smoke only, not comparable)`, connections: hasWrk ? connections : FETCH_LOOPS, durationSeconds: duration, rounds, pinned, seedUsers: userCount, ...ceilings, scenarios, trackReads, files: fileFigures, peakRssMb: peak, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined },
+		{ date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : `fetch (${FETCH_LOOPS} concurrent loops; smoke only, not comparable)`, connections: hasWrk ? connections : FETCH_LOOPS, durationSeconds: duration, rounds, pinned, seedUsers: userCount, ...ceilings, scenarios, trackReads, files: fileFigures, events: eventFigures, export: exportFigures, peakRssMb: peak, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined },
 		out,
 	)
 	if (smoke && scenarios.some((s) => s.requests === 0)) throw new Error('a scenario made no requests')
+}
+
+/** `--database postgres`: the server does not serve from PostgreSQL yet (issue 23), so its ceilings only, for the targets to be set against. */
+async function measurePostgres(smoke: boolean, out: string) {
+	const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Bun ${Bun.version}, ${process.platform}-${process.arch}`
+	const ceilings = postgresCeilings(smoke ? 0.3 : 2)
+	console.log(`machine: ${machine}; PostgreSQL ${ceilings.postgres}, local, one connection, in process`)
+	console.log(`tracks: ${ceilings.pointsPerSecondOneRowPerPoint} points/s one row per point, pipelined (${ceilings.pointsPerSecondOneRowPerPointAwaited} awaited row by row), 1,000 per transaction`)
+	console.log(`logs: ${ceilings.rowsPerSecondMultiRow} rows/s as 100-row INSERTs (${ceilings.rowsPerSecondMultiRowWithSummary} with the summary trigger)`)
+	console.log(`commits: ${ceilings.commitsPerSecond} one-row transactions/s`)
+	await Bun.write(out, JSON.stringify({ at: new Date().toISOString(), machine, database: 'postgres', smoke, pgCeilings: ceilings }, null, 2) + '\n')
+	console.log(`written to ${out}`)
 }

@@ -1,7 +1,7 @@
 // The command line: what `bun run bench` is asked to measure, how long, and where the JSON goes.
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { SCENARIOS, scenarioList, type ScenarioKey } from './scenarios'
+import { databaseOf, DATABASES, SCENARIOS, scenarioList, type Database, type ScenarioKey } from './scenarios'
 
 export const root = resolve(import.meta.dir, '..', '..')
 
@@ -15,6 +15,8 @@ options: --duration <s>  --rounds <n>  --connections <n>  --users <n>  --out <fi
          --warmup <s>    unmeasured load on each server before round 1 (2; 0 with --smoke)
          --team          the episode scenarios (upsert, log, log100, ingest) as members of one team, each
                          in a project of its own there, instead of each in their own namespace
+         --database <db> sqlite (the default), or postgres: so far its ceilings only (pg-ceilings), on
+                         DATABASE_URL's server when it names one, else a throwaway cluster (scripts/postgres.sh)
          --list          the scenarios, which --only takes`
 
 export interface BenchOptions {
@@ -31,6 +33,7 @@ export interface BenchOptions {
 	selected: ReadonlySet<ScenarioKey>
 	/** The runs' episodes are in one team's namespace, written by its members. */
 	team: boolean
+	database: Database
 }
 
 /** The options of `argv`; prints and exits on --help, --list and an --only that names no scenario. */
@@ -52,6 +55,7 @@ export function readOptions(argv: string[] = Bun.argv.slice(2)): BenchOptions {
 			warmup: { type: 'string' },
 			list: { type: 'boolean', default: false },
 			team: { type: 'boolean', default: false },
+			database: { type: 'string', default: 'sqlite' },
 			help: { type: 'boolean', default: false },
 		},
 	})
@@ -60,11 +64,21 @@ export function readOptions(argv: string[] = Bun.argv.slice(2)): BenchOptions {
 		process.exit(0)
 	}
 	const smoke = values.smoke
+	const database = values.database as Database
+	if (!DATABASES.includes(database)) {
+		console.error(`--database takes ${DATABASES.join(' or ')}, not ${JSON.stringify(values.database)}`)
+		process.exit(2)
+	}
 	const memory = values.memory && !values['no-memory']
 	const only = values.only?.split(',').map((s) => s.trim())
 	const unknown = only?.filter((key) => !SCENARIOS.some((s) => s.key === key))
 	if (unknown?.length) {
 		console.error(`--only takes a comma-separated list of these scenarios (not ${unknown.map((key) => JSON.stringify(key)).join(', ')}):\n${scenarioList()}`)
+		process.exit(2)
+	}
+	const elsewhere = only?.filter((key) => databaseOf(SCENARIOS.find((s) => s.key === key)!) !== database)
+	if (elsewhere?.length) {
+		console.error(`--only ${elsewhere.join(',')}: not measured with --database ${database}:\n${scenarioList()}`)
 		process.exit(2)
 	}
 	if (only && !memory && SCENARIOS.some((s) => 'fullRun' in s && only.includes(s.key))) {
@@ -74,7 +88,7 @@ export function readOptions(argv: string[] = Bun.argv.slice(2)): BenchOptions {
 	const selected = new Set<ScenarioKey>(
 		only
 			? (only as ScenarioKey[]).flatMap((key) => (key === 'tracks-memory' ? [key, 'tracks' as const] : [key]))
-			: SCENARIOS.filter((s) => !('fullRun' in s) || (!smoke && memory)).map((s) => s.key),
+			: SCENARIOS.filter((s) => databaseOf(s) === database && (!('fullRun' in s) || (!smoke && memory))).map((s) => s.key),
 	)
 	return {
 		smoke,
@@ -86,8 +100,9 @@ export function readOptions(argv: string[] = Bun.argv.slice(2)): BenchOptions {
 		startRuns: Number(values.starts ?? (selected.has('start') ? (smoke ? 3 : 10) : 0)),
 		binary: values.binary,
 		// a partial or smoke run must not replace the full run's results, which the README quotes
-		out: values.out ?? join(root, 'bench-results', only ? 'partial.json' : smoke ? 'smoke.json' : 'latest.json'),
+		out: values.out ?? join(root, 'bench-results', only ? 'partial.json' : smoke ? 'smoke.json' : database === 'postgres' ? 'postgres.json' : 'latest.json'),
 		selected,
 		team: values.team,
+		database,
 	}
 }

@@ -2,6 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { CryptoCeiling, LogsCeiling, TracksCeiling } from './ceilings'
+import type { EventFigures } from './events'
+import type { ExportFigures } from './export'
 import type { FileFigures } from './files'
 import { MEMORY_SAMPLES, type Memory } from './memory'
 import type { Scenario } from './rounds'
@@ -24,6 +26,8 @@ export interface Report {
 	scenarios: Scenario[]
 	trackReads: TrackReads | undefined
 	files: FileFigures | undefined
+	events: EventFigures | undefined
+	export: ExportFigures | undefined
 	peakRssMb: number
 	memory: Memory | undefined
 	startMs: { runs: number[]; median: number } | undefined
@@ -71,6 +75,24 @@ function markdown(report: Report): string {
 			`| ${f.small.count.toLocaleString('en')} uploads of 10 KB, 4 connections | ${f.small.filesPerSecond.toFixed(0)} files/s, ${f.small.statements} statements each | | | reported |`,
 		)
 	}
+	if (report.events) {
+		const e = report.events
+		const w = e.watched
+		lines.push(
+			'',
+			`Events: ${e.subscribers.toLocaleString('en')} subscribers on one episode while it is written at ${e.offered.linesPerSecond.toLocaleString('en')} log lines and ${e.offered.pointsPerSecond.toLocaleString('en')} track points a second (every 100 ms, 100 lines and 1,000 points), ${e.seconds} s, against the same load with no subscriber:`,
+			'',
+			'| Measure | no subscriber | subscribers | target |',
+			'|---|---|---|---|',
+			`| write → event at a subscriber, p50 / p99 / max (from the write sent; from its answer) | | ${w.fromSentMs.p50.toFixed(1)} / ${w.fromSentMs.p99.toFixed(1)} / ${w.fromSentMs.max.toFixed(1)} ms (${w.fromAnsweredMs.p50.toFixed(1)} / ${w.fromAnsweredMs.p99.toFixed(1)} ms) | p99 ≤ 250 ms |`,
+			`| events delivered | | ${w.delivered.toLocaleString('en')} of ${w.expected.toLocaleString('en')} | all |`,
+			`| log lines / s written | ${e.alone.linesPerSecond.toFixed(0)} | ${w.linesPerSecond.toFixed(0)} (${((w.linesPerSecond / e.alone.linesPerSecond) * 100).toFixed(1)}%) | within 10% |`,
+			`| track points / s written | ${e.alone.pointsPerSecond.toFixed(0)} | ${w.pointsPerSecond.toFixed(0)} (${((w.pointsPerSecond / e.alone.pointsPerSecond) * 100).toFixed(1)}%) | within 10% |`,
+			`| write latency p50 / p99 | ${e.alone.writeP50Ms.toFixed(1)} / ${e.alone.writeP99Ms.toFixed(1)} ms | ${w.writeP50Ms.toFixed(1)} / ${w.writeP99Ms.toFixed(1)} ms | reported |`,
+			`| server CPU per second | ${e.alone.serverCpuMsPerSecond.toFixed(0)} ms | ${w.serverCpuMsPerSecond.toFixed(0)} ms (the readers' processes: ${w.readersCpuMsPerSecond.toFixed(0)} ms) | reported |`,
+			`| server RSS | ${e.rss.beforeMb.toFixed(1)} MB | ${e.rss.subscribedMb.toFixed(1)} MB subscribed, peak ${e.rss.peakMb.toFixed(1)} MB (+${e.rss.growthMb.toFixed(1)} MB) | growth ≤ 64 MB |`,
+		)
+	}
 	if (report.trackReads) {
 		const t = report.trackReads
 		const row = (name: string, r: { serverMs: number; clientMs: number }, target: string) => `| ${name} | ${r.serverMs.toFixed(1)} | ${r.clientMs.toFixed(1)} | ${target} |`
@@ -88,6 +110,17 @@ function markdown(report: Report): string {
 			const m = t.tenMillion
 			lines.push('', `Memory over 10,000,000 points ingested and read back (series and 100 pages of 10,000): server RSS ${m.rssBeforeMb.toFixed(1)} MB before, at most ${m.rssMaxMb.toFixed(1)} MB while ingesting (samples: ${m.samplesMb.map((v) => v.toFixed(0)).join(', ')}), ${m.rssAfterReadsMb.toFixed(1)} MB after the reads; ingest ${Math.round(m.pointsPerSecond).toLocaleString('en')} points/s.`)
 		}
+	}
+	if (report.export) {
+		const e = report.export
+		lines.push(
+			'',
+			`Export: a track of ${e.points.toLocaleString('en')} points {_ts, step, loss}, ${(e.trackBytes / 1e6).toFixed(1)} MB on disk (database pages in use, before and after its ingest), downloaded whole by one client:`,
+			'',
+			'| Format (download) | size | time | points/s (target ≥ 1,000,000) | server RSS growth (target ≤ 64 MB) |',
+			'|---|---|---|---|---|',
+			...e.runs.map((r) => `| ${r.format === 'csv' ? 'CSV' : 'Parquet'} (${r.attempt}) | ${(r.bytes / 1e6).toFixed(1)} MB${r.format === 'parquet' ? ` (${e.parquetToTrack.toFixed(2)}× the track on disk; target ≤ 1.5×)` : ''} | ${r.seconds.toFixed(2)} s | ${Math.round(r.pointsPerSecond).toLocaleString('en')} | ${r.rssGrowthMb.toFixed(1)} MB (${r.rssBeforeMb.toFixed(0)} → ${r.rssMaxMb.toFixed(0)}) |`),
+		)
 	}
 	if (report.memory) {
 		lines.push(

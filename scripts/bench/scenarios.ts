@@ -28,15 +28,23 @@ export const SCENARIOS = [
 	{ key: 'tracks', about: 'a track of 1,000,000 points (100,000 with --smoke): ingest rate, bytes a point on disk, chart and page reads' },
 	{ key: 'tracks-memory', about: 'server RSS over 10,000,000 track points ingested and read back; measures tracks too, reported with it', fullRun: true },
 	{ key: 'files', about: 'a 1 GiB upload and its download (16 MiB with --smoke) against a bare Bun.serve, RSS meanwhile, small uploads' },
+	{ key: 'events', about: 'GET /episodes/{id}/events: 1,000 subscribers (50 with --smoke) on one episode written at 1,000 lines and 10,000 points a second, against the same load unwatched' },
+	{ key: 'export', about: 'a track of 10,000,000 points (100,000 with --smoke) downloaded as CSV and as Parquet: points/s, server RSS, Parquet size against the track on disk' },
 	{ key: 'start', about: 'cold starts of the binary, exec to the first 200 on /health, empty data folder (10; 3 with --smoke)' },
-] as const satisfies readonly { key: string; about: string; fullRun?: boolean }[]
+	{ key: 'pg-ceilings', about: 'PostgreSQL: one-row-per-point and multi-row INSERT ceilings, in process (scripts/pg-ceiling.ts)', database: 'postgres' },
+] as const satisfies readonly { key: string; about: string; fullRun?: boolean; database?: Database }[]
+
+/** What a run measures against: SQLite (the default), or PostgreSQL, which so far has its ceilings only (issue 23). */
+export const DATABASES = ['sqlite', 'postgres'] as const
+export type Database = (typeof DATABASES)[number]
+export const databaseOf = (scenario: (typeof SCENARIOS)[number]): Database => ('database' in scenario ? scenario.database : 'sqlite')
 
 export type ScenarioKey = (typeof SCENARIOS)[number]['key']
 
 /** "  key        about" per scenario, for --list, --help and a bad --only. */
 export function scenarioList(): string {
 	const width = Math.max(...SCENARIOS.map((s) => s.key.length))
-	return SCENARIOS.map((s) => `  ${s.key.padEnd(width)}  ${s.about}${'fullRun' in s ? ' [full run]' : ''}`).join('\n')
+	return SCENARIOS.map((s) => `  ${s.key.padEnd(width)}  ${s.about}${'fullRun' in s ? ' [full run]' : ''}${'database' in s ? ` [--database ${s.database}]` : ''}`).join('\n')
 }
 
 export type Reference = 'baseline' | 'crypto ceiling' | 'logs ceiling' | 'tracks ceiling'

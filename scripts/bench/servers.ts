@@ -15,12 +15,12 @@ export async function ensureBinary(binary: string, root: string) {
 	if (!Bun.spawnSync([process.execPath, 'run', 'build'], { cwd: root, stdout: 'inherit', stderr: 'inherit' }).success) throw new Error('build failed')
 }
 
-/** The binary on the server's core, its data folder in the workspace, exchanges not rate-limited. */
-export async function startServer(work: Workspace, binary: string, jwksUrl: string): Promise<Running> {
+/** The binary on the server's core, its data folder in the workspace (or `cwd`), exchanges not rate-limited; `args` added. */
+export async function startServer(work: Workspace, binary: string, jwksUrl: string, { cwd = work.dir, args = [] }: { cwd?: string; args?: string[] } = {}): Promise<Running> {
 	const port = await freePort()
 	const server = work.adopt(
-		Bun.spawn(onServerCore([binary, 'serve', '--port', String(port), '--rate-limit-exchange', '0']), {
-			cwd: work.dir,
+		Bun.spawn(onServerCore([binary, 'serve', '--port', String(port), '--rate-limit-exchange', '0', ...args]), {
+			cwd,
 			env: { PATH: process.env.PATH ?? '', VUER_AUTH_JWKS_URL: jwksUrl, LOG_FORMAT: 'json' },
 			stdout: Bun.file(work.path('server.log')),
 			stderr: Bun.file(work.path('server.err')),

@@ -82,7 +82,7 @@ export async function measureTracks(url: string, runner: Runner, other: Runner, 
 }
 
 /** `points` points made by `point(step)` appended to a track in batches of 1,000, over 4 connections; `onMillion` after each million. */
-async function ingest(url: string, runner: Runner, name: string, points: number, point: (step: number) => Record<string, unknown>, onMillion?: () => void) {
+export async function ingest(url: string, runner: Runner, name: string, points: number, point: (step: number) => Record<string, unknown>, onMillion?: () => void) {
 	let next = 0
 	let reported = 0
 	await Promise.all(

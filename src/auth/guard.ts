@@ -1,12 +1,32 @@
 import { Elysia } from 'elysia'
 import { ApiError } from '../http/errors'
 import { serverTiming } from '../http/server-timing'
+import type { DbMeter } from '../db/meter'
 import type { Account } from './model'
 import type { AuthService } from './service'
 import { credentials } from './session'
 import { API_KEY_PREFIX } from '../namespaces/api-keys'
 
 const apiKeySecret = (authorization: string | null) => (authorization?.startsWith(`Bearer ${API_KEY_PREFIX}`) ? authorization.slice('Bearer '.length).trim() : undefined)
+
+/**
+ * Who reads: the account behind the request's credentials, or null when it names none (bad ones are
+ * a 401). Exported for the event streams, which ask again while they stay open.
+ */
+export async function readerOf(auth: AuthService, request: Request, meter: DbMeter): Promise<Account | null> {
+	const authorization = credentials(request)
+	if (authorization === null) return null
+	const key = apiKeySecret(authorization)
+	if (key !== undefined) return auth.keyAccount(meter, key)
+	try {
+		const claims = await auth.authenticate(authorization)
+		return await auth.currentAccount(meter, claims)
+	} catch (error) {
+		// a dashboard cookie gone stale (expired, revoked) reads as nobody: public projects stay readable; a bad header is still a 401
+		if (request.headers.get('authorization') === null && error instanceof ApiError && error.status === 401) return null
+		throw error
+	}
+}
 
 /**
  * The one caller check of every authenticated route, as two macros:
@@ -38,18 +58,7 @@ export const callerGuard = (auth: AuthService) =>
 		reader: {
 			detail: { security: [{}, { dreamlakeToken: [] }, { apiKey: [] }] },
 			async resolve({ request, meter }) {
-				const authorization = credentials(request)
-				if (authorization === null) return { caller: null as Account | null }
-				const key = apiKeySecret(authorization)
-				if (key !== undefined) return { caller: auth.keyAccount(meter, key) as Account | null }
-				try {
-					const claims = await auth.authenticate(authorization)
-					return { caller: (await auth.currentAccount(meter, claims)) as Account | null }
-				} catch (error) {
-					// a dashboard cookie gone stale (expired, revoked) reads as nobody: public projects stay readable; a bad header is still a 401
-					if (request.headers.get('authorization') === null && error instanceof ApiError && error.status === 401) return { caller: null as Account | null }
-					throw error
-				}
+				return { caller: await readerOf(auth, request, meter) }
 			},
 		},
 		dreamlakeToken: {

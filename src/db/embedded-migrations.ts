@@ -6,3 +6,8 @@ import { readMigrationFiles, type MigrationMeta } from 'drizzle-orm/migrator'
 export function readDrizzleFolder(): MigrationMeta[] {
 	return readMigrationFiles({ migrationsFolder: join(import.meta.dir, '..', '..', 'drizzle') })
 }
+
+/** The same for PostgreSQL's migrations, drizzle/postgres/ (drizzle.postgres.config.ts). */
+export function readPostgresFolder(): MigrationMeta[] {
+	return readMigrationFiles({ migrationsFolder: join(import.meta.dir, '..', '..', 'drizzle', 'postgres') })
+}

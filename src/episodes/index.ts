@@ -8,6 +8,7 @@ import { DeletedResponse } from '../http/fields'
 import { jsonResponse } from '../http/server-timing'
 import { episodeJson, EpisodeDetailResponse, EpisodeFlat, EpisodePatch, EpisodeResponse, EpisodeUpsert, EPISODE_ORDERS, toEpisodeFlat, toEpisodeResponse, type EpisodeOrder } from './model'
 import type { EpisodeDetail, EpisodeService } from './service'
+import { formatParam, safeFilename, type TableExports } from '../export'
 
 const tags = ['Episodes']
 const ProjectPath = t.Object({ ns: t.String(), project: t.String() })
@@ -24,7 +25,7 @@ const EpisodeListQuery = ListQuery({
 })
 
 /** Episodes: the upsert by name the SDK opens every run with, reads, PATCH, soft delete and restore. */
-export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard) => {
+export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard, exports: TableExports) => {
 	// the namespace an answer names is the episode's, from the data: never the caller's own
 	const detail = (result: EpisodeDetail) => ({ ...toEpisodeResponse(result.episode, result.project, result.namespace, episodes.staleBefore()), ...result.counts })
 	return new Elysia()
@@ -54,14 +55,7 @@ export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard) => {
 			'/namespaces/:ns/projects/:project/episodes',
 			({ caller, meter, params, query }) => {
 				const page = pageOf(query)
-				const { rows, total } = episodes.list(meter, caller, params.ns, params.project, page, {
-					status: statusParam(query.status),
-					tags: listParam(query.tags),
-					search: query.search || undefined,
-					deleted: query.deleted === 'true',
-					order: orderParam(query.order),
-					dir: dirParam(query.dir),
-				})
+				const { rows, total } = episodes.list(meter, caller, params.ns, params.project, page, listFilters(query))
 				const staleBefore = episodes.staleBefore()
 				return paged('episodes', rows.map((row) => toEpisodeFlat(row, staleBefore)), total, page)
 			},
@@ -74,6 +68,30 @@ export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard) => {
 					...errorResponses(401, 404, 422),
 				},
 				detail: { summary: 'List the episodes of a project (paged, filtered, sorted)', tags },
+			},
+		)
+		.get(
+			'/namespaces/:ns/projects/:project/episodes/export',
+			({ caller, meter, params, query }) => {
+				const format = formatParam(query.format, ['csv', 'parquet'])
+				const source = episodes.exportTable(meter, caller, params.ns, params.project, listFilters(query))
+				return exports.respond(meter, { format, source, filename: safeFilename([params.ns, params.project, 'episodes'], format), what: 'episodes' })
+			},
+			{
+				reader: true,
+				params: ProjectPath,
+				query: t.Object({ ...EpisodeListQuery.properties, format: t.Optional(t.String({ description: '`csv` (default) or `parquet`' })) }, { additionalProperties: true }),
+				detail: {
+					summary: 'Download the episodes table (the list’s filters and order, every page) as CSV or Parquet, streamed',
+					description: 'Columns: the episode’s own fields (status says stale), then its current parameters as `params.<key>` (dot keys, as stored), sorted. An episode named `export` is read by id, not by this path.',
+					responses: {
+						200: { description: 'The table, streamed, with Content-Disposition: attachment' },
+						401: { description: 'No or a bad token, for a project that is not public' },
+						404: { description: 'Not found, or not yours' },
+						422: { description: 'A bad format or filter' },
+					},
+					tags,
+				},
 			},
 		)
 		.get('/namespaces/:ns/projects/:project/episodes/:name', ({ caller, meter, params }) => detail(episodes.getByName(meter, caller, params.ns, params.project, params.name)), {
@@ -127,6 +145,18 @@ export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard) => {
 			response: { 200: EpisodeDetailResponse, ...errorResponses(401, 404) },
 			detail: { summary: 'Restore a deleted episode', tags },
 		})
+}
+
+/** The list's filters, order and direction (GET …/episodes and its export). */
+function listFilters(query: { status?: string; tags?: string; search?: string; deleted?: string; order?: string; dir?: string }) {
+	return {
+		status: statusParam(query.status),
+		tags: listParam(query.tags),
+		search: query.search || undefined,
+		deleted: query.deleted === 'true',
+		order: orderParam(query.order),
+		dir: dirParam(query.dir),
+	}
 }
 
 /** A status filter: a stored one, or `stale` (running but silent for STALE_AFTER; `running` then means the others). */

@@ -1,12 +1,13 @@
 import { and, asc, count, desc, eq, inArray, isNotNull, isNull, or, sql } from 'drizzle-orm'
 import { BoundedMap } from '../bounded-map'
 import { sqliteErrorOf, type Db } from '../db/client'
-import { newRowId } from '../db/ids'
+import { formatRowId, newRowId } from '../db/ids'
 import { metered, type DbMeter } from '../db/meter'
 import { episodes, type EpisodeRow, type EpisodeStatus } from '../db/schema'
 import { likeAnywhere } from '../db/sql'
 import type { Tx, WriteQueue } from '../db/write-queue'
-import type { EpisodeOrder } from './model'
+import { toEpisodeFlat, type EpisodeOrder } from './model'
+import type { EventHub } from '../events/hub'
 import type { MadeByColumns } from '../http/fields'
 
 /** What the ownership check of an episode route needs: kept in memory for live episodes. */
@@ -67,6 +68,7 @@ export class EpisodeRepository {
 	constructor(
 		private readonly db: Db,
 		private readonly writes: WriteQueue,
+		private readonly events: EventHub,
 		{ cacheSize = 10_000, clock = Date.now }: { cacheSize?: number; clock?: () => number } = {},
 	) {
 		this.now = clock
@@ -174,6 +176,7 @@ export class EpisodeRepository {
 				for (const id of ids) {
 					this.activityWritten.set(id, now)
 					this.activityChanged(id, new Date(now))
+					this.activityToWatchers(id)
 				}
 			})
 		})
@@ -194,7 +197,7 @@ export class EpisodeRepository {
 		const now = new Date()
 		for (;;) {
 			try {
-				return this.rememberedAfter(tx, this.db.insert(episodes).values({ id: newRowId(), projectId, name, ...fields, createdAt: now, updatedAt: now }).returning().get())!
+				return this.added(tx, this.rememberedAfter(tx, this.db.insert(episodes).values({ id: newRowId(), projectId, name, ...fields, createdAt: now, updatedAt: now }).returning().get())!)
 			} catch (error) {
 				if (sqliteErrorOf(error)?.code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw error // an id taken after a clock step: draw again
 			}
@@ -203,7 +206,7 @@ export class EpisodeRepository {
 
 	/** Applies the changes to a live episode; `undefined` when it is not live. */
 	applyChanges(tx: Tx, id: number, changes: EpisodeChanges): EpisodeRow | undefined {
-		return this.rememberedAfter(
+		return this.changedAfter(tx, this.rememberedAfter(
 			tx,
 			this.db
 				.update(episodes)
@@ -211,7 +214,7 @@ export class EpisodeRepository {
 				.where(and(eq(episodes.id, id), isNull(episodes.deletedAt)))
 				.returning()
 				.get(),
-		)
+		))
 	}
 
 	/**
@@ -234,6 +237,10 @@ export class EpisodeRepository {
 			const current = this.q.byId.get({ id })
 			if (!current || current.deletedAt !== null) return undefined
 			guard(current)
+			tx.afterCommit(() => {
+				this.events.episodes.end(id, 'end', { reason: 'episode_deleted' })
+				this.events.episodeRemoved(current.projectId, id, { id: toEpisodeFlat(current).id })
+			})
 			return this.rememberedAfter(tx, this.db.update(episodes).set({ deletedAt: now, updatedAt: now }).where(eq(episodes.id, id)).returning().get())
 		})
 	}
@@ -241,7 +248,7 @@ export class EpisodeRepository {
 	/** Brings a deleted episode back; `undefined` when it is not deleted. */
 	async restore(meter: DbMeter, id: number): Promise<EpisodeRow | undefined> {
 		return this.writes.run(meter, (tx) =>
-			this.rememberedAfter(
+			this.addedAfter(tx, this.rememberedAfter(
 				tx,
 				this.db
 					.update(episodes)
@@ -249,8 +256,37 @@ export class EpisodeRepository {
 					.where(and(eq(episodes.id, id), isNotNull(episodes.deletedAt)))
 					.returning()
 					.get(),
-			),
+			)),
 		)
+	}
+
+	/** A row its project's table gains (made, or restored): to the project's watchers once committed. */
+	private added(tx: Tx, row: EpisodeRow): EpisodeRow {
+		this.events.projects.afterCommit(tx, row.projectId, 'episode.created', () => toEpisodeFlat(row))
+		return row
+	}
+
+	private addedAfter(tx: Tx, row: EpisodeRow | undefined): EpisodeRow | undefined {
+		return row && this.added(tx, row)
+	}
+
+	/** A row whose own fields a write changed: to the episode's watchers, and (debounced) its project's. */
+	private changedAfter(tx: Tx, row: EpisodeRow | undefined): EpisodeRow | undefined {
+		if (!row) return row
+		this.events.episodes.afterCommit(tx, row.id, 'episode', () => toEpisodeFlat(row))
+		if (this.events.projects.watched(row.projectId)) tx.afterCommit(() => this.events.episodeChanged(row.projectId, row.id, toEpisodeFlat(row)))
+		return row
+	}
+
+	/** An episode's new last activity, to its watchers and its project's (read only when someone watches; at most once a second an episode: `touch`). */
+	private activityToWatchers(id: number): void {
+		const projectId = this.refs.get(id)?.projectId
+		if (!this.events.episodes.watched(id) && (projectId === undefined || !this.events.projects.watched(projectId))) return
+		const row = this.q.byId.get({ id })
+		if (!row || row.deletedAt !== null) return
+		const { status, lastActivityAt } = toEpisodeFlat(row)
+		this.events.episodes.publish(id, 'episode', () => ({ id: formatRowId(id), status, lastActivityAt }))
+		this.events.episodeChanged(row.projectId, id, { status, lastActivityAt })
 	}
 
 	/** A row a write read or wrote, kept in memory (or dropped, when deleted) once that write has committed: a rolled-back write leaves memory as it was. */

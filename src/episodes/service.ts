@@ -5,13 +5,14 @@ import type { EpisodeRow } from '../db/schema'
 import { forbidden, gone, invalidField, notFound } from '../http/errors'
 import { checkName, describedFields } from '../http/fields'
 import type { Page } from '../http/paging'
-import { mayRead, notAMember, type NamespaceAccess, type Reader } from '../namespaces/access'
+import { mayRead, notAMember, type NamespaceAccess, type Reader, type ReadScope } from '../namespaces/access'
 import type { NamespaceRef, Need } from '../namespaces/model'
 import type { ProjectRef } from '../projects/repository'
 import { projectNotFound, type ProjectService } from '../projects/service'
 import { isProjectSlug, projectSlugOf } from '../projects/model'
 import type { EpisodePatch, EpisodeUpsert } from './model'
 import type { EpisodeChanges, EpisodeListing, EpisodeRef, EpisodeRepository } from './repository'
+import { EpisodeTable, type EpisodeColumnGroup } from './export'
 
 /** A count of something under an episode that another feature keeps (logs, tracks, files). */
 export type EpisodeCounter = (meter: DbMeter, episodeId: number) => number
@@ -46,6 +47,7 @@ interface EpisodePlace {
  */
 export class EpisodeService {
 	private readonly counters = new Map<keyof EpisodeCounts, EpisodeCounter>()
+	private readonly columnGroups = new Map<string, EpisodeColumnGroup>()
 
 	constructor(
 		readonly repository: EpisodeRepository,
@@ -64,6 +66,11 @@ export class EpisodeService {
 	/** Lets a feature that keeps data under episodes report its count in single reads. */
 	addCounter(name: keyof EpisodeCounts, counter: EpisodeCounter): void {
 		this.counters.set(name, counter)
+	}
+
+	/** Lets a feature that keeps values per episode add them to the episodes table export, as `<prefix>.<key>` columns. */
+	addColumnGroup(prefix: string, group: EpisodeColumnGroup): void {
+		this.columnGroups.set(prefix, group)
 	}
 
 	/**
@@ -127,13 +134,30 @@ export class EpisodeService {
 		return this.detail(meter, episode, { ref: episode, project, namespace: scope })
 	}
 
-	list(meter: DbMeter, reader: Reader, ns: string, projectSegment: string, page: Page, filters: Omit<EpisodeListing, 'offset' | 'limit' | 'staleBefore'>) {
+	/** The live project whose episodes `reader` may list, with what they may read in its namespace; else 404 (401 for nobody signed in). */
+	readableProject(meter: DbMeter, reader: Reader, ns: string, projectSegment: string): { project: ProjectRef; scope: ReadScope } {
 		const scope = this.access.readScope(meter, reader, ns)
 		const project = scope && this.projects.liveRefBySegment(meter, scope, projectSegment)
 		if (!scope || !project || !mayRead(scope, project.visibility)) throw this.projects.notVisible(meter, reader, scope, ns, projectNotFound(projectSegment))
+		return { project, scope }
+	}
+
+	list(meter: DbMeter, reader: Reader, ns: string, projectSegment: string, page: Page, filters: Omit<EpisodeListing, 'offset' | 'limit' | 'staleBefore'>) {
+		const { project, scope } = this.readableProject(meter, reader, ns, projectSegment)
 		// what was deleted is its members' to restore
 		if (scope.role === null && filters.deleted) return { project, rows: [], total: 0 }
 		return { project, ...this.repository.list(meter, project.id, { ...filters, staleBefore: this.staleBefore(), offset: page.offset, limit: page.pageSize }) }
+	}
+
+	/**
+	 * GET …/projects/{project}/episodes/export: the episodes `list` gives for these filters, every
+	 * page of them, as a table with the column groups features added (parameters). The access
+	 * check is made now (a 404 before anything is streamed) and again with each page.
+	 */
+	exportTable(meter: DbMeter, reader: Reader, ns: string, projectSegment: string, filters: Omit<EpisodeListing, 'offset' | 'limit' | 'staleBefore'>): EpisodeTable {
+		const page = (page: Page) => this.list(meter, reader, ns, projectSegment, page, filters).rows
+		page({ page: 1, pageSize: 1, offset: 0 })
+		return new EpisodeTable(meter, page, this.columnGroups, this.staleBefore())
 	}
 
 	/** PATCH /episodes/{id}. */

@@ -2,6 +2,7 @@ import { Elysia, t } from 'elysia'
 import { jsonBody } from '../http/body'
 import { ApiError, errorResponses } from '../http/errors'
 import type { CallerGuard } from '../auth/guard'
+import { contentDisposition } from '../http/download'
 import { listParam, ListQuery, paged, pageOf } from '../http/paging'
 import { FileDeleted, FileList, FilePatch, FileResponse, PAGE_DEFAULT, PAGE_MAX, toFileResponse } from './model'
 import type { FileService } from './service'
@@ -131,13 +132,6 @@ export const fileRoutes = (files: FileService, guard: CallerGuard) =>
 			response: { 200: FileResponse, ...errorResponses(401, 403, 404, 409) },
 			detail: { summary: 'Restore a deleted file (409 file_exists when another file has its path now)', tags },
 		})
-
-/** `attachment; filename="…"; filename*=UTF-8''…`: the plain name for old clients, the exact one for the rest. */
-export function contentDisposition(filename: string): string {
-	const plain = filename.replace(/[^\x20-\x7e]|["\\%]/g, '_')
-	const exact = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-	return `attachment; filename="${plain}"; filename*=UTF-8''${exact}`
-}
 
 function matchesEtag(header: string | null, checksum: string): boolean {
 	if (header === null) return false

@@ -1,10 +1,13 @@
 import { and, count, desc, eq, inArray, isNotNull, isNull, or, sql } from 'drizzle-orm'
 import { sqliteErrorOf, type Db } from '../db/client'
 import { newRowId } from '../db/ids'
-import { metered, type DbMeter } from '../db/meter'
+import { DbMeter, metered } from '../db/meter'
 import { files, type FileRow } from '../db/schema'
 import type { Tx, WriteQueue } from '../db/write-queue'
 import type { EpisodeActivity } from '../episodes/model'
+import type { EventHub } from '../events/hub'
+import { formatRowId } from '../db/ids'
+import { pathOf, toFileResponse } from './model'
 
 export interface NewFile {
 	episodeId: number
@@ -54,6 +57,7 @@ export class FileRepository {
 		private readonly db: Db,
 		private readonly writes: WriteQueue,
 		private readonly activity: EpisodeActivity,
+		private readonly events: EventHub,
 	) {
 		this.references = new FileReferences(db)
 		this.q = {
@@ -78,14 +82,16 @@ export class FileRepository {
 		const now = new Date()
 		return this.writes.run(meter, (tx) => {
 			this.activity.touch(tx, file.episodeId)
-			this.db
+			const replaced = this.db
 				.update(files)
 				.set({ deletedAt: now, updatedAt: now })
 				.where(and(eq(files.episodeId, file.episodeId), eq(files.prefix, file.prefix), eq(files.filename, file.filename), isNull(files.deletedAt)))
-				.run()
+				.returning()
+				.all()
+			for (const row of replaced) this.removed(tx, row)
 			for (;;) {
 				try {
-					return this.db.insert(files).values({ id: newRowId(), ...file, uploadedAt: now, updatedAt: now }).returning().get()
+					return this.added(tx, this.db.insert(files).values({ id: newRowId(), ...file, uploadedAt: now, updatedAt: now }).returning().get())
 				} catch (error) {
 					if (sqliteErrorOf(error)?.code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw error // an id taken after a clock step: draw again
 				}
@@ -116,7 +122,7 @@ export class FileRepository {
 
 	update(meter: DbMeter, id: number, changes: FileChanges): Promise<FileRow | undefined> {
 		return this.writes.run(meter, (tx) =>
-			this.touched(
+			this.changed(
 				tx,
 				this.db
 					.update(files)
@@ -128,40 +134,60 @@ export class FileRepository {
 		)
 	}
 
-	/** A file row a write changed: its episode's last activity moves. */
-	private touched(tx: Tx, row: FileRow | undefined): FileRow | undefined {
-		if (row) this.activity.touch(tx, row.episodeId)
+	/** A file row a write changed: its episode's last activity moves, and its watchers are told once it commits. */
+	private changed(tx: Tx, row: FileRow | undefined): FileRow | undefined {
+		if (!row) return row
+		this.activity.touch(tx, row.episodeId)
+		this.events.episodes.afterCommit(tx, row.episodeId, 'file.changed', () => toFileResponse(row))
 		return row
+	}
+
+	/** A live file row a write made (an upload, a restore). */
+	private added(tx: Tx, row: FileRow): FileRow {
+		this.events.episodes.afterCommit(tx, row.episodeId, 'file.added', () => toFileResponse(row))
+		this.countsChanged(tx, row.episodeId)
+		return row
+	}
+
+	/** A file row a write deleted (or an upload to its path replaced). */
+	private removed(tx: Tx, row: FileRow): FileRow {
+		this.events.episodes.afterCommit(tx, row.episodeId, 'file.removed', () => ({ id: formatRowId(row.id), path: pathOf(row.prefix, row.filename), deletedAt: row.deletedAt?.toISOString() ?? null }))
+		this.countsChanged(tx, row.episodeId)
+		return row
+	}
+
+	private countsChanged(tx: Tx, episodeId: number): void {
+		this.events.episodes.afterCommit(tx, episodeId, 'counts', () => ({ fileCount: this.countLive(new DbMeter(), [episodeId]) }))
 	}
 
 	softDelete(meter: DbMeter, id: number): Promise<FileRow | undefined> {
 		const now = new Date()
-		return this.writes.run(meter, (tx) =>
-			this.touched(
-				tx,
-				this.db
-					.update(files)
-					.set({ deletedAt: now, updatedAt: now })
-					.where(and(eq(files.id, id), isNull(files.deletedAt)))
-					.returning()
-					.get(),
-			),
-		)
+		return this.writes.run(meter, (tx) => {
+			const row = this.db
+				.update(files)
+				.set({ deletedAt: now, updatedAt: now })
+				.where(and(eq(files.id, id), isNull(files.deletedAt)))
+				.returning()
+				.get()
+			if (!row) return row
+			this.activity.touch(tx, row.episodeId)
+			return this.removed(tx, row)
+		})
 	}
 
 	/** Brings a deleted file back; PathTakenError when a live file has its path now. */
 	restore(meter: DbMeter, id: number): Promise<FileRow | undefined> {
 		return this.writes.run(meter, (tx) => {
 			try {
-				return this.touched(
-					tx,
-					this.db
-						.update(files)
-						.set({ deletedAt: null, updatedAt: new Date() })
-						.where(and(eq(files.id, id), isNotNull(files.deletedAt)))
-						.returning()
-						.get(),
-				)
+				const row = this.db
+					.update(files)
+					.set({ deletedAt: null, updatedAt: new Date() })
+					.where(and(eq(files.id, id), isNotNull(files.deletedAt)))
+					.returning()
+					.get()
+				if (!row) return row
+				this.activity.touch(tx, row.episodeId)
+				return this.added(tx, row)
 			} catch (error) {
 				if (sqliteErrorOf(error)?.code === 'SQLITE_CONSTRAINT_UNIQUE') throw new PathTakenError()
 				throw error

@@ -6,12 +6,14 @@ import { jsonResponse } from '../http/server-timing'
 import { dirParam, listParam, wholeNumber } from '../http/paging'
 import { levelCode, LEVELS, LogPage, LogsAppend, LogsAppended, LogStats, MAX_ENTRIES, parseMicros } from './model'
 import type { LogService } from './service'
+import { formatParam, safeFilename, type TableExports } from '../export'
+import { logTextLine } from './export'
 
 const tags = ['Logs']
 const IdPath = t.Object({ id: t.String() })
 
 /** Log lines of an episode: POST a batch, GET pages by sequence, GET stats. */
-export const logRoutes = (logs: LogService, guard: CallerGuard) =>
+export const logRoutes = (logs: LogService, guard: CallerGuard, exports: TableExports) =>
 	new Elysia()
 		.use(guard)
 		.use(jsonBody)
@@ -64,6 +66,47 @@ export const logRoutes = (logs: LogService, guard: CallerGuard) =>
 				),
 				response: { 200: LogPage, ...errorResponses(401, 404, 422) },
 				detail: { summary: 'Read log lines in sequence order, filtered by level, text and time', tags },
+			},
+		)
+		.get(
+			'/episodes/:id/logs/export',
+			({ caller, meter, params, query }) => {
+				const format = formatParam(query.format, ['ndjson', 'text'])
+				const source = logs.exportTable(meter, caller, params.id, {
+					afterSequence: wholeNumber('afterSequence', query.afterSequence, undefined, -1, Number.MAX_SAFE_INTEGER),
+					dir: dirParam(query.dir, 'asc'),
+					levels: levelsParam(query.level),
+					search: query.search || undefined,
+					startTime: timeParam('startTime', query.startTime),
+					endTime: timeParam('endTime', query.endTime),
+				})
+				return exports.respond(meter, { format, source, filename: safeFilename([params.id, 'logs'], format), what: 'logs', line: logTextLine })
+			},
+			{
+				reader: true,
+				params: IdPath,
+				query: t.Object(
+					{
+						format: t.Optional(t.String({ description: '`ndjson` (default: one line of the logs page a line) or `text` (time, level, message, metadata)' })),
+						afterSequence: t.Optional(t.String({ description: 'Lines after this sequence number (before it, with dir=desc)' })),
+						dir: t.Optional(t.String({ description: 'asc (default) or desc' })),
+						level: t.Optional(t.String({ description: `Comma-separated levels (${LEVELS.join(', ')})` })),
+						search: t.Optional(t.String({ description: 'Text in the message (case-insensitive for ASCII)' })),
+						startTime: t.Optional(t.String({ description: 'ISO 8601, inclusive' })),
+						endTime: t.Optional(t.String({ description: 'ISO 8601, inclusive' })),
+					},
+					{ additionalProperties: true },
+				),
+				detail: {
+					summary: 'Download the log lines (the filters of GET …/logs) as NDJSON or text, streamed',
+					responses: {
+						200: { description: 'The lines, streamed, with Content-Disposition: attachment' },
+						401: { description: 'No or a bad token, for logs that are not public' },
+						404: { description: 'Not found, or not yours' },
+						422: { description: 'A bad format or filter' },
+					},
+					tags,
+				},
 			},
 		)
 		.get('/episodes/:id/logs/stats', ({ caller, meter, params }) => logs.stats(meter, caller, params.id), {

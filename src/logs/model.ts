@@ -50,6 +50,18 @@ export const LogStats = t.Object({
 	lastLogAt: t.Union([Timestamp, t.Null()]),
 })
 
+/** A stored line as the API answers it (GET …/logs, and the `logs` event). */
+export const toLogLine = (sequence: number, row: LogRow): LogLine => ({
+	sequenceNumber: sequence,
+	timestamp: formatMicros(row.timestamp),
+	level: levelName(row.level),
+	message: row.message,
+	metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>),
+})
+
+/** Message bytes at most that a `logs` event carries; past them it names the range only, to read with GET …/logs. */
+export const EVENT_LINES_MAX_BYTES = 64 * 1024
+
 /** A line as stored: level as its code, times in microseconds, metadata as JSON text. */
 export interface LogRow {
 	timestamp: number

@@ -6,8 +6,9 @@ import { metered, tally, type DbMeter } from '../db/meter'
 import { logEntries, logSummaries, type LogSummaryRow } from '../db/schema'
 import { likeAnywhere } from '../db/sql'
 import type { WriteQueue } from '../db/write-queue'
-import type { LogRow } from './model'
+import { EVENT_LINES_MAX_BYTES, toLogLine, type LogRow } from './model'
 import type { EpisodeActivity } from '../episodes/model'
+import type { EventHub } from '../events/hub'
 
 export interface LogQuery {
 	afterSequence?: number
@@ -44,6 +45,7 @@ export class LogRepository {
 		private readonly db: Db,
 		private readonly writes: WriteQueue,
 		private readonly activity: EpisodeActivity,
+		private readonly events: EventHub,
 		{ cacheSize = 10_000 }: { cacheSize?: number } = {},
 	) {
 		this.nextSequence = new BoundedMap(cacheSize)
@@ -67,6 +69,7 @@ export class LogRepository {
 			for (let offset = 0; offset < rows.length; offset += ROWS_PER_INSERT) this.insert(episodeId, start + offset, rows, offset, Math.min(ROWS_PER_INSERT, rows.length - offset))
 			// inside the transaction: the next append in it numbers on from here
 			this.nextSequence.set(episodeId, start + rows.length)
+			this.events.episodes.afterCommit(tx, episodeId, 'logs', () => logsEvent(start, rows))
 			return { start, end: start + rows.length - 1 }
 		})
 	}
@@ -130,4 +133,12 @@ export class LogRepository {
 			`INSERT INTO log_entries (episode_id, sequence, timestamp, level, message, metadata, closes_batch) VALUES ${Array.from({ length: rows - 1 }, () => `${line},`).join('')}(?,?,?,?,?,?,?)`,
 		))
 	}
+}
+
+/** The `logs` event: the range appended, the count it makes, and the lines themselves unless they are many bytes. */
+function logsEvent(start: number, rows: LogRow[]) {
+	let bytes = 0
+	for (const row of rows) bytes += row.message.length + (row.metadata?.length ?? 0)
+	const range = { startSequence: start, endSequence: start + rows.length - 1, logCount: start + rows.length }
+	return bytes > EVENT_LINES_MAX_BYTES ? { ...range, lines: null } : { ...range, lines: rows.map((row, i) => toLogLine(start + i, row)) }
 }

@@ -3,8 +3,9 @@ import type { Reader } from '../namespaces/access'
 import type { DbMeter } from '../db/meter'
 import type { EpisodeService } from '../episodes/service'
 import { formatRowId } from '../db/ids'
-import { formatMicros, levelName, logRows, type LogLine, type LogsAppend } from './model'
+import { formatMicros, logRows, toLogLine, type LogLine, type LogsAppend } from './model'
 import type { LogQuery, LogRepository } from './repository'
+import { LogTable } from './export'
 
 /** Log lines under an episode: batched appends with gapless sequence numbers, paged reads, stats. */
 export class LogService {
@@ -29,15 +30,15 @@ export class LogService {
 		const rows = this.repository.read(meter, episode.id, { ...query, limit: query.limit + 1 })
 		const hasMore = rows.length > query.limit
 		if (hasMore) rows.pop()
-		const logs: LogLine[] = rows.map((row) => ({
-			sequenceNumber: row.sequence,
-			timestamp: formatMicros(row.timestamp),
-			level: levelName(row.level),
-			message: row.message,
-			metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>),
-		}))
+		const logs: LogLine[] = rows.map((row) => toLogLine(row.sequence, row))
 		const nextSequence = rows.length > 0 ? rows[rows.length - 1]!.sequence : (query.afterSequence ?? -1)
 		return { logs, hasMore, nextSequence }
+	}
+
+	/** GET /episodes/{id}/logs/export: every line the filters match, read a page at a time while the client takes them. */
+	exportTable(meter: DbMeter, caller: Reader, episodeSegment: string, query: Omit<LogQuery, 'limit'>): LogTable {
+		const episode = this.episodes.readable(meter, caller, episodeSegment)
+		return new LogTable(this.repository, meter, episode.id, query)
 	}
 
 	/** GET /episodes/{id}/logs/stats: from the episode's summary row, not a scan. */

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import { newRowId } from '../db/ids'
 import { metered, type DbMeter } from '../db/meter'
@@ -6,6 +6,8 @@ import { parameterEntries, parameters, type ParametersRow } from '../db/schema'
 import type { WriteQueue } from '../db/write-queue'
 import type { MadeByColumns } from '../http/fields'
 import type { EpisodeActivity } from '../episodes/model'
+import type { EventHub } from '../events/hub'
+import { toMadeBy } from '../http/fields'
 
 export interface ParameterEntry extends MadeByColumns {
 	version: number
@@ -24,6 +26,7 @@ export class ParameterRepository {
 		private readonly db: Db,
 		private readonly writes: WriteQueue,
 		private readonly activity: EpisodeActivity,
+		private readonly events: EventHub,
 	) {
 		this.q = {
 			current: db
@@ -36,6 +39,13 @@ export class ParameterRepository {
 
 	current(meter: DbMeter, episodeId: number): ParametersRow | undefined {
 		return metered(meter, () => this.q.current.get({ episodeId }))
+	}
+
+	/** The current parameters of each of these episodes that has any. */
+	currentOf(meter: DbMeter, episodeIds: number[]): Map<number, Record<string, unknown>> {
+		if (episodeIds.length === 0) return new Map()
+		const rows = metered(meter, () => this.db.select({ episodeId: parameters.episodeId, data: parameters.data }).from(parameters).where(inArray(parameters.episodeId, episodeIds)).all())
+		return new Map(rows.map((row) => [row.episodeId, row.data]))
 	}
 
 	/**
@@ -64,6 +74,7 @@ export class ParameterRepository {
 				? this.db.update(parameters).set({ data: merged, version, updatedAt: now }).where(eq(parameters.episodeId, episodeId)).returning().get()
 				: this.db.insert(parameters).values({ episodeId, id: newRowId(), data: merged, version, createdAt: now, updatedAt: now }).returning().get()
 			this.db.insert(parameterEntries).values({ episodeId, version, patch: changed, createdAt: now, ...author }).run()
+			this.events.episodes.afterCommit(tx, episodeId, 'parameters', () => ({ version, patch: changed, createdAt: now.toISOString(), createdBy: toMadeBy(author) }))
 			return row
 		})
 	}

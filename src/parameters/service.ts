@@ -12,7 +12,9 @@ export class ParameterService {
 	constructor(
 		private readonly repository: ParameterRepository,
 		private readonly episodes: EpisodeService,
-	) {}
+	) {
+		episodes.addColumnGroup('params', (meter, episodeIds) => repository.currentOf(meter, episodeIds))
+	}
 
 	/** POST /episodes/{id}/parameters: merges the keys sent (flattened); never removes one. */
 	merge(meter: DbMeter, caller: Account, episodeSegment: string, body: ParametersMerge) {

@@ -114,8 +114,12 @@ export function encodeChunk(count: number, columns: Column[]): Uint8Array {
 	return bytes
 }
 
-/** The chunk's columns; only those in `wanted` when given (the others are skipped, not copied). */
-export function decodeChunk(blob: Uint8Array, wanted?: ReadonlySet<string>): { count: number; columns: Column[] } {
+/**
+ * The chunk's columns; only those in `wanted` when given (the others are skipped, not copied).
+ * `kinds`, when given, learns every column's key, skipped or not, and whether it holds numbers
+ * only in every chunk it was given so far (a JSON column has a value that is no number).
+ */
+export function decodeChunk(blob: Uint8Array, wanted?: ReadonlySet<string>, kinds?: Map<string, boolean>): { count: number; columns: Column[] } {
 	const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength)
 	if (view.getUint32(0, true) !== VERSION) throw new Error('unknown track chunk version')
 	const count = view.getUint32(4, true)
@@ -138,6 +142,7 @@ export function decodeChunk(blob: Uint8Array, wanted?: ReadonlySet<string>): { c
 			at = pad8(at + present.length)
 		}
 		const skip = wanted !== undefined && !wanted.has(key)
+		if (kinds) kinds.set(key, kind === NUMBERS && kinds.get(key) !== false)
 		if (kind === NUMBERS) {
 			// a copy: the blob's offset need not be a multiple of 8, which a Float64Array view requires
 			if (!skip) columns.push({ key, present, values: new Float64Array(blob.slice(at, at + presentCount * 8).buffer) })

@@ -6,13 +6,14 @@ import { ListQuery, listParam, paged, PagedResponse, pageOf, wholeNumber } from 
 import { jsonResponse } from '../http/server-timing'
 import { Appended, checkPoint, checkPoints, MAX_PAGE, TrackSeries, toTrackStats, toTrackSummary, TrackAppend, TrackAppendBatch, TrackDeleted, TrackPage, TrackStats, TrackSummary, LIST_PAGE_MAX } from './model'
 import type { TrackService } from './service'
+import { formatParam, safeFilename, type TableExports } from '../export'
 
 const tags = ['Tracks']
 const EpisodePath = t.Object({ id: t.String() })
 const TrackPath = t.Object({ id: t.String(), name: t.String() })
 
 /** Tracks of an episode: append one point or a batch, read pages, stats, the list, delete and restore. */
-export const trackRoutes = (tracks: TrackService, guard: CallerGuard) =>
+export const trackRoutes = (tracks: TrackService, guard: CallerGuard, exports: TableExports) =>
 	new Elysia()
 		.use(guard)
 		.use(jsonBody)
@@ -85,6 +86,49 @@ export const trackRoutes = (tracks: TrackService, guard: CallerGuard) =>
 				),
 				response: { 200: TrackPage, ...errorResponses(401, 404, 422) },
 				detail: { summary: 'Read points by index (and `_ts`), a page at a time', tags },
+			},
+		)
+		.get(
+			'/episodes/:id/tracks/:name/export',
+			({ caller, meter, params, query }) => {
+				const format = formatParam(query.format, ['csv', 'ndjson', 'parquet'])
+				const startTime = timeParam('startTime', query.startTime)
+				const endTime = timeParam('endTime', query.endTime)
+				const keys = listParam(query.keys)
+				const source = tracks.exportTable(meter, caller, params.id, params.name, {
+					startIndex: wholeNumber('startIndex', query.startIndex, 0, 0, Number.MAX_SAFE_INTEGER),
+					endIndex: wholeNumber('endIndex', query.endIndex, undefined, 0, Number.MAX_SAFE_INTEGER),
+					...(startTime !== undefined && { startTime }),
+					...(endTime !== undefined && { endTime }),
+					...(keys.length > 0 && { keys }),
+				})
+				return exports.respond(meter, { format, source, filename: safeFilename([params.id, params.name], format), what: 'track' })
+			},
+			{
+				reader: true,
+				params: TrackPath,
+				query: t.Object(
+					{
+						format: t.Optional(t.String({ description: '`csv` (default), `ndjson` or `parquet`' })),
+						startIndex: t.Optional(t.String({ description: 'First index (default 0)' })),
+						endIndex: t.Optional(t.String({ description: 'Last index, inclusive' })),
+						startTime: t.Optional(t.String({ description: 'Only points whose `_ts` (epoch seconds) is at least this' })),
+						endTime: t.Optional(t.String({ description: 'Only points whose `_ts` is at most this' })),
+						keys: t.Optional(t.String({ description: 'Comma-separated: only these keys, as columns in this order' })),
+					},
+					{ additionalProperties: true },
+				),
+				detail: {
+					summary: 'Download the track (or a window of it) as CSV, NDJSON or Parquet, streamed',
+					description: 'Columns: `index` (int64), `_ts` when the track has it, then one per key. In Parquet a key holding only numbers is a DOUBLE column, any other a UTF-8 string column (strings as they are, other values as JSON text).',
+					responses: {
+						200: { description: 'The table, streamed, with Content-Disposition: attachment' },
+						401: { description: 'No or a bad token, for a track that is not public' },
+						404: { description: 'Not found, not yours, or deleted' },
+						422: { description: 'A bad format or window' },
+					},
+					tags,
+				},
 			},
 		)
 		.get(

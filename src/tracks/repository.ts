@@ -2,10 +2,11 @@ import { and, asc, count, eq, isNull, sql } from 'drizzle-orm'
 import { BoundedMap } from '../bounded-map'
 import { sqliteErrorOf, type Db } from '../db/client'
 import { newRowId } from '../db/ids'
-import { metered, meteredRows, tally, type DbMeter } from '../db/meter'
+import { DbMeter, metered, meteredRows, tally } from '../db/meter'
 import { tracks, type TrackRow } from '../db/schema'
 import type { Tx, WriteQueue } from '../db/write-queue'
 import type { EpisodeActivity } from '../episodes/model'
+import type { EventHub } from '../events/hub'
 import { decodeChunk, encodeBlocks, encodeChunk, pointsOf, summarize, toColumns, type Column, type Point } from './codec'
 
 /** Points per chunk at most: a `data` page of 10,000 points reads three or four chunks. */
@@ -70,6 +71,7 @@ export class TrackRepository {
 		private readonly db: Db,
 		private readonly writes: WriteQueue,
 		private readonly activity: EpisodeActivity,
+		private readonly events: EventHub,
 		{ cacheSize = 10_000 }: { cacheSize?: number } = {},
 	) {
 		this.states = new BoundedMap(cacheSize)
@@ -160,7 +162,8 @@ export class TrackRepository {
 			// a write rolled back after this job counted on it: read the track again next time
 			tx.onRollback(() => this.states.delete(key))
 			this.activity.touch(tx, episodeId)
-			const state = this.states.get(key) ?? this.loadState(episodeId, name) ?? this.create(episodeId, name)
+			const known = this.states.get(key) ?? this.loadState(episodeId, name)
+			const state = known ?? this.create(episodeId, name)
 			const startIndex = state.total
 			const now = Date.now()
 			let chunks = state.chunks
@@ -192,6 +195,8 @@ export class TrackRepository {
 			}
 			// inside the transaction: the next append in it numbers on from here
 			this.states.set(key, { id: state.id, total, chunks, keys, tail })
+			this.events.episodes.afterCommit(tx, episodeId, 'track', () => trackEvent(name, startIndex, points))
+			if (!known) this.countsChanged(tx, episodeId)
 			return { trackId: state.id, startIndex }
 		})
 	}
@@ -241,6 +246,7 @@ export class TrackRepository {
 			tx.afterCommit(forget)
 			tx.onRollback(forget)
 			this.activity.touch(tx, episodeId)
+			this.countsChanged(tx, episodeId)
 			return this.db
 				.update(tracks)
 				.set({ deletedAt: now, updatedAt: now })
@@ -261,10 +267,16 @@ export class TrackRepository {
 		)
 	}
 
-	/** Notes the write to the episode (its last activity), then goes on. */
+	/** Notes the write to the episode (its last activity, its count of tracks), then goes on. */
 	private touched(tx: Tx, episodeId: number): this {
 		this.activity.touch(tx, episodeId)
+		this.countsChanged(tx, episodeId)
 		return this
+	}
+
+	/** The episode's count of live tracks, to its watchers once the write has committed (read only when someone watches). */
+	private countsChanged(tx: Tx, episodeId: number): void {
+		this.events.episodes.afterCommit(tx, episodeId, 'counts', () => ({ trackCount: this.countLive(new DbMeter(), episodeId) }))
 	}
 
 	/** Inside a write job: the live track's state as stored; throws for a deleted one; undefined when there is none. */
@@ -328,4 +340,13 @@ function mergedKeys(known: string[], columns: Column[]): string[] {
 		merged.push(column.key)
 	}
 	return merged
+}
+
+/** Points a `track` event carries itself, so a chart draws them without a read; past it, the range to read. */
+export const EVENT_POINTS_MAX = 256
+
+/** The `track` event: the track, the range of indexes appended, the last point, and the points when few. */
+function trackEvent(name: string, startIndex: number, points: Point[]) {
+	const range = { track: name, startIndex, endIndex: startIndex + points.length - 1, total: startIndex + points.length, last: points[points.length - 1] ?? null }
+	return { ...range, points: points.length <= EVENT_POINTS_MAX ? points : null }
 }

@@ -11,6 +11,7 @@ import { BLOCK_POINTS, columnValues, decodeBlocks, decodeChunk, pointsOf, type C
 import { foldBlocks, foldPoints, SeriesBuckets, WindowExtent, type SeriesWindow, type WindowFold } from './series'
 import { isTrackName, TRACK_NAME_MAX_LENGTH } from './model'
 import { TrackDeletedError, type TrackFields, type TrackRepository } from './repository'
+import { TrackTable, type ExportWindow } from './export'
 
 export interface PageQuery {
 	startIndex: number
@@ -169,6 +170,11 @@ export class TrackService {
 			return
 		}
 		for (const chunk of this.repository.chunks(meter, trackId, window.first, window.last + 1, window.time)) foldPoints(window, chunk.startIndex, decodeChunk(chunk.data, wanted), into)
+	}
+
+	/** GET …/tracks/{name}/export: the window's points as a table, read a batch at a time while the client takes them. */
+	exportTable(meter: DbMeter, caller: Reader, episodeSegment: string, name: string, window: ExportWindow): TrackTable {
+		return new TrackTable(this.repository, meter, this.live(meter, caller, episodeSegment, name), window)
 	}
 
 	stats(meter: DbMeter, caller: Reader, episodeSegment: string, name: string): TrackRow {

@@ -3,6 +3,8 @@
 // so a spike is never averaged away. Dragging across a chart re-reads that window from the server
 // at full resolution (a window of 1,000 points or fewer comes back point by point); double-click
 // or "Reset" reads the whole track again. One read per track feeds the charts of all its keys.
+// Points appended while the page is open (the episode's `track` events) join the charts as they
+// come, without a read of the whole track; a zoomed chart keeps its window.
 import uPlot from 'uplot'
 import { api, path, query as qs, type Series, type Track } from './api'
 import { h, replace } from './dom'
@@ -46,8 +48,22 @@ export interface TrackCharts {
 	element: HTMLElement
 	/** Resolves once every chart of the track has drawn (or there was nothing to draw). */
 	drawn: Promise<void>
+	/** Points appended to the track (a `track` event): they join the charts. */
+	grow(appended: TrackAppended): void
 	destroy(): void
 }
+
+/** What a `track` event says of an append: the range of indexes, the track's new total, and the points when few. */
+export interface TrackAppended {
+	track: string
+	startIndex: number
+	endIndex: number
+	total: number
+	points: Record<string, unknown>[] | null
+}
+
+/** Points drawn point by point past which the charts are read again, folded into buckets. */
+const GROWN_MAX = 4000
 
 /** The charts of one track: one per numeric key, zoomed together. */
 export function trackCharts(episodeId: string, track: Track, x: XMode, signal: AbortSignal): TrackCharts {
@@ -55,7 +71,9 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 	const grid = h('div', { class: 'charts' })
 	const status = h('p', { class: 'muted chart-status' })
 	const reset = h('button', { type: 'button', class: 'link', hidden: true }, 'Reset zoom')
-	const element = h('div', { class: 'track', data: { testid: 'track', track: track.name } }, h('div', { class: 'track-head' }, h('h3', null, track.name), h('span', { class: 'muted' }, `${number(track.totalDataPoints)} points`), reset), status, grid)
+	const total = h('span', { class: 'muted', data: { testid: 'track-total' } }, `${number(track.totalDataPoints)} points`)
+	const downloads = exportLinks(episodeId, track.name)
+	const element = h('div', { class: 'track', data: { testid: 'track', track: track.name } }, h('div', { class: 'track-head' }, h('h3', null, track.name), total, reset, downloads.element), status, grid)
 	const plots: { key: string; u: uPlot }[] = []
 	/** Each chart's first draw on its canvas. */
 	const firstDraws: Promise<void>[] = []
@@ -80,11 +98,19 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 	}
 
 	let reads = 0
+	let zoomed = false
+	let grown = 0
+	let covered = 0
 	const show = async (window: Window, zoom?: { min: number; max: number }) => {
 		const mine = ++reads
 		const series = await readSeries(episodeId, track.name, keys, x, bucketsFor(width()), window, signal)
 		if (mine !== reads || signal.aborted) return
 		reset.hidden = zoom === undefined
+		zoomed = zoom !== undefined
+		grown = 0
+		// the points the whole track's read holds: an event for points before it is nothing new
+		if (!zoomed && Object.keys(window).length === 0) covered = series.points
+		downloads.show(window)
 		const drawable = keys.filter((key) => hasNumbers(series, key))
 		status.textContent = series.points === 0 ? 'No points in this window.' : drawable.length === 0 ? 'No numeric values to chart.' : series.points > series.buckets ? `${number(series.points)} points in ${number(series.buckets)} buckets: line = mean, band = min to max` : ''
 		if (plots.length === 0) {
@@ -136,8 +162,11 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 					},
 				],
 				draw: [
-					() => {
+					(u) => {
 						box.dataset.drawn = String(read)
+						// what the chart holds and shows, for a look from outside (the tests)
+						box.dataset.points = String(u.data[0].length)
+						box.dataset.window = `${u.scales.x?.min}..${u.scales.x?.max}`
 						drew()
 					},
 				],
@@ -146,6 +175,50 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 		const u = new uPlot(opts, columns(series, key) as uPlot.AlignedData, box)
 		u.over.addEventListener('dblclick', () => void show({}).catch(() => {}))
 		return u
+	}
+
+	/** New points' columns for a key: x, and the value as mean, min and max of a bucket of one. */
+	const pointColumns = (points: Record<string, unknown>[], startIndex: number) => {
+		const xs: number[] = []
+		const rows: Record<string, unknown>[] = []
+		points.forEach((p, i) => {
+			const at = x === 'index' ? startIndex + i : p[x]
+			if (typeof at === 'number') (xs.push(at), rows.push(p))
+		})
+		return { xs, value: (key: string) => rows.map((p) => (typeof p[key] === 'number' ? (p[key] as number) : null)) }
+	}
+	let growing: Promise<void> = Promise.resolve()
+	const grow = (appended: TrackAppended) => {
+		track.totalDataPoints = appended.total
+		total.textContent = `${number(appended.total)} points`
+		growing = growing.then(async () => {
+			if (signal.aborted) return
+			// no chart yet (its first numbers), or many points drawn one by one: one read folds them all
+			if (plots.length === 0 || grown > GROWN_MAX) {
+				if (!zoomed) await show({})
+				return
+			}
+			if (appended.endIndex < covered) return
+			const from = Math.max(appended.startIndex, covered)
+			covered = appended.endIndex + 1
+			let add: { xs: number[]; value: (key: string) => (number | null)[]; min?: (key: string) => (number | null)[]; max?: (key: string) => (number | null)[] }
+			if (appended.points) add = pointColumns(appended.points.slice(from - appended.startIndex), from)
+			else {
+				// many points: only their range, folded
+				const series = await readSeries(episodeId, track.name, keys, x, Math.min(200, appended.endIndex - from + 1), { startIndex: from, endIndex: appended.endIndex }, signal)
+				add = { xs: series.series.x, value: (key) => columns(series, key)[1], min: (key) => columns(series, key)[2], max: (key) => columns(series, key)[3] }
+			}
+			if (signal.aborted || add.xs.length === 0) return
+			grown += add.xs.length
+			for (const { key, u } of plots) {
+				const [xs, mean, min, max] = u.data as unknown as [number[], (number | null)[], (number | null)[], (number | null)[]]
+				const values = add.value(key)
+				// a zoomed chart keeps its window: the data grows, the x scale stays (set again, to draw)
+				const window = { min: u.scales.x?.min ?? 0, max: u.scales.x?.max ?? 0 }
+				u.setData([xs.concat(add.xs), mean.concat(values), min.concat(add.min?.(key) ?? values), max.concat(add.max?.(key) ?? values)] as uPlot.AlignedData, !zoomed)
+				if (zoomed) u.setScale('x', window)
+			}
+		}).catch(() => {})
 	}
 
 	reset.addEventListener('click', () => void show({}).catch(() => {}))
@@ -166,6 +239,7 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 	return {
 		element,
 		drawn: drawn.catch(() => {}),
+		grow,
 		destroy() {
 			resizeObserver?.disconnect()
 			for (const { u } of plots) u.destroy()
@@ -190,4 +264,14 @@ export function overlayChart(title: string, lines: { label: string; x: number[];
 		joined,
 		box,
 	)
+}
+
+/** Download links of a track as CSV and Parquet: of the window the chart shows (the whole track until it is zoomed). */
+function exportLinks(episodeId: string, trackName: string) {
+	const links = (['csv', 'parquet'] as const).map((format) => h('a', { class: 'download', download: '', data: { testid: `export-${format}` }, title: `Download as ${format === 'csv' ? 'CSV' : 'Parquet'}` }, format === 'csv' ? 'CSV' : 'Parquet'))
+	const show = (window: Window) => {
+		links.forEach((link, i) => (link.href = `${path('episodes', episodeId, 'tracks', trackName)}/export${qs({ format: i === 0 ? 'csv' : 'parquet', ...window })}`))
+	}
+	show({})
+	return { element: h('span', { class: 'downloads' }, 'Download ', links[0], ' · ', links[1]), show }
 }

@@ -2,7 +2,7 @@ import type { ServerIdentityProvider } from '../../src/idp'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createApp, DEFAULT_MAX_FILE_SIZE } from '../../src/app'
+import { createApp, DEFAULT_MAX_FILE_SIZE, type AppDeps } from '../../src/app'
 import { withOperations } from '../../src/http/operations'
 import type { ExchangeLimits } from '../../src/auth'
 import type { DeviceAuthority } from '../../src/auth/device-authority'
@@ -34,6 +34,8 @@ export interface HarnessOptions {
 	/** What time the app thinks it is (epoch ms), to see episodes go stale without waiting. */
 	clock?: () => number
 	staleAfterSeconds?: number
+	/** Event streams' limits and timings (a short heartbeat and access re-check, small queues). */
+	eventStreams?: AppDeps['eventStreams']
 	/** The data folder (the database and files/), the caller's to remove; default a new temporary folder, removed at close. */
 	dir?: string
 	/** IDENTITY=builtin: the server's /idp and its accounts (trust its key with `vuerAuth: { publicKey, issuer }`). */
@@ -104,7 +106,7 @@ export class Harness {
 		const vuerAuth = new VuerAuthVerifier({ jwksUrl: keys.jwksUrl, algorithms: ['EdDSA', 'ES256', 'RS256'], ...options.vuerAuth }, log)
 		const store = new LocalFileStore(join(dir, 'files'))
 		const fileStore = options.fileStore?.(store) ?? store
-		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize, fileStore, maxFileSize: options.maxFileSize, deviceAuthority: options.deviceAuthority, vuerAuthUrl: options.vuerAuthUrl, sessionSeconds: options.sessionSeconds, clock: options.clock, staleAfterSeconds: options.staleAfterSeconds, builtin: options.builtin })
+		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize, fileStore, maxFileSize: options.maxFileSize, deviceAuthority: options.deviceAuthority, vuerAuthUrl: options.vuerAuthUrl, sessionSeconds: options.sessionSeconds, clock: options.clock, staleAfterSeconds: options.staleAfterSeconds, eventStreams: options.eventStreams, builtin: options.builtin })
 		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, build, log, store, (options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE) + UPLOAD_OVERHEAD_BYTES, options.dir === undefined)
 	}
 

@@ -20,8 +20,8 @@ export const SHARED_SDK = resolve(ROOT, '..', 'shared', 'clients', 'dreamlake-py
 /** A failed download from PyPI is not tried again for this long: it would cost every run pip's start-up. */
 export const PYPI_RETRY_MS = 60 * 60 * 1000
 
-export type Need = 'chromium' | 'python' | 'curl'
-export const ALL_NEEDS: Need[] = ['chromium', 'python', 'curl']
+export type Need = 'chromium' | 'python' | 'curl' | 'postgres'
+export const ALL_NEEDS: Need[] = ['chromium', 'python', 'curl', 'postgres']
 
 /** The modules the SDK and its CLI import, with the Debian package of each (.ci/run installs them, and pytest for the SDK's own suite). */
 export const PYTHON_MODULES: Record<string, string> = {
@@ -53,6 +53,9 @@ const executable = (path: string) => {
 /** Debian's Chromium, or CHROMIUM_PATH (test/support/browser.ts launches the same). */
 export const chromiumPath = (env: Env = process.env) => env.CHROMIUM_PATH || '/usr/bin/chromium'
 
+/** Debian's PostgreSQL 15 binaries (initdb, pg_ctl), or POSTGRES_BIN: what scripts/postgres.sh starts a test cluster with. */
+export const postgresBin = (env: Env = process.env) => env.POSTGRES_BIN || '/usr/lib/postgresql/15/bin'
+
 /** What of `needs` this machine lacks, each with the Debian package to install. */
 export function findMissing(needs: Need[], env: Env = process.env, modules = PYTHON_MODULES, python = PYTHON): Missing[] {
 	const missing: Missing[] = []
@@ -60,6 +63,10 @@ export function findMissing(needs: Need[], env: Env = process.env, modules = PYT
 		missing.push(env.CHROMIUM_PATH ? { what: `Chromium at CHROMIUM_PATH=${env.CHROMIUM_PATH}`, package: null } : { what: 'Chromium (/usr/bin/chromium)', package: 'chromium' })
 	}
 	if (needs.includes('curl') && !Bun.which('curl', { PATH: env.PATH ?? '' })) missing.push({ what: 'curl', package: 'curl' })
+	// a DATABASE_URL naming a PostgreSQL server is used instead of a cluster of our own (test/support/postgres.ts)
+	if (needs.includes('postgres') && !/^postgres(ql)?:\/\//.test(env.DATABASE_URL ?? '') && !executable(join(postgresBin(env), 'initdb'))) {
+		missing.push({ what: `PostgreSQL 15 (${postgresBin(env)})`, package: 'postgresql-15' })
+	}
 	if (needs.includes('python')) {
 		if (!executable(python)) missing.push({ what: `Debian's Python (${python})`, package: 'python3' }, ...Object.entries(modules).map(([module, pkg]) => ({ what: `the Python module ${module}`, package: pkg })))
 		else {

@@ -1,9 +1,10 @@
-// Logs: the latest lines, filtered by level and text on the server, earlier ones on demand, and a
-// live tail of new lines (`afterSequence`) while the page is open: every 2 s while the episode runs,
-// every 10 s otherwise.
+// Logs: the latest lines, filtered by level and text on the server, earlier ones on demand, and new
+// lines as they are written (the episode's `logs` events carry them; filtered, or when an event
+// skips ahead of what is shown, the lines after the last one shown are read: `afterSequence`).
 import { api, path, query as qs, type Episode, type LogLine } from '../api'
 import { debounce, h, replace } from '../dom'
 import { exactTime } from '../format'
+import type { Live } from '../live'
 import type { Scope } from '../router'
 
 const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal']
@@ -14,7 +15,7 @@ interface LogPage {
 	nextSequence: number | null
 }
 
-export async function logsTab(episode: Episode, query: URLSearchParams, scope: Scope) {
+export async function logsTab(episode: Episode, query: URLSearchParams, scope: Scope, live: Live) {
 	const chosen = new Set((query.get('level') ?? '').split(',').filter((l) => LEVELS.includes(l)))
 	const search = h('input', { type: 'search', placeholder: 'Search messages', value: query.get('q') ?? '', aria: { label: 'Search logs' } })
 	const levelBoxes = LEVELS.map((level) => {
@@ -23,7 +24,10 @@ export async function logsTab(episode: Episode, query: URLSearchParams, scope: S
 	})
 	const list = h('ol', { class: 'logs', data: { testid: 'logs' }, aria: { live: 'polite', label: 'Log lines' } })
 	const earlier = h('button', { type: 'button', class: 'link', hidden: true }, 'Load earlier lines')
-	const live = h('span', { class: 'live', role: 'status' })
+	// downloads of every line the filters match, not only those shown
+	const downloads = (['ndjson', 'text'] as const).map((format) => h('a', { class: 'download', download: '', data: { testid: `export-${format}` } }, format === 'ndjson' ? 'NDJSON' : 'Text'))
+	const linkDownloads = (f: { level: string; search: string }) =>
+		downloads.forEach((link, i) => (link.href = `${path('episodes', episode.id)}/logs/export${qs({ format: i === 0 ? 'ndjson' : 'text', ...f })}`))
 	const viewport = h('div', { class: 'log-viewport' }, earlier, list)
 	let first: number | null = null
 	let last = -1
@@ -47,6 +51,7 @@ export async function logsTab(episode: Episode, query: URLSearchParams, scope: S
 	const reload = async () => {
 		const mine = ++generation
 		const f = filters()
+		linkDownloads(f)
 		scope.setQuery(new URLSearchParams({ ...(f.level && { level: f.level }), ...(f.search && { q: f.search }) }))
 		const page = await api<LogPage>(`${path('episodes', episode.id)}/logs${qs({ dir: 'desc', limit: PAGE, ...f })}`, { signal: scope.signal })
 		if (mine !== generation) return
@@ -83,26 +88,36 @@ export async function logsTab(episode: Episode, query: URLSearchParams, scope: S
 			if (!page.hasMore) return
 		}
 	}
-	const running = episode.status === 'running'
-	live.textContent = running ? '● live' : 'following new lines'
-	live.title = running ? 'New lines appear as they are logged' : 'The episode is not running; checking for new lines every 10 s'
-	let timer: ReturnType<typeof setTimeout> | undefined
-	const loop = () => {
-		timer = setTimeout(async () => {
-			try {
-				await tail()
-			} catch {
-				// a missed poll is retried by the next
-			}
-			if (!scope.signal.aborted) loop()
-		}, running ? 2000 : 10000)
+	// one read at a time: events that arrive while one runs ask for one more after it
+	let tailing: Promise<void> | undefined
+	let again = false
+	const catchUp = () => {
+		if (tailing) return void (again = true)
+		tailing = tail()
+			.catch(() => {})
+			.finally(() => {
+				tailing = undefined
+				if (again && !scope.signal.aborted) ((again = false), catchUp())
+			})
 	}
-	scope.onCleanup(() => clearTimeout(timer))
+	live.on('logs', (e: { startSequence: number; endSequence: number; lines: LogLine[] | null }) => {
+		if (e.endSequence <= last) return
+		const f = filters()
+		if (tailing || f.level || f.search || e.lines === null || e.startSequence > last + 1) return catchUp()
+		const fresh = e.lines.filter((l) => l.sequenceNumber > last)
+		const stick = atBottom()
+		list.querySelector(':scope > li.empty')?.remove()
+		list.append(...fresh.map(line))
+		last = e.endSequence
+		if (stick) viewport.scrollTop = viewport.scrollHeight
+	})
+	live.onReset(catchUp)
 
 	const refilter = () => void reload().catch(() => {})
 	search.addEventListener('input', debounce(refilter, 250))
 	for (const { box } of levelBoxes) box.addEventListener('change', refilter)
 	await reload()
-	loop()
-	return h('div', null, h('div', { class: 'filters' }, levelBoxes.map((l) => l.label), search, live), viewport)
+	// lines written while the first page was read
+	catchUp()
+	return h('div', null, h('div', { class: 'filters' }, levelBoxes.map((l) => l.label), search, h('span', { class: 'downloads' }, 'Download ', downloads[0], ' · ', downloads[1])), viewport)
 }

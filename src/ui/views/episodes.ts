@@ -1,7 +1,10 @@
 // A project's episodes as a table: sort, filter by status and tag, search, page; pick metrics to show
 // their last values; tick episodes to compare them. Owners and admins set the project's visibility here.
+// The table follows the project's events: a row's status and activity change in place, and an
+// episode made or deleted reads the page again (its filters and order decide where it goes).
 import { api, atLeast, path, query as qs, SHOWN_STATUSES, VISIBILITIES, type Episode, type Page, type Project, type Role, type Visibility } from '../api'
 import { debounce, h, replace } from '../dom'
+import { liveEvents } from '../live'
 import { ago, exactTime, number, plural } from '../format'
 import { href, navigate, type Route } from '../router'
 import { namespaceCrumb, namespaceEntry, requireUser, setCrumbs, setNamespace } from '../shell'
@@ -43,6 +46,11 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 	const table = h('table', { class: 'episodes' })
 	const pager = h('div', { class: 'pager' })
 	const summary = h('p', { class: 'muted' })
+	const live = liveEvents(`${projectPath}/events`, scope)
+	/** The cells of each row shown that a change of its episode updates in place. */
+	const shown = new Map<string, { status: HTMLElement; updated: HTMLElement; updatedAt: string }>()
+	// every episode the filters match, in the table's order, not only this page
+	const download = h('a', { class: 'button', download: '', data: { testid: 'export-csv' } }, 'Download CSV')
 
 	const syncUrl = () => {
 		const p = new URLSearchParams()
@@ -54,6 +62,7 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 		if (state.page > 1) p.set('page', String(state.page))
 		for (const m of state.metrics) p.append('m', metricId(m))
 		scope.setQuery(p)
+		download.href = `${projectPath}/episodes/export${qs({ format: 'csv', search: state.search, status: state.status, tags: state.tags.split(',').map((t) => t.trim()).filter(Boolean).join(','), order: state.order, dir: state.dir })}`
 	}
 	const updateCompare = () => {
 		compare.disabled = selected.size < 2
@@ -138,6 +147,7 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 			),
 		)
 		const cells: { episode: Episode; metric: Metric; cell: HTMLElement }[] = []
+		shown.clear()
 		const rows = page.episodes.map((episode) => {
 			const box = h('input', {
 				type: 'checkbox',
@@ -154,15 +164,18 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 				cells.push({ episode, metric, cell })
 				return cell
 			})
+			const statusCell = h('td', { data: { testid: 'episode-status' } }, statusBadge(episode.status))
+			const updatedCell = h('td', null, updatedTime(episode.updatedAt, episode.lastActivityAt))
+			shown.set(episode.id, { status: statusCell, updated: updatedCell, updatedAt: episode.updatedAt })
 			return h(
 				'tr',
-				{ data: { testid: 'episode-row' } },
+				{ data: { testid: 'episode-row', id: episode.id } },
 				h('td', { class: 'check' }, box),
 				h('td', null, h('a', { href: href('episodes', episode.id) }, episode.name)),
-				h('td', null, statusBadge(episode.status)),
+				statusCell,
 				h('td', null, tagList(episode.tags)),
 				h('td', null, h('time', { title: exactTime(episode.createdAt) }, ago(episode.createdAt))),
-				h('td', null, h('time', { title: exactTime(episode.updatedAt) }, ago(episode.updatedAt))),
+				updatedCell,
 				h('td', { data: { testid: 'created-by' } }, madeBy(episode.createdBy)),
 				metricCells,
 			)
@@ -219,6 +232,17 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 		state.page = 1
 		reload()
 	}
+	const reread = debounce(reload, 300)
+	live.on('episode.created', reread)
+	live.on('episode.deleted', reread)
+	live.onReset(reread)
+	live.on('episode.changed', (e: { id: string; status?: Episode['status']; updatedAt?: string; lastActivityAt?: string }) => {
+		const row = shown.get(e.id)
+		if (!row) return
+		if (e.status) replace(row.status, statusBadge(e.status))
+		if (e.updatedAt) row.updatedAt = e.updatedAt
+		if (e.updatedAt || e.lastActivityAt) replace(row.updated, updatedTime(row.updatedAt, e.lastActivityAt))
+	})
 	search.addEventListener('input', debounce(refilter, 250))
 	tags.addEventListener('input', debounce(refilter, 250))
 	status.addEventListener('change', refilter)
@@ -234,15 +258,20 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 	const section = h(
 		'section',
 		null,
-		h('div', { class: 'toolbar' }, h('h1', null, about.name), summary),
+		h('div', { class: 'toolbar' }, h('h1', null, about.name), summary, live.marker),
 		about.description ? h('p', { class: 'description' }, about.description) : null,
 		setting,
-		h('div', { class: 'filters' }, search, status, tags, metricPicker, compare),
+		h('div', { class: 'filters' }, search, status, tags, metricPicker, compare, download),
 		h('div', { class: 'table-wrap' }, table),
 		pager,
 	)
 	show(first)
 	return section
+}
+
+/** When the episode last changed: its own fields (updatedAt), with its last activity in the tooltip. */
+function updatedTime(updatedAt: string, lastActivityAt: string | undefined) {
+	return h('time', { title: `${exactTime(updatedAt)}${lastActivityAt ? ` · last written to ${exactTime(lastActivityAt)}` : ''}` }, ago(updatedAt))
 }
 
 /** Owners and admins choose who may read the project; anyone else sees what it is. */
