@@ -105,6 +105,34 @@ describe('IDENTITY=oidc with a provider that has the device grant: /idp bridges 
 		expect(await storedToken(home)).toBeNull()
 	})
 
+	it('a confidential client (OIDC_CLIENT_SECRET) authenticates to the provider; a wrong secret gets 502, not a login', async () => {
+		const confidential = async (secret: string) => spawnServer(['serve', '--port', '0'], { cwd: s.dir, env: { DATABASE_URL: ':memory:', IDENTITY: 'oidc', OIDC_ISSUER: s.provider.issuer, OIDC_CLIENT_ID: 'dreamlake-confidential', OIDC_CLIENT_SECRET: secret } })
+		const post = (url: string, path: string, body: object) => fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }))
+		const hash = new Bun.CryptoHasher('sha256').update(crypto.randomUUID()).digest('hex')
+		const right = await confidential('a-test-client-secret-that-is-long')
+		try {
+			const started = await post(right.url, '/idp/api/device/start', { client_id: 'dreamlake-app', device_secret_hash: hash })
+			expect(started.status).toBe(200)
+			expect((await post(right.url, '/idp/api/device/poll', { device_secret_hash: hash })).body.error).toBe('authorization_pending')
+			await approveDevice({ verificationUri: started.body.verification_uri, userCode: started.body.user_code }, 'frank')
+			const polled = await post(right.url, '/idp/api/device/poll', { device_secret_hash: hash })
+			expect(polled.status).toBe(200)
+			const exchanged = await fetch(`${right.url}/auth/exchange`, { method: 'POST', headers: { authorization: `Bearer ${polled.body.access_token}` } })
+			expect(exchanged.status).toBe(200)
+		} finally {
+			await right.stop()
+		}
+		const wrong = await confidential('not-the-secret-of-this-client')
+		try {
+			const refused = await post(wrong.url, '/idp/api/device/start', { client_id: 'dreamlake-app', device_secret_hash: hash })
+			expect(refused.status).toBe(502)
+			expect(refused.body.code).toBe('identity_provider_unavailable')
+			expect(wrong.output.join('\n')).not.toContain('not-the-secret-of-this-client')
+		} finally {
+			await wrong.stop()
+		}
+	})
+
 	it('will not start when the discovery document names another issuer, or the provider cannot be reached, and says why', async () => {
 		const other = await runCli(['serve', '--port', '0'], { cwd: s.dir, env: { DATABASE_URL: ':memory:', IDENTITY: 'oidc', OIDC_ISSUER: s.provider.issuer.replace('127.0.0.1', 'localhost'), OIDC_CLIENT_ID: 'dreamlake' } })
 		expect(other.code).toBe(1)

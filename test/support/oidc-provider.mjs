@@ -22,6 +22,8 @@ const grants = ['authorization_code', 'refresh_token', ...(DEVICE_FLOW ? ['urn:i
 const provider = new Provider(ISSUER, {
 	clients: [
 		{ client_id: 'dreamlake', token_endpoint_auth_method: 'none', grant_types: grants, response_types: ['code'], redirect_uris: REDIRECTS },
+		// a confidential client: it authenticates with HTTP Basic (client_secret_basic)
+		{ client_id: 'dreamlake-confidential', client_secret: 'a-test-client-secret-that-is-long', token_endpoint_auth_method: 'client_secret_basic', grant_types: grants, response_types: ['code'], redirect_uris: REDIRECTS },
 		// another application of the same provider: its tokens are for another audience
 		{ client_id: 'other-app', token_endpoint_auth_method: 'none', grant_types: grants, response_types: ['code'], redirect_uris: REDIRECTS },
 	],
