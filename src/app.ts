@@ -10,6 +10,13 @@ import type { VuerAuthVerifier } from './auth/vuer-auth'
 import type { Db } from './db/client'
 import type { DevIdentityProvider } from './dev/identity-provider'
 import { Dashboard } from './dashboard'
+import { passwordRoutes } from './accounts'
+import { PasswordAccountRepository } from './accounts/repository'
+import { PasswordAccounts } from './accounts/service'
+import { ExternalWrites } from './db/external-writes'
+import type { ServerIdentityProvider } from './idp'
+import type { OidcClient } from './idp/oidc'
+import { oidcRoutes, type SignInPurpose } from './idp/oidc-routes'
 import { episodeRoutes } from './episodes'
 import { fileRoutes } from './files'
 import { FileRepository } from './files/repository'
@@ -72,6 +79,10 @@ export interface AppDeps {
 	staleAfterSeconds?: number
 	/** What time it is (epoch ms): the tests move it to see episodes go stale. */
 	clock?: () => number
+	/** IDENTITY=builtin: the server's own identity provider at /idp and its accounts; PUBLIC_URL (else the listening address) for set-password links. */
+	builtin?: { idp: ServerIdentityProvider; publicUrl: string }
+	/** IDENTITY=oidc: the provider (its verifier is `vuerAuth`), and /idp's device flow and sign-in pages; PUBLIC_URL for the redirect URI. */
+	oidc?: { client: OidcClient<SignInPurpose>; idp: ServerIdentityProvider; publicUrl: string }
 	/** The web dashboard's files: those built in unless given (`bun run dev` builds from source). */
 	dashboard?: Dashboard
 	/** Event streams' limits and timings (EVENTS_*); the tests shorten the heartbeat and the access re-check. */
@@ -89,20 +100,22 @@ const bearer = (description: string) => ({ type: 'http' as const, scheme: 'beare
  * logs, parameters, tracks, files, and every one of them asks the one access check (namespaces/access.ts)
  * what the caller may do where. Every repository writes through the database's one write queue.
  */
-export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize, fileStore, maxFileSize = DEFAULT_MAX_FILE_SIZE, deviceAuthority, vuerAuthUrl = 'https://auth.vuer.ai', sessionSeconds = null, dashboard = embeddedDashboard(), staleAfterSeconds = 600, clock = Date.now, eventStreams = {} }: AppDeps) {
+export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMinute: 0, trustProxy: 0 }, devIdp, cacheSize, fileStore, maxFileSize = DEFAULT_MAX_FILE_SIZE, deviceAuthority, vuerAuthUrl = 'https://auth.vuer.ai', sessionSeconds = null, dashboard = embeddedDashboard(), staleAfterSeconds = 600, clock = Date.now, eventStreams = {}, builtin, oidc }: AppDeps) {
 	// the one write queue of the database: every repository's writes share its group commits
 	const writes = new WriteQueue(db.$client)
 	// the one event hub: what the writers publish once committed, to the streams of GET …/events
 	const events = new EventHub({ replay: eventStreams.replay, projectDebounceMs: eventStreams.projectDebounceMs })
 	const namespaceRows = new NamespaceRepository(db, writes, { cacheSize })
-	const accounts = new AccountRepository(db, writes, namespaceRows, { cacheSize })
+	// builtin accounts are disabled by `dreamlake-server user disable`, another process: the cache must see its writes
+	const accounts = new AccountRepository(db, writes, namespaceRows, { cacheSize, ...(builtin && { externalWrites: new ExternalWrites(db.$client) }) })
+	const passwords = builtin && new PasswordAccounts(new PasswordAccountRepository(db, writes), { publicUrl: builtin.publicUrl, perMinute: exchangeLimits.perMinute, revokeTokens: (tx, sub) => accounts.revokeEveryToken(tx, sub), now: clock })
 	// the one access check: what a caller may read, write, administer or own in a namespace
 	const projectRows = new ProjectRepository(db, writes, { cacheSize })
 	const access = new NamespaceAccess(namespaceRows, (meter, namespaceId, visibilities) => projectRows.liveIds(meter, namespaceId, visibilities).length > 0)
 	const namespaces = new NamespaceService(namespaceRows, access, accounts)
 	const keys = new ApiKeyService(new ApiKeyRepository(db, writes, { cacheSize }), access, namespaceRows, accounts)
 	const invitations = new InvitationService(new InvitationRepository(db, writes, namespaceRows), access, namespaceRows)
-	const auth = new AuthService(vuerAuth, tokens, accounts, log, keys)
+	const auth = new AuthService(vuerAuth, tokens, accounts, log, keys, passwords ? (meter, sub) => passwords.admits(meter, sub) : undefined)
 	const guard = callerGuard(auth)
 	const projects = new ProjectService(projectRows, access)
 	const episodeRows = new EpisodeRepository(db, writes, events, { cacheSize, clock })
@@ -115,7 +128,10 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 	const streams = new EventService(events, episodes, auth, { ...DEFAULT_STREAM_LIMITS, ...eventStreams })
 	// every download of a table (a track, logs, the episodes table), streamed as the client reads
 	const exports = new TableExports(log)
-	const authority = devIdp?.deviceAuthority() ?? deviceAuthority ?? httpDeviceAuthority(vuerAuthUrl)
+	// with the provider's device grant, `dreamlake login` is bridged to it; without, /idp's codes are approved through its sign-in page
+	const oidcDevices = oidc && (oidc.client.endpoints.deviceAuthorizationEndpoint ? oidc.client.deviceBridge() : oidc.idp.deviceAuthority('cli'))
+	const authority = devIdp?.deviceAuthority() ?? builtin?.idp.deviceAuthority() ?? oidc?.idp.deviceAuthority() ?? deviceAuthority ?? httpDeviceAuthority(vuerAuthUrl)
+	const sessionOptions = { trustProxy: exchangeLimits.trustProxy, perMinute: exchangeLimits.perMinute, sessionSeconds }
 	return (
 		// normalize: false, so a body with unknown fields is refused instead of silently trimmed
 		new Elysia({ normalize: false })
@@ -142,8 +158,10 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 				}),
 			)
 			.use(health(db))
-			.use(authRoutes(auth, guard, exchangeLimits))
-			.use(browserSessionRoutes(auth, authority, { trustProxy: exchangeLimits.trustProxy, perMinute: exchangeLimits.perMinute, sessionSeconds }, log))
+			.use(authRoutes(auth, guard, exchangeLimits, { identity: builtin ? 'builtin' : oidc ? 'oidc' : 'vuer-auth', provider: oidc ? new URL(oidc.client.endpoints.issuer).host : null }))
+			.use(browserSessionRoutes(auth, authority, sessionOptions, log))
+			.use(builtin && passwords ? new Elysia().use(builtin.idp.routes()).use(passwordRoutes(passwords, builtin.idp, auth, invitations, guard, sessionOptions)) : new Elysia())
+			.use(oidc && oidcDevices ? new Elysia().use(oidc.idp.routes(oidcDevices)).use(oidcRoutes(oidc.client, oidc.idp, auth, { ...sessionOptions, publicUrl: oidc.publicUrl }, log)) : new Elysia())
 			.use(namespaceRoutes(namespaces, keys, invitations, projects, episodes, files, guard))
 			.use(projectRoutes(projects, episodes, guard))
 			.use(episodeRoutes(episodes, guard, exports))

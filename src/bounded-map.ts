@@ -45,6 +45,11 @@ export class BoundedMap<K, V> {
 		return true
 	}
 
+	clear(): void {
+		this.nodes.clear()
+		this.oldest = this.newest = undefined
+	}
+
 	private evictOldest(): void {
 		const node = this.oldest
 		if (!node) return

@@ -8,6 +8,13 @@ import { purgeDeleted } from './db/purge'
 import { acquireServerLock, ServerLockError } from './db/server-lock'
 import { DevIdentityProvider, InvalidDevUsername } from './dev/identity-provider'
 import { FileReferences } from './files/repository'
+import { PasswordAccountRepository } from './accounts/repository'
+import { PasswordAccounts, type PasswordLink } from './accounts/service'
+import { AccountRepository } from './auth/repository'
+import { DbMeter } from './db/meter'
+import { WriteQueue } from './db/write-queue'
+import { ApiError } from './http/errors'
+import { NamespaceRepository } from './namespaces/repository'
 import { sweepUnreferenced } from './files/sweep'
 import { createLogger, type Logger } from './log'
 import { checkBucket, describeStorage, openFileStore, startServer, StartupError } from './server'
@@ -23,6 +30,7 @@ const COMMANDS = {
 	backup: { args: ['target'], help: 'write a consistent copy of the database and its files (safe while the server runs): into the folder <target>/ as dreamlake-<time>.db, or to the file <target>, the files beside it in <copy>.files/' },
 	purge: { args: [], help: 'remove for good what was deleted more than --older-than <duration> ago (safe while the server runs)' },
 	'migrate-files': { args: [], help: "copy the data folder's files/ into the bucket --to s3://<bucket>/<prefix> (with the S3_ settings), checking every checksum; run again to resume" },
+	user: { args: ['action', 'username'], help: 'IDENTITY=builtin accounts: "user add <username> [--admin]" and "user reset-password <username>" print a one-time link to set the password; "user disable <username>"; "user list"' },
 	'dev-token': { args: ['username'], help: 'print a vuer-auth token for <username> from the --dev stand-in provider' },
 	version: { args: [], help: 'print the version and the commit it was built from' },
 	help: { args: [], help: 'show this help' },
@@ -30,10 +38,13 @@ const COMMANDS = {
 type Command = keyof typeof COMMANDS
 
 /** Flags of one command only (the settings' flags apply to every command). */
-const COMMAND_FLAGS: Record<string, { command: Command; help: string }> = {
+const COMMAND_FLAGS: Record<string, { command: Command; help: string; boolean?: true }> = {
 	'--older-than': { command: 'purge', help: 'how long ago something must have been deleted to be purged: 30d, 12h, 2w, 3600, or 0 for everything deleted' },
 	'--to': { command: 'migrate-files', help: 'the bucket to copy the files into: s3://<bucket>/<prefix>, what FILE_STORAGE will then say' },
+	'--admin': { command: 'user', help: 'user add: the account is an administrator', boolean: true },
 }
+
+const USER_ACTIONS = ['add', 'reset-password', 'disable', 'list'] as const
 
 /** A command line the program cannot act on: exit code 2. */
 export class UsageError extends Error {}
@@ -74,6 +85,10 @@ export function parseArgs(argv: string[]): Invocation {
 			continue
 		}
 		const [name, inline] = arg.split(/=(.*)/s, 2) as [string, string | undefined]
+		if (COMMAND_FLAGS[name]?.boolean && inline === undefined) {
+			options[name] = 'true'
+			continue
+		}
 		const setting = SETTINGS.find((s) => s.flag === name)
 		if (!setting && !(name in COMMAND_FLAGS)) throw new UsageError(`Unknown flag "${name}". Run with --help to see every flag.`)
 		const value = inline ?? argv[++i]
@@ -82,7 +97,13 @@ export function parseArgs(argv: string[]): Invocation {
 		else options[name] = value
 	}
 	const chosen = command ?? 'serve'
-	const missing = COMMANDS[chosen].args.slice(args.length)
+	if (chosen === 'user') {
+		if (args[0] !== undefined && !(USER_ACTIONS as readonly string[]).includes(args[0])) throw new UsageError(`"user ${args[0]}" is not a user command: use ${USER_ACTIONS.map((a) => `user ${a}`).join(', ')}.`)
+		if (args[0] === 'list' && args.length > 1) throw new UsageError('"user list" takes no username.')
+		if (options['--admin'] !== undefined && args[0] !== 'add') throw new UsageError('--admin only applies to "user add".')
+	}
+	// `user list` names nobody
+	const missing = COMMANDS[chosen].args.slice(args.length).filter((arg) => !(chosen === 'user' && args[0] === 'list' && arg === 'username'))
 	if (missing.length > 0) throw new UsageError(`"${chosen}" needs <${missing.join('> <')}>.`)
 	if (dev && chosen !== 'serve') throw new UsageError('--dev only applies to "serve".')
 	for (const name of Object.keys(options)) {
@@ -155,6 +176,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
 		if (invocation.command === 'backup') return await backup(config, invocation.args[0]!, log)
 		if (invocation.command === 'purge') return await purge(config, invocation.options['--older-than']!, log)
 		if (invocation.command === 'migrate-files') return await migrateFilesTo(config, loadConfig({ ...env, FILE_STORAGE: invocation.options['--to'] }, { ...invocation.flags, FILE_STORAGE: undefined }), log)
+		if (invocation.command === 'user') return await userCommand(config, invocation)
 		if (invocation.command === 'dev-token') return print(await (await DevIdentityProvider.open(dataFolder(config.databasePath))).mint(invocation.args[0]!), 0)
 		// listen for signals before listening for requests, so a SIGTERM during start-up still stops cleanly
 		const signalled = untilSignalled(log)
@@ -170,6 +192,51 @@ export async function main(argv: string[], env: Record<string, string | undefine
 		if (error instanceof InvalidDevUsername) return print(`dreamlake-server: ${error.message}`, 2, true)
 		log.error(`could not ${invocation.command}`, { reason: startFailure(error) })
 		return 1
+	}
+}
+
+/**
+ * `user add | reset-password | disable | list`, straight on the database (safe while the server
+ * runs: its writes wait for the server's, and the server sees them at its next request).
+ */
+async function userCommand(config: Config, invocation: Invocation): Promise<number> {
+	const [action, username = ''] = invocation.args as [(typeof USER_ACTIONS)[number], string?]
+	const db = openDatabase(config.databasePath)
+	try {
+		migrateDatabase(db)
+		const writes = new WriteQueue(db.$client)
+		const accounts = new AccountRepository(db, writes, new NamespaceRepository(db, writes))
+		const passwords = new PasswordAccounts(new PasswordAccountRepository(db, writes), { publicUrl: config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`, perMinute: 0, revokeTokens: (tx, sub) => accounts.revokeEveryToken(tx, sub) })
+		const meter = new DbMeter()
+		if (config.identity.mode !== 'builtin') process.stderr.write(`note: IDENTITY is ${config.identity.mode}; these accounts sign in once the server runs with IDENTITY=builtin.\n`)
+		const linkLines = (name: string, link: PasswordLink) => [`Send ${name} this link to set the password; it works once, until ${link.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC:`, `  ${link.url}`]
+		switch (action) {
+			case 'add': {
+				const { account, link } = await passwords.add(meter, username, invocation.options['--admin'] !== undefined)
+				return print([`Account "${account.username}" added${account.isAdmin ? ' (administrator)' : ''}.`, ...linkLines(account.username, link)].join('\n'), 0)
+			}
+			case 'reset-password': {
+				const { account, link } = await passwords.resetPassword(meter, username)
+				return print([`A new password link for "${account.username}"; the current password works until it is used.`, ...linkLines(account.username, link)].join('\n'), 0)
+			}
+			case 'disable': {
+				const account = await passwords.disable(meter, username)
+				return print(`Account "${account.username}" disabled: it cannot sign in, and its dreamlake tokens stopped working.`, 0)
+			}
+			case 'list': {
+				const rows = passwords.list(meter)
+				if (rows.length === 0) return print('No accounts yet: dreamlake-server user add <username> [--admin].', 0)
+				const now = Date.now()
+				const status = (row: (typeof rows)[number]) => (row.disabledAt ? 'disabled' : row.passwordHash === null ? 'no password yet' : row.lockedUntil && row.lockedUntil.getTime() > now ? `locked until ${row.lockedUntil.toISOString().slice(11, 16)} UTC` : 'active')
+				const width = Math.max(8, ...rows.map((r) => r.username.length))
+				return print([`${'USERNAME'.padEnd(width)}  ADMIN  ${'STATUS'.padEnd(16)}  CREATED`, ...rows.map((r) => `${r.username.padEnd(width)}  ${(r.isAdmin ? 'yes' : 'no').padEnd(5)}  ${status(r).padEnd(16)}  ${r.createdAt.toISOString().slice(0, 10)}`)].join('\n'), 0)
+			}
+		}
+	} catch (error) {
+		if (error instanceof ApiError) return print(`dreamlake-server: ${error.message}`, 1, true)
+		throw error
+	} finally {
+		closeDatabase(db)
 	}
 }
 

@@ -25,6 +25,15 @@ export const SETTINGS = [
 	{ env: 'VUER_AUTH_AUDIENCE', flag: '--vuer-auth-audience', help: 'required "aud" of vuer-auth tokens (unchecked when unset)' },
 	{ env: 'VUER_AUTH_ALGORITHMS', flag: '--vuer-auth-algorithms', default: 'EdDSA,ES256,RS256', help: 'comma-separated signature algorithms accepted from vuer-auth' },
 	{ env: 'VUER_AUTH_PUBLIC_KEY', flag: '--vuer-auth-public-key', help: 'a PEM or JWK public key to verify vuer-auth tokens with, instead of the key set' },
+	{ env: 'IDENTITY', flag: '--identity', default: 'vuer-auth', help: 'who signs people in: vuer-auth (the hosted provider), oidc (any OpenID Connect provider, OIDC_*), or builtin (accounts in this server, `user add`)' },
+	{ env: 'PUBLIC_URL', flag: '--public-url', help: 'the address people reach this server at (https://dreamlake.example.org): redirect URIs and set-password links are made under it; unset: http://HOST:PORT' },
+	{ env: 'OIDC_ISSUER', flag: '--oidc-issuer', help: 'IDENTITY=oidc: the provider\'s issuer URL; its /.well-known/openid-configuration is read at start' },
+	{ env: 'OIDC_CLIENT_ID', flag: '--oidc-client-id', help: 'IDENTITY=oidc: this server\'s client id at the provider; ID tokens must name it as audience' },
+	{ env: 'OIDC_CLIENT_SECRET', flag: '--oidc-client-secret', help: 'IDENTITY=oidc: the client secret; unset for a public client (PKCE only)' },
+	{ env: 'OIDC_SCOPES', flag: '--oidc-scopes', default: 'openid profile email', help: 'IDENTITY=oidc: scopes asked for (space-separated; openid is always asked)' },
+	{ env: 'OIDC_USERNAME_CLAIM', flag: '--oidc-username-claim', default: 'preferred_username', help: 'IDENTITY=oidc: the claim a new user\'s username comes from; the email\'s local part when absent' },
+	{ env: 'OIDC_DEVICE_GRANT', flag: '--oidc-device-grant', default: 'auto', help: "IDENTITY=oidc: auto bridges dreamlake login to the provider's device grant when its discovery offers one; off approves the CLI's codes through the provider's sign-in page instead (Google: its device grant wants another kind of client)" },
+	{ env: 'OIDC_AUDIENCE', flag: '--oidc-audience', help: 'IDENTITY=oidc: also accept the provider\'s JWT access tokens with this "aud" at POST /auth/exchange (comma-separated); ID tokens are always accepted' },
 	{ env: 'RATE_LIMIT_EXCHANGE', flag: '--rate-limit-exchange', default: '30', help: 'POST /auth/exchange (and dashboard sign-ins started, POST /auth/device/start) per minute per client address; 0 turns the limit off' },
 	{ env: 'MAX_FILE_SIZE', flag: '--max-file-size', default: '5GiB', help: 'largest file an upload may carry: bytes, or with KiB, MiB, GiB, TiB (or KB, MB, GB, TB: powers of 1000)' },
 	{ env: 'FILE_STORAGE', flag: '--file-storage', default: 'local', help: "where uploaded files' bytes live: local (files/ in the data folder) or s3://<bucket>/<prefix> (an S3-compatible bucket, with the S3_ settings)" },
@@ -68,6 +77,10 @@ export interface Config {
 		algorithms: string[]
 		publicKey?: string
 	}
+	/** Who signs people in (IDENTITY). */
+	identity: IdentityConfig
+	/** PUBLIC_URL without a trailing slash; undefined: http://HOST:PORT. */
+	publicUrl: string | undefined
 	/** Exchanges per minute per client address; 0: unlimited. */
 	rateLimitExchange: number
 	/** How many proxies in front add X-Forwarded-For entries; 0: trust only the socket. */
@@ -103,6 +116,14 @@ export type FileStorage =
 			secretAccessKey: string
 			virtualHostedStyle: boolean
 	  }
+
+export const IDENTITY_MODES = ['vuer-auth', 'oidc', 'builtin'] as const
+export type IdentityMode = (typeof IDENTITY_MODES)[number]
+
+export type IdentityConfig =
+	| { mode: 'vuer-auth' }
+	| { mode: 'builtin' }
+	| { mode: 'oidc'; issuer: string; clientId: string; clientSecret?: string; scopes: string[]; usernameClaim: string; audiences: string[]; deviceGrant: boolean }
 
 /** A setting with a value the server cannot run with; the message names the variable. */
 export class ConfigError extends Error {
@@ -154,6 +175,8 @@ export function loadConfig(env: Record<string, string | undefined>, flags: RawSe
 			algorithms: algorithms(get('VUER_AUTH_ALGORITHMS')),
 			...(vuerAuthPublicKey && { publicKey: publicKey(vuerAuthPublicKey) }),
 		},
+		identity: identityConfig(raw, get),
+		publicUrl: raw('PUBLIC_URL') === undefined ? undefined : httpUrl('PUBLIC_URL', raw('PUBLIC_URL')!).replace(/\/+$/, ''),
 		rateLimitExchange: count('RATE_LIMIT_EXCHANGE', get('RATE_LIMIT_EXCHANGE')),
 		trustProxy: count('TRUST_PROXY', get('TRUST_PROXY')),
 		cacheSize: atLeastOne('CACHE_SIZE', get('CACHE_SIZE')),
@@ -186,6 +209,20 @@ function fileStorage(raw: (name: SettingName) => string | undefined, get: (name:
 	if (secretAccessKey === undefined) throw new ConfigError('S3_SECRET_ACCESS_KEY', 'is required with FILE_STORAGE=s3://… (the secret key of the bucket).')
 	const virtualHostedStyle = oneOf('S3_VIRTUAL_HOSTED_STYLE', get('S3_VIRTUAL_HOSTED_STYLE').toLowerCase(), ['true', 'false'] as const) === 'true'
 	return { kind: 's3', bucket, prefix: path === '' ? '' : `${path}/`, endpoint, region, accessKeyId, secretAccessKey, virtualHostedStyle }
+}
+
+/** IDENTITY and, for oidc, the OIDC_ settings it needs. */
+function identityConfig(raw: (name: SettingName) => string | undefined, get: (name: SettingName) => string): IdentityConfig {
+	const mode = oneOf('IDENTITY', get('IDENTITY'), IDENTITY_MODES)
+	if (mode !== 'oidc') return { mode }
+	const issuer = raw('OIDC_ISSUER')
+	const clientId = raw('OIDC_CLIENT_ID')
+	if (issuer === undefined) throw new ConfigError('OIDC_ISSUER', 'IDENTITY=oidc needs the provider\'s issuer URL (e.g. https://keycloak.example.org/realms/lab).')
+	if (clientId === undefined) throw new ConfigError('OIDC_CLIENT_ID', 'IDENTITY=oidc needs the client id this server is registered under at the provider.')
+	const clientSecret = raw('OIDC_CLIENT_SECRET')
+	const scopes = [...new Set(['openid', ...get('OIDC_SCOPES').split(/[\s,]+/).filter(Boolean)])]
+	const audiences = (raw('OIDC_AUDIENCE') ?? '').split(',').map((a) => a.trim()).filter(Boolean)
+	return { mode, issuer: httpUrl('OIDC_ISSUER', issuer).replace(/\/+$/, ''), clientId, ...(clientSecret && { clientSecret }), scopes, usernameClaim: get('OIDC_USERNAME_CLAIM'), audiences, deviceGrant: oneOf('OIDC_DEVICE_GRANT', get('OIDC_DEVICE_GRANT'), ['auto', 'off'] as const) === 'auto' }
 }
 
 function count(variable: string, value: string): number {

@@ -5,6 +5,9 @@ import { VuerAuthVerifier } from './auth/vuer-auth'
 import { ConfigError, type Config, type FileStorage } from './config'
 import { closeDatabase, dataFolder, openDatabase, type Db } from './db/client'
 import { DEV_ISSUER, DEV_PREFIX, DevIdentityProvider } from './dev/identity-provider'
+import { IDP_ISSUER, IDP_PREFIX, ServerIdentityProvider } from './idp'
+import { discover, OidcClient, OidcProviderError, type OidcSettings } from './idp/oidc'
+import { CALLBACK_PATH, type SignInPurpose } from './idp/oidc-routes'
 import { migrateDatabase } from './db/migrate'
 import { acquireServerLock, type ServerLock } from './db/server-lock'
 import { startCheckpointer } from './db/checkpointer'
@@ -70,9 +73,16 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 		const migrations = migrateDatabase(db)
 		if (migrations.applied > 0) log.info('database migrated', { applied: migrations.applied, path: config.databasePath })
 
+		if (options.dev && config.identity.mode !== 'vuer-auth') throw new ConfigError('IDENTITY', `--dev replaces the identity provider with its stand-in; unset IDENTITY=${config.identity.mode} (or leave out --dev).`)
+		const origin = `http://${server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`
+		const publicUrl = config.publicUrl ?? origin
+		const oidc = config.identity.mode === 'oidc' ? await openIdProvider(config.identity, log) : undefined
+		const idp = config.identity.mode === 'builtin' ? await atPath("the identity provider's key file", dataFolder(config.databasePath), 'DATABASE_URL', () => ServerIdentityProvider.open(dataFolder(config.databasePath))) : undefined
 		const devIdp = options.dev ? await atPath('the stand-in identity provider\'s key file', dataFolder(config.databasePath), 'DATABASE_URL', () => DevIdentityProvider.open(dataFolder(config.databasePath))) : undefined
 		// --dev trusts its stand-in only: a VUER_AUTH_ISSUER or _AUDIENCE meant for the real vuer-auth would refuse every stand-in token
-		const vuerAuth = new VuerAuthVerifier(devIdp ? { url: config.vuerAuth.url, jwksUrl: config.vuerAuth.jwksUrl, algorithms: ['EdDSA'], publicKey: JSON.stringify(devIdp.publicJwk), issuer: DEV_ISSUER } : config.vuerAuth, log)
+		// builtin trusts /idp's key only, as --dev trusts its stand-in's
+		const localKey = devIdp ? { key: devIdp.publicJwk, issuer: DEV_ISSUER } : idp ? { key: idp.publicJwk, issuer: IDP_ISSUER } : undefined
+		const vuerAuth = oidc?.verifier ?? new VuerAuthVerifier(localKey ? { jwksUrl: config.vuerAuth.jwksUrl, algorithms: ['EdDSA'], publicKey: JSON.stringify(localKey.key), issuer: localKey.issuer } : config.vuerAuth, log)
 		if (devIdp) {
 			const ignored = (['VUER_AUTH_ISSUER', 'VUER_AUTH_AUDIENCE', 'VUER_AUTH_PUBLIC_KEY'] as const).filter((name) => config.vuerAuth[({ VUER_AUTH_ISSUER: 'issuer', VUER_AUTH_AUDIENCE: 'audience', VUER_AUTH_PUBLIC_KEY: 'publicKey' } as const)[name]] !== undefined)
 			if (ignored.length > 0) log.warn(`--dev trusts only its stand-in identity provider: ${ignored.join(', ')} ignored`, { ignored })
@@ -104,15 +114,17 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			sessionSeconds: config.jwtExpiresInSeconds,
 			staleAfterSeconds: config.staleAfterSeconds,
 			eventStreams: { heartbeatMs: Math.min(config.eventsHeartbeatSeconds * 1000, 2 ** 31 - 1), maxStreams: config.eventsMaxStreams, maxStreamsPerUser: config.eventsMaxStreamsPerUser },
+			...(idp && { builtin: { idp, publicUrl } }),
+			// /idp's device flow under oidc needs no key: the code is approved with the provider's own ID token
+			...(oidc && { oidc: { client: oidc, idp: await ServerIdentityProvider.open(null), publicUrl } }),
 			// `bun run dev`: the dashboard is built from src/ui and rebuilt on change
 			...(config.dashboardSource && { dashboard: await Dashboard.fromSource(log, config.dashboardSource) }),
 		})
 		server.reload({ fetch: withOperations(app.fetch, { log, devMode: devIdp !== undefined, maxUploadBytes }) })
 		// what Elysia's own listen() does: handlers reach the socket (requestIP) through the app's server
 		app.server = server
-		const url = new URL(`http://${server.hostname?.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`)
+		const url = new URL(origin)
 		if (devIdp) {
-			const origin = url.href.replace(/\/$/, '')
 			log.warn('DEVELOPMENT MODE (--dev): vuer-auth is replaced by a local stand-in that mints a token for any username; never run this in production', {
 				login: `VUER_AUTH_URL=${origin}${DEV_PREFIX} dreamlake login --url ${origin}`,
 				mint: `POST ${DEV_PREFIX}/token {"username":"alice"} or \`dreamlake-server dev-token alice\``,
@@ -122,7 +134,7 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 			url: url.href,
 			database: config.databasePath,
 			jwtSecret: secret.path ?? (secret.source === 'ephemeral' ? 'in memory (tokens die with the process)' : 'from JWT_SECRET'),
-			vuerAuth: devIdp ? 'the built-in development stand-in (--dev)' : config.vuerAuth.publicKey ? 'VUER_AUTH_PUBLIC_KEY' : config.vuerAuth.jwksUrl,
+			...identityLine(config, devIdp !== undefined, publicUrl, oidc),
 			files: describeStorage(config.fileStorage),
 		})
 		if (secret.source === 'ephemeral') log.warn('JWT_SECRET is unset and the database is in memory: tokens will not survive a restart')
@@ -164,6 +176,29 @@ export async function startServer(config: Config, log: Logger, options: ServeOpt
 		opened.lock?.release()
 		throw error
 	}
+}
+
+/** IDENTITY=oidc: the provider's discovery document read, or a start-up error naming OIDC_ISSUER. */
+async function openIdProvider(settings: OidcSettings, log: Logger): Promise<OidcClient<SignInPurpose>> {
+	try {
+		const { deviceAuthorizationEndpoint, ...endpoints } = await discover(settings.issuer)
+		// OIDC_DEVICE_GRANT=off: as if the provider had none
+		return new OidcClient<SignInPurpose>(settings, settings.deviceGrant && deviceAuthorizationEndpoint ? { ...endpoints, deviceAuthorizationEndpoint } : endpoints, log)
+	} catch (error) {
+		if (error instanceof OidcProviderError) throw new StartupError(`OIDC_ISSUER: ${error.message}; check the address, and that this machine reaches the provider.`)
+		throw error
+	}
+}
+
+/** Which identity is in force and how `dreamlake login` reaches it: part of the one "listening" line. */
+function identityLine(config: Config, dev: boolean, publicUrl: string, oidc: OidcClient | undefined): Record<string, string> {
+	if (oidc) {
+		const how = oidc.endpoints.deviceAuthorizationEndpoint ? "bridged to the provider's device grant" : "codes approved through the provider's sign-in page"
+		return { identity: `oidc (${oidc.endpoints.issuer}; dreamlake login ${how})`, login: `VUER_AUTH_URL=${publicUrl}${IDP_PREFIX} dreamlake login --url ${publicUrl}`, redirectUri: `${publicUrl}${CALLBACK_PATH}` }
+	}
+	if (dev) return { identity: 'the development stand-in (--dev)', login: `VUER_AUTH_URL=${publicUrl}${DEV_PREFIX} dreamlake login --url ${publicUrl}` }
+	if (config.identity.mode === 'builtin') return { identity: 'builtin (accounts of this server: dreamlake-server user add <username>)', login: `VUER_AUTH_URL=${publicUrl}${IDP_PREFIX} dreamlake login --url ${publicUrl}` }
+	return { identity: 'vuer-auth', vuerAuth: config.vuerAuth.publicKey ? 'VUER_AUTH_PUBLIC_KEY' : config.vuerAuth.jwksUrl, login: `${config.vuerAuth.url === 'https://auth.vuer.ai' ? '' : `VUER_AUTH_URL=${config.vuerAuth.url} `}dreamlake login --url ${publicUrl}` }
 }
 
 /**

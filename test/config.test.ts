@@ -15,6 +15,8 @@ describe('configuration', () => {
 			jwtIssuer: 'dreamlake',
 			jwtAudience: 'dreamlake',
 			vuerAuth: { url: 'https://auth.vuer.ai', jwksUrl: 'https://auth.vuer.ai/api/auth/jwks', algorithms: ['EdDSA', 'ES256', 'RS256'] },
+			identity: { mode: 'vuer-auth' },
+			publicUrl: undefined,
 			rateLimitExchange: 30,
 			trustProxy: 0,
 			cacheSize: 10_000,
@@ -55,6 +57,24 @@ describe('configuration', () => {
 		[{ FILE_STORAGE: 's3://bucket', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', S3_VIRTUAL_HOSTED_STYLE: 'maybe' }, 'S3_VIRTUAL_HOSTED_STYLE'],
 	])('refuses the file storage settings %p, naming %p', (env, variable) => {
 		expect(() => loadConfig(env)).toThrow(new RegExp(`^${variable}: `))
+	})
+
+	it('reads IDENTITY and the OIDC settings, refusing what cannot work', () => {
+		expect(loadConfig({ IDENTITY: 'builtin', PUBLIC_URL: 'https://dl.example.org/' })).toMatchObject({ identity: { mode: 'builtin' }, publicUrl: 'https://dl.example.org' })
+		expect(loadConfig({ IDENTITY: 'oidc', OIDC_ISSUER: 'https://idp.example.org/realms/lab/', OIDC_CLIENT_ID: 'dreamlake', OIDC_SCOPES: 'profile email groups', OIDC_AUDIENCE: 'api1, api2' }).identity).toEqual({
+			mode: 'oidc',
+			issuer: 'https://idp.example.org/realms/lab',
+			clientId: 'dreamlake',
+			scopes: ['openid', 'profile', 'email', 'groups'],
+			usernameClaim: 'preferred_username',
+			audiences: ['api1', 'api2'],
+			deviceGrant: true,
+		})
+		expect(loadConfig({ IDENTITY: 'oidc', OIDC_ISSUER: 'https://accounts.google.com', OIDC_CLIENT_ID: 'x', OIDC_DEVICE_GRANT: 'off' }).identity).toMatchObject({ deviceGrant: false })
+		expect(() => loadConfig({ IDENTITY: 'ldap' })).toThrow(/IDENTITY: "ldap" is not one of vuer-auth, oidc, builtin/)
+		expect(() => loadConfig({ IDENTITY: 'oidc', OIDC_CLIENT_ID: 'x' })).toThrow(/OIDC_ISSUER/)
+		expect(() => loadConfig({ IDENTITY: 'oidc', OIDC_ISSUER: 'https://idp.example.org' })).toThrow(/OIDC_CLIENT_ID/)
+		expect(() => loadConfig({ PUBLIC_URL: 'dl.example.org' })).toThrow(/PUBLIC_URL/)
 	})
 
 	it.each([

@@ -123,11 +123,7 @@ export const browserSessionRoutes = (service: AuthService, authority: DeviceAuth
 				}
 				pending.delete(loginId)
 				const { token, account } = await service.exchangeVuerToken(meter, outcome.accessToken)
-				const maxAge = Math.min(options.sessionSeconds ?? MAX_COOKIE_SECONDS, MAX_COOKIE_SECONDS)
-				return json(`{"status":"signed_in","user":${profileJson(account)}}`, [
-					setCookie(SESSION_COOKIE, token, { maxAge, secure }),
-					clearCookie(LOGIN_COOKIE, LOGIN_PATH, secure),
-				])
+				return json(`{"status":"signed_in","user":${profileJson(account)}}`, [sessionCookie(request, token, options), clearCookie(LOGIN_COOKIE, LOGIN_PATH, secure)])
 			},
 			{
 				parse: 'none',
@@ -140,6 +136,10 @@ export const browserSessionRoutes = (service: AuthService, authority: DeviceAuth
 			},
 		)
 }
+
+/** The cookie that carries a new session's dreamlake token (every dashboard sign-in ends with it). */
+export const sessionCookie = (request: Request, token: string, options: Pick<BrowserSessionOptions, 'trustProxy' | 'sessionSeconds'>) =>
+	setCookie(SESSION_COOKIE, token, { maxAge: Math.min(options.sessionSeconds ?? MAX_COOKIE_SECONDS, MAX_COOKIE_SECONDS), secure: overTls(request, options.trustProxy) })
 
 /** The cookie that ends a session (POST /auth/logout sends it when the session cookie came). */
 export const endSessionCookie = (request: Request, trustProxy: number) => clearCookie(SESSION_COOKIE, '/', overTls(request, trustProxy))

@@ -23,7 +23,7 @@ export interface DeviceStart {
 }
 
 /** A vuer-auth token, or RFC 8628's error code (`authorization_pending`, `slow_down`, `access_denied`, `expired_token`, …). */
-export type DevicePoll = { accessToken: string } | { error: string; description?: string }
+export type DevicePoll = { accessToken: string; expiresIn?: number } | { error: string; description?: string }
 
 /** `dreamlake login`'s client id: vuer-auth knows the SDK's flow under it. */
 export const DEVICE_CLIENT_ID = 'dreamlake-app'

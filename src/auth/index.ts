@@ -17,8 +17,15 @@ export interface ExchangeLimits {
 	trustProxy: number
 }
 
-/** The Auth API: /auth/exchange, /auth/me (GET, PATCH), /auth/logout. */
-export const authRoutes = (service: AuthService, guard: CallerGuard, limits: ExchangeLimits) => {
+/** How this server signs people in (IDENTITY), for the dashboard's sign-in page. */
+export interface SignInMethod {
+	identity: 'vuer-auth' | 'oidc' | 'builtin'
+	/** IDENTITY=oidc: the provider's host, to name it on the button. */
+	provider: string | null
+}
+
+/** The Auth API: /auth/exchange, /auth/me (GET, PATCH), /auth/logout, /auth/identity. */
+export const authRoutes = (service: AuthService, guard: CallerGuard, limits: ExchangeLimits, signIn: SignInMethod = { identity: 'vuer-auth', provider: null }) => {
 	const limiter = limits.perMinute > 0 ? new RateLimiter(limits.perMinute) : undefined
 	return new Elysia({ prefix: '/auth' })
 		.use(serverTiming)
@@ -42,6 +49,10 @@ export const authRoutes = (service: AuthService, guard: CallerGuard, limits: Exc
 				},
 			},
 		)
+		.get('/identity', () => signIn, {
+			response: { 200: t.Object({ identity: t.String(), provider: t.Union([t.String(), t.Null()]) }) },
+			detail: { summary: 'How this server signs people in (IDENTITY): vuer-auth, oidc or builtin', description: 'No caller needed: the dashboard asks before it shows its sign-in.', tags: ['Auth'] },
+		})
 		.get('/me', ({ caller, meter }) => jsonResponse(profileJson(caller), meter), {
 			caller: true,
 			response: { 200: ProfileResponse, ...errorResponses(401, 500) },

@@ -3,6 +3,7 @@ import { BoundedMap } from '../bounded-map'
 import { sqliteErrorOf, type Db } from '../db/client'
 import { newUuid } from '../db/ids'
 import { metered, type DbMeter } from '../db/meter'
+import type { ExternalWrites } from '../db/external-writes'
 import type { Tx, WriteQueue } from '../db/write-queue'
 import { namespaces, users, type UserRow } from '../db/schema'
 import type { NamespaceRef } from '../namespaces/model'
@@ -70,6 +71,11 @@ class AccountCache {
 	delete(sub: string): void {
 		this.entries.delete(sub)
 	}
+
+	clear(): void {
+		this.entries.clear()
+		this.subs.clear()
+	}
 }
 
 /**
@@ -79,15 +85,17 @@ class AccountCache {
 export class AccountRepository {
 	private readonly q: ReturnType<typeof prepareQueries>
 	private readonly cache: AccountCache
+	private readonly externalWrites: ExternalWrites | undefined
 
 	constructor(
 		private readonly db: Db,
 		private readonly writes: WriteQueue,
 		private readonly namespaces: NamespaceRepository,
-		{ cacheSize = 10_000 }: { cacheSize?: number } = {},
+		{ cacheSize = 10_000, externalWrites }: { cacheSize?: number; externalWrites?: ExternalWrites } = {},
 	) {
 		this.q = prepareQueries(db)
 		this.cache = new AccountCache(cacheSize)
+		this.externalWrites = externalWrites
 	}
 
 	/** A person by username, case-insensitively (to add them to a team). */
@@ -101,9 +109,15 @@ export class AccountRepository {
 		return metered(meter, () => this.db.select().from(users).where(inArray(users.id, ids)).all())
 	}
 
-	/** The account if this process has it in memory; no statement. */
+	/** The account if this process has it in memory; no statement (but PRAGMA data_version when another process may write accounts). */
 	cached(sub: string): Account | undefined {
+		this.forgetIfWrittenElsewhere()
 		return this.cache.get(sub)
+	}
+
+	/** Another process committed (IDENTITY=builtin's `user disable`): what is in memory may be stale, so it all goes. */
+	private forgetIfWrittenElsewhere(): void {
+		if (this.externalWrites?.changed()) this.cache.clear()
 	}
 
 	/** The user and their personal namespace (null if they have none): from the cache, else one statement. */
@@ -113,6 +127,7 @@ export class AccountRepository {
 
 	/** The account of a user id (an API key's creator): from memory, else one statement. */
 	findById(meter: DbMeter, id: string): Account | undefined {
+		this.forgetIfWrittenElsewhere()
 		const known = this.cache.byId(id)
 		if (known) return known
 		const row = metered(meter, () => this.q.accountById.get({ id }))
@@ -197,6 +212,12 @@ export class AccountRepository {
 			if (updated) tx.afterCommit(() => this.cache.update(updated))
 			return updated
 		})
+	}
+
+	/** Every dreamlake token of the user with this sub stops working (`user disable`), inside the caller's transaction. */
+	revokeEveryToken(tx: Tx, sub: string): void {
+		this.q.revokeEveryToken.run({ sub, nowMs: Date.now() })
+		tx.afterCommit(() => this.cache.delete(sub))
 	}
 
 	/**
@@ -303,6 +324,11 @@ function prepareQueries(db: Db) {
 				updatedAt: sql.placeholder('now'),
 			})
 			.returning()
+			.prepare(),
+		revokeEveryToken: db
+			.update(users)
+			.set({ tokenVersion: sql`${users.tokenVersion} + 1`, updatedAt: touchedAt })
+			.where(eq(users.sub, sql.placeholder('sub')))
 			.prepare(),
 		revokeTokens: db
 			.update(users)

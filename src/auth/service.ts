@@ -1,5 +1,5 @@
 import { isDiskFull } from '../db/client'
-import { internal, notFound, unauthorized, conflict } from '../http/errors'
+import { conflict, forbidden, internal, notFound, unauthorized } from '../http/errors'
 import { describeError, type Logger } from '../log'
 import type { DreamlakeClaims, DreamlakeTokens } from './dreamlake-token'
 import { isValidUsername, profileChanges, type ProfilePatch } from './model'
@@ -27,11 +27,18 @@ export class AuthService {
 		private readonly log: Logger,
 		/** Who verifies API keys (namespaces/api-keys.ts); without it, every key is refused. */
 		private readonly keys?: { verify(meter: DbMeter, secret: string): { row: ApiKeyRow; namespace: NamespaceRef } | undefined },
+		/** Under IDENTITY=builtin: whether the sub's account may sign in (not disabled); every sub may otherwise. */
+		private readonly admits?: (meter: DbMeter, sub: string) => boolean,
 	) {}
 
 	/** POST /auth/exchange: a verified vuer-auth token buys a dreamlake token; the first one creates the account. */
 	async exchangeVuerToken(meter: DbMeter, vuerToken: string): Promise<ExchangeResult> {
-		const identity = await this.vuerAuth.verify(vuerToken)
+		return this.signIn(meter, await this.vuerAuth.verify(vuerToken))
+	}
+
+	/** A person whose identity was checked (a verified token, or a built-in password) gets a dreamlake token; the first time creates the account. */
+	async signIn(meter: DbMeter, identity: VuerIdentity): Promise<ExchangeResult> {
+		if (this.admits && !this.admits(meter, identity.sub)) throw forbidden('account_disabled', 'This account is disabled; ask the server\'s administrator.')
 		let result: { account: Account; created: boolean }
 		try {
 			result = await this.accounts.findOrCreate(meter, identity.sub, () => newUserFromIdentity(identity))

@@ -18,8 +18,12 @@ export interface VuerAuthOptions {
 	/** A PEM (SPKI) or JWK public key used instead of the key set. */
 	publicKey?: string
 	issuer?: string
-	audience?: string
+	audience?: string | string[]
 	algorithms: string[]
+	/** The claim a new user's username comes from (IDENTITY=oidc: OIDC_USERNAME_CLAIM); `username`, then `preferred_username`, by default. */
+	usernameClaim?: string
+	/** Who issues the tokens, in the sentences of a refusal. */
+	providerName?: string
 	clockToleranceSeconds?: number
 	/** How long one JWKS fetch may take before the provider counts as down. */
 	fetchTimeoutMs?: number
@@ -67,8 +71,14 @@ export class VuerAuthVerifier {
 	}
 
 	async verify(token: string): Promise<VuerIdentity> {
+		return (await this.verifyClaims(token)).identity
+	}
+
+	/** The identity and every claim of a verified token (an OpenID Connect flow checks its `nonce`). */
+	async verifyClaims(token: string): Promise<{ identity: VuerIdentity; claims: JWTPayload }> {
+		const provider = this.options.providerName ?? 'vuer-auth'
 		if (token.length > MAX_TOKEN_BYTES) {
-			throw unauthorized('vuer_token_invalid', `vuer-auth token verification failed: the token is larger than ${MAX_TOKEN_BYTES} bytes.`)
+			throw unauthorized('vuer_token_invalid', `${provider} token verification failed: the token is larger than ${MAX_TOKEN_BYTES} bytes.`)
 		}
 		let payload: JWTPayload
 		try {
@@ -81,9 +91,9 @@ export class VuerAuthVerifier {
 			}))
 		} catch (error) {
 			if (error instanceof ApiError) throw error
-			throw unauthorized('vuer_token_invalid', `vuer-auth token verification failed: ${rejectionReason(error)}.`)
+			throw unauthorized('vuer_token_invalid', `${provider} token verification failed: ${rejectionReason(error)}.`)
 		}
-		return identityFromClaims(payload)
+		return { identity: identityFromClaims(payload, this.options.usernameClaim), claims: payload }
 	}
 }
 
@@ -104,7 +114,7 @@ function rejectionReason(error: unknown): string {
 }
 
 /** Reads the claims DreamLake uses; the token is valid but useless without a `sub` (400). */
-export function identityFromClaims(claims: JWTPayload): VuerIdentity {
+export function identityFromClaims(claims: JWTPayload, usernameClaim?: string): VuerIdentity {
 	const { sub } = claims
 	if (typeof sub !== 'string' || sub.trim() === '' || sub.length > MAX_SUB_LENGTH) {
 		throw badRequest(
@@ -112,11 +122,13 @@ export function identityFromClaims(claims: JWTPayload): VuerIdentity {
 			`Unable to extract claims from token: "sub" must be a non-empty string of at most ${MAX_SUB_LENGTH} characters.`,
 		)
 	}
+	const email = stringClaim(claims.email)
 	return {
 		sub,
-		email: stringClaim(claims.email),
+		email,
 		name: stringClaim(claims.name),
-		username: stringClaim(claims.username) ?? stringClaim(claims.preferred_username),
+		// an OpenID provider's chosen claim, else the email's local part (slug rules apply later, as for any username)
+		username: usernameClaim === undefined ? (stringClaim(claims.username) ?? stringClaim(claims.preferred_username)) : (stringClaim(claims[usernameClaim]) ?? (email?.includes('@') ? email.slice(0, email.lastIndexOf('@')) : null)),
 		givenName: stringClaim(claims.given_name),
 		familyName: stringClaim(claims.family_name),
 		picture: stringClaim(claims.picture),
@@ -190,7 +202,7 @@ class RemoteKeySet {
 	private refetch(): Promise<LocalKeySet> {
 		if (this.inflight) return this.inflight
 		if (performance.now() - this.lastFailureAt < (this.options.failureBackoffMs ?? 1_000)) {
-			return Promise.reject(idpUnavailable())
+			return Promise.reject(idpUnavailable(this.options.providerName))
 		}
 		this.lastAttemptAt = performance.now()
 		this.inflight = this.fetchKeySet()
@@ -200,11 +212,11 @@ class RemoteKeySet {
 			})
 			.catch((error: unknown) => {
 				this.lastFailureAt = performance.now()
-				this.log.warn('vuer-auth key set fetch failed', {
+				this.log.warn(`${this.options.providerName ?? 'vuer-auth'} key set fetch failed`, {
 					url: this.options.jwksUrl,
 					reason: error instanceof Error ? error.message : String(error),
 				})
-				throw idpUnavailable()
+				throw idpUnavailable(this.options.providerName)
 			})
 			.finally(() => {
 				this.inflight = undefined
@@ -223,8 +235,4 @@ class RemoteKeySet {
 	}
 }
 
-const idpUnavailable = () =>
-	unavailable(
-		'idp_unavailable',
-		'The identity provider (vuer-auth) cannot be reached to verify this token; try again shortly.',
-	)
+const idpUnavailable = (provider = 'vuer-auth') => unavailable('idp_unavailable', `The identity provider (${provider}) cannot be reached to verify this token; try again shortly.`)

@@ -1,7 +1,8 @@
 import { BoundedMap } from '../bounded-map'
 
 /**
- * vuer-auth's device flow (RFC 8628), as `dreamlake login` speaks it, for `serve --dev` only: the
+ * vuer-auth's device flow (RFC 8628), as `dreamlake login` speaks it, for `serve --dev` and /idp
+ * (IDENTITY=builtin, oidc): the
  * CLI starts a flow with the hash of its device secret, shows the person a code and a page, and
  * polls with the same hash until the person approves on the page. State lives in memory (a
  * development server's logins do not survive it, nor need to).
@@ -15,6 +16,10 @@ export const POLL_INTERVAL_S = 5
 const POLL_SLACK_MS = 1000
 
 export interface Approval {
+	/** The token's subject; the --dev stand-in makes it from the username. */
+	sub?: string
+	/** A token made already (the OpenID provider's ID token), handed to the device as is. */
+	token?: string
 	username: string
 	name?: string
 	email?: string

@@ -30,7 +30,8 @@ button[value=deny] { background: #fff; color: #2456d6; }
 small { color: #5b6475; }
 `
 
-const page = (title: string, body: string) =>
+/** A page of the sign-in's own (no script, styles inline): the --dev stand-in's and /idp's. */
+export const page = (title: string, body: string) =>
 	`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body><main>${body}</main></body></html>`
 
 /** The page a person opens from `dreamlake login`: the code (filled in from the link), a username, approve or deny. */
@@ -66,4 +67,12 @@ export function decisionPage(approved: boolean, from: FlowOrigin, username?: str
 			? `<h1>Login approved</h1><p class="ok" role="status">Signed in as <strong>${escapeHtml(username ?? '')}</strong>. ${back} You can close this page.</p>`
 			: `<h1>Login denied</h1><p class="error" role="status">The login was denied; nothing was signed in. ${again} if that was a mistake.</p>`,
 	)
+}
+
+export const html = (body: string, status = 200) => new Response(body, { status, headers: PAGE_SECURITY_HEADERS })
+
+/** A small urlencoded form (a sign-in page's), refused past 8 KiB. */
+export async function readForm(request: Request): Promise<URLSearchParams> {
+	const text = await request.text()
+	return new URLSearchParams(text.length <= 8192 ? text : '')
 }

@@ -1,13 +1,13 @@
 import { Elysia, t } from 'elysia'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose'
+import type { JWK } from 'jose'
 import type { DeviceAuthority } from '../auth/device-authority'
 import { isValidUsername, Username, USERNAME_RULE } from '../auth/model'
 import { BODY_LIMITS, jsonBody, readJsonBody } from '../http/body'
 import { hasControlCharacters } from '../http/fields'
+import { deviceApiRoutes } from '../idp/device-api'
+import { LocalSigningKey } from '../idp/signing-key'
 import { DeviceFlows, displayCode, normalizeCode, POLL_INTERVAL_S, type FlowOrigin } from './device-flow'
-import { approvalPage, decisionPage, PAGE_SECURITY_HEADERS } from './device-page'
+import { approvalPage, decisionPage, html, readForm } from './device-page'
 
 export const DEV_ISSUER = 'dreamlake-dev-idp'
 export const DEV_KEY_FILE = 'dev-idp-key.json'
@@ -29,41 +29,25 @@ export class DevIdentityProvider {
 	readonly devices: DeviceFlows
 
 	private constructor(
-		private readonly privateKey: CryptoKey,
-		readonly publicJwk: JWK,
+		private readonly key: LocalSigningKey,
 		options: DevIdentityOptions = {},
 	) {
 		this.devices = new DeviceFlows(options.codeTtlMs)
 	}
 
+	get publicJwk(): JWK {
+		return this.key.publicJwk
+	}
+
 	/** Loads the key from `folder`, creating it on first use; `null` keeps a throwaway key in memory. */
 	static async open(folder: string | null, options: DevIdentityOptions = {}): Promise<DevIdentityProvider> {
-		const path = folder === null ? null : join(folder, DEV_KEY_FILE)
-		let privateJwk: JWK
-		if (path !== null && existsSync(path)) {
-			privateJwk = JSON.parse(readFileSync(path, 'utf8')) as JWK
-		} else {
-			const { privateKey } = await generateKeyPair('EdDSA', { extractable: true })
-			privateJwk = { ...(await exportJWK(privateKey)), alg: 'EdDSA', kid: `dev-${crypto.randomUUID().slice(0, 8)}` }
-			if (path !== null) {
-				mkdirSync(folder!, { recursive: true })
-				writeFileSync(path, JSON.stringify(privateJwk) + '\n', { mode: 0o600 })
-			}
-		}
-		const { d: _private, ...publicJwk } = privateJwk
-		return new DevIdentityProvider((await importJWK(privateJwk, 'EdDSA')) as CryptoKey, { ...publicJwk, use: 'sig' }, options)
+		return new DevIdentityProvider(await LocalSigningKey.open(folder, DEV_KEY_FILE, 'dev'), options)
 	}
 
 	/** A vuer-auth-shaped token for `username` (sub `dev|<username>`), valid for an hour. */
 	mint(username: string, profile: { name?: string; email?: string } = {}): Promise<string> {
 		if (!isValidUsername(username)) throw new InvalidDevUsername(username)
-		return new SignJWT({ username, name: profile.name || username, email: profile.email || `${username}@example.com`, email_verified: true })
-			.setProtectedHeader({ alg: 'EdDSA', kid: this.publicJwk.kid!, typ: 'JWT' })
-			.setSubject(`dev|${username}`)
-			.setIssuer(DEV_ISSUER)
-			.setIssuedAt()
-			.setExpirationTime(`${DEV_TOKEN_LIFETIME_SECONDS}s`)
-			.sign(this.privateKey)
+		return this.key.sign({ username, name: profile.name || username, email: profile.email || `${username}@example.com`, email_verified: true }, { subject: `dev|${username}`, issuer: DEV_ISSUER, lifetimeSeconds: DEV_TOKEN_LIFETIME_SECONDS })
 	}
 
 	/** The device flow in-process, for the dashboard's sign-in (auth/browser-session.ts) under --dev; its HTTP routes (`dreamlake login`'s) answer the same. */
@@ -78,7 +62,7 @@ export class DevIdentityProvider {
 				const outcome = this.devices.poll(deviceSecretHash)
 				if ('error' in outcome) return outcome
 				const { username, name, email } = outcome.approval
-				return { accessToken: await this.mint(username, { name, email }) }
+				return { accessToken: await this.mint(username, { name, email }), expiresIn: DEV_TOKEN_LIFETIME_SECONDS }
 			},
 		}
 	}
@@ -95,49 +79,13 @@ export class DevIdentityProvider {
 		return new Elysia({ prefix: DEV_PREFIX })
 			.use(jsonBody)
 			.parser('curlJson64KiB', ({ request }) => readJsonBody(curlFormAsJson(request), BODY_LIMITS.json64KiB))
+			.use(deviceApiRoutes('', authority, { tag: 'Development', what: 'Development only' }))
 			.get('/jwks', () => ({ keys: [this.publicJwk] }), { detail: { summary: 'Development only: the stand-in provider\'s key set', tags: ['Development'] } })
 			.post('/token', async ({ body }) => ({ token: await this.mint(body.username), expires_in: DEV_TOKEN_LIFETIME_SECONDS }), {
 				parse: ['curlJson64KiB', 'json'],
 				body: t.Object({ username: Username }, { additionalProperties: false }),
 				detail: { summary: 'Development only: mint a vuer-auth token for a username', tags: ['Development'] },
 			})
-			.post(
-				'/api/device/start',
-				async ({ body, request }) => {
-					const flow = await authority.start(body.device_secret_hash.toLowerCase(), new URL(request.url).origin)
-					return {
-						device_code: flow.deviceCode,
-						user_code: flow.userCode,
-						verification_uri: flow.verificationUri,
-						verification_uri_complete: flow.verificationUriComplete,
-						expires_in: flow.expiresIn,
-						interval: flow.interval,
-					}
-				},
-				{
-					parse: ['json64KiB', 'json'],
-					body: t.Object(
-						{ client_id: t.Optional(t.String()), scope: t.Optional(t.String()), device_secret_hash: t.String({ pattern: '^[0-9a-fA-F]{64}$', error: 'must be the sha256 of the device secret, 64 hexadecimal digits' }) },
-						{ additionalProperties: true },
-					),
-					detail: { summary: 'Development only: start `dreamlake login`’s device flow', tags: ['Development'] },
-				},
-			)
-			.post(
-				'/api/device/poll',
-				async ({ body }) => {
-					const outcome = await authority.poll(body.device_secret_hash.toLowerCase())
-					if ('error' in outcome) {
-						return Response.json({ error: outcome.error, error_description: outcome.description, success: false, code: outcome.error }, { status: 400 })
-					}
-					return { access_token: outcome.accessToken, token_type: 'Bearer', expires_in: DEV_TOKEN_LIFETIME_SECONDS }
-				},
-				{
-					parse: ['json64KiB', 'json'],
-					body: t.Object({ client_id: t.Optional(t.String()), device_secret_hash: t.String({ pattern: '^[0-9a-fA-F]{64}$', error: 'must be the sha256 of the device secret, 64 hexadecimal digits' }) }, { additionalProperties: true }),
-					detail: { summary: 'Development only: poll `dreamlake login`’s device flow (RFC 8628 errors)', tags: ['Development'] },
-				},
-			)
 			.get('/device', ({ query }) => html(approvalPage(pagePath, normalizeCode(query.code ?? ''))), {
 				query: t.Object({ code: t.Optional(t.String()) }, { additionalProperties: true }),
 				detail: { summary: 'Development only: the page where a person approves a login', tags: ['Development'] },
@@ -171,8 +119,6 @@ export interface DevIdentityOptions {
 	codeTtlMs?: number
 }
 
-const html = (body: string, status = 200) => new Response(body, { status, headers: PAGE_SECURITY_HEADERS })
-
 /**
  * `curl -d '{"username":"alice"}'` sends its JSON as curl's default type, a urlencoded form: the
  * stand-in, there for scripts and curl, reads such a body as the JSON it is.
@@ -182,10 +128,4 @@ function curlFormAsJson(request: Request): Request {
 	const headers = new Headers(request.headers)
 	headers.delete('content-type')
 	return new Request(request.url, { method: request.method, headers, body: request.body })
-}
-
-/** A small urlencoded form (the approval page's), refused past 8 KiB. */
-async function readForm(request: Request): Promise<URLSearchParams> {
-	const text = await request.text()
-	return new URLSearchParams(text.length <= 8192 ? text : '')
 }

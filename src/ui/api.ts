@@ -76,6 +76,8 @@ export const query = (params: Record<string, string | number | undefined | null>
 
 export interface Me {
 	id: string
+	/** `builtin|…` for an account of this server's own (IDENTITY=builtin), whose password its person changes here. */
+	sub?: string
 	username: string | null
 	name: string | null
 	email: string | null

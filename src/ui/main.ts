@@ -13,6 +13,7 @@ import { invitationView } from './views/invitation'
 import { keysView } from './views/keys'
 import { membersView, newTeamView } from './views/members'
 import { namespaceView, ownProjectsView } from './views/projects'
+import { passwordView } from './views/password'
 import { signInView } from './views/signin'
 
 // your own namespace at the paths it always had; any namespace under /n/<slug>
@@ -25,6 +26,7 @@ route('/n/:ns/keys', keysView)
 route('/teams/new', newTeamView)
 route('/invitations/:token', invitationView)
 route('/signin', signInView)
+route('/password', passwordView)
 route('/episodes/:id', episodeView)
 route('/episodes/:id/:tab', episodeView)
 route('/compare', compareView)

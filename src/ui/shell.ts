@@ -166,6 +166,7 @@ export function renderAccount(): void {
 	replace(
 		account,
 		h('span', { class: 'who', title: me.email ?? '' }, me.name || me.username || me.email || 'signed in'),
+		me.sub?.startsWith('builtin|') ? h('a', { class: 'link', href: '/ui/password', data: { testid: 'change-password' } }, 'Password') : null,
 		h(
 			'button',
 			{

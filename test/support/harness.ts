@@ -1,3 +1,4 @@
+import type { ServerIdentityProvider } from '../../src/idp'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -43,6 +44,8 @@ export interface HarnessOptions {
 	 * itself): `<dir>/files`, or a fresh prefix of the test bucket when FILE_STORAGE=s3://… is set.
 	 */
 	fileStore?: (store: FileStore) => FileStore
+	/** IDENTITY=builtin: the server's /idp and its accounts (trust its key with `vuerAuth: { publicKey, issuer }`). */
+	builtin?: { idp: ServerIdentityProvider; publicUrl: string }
 }
 
 export interface TestUser {
@@ -110,7 +113,7 @@ export class Harness {
 		const local = new LocalFileStore(join(dir, 'files'))
 		const store = testBucket ? testS3Store() : local
 		const fileStore = options.fileStore?.(store) ?? store
-		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize, fileStore, maxFileSize: options.maxFileSize, deviceAuthority: options.deviceAuthority, vuerAuthUrl: options.vuerAuthUrl, sessionSeconds: options.sessionSeconds, clock: options.clock, staleAfterSeconds: options.staleAfterSeconds, eventStreams: options.eventStreams })
+		const build = () => createApp({ db, vuerAuth, tokens, log, exchangeLimits: options.exchangeLimits, cacheSize: options.cacheSize, fileStore, maxFileSize: options.maxFileSize, deviceAuthority: options.deviceAuthority, vuerAuthUrl: options.vuerAuthUrl, sessionSeconds: options.sessionSeconds, clock: options.clock, staleAfterSeconds: options.staleAfterSeconds, eventStreams: options.eventStreams, builtin: options.builtin })
 		return new Harness(logs, dir, db, keys, !options.keyServer, tokens, build, log, store, local, (options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE) + UPLOAD_OVERHEAD_BYTES, options.dir === undefined)
 	}
 

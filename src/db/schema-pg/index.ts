@@ -4,3 +4,4 @@
 export * from './auth'
 export * from './namespaces'
 export * from './data'
+export * from './identity'

@@ -2,3 +2,4 @@
 export * from './auth'
 export * from './namespaces'
 export * from './data'
+export * from './identity'

@@ -4,7 +4,7 @@ import { api, ApiError, path, type Role } from '../api'
 import { h, replace } from '../dom'
 import { ago, exactTime } from '../format'
 import { href, navigate, type Route } from '../router'
-import { currentUser, refreshNamespaces, setCrumbs, signInHref } from '../shell'
+import { currentUser, forgetUser, refreshNamespaces, setCrumbs, signInHref } from '../shell'
 import { failure } from './common'
 
 interface Preview {
@@ -39,6 +39,9 @@ export async function invitationView({ params, scope }: Route) {
 			h('p', null, 'Sign in first; you come back to this page to accept.'),
 			h('p', null, h('a', { class: 'button primary', href: signInHref(location.pathname) }, 'Sign in to accept')),
 		)
+		// accounts of the server's own: the link also lets a new person make one
+		const method = await api<{ identity: string }>('/auth/identity', { signal: scope.signal }).catch(() => ({ identity: 'vuer-auth' }))
+		if (method.identity === 'builtin') panel.append(signUpForm(token, scope.signal))
 	} else {
 		const accept = h('button', { type: 'button', class: 'primary', autofocus: true }, 'Accept')
 		const outcome = h('p', { class: 'muted' }, `You are signed in as ${me.username ?? me.name ?? me.email ?? 'yourself'}.`)
@@ -75,5 +78,43 @@ export async function invitationView({ params, scope }: Route) {
 		),
 		h('p', { class: 'muted' }, 'The link expires ', h('time', { title: exactTime(invite.expiresAt) }, ago(invite.expiresAt)), '.'),
 		panel,
+	)
+}
+
+/** IDENTITY=builtin, signed out: a new person chooses a username and password, and joins with the invitation. */
+function signUpForm(token: string, signal: AbortSignal) {
+	const username = h('input', { id: 'signup-username', name: 'username', type: 'text', autocomplete: 'username', required: true })
+	const password = h('input', { id: 'signup-password', name: 'password', type: 'password', autocomplete: 'new-password', required: true })
+	const again = h('input', { id: 'signup-confirm', name: 'confirm', type: 'password', autocomplete: 'new-password', required: true })
+	const status = h('div', { role: 'status' })
+	return h(
+		'form',
+		{
+			class: 'signin-form',
+			data: { testid: 'sign-up' },
+			onsubmit: async (event: Event) => {
+				event.preventDefault()
+				if (password.value !== again.value) return replace(status, h('p', { class: 'error', role: 'alert' }, 'The two passwords differ.'))
+				try {
+					const joined = await api<{ namespace: { slug: string } }>(`${path('invitations', token)}/sign-up`, { method: 'POST', body: { username: username.value.trim(), password: password.value }, signal })
+					forgetUser()
+					await currentUser()
+					await refreshNamespaces()
+					navigate(href('n', joined.namespace.slug), { replace: true })
+				} catch (error) {
+					if (signal.aborted) return
+					replace(status, h('p', { class: 'error', role: 'alert' }, failure(error)))
+				}
+			},
+		},
+		h('h2', null, 'New here? Make an account'),
+		h('label', { for: 'signup-username' }, 'Username'),
+		username,
+		h('label', { for: 'signup-password' }, 'Password (at least 8 characters)'),
+		password,
+		h('label', { for: 'signup-confirm' }, 'The password again'),
+		again,
+		status,
+		h('p', null, h('button', { type: 'submit', class: 'primary' }, 'Make the account and join')),
 	)
 }

@@ -1,5 +1,6 @@
-// Sign-in: vuer-auth's device flow, which the server runs on the page's behalf. The page shows the
-// code and the link, polls, and once the person approves it holds a session cookie.
+// Sign-in, as the server's IDENTITY says: vuer-auth's device flow, which the server runs on the
+// page's behalf (the page shows the code and the link, polls, and once the person approves it holds a
+// session cookie); the OpenID provider's own sign-in page (oidc); or a username and password (builtin).
 import { api, ApiError, type Me } from '../api'
 import { h, replace } from '../dom'
 import { navigate, type Route } from '../router'
@@ -21,6 +22,13 @@ export async function signInView({ query, scope }: Route) {
 		return null
 	}
 	const panel = h('div', { class: 'signin-body' })
+	const method = await api<{ identity: 'vuer-auth' | 'oidc' | 'builtin'; provider: string | null }>('/auth/identity', { signal: scope.signal }).catch(() => ({ identity: 'vuer-auth' as const, provider: null }))
+	const card = (...body: Parameters<typeof h>[2][]) => h('section', { class: 'signin card' }, h('h1', null, 'Sign in to DreamLake'), ...body)
+	if (method.identity === 'oidc') {
+		// the provider's page, and back through /idp/callback, which sets the session cookie and returns here
+		return card(h('p', null, `DreamLake signs you in with ${method.provider}.`), h('a', { class: 'button primary', href: `/auth/oidc/start?next=${encodeURIComponent(next)}`, data: { testid: 'oidc-sign-in' } }, `Sign in with ${method.provider}`))
+	}
+	if (method.identity === 'builtin') return card(passwordForm(next, scope.signal))
 	const begin = () => {
 		replace(panel, h('p', null, 'DreamLake signs you in with vuer-auth. You will get a code to confirm on its page.'), h('button', { type: 'button', class: 'primary', autofocus: true, onclick: () => void run() }, 'Sign in with vuer-auth'))
 	}
@@ -76,7 +84,45 @@ export async function signInView({ query, scope }: Route) {
 		}
 	}
 	begin()
-	return h('section', { class: 'signin card' }, h('h1', null, 'Sign in to DreamLake'), panel)
+	return card(panel)
+}
+
+/** IDENTITY=builtin: the account's username and password, checked by the server (same answer for an unknown username). */
+function passwordForm(next: string, signal: AbortSignal) {
+	const username = h('input', { id: 'signin-username', name: 'username', type: 'text', autocomplete: 'username', required: true, autofocus: true })
+	const password = h('input', { id: 'signin-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true })
+	const status = h('div', { role: 'status' })
+	const submit = h('button', { type: 'submit', class: 'primary' }, 'Sign in')
+	return h(
+		'form',
+		{
+			class: 'signin-form',
+			onsubmit: async (event: Event) => {
+				event.preventDefault()
+				submit.disabled = true
+				replace(status)
+				try {
+					await api('/auth/password/sign-in', { method: 'POST', body: { username: username.value.trim(), password: password.value }, signal })
+					forgetUser()
+					await currentUser()
+					navigate(next, { replace: true })
+				} catch (error) {
+					if (signal.aborted) return
+					password.value = ''
+					replace(status, h('p', { class: 'error', role: 'alert' }, error instanceof ApiError ? error.message : 'Signing in failed.'))
+				} finally {
+					submit.disabled = false
+				}
+			},
+		},
+		h('label', { for: 'signin-username' }, 'Username'),
+		username,
+		h('label', { for: 'signin-password' }, 'Password'),
+		password,
+		status,
+		h('p', null, submit),
+		h('p', { class: 'muted' }, 'No account yet? The server\'s administrator makes one (dreamlake-server user add) and sends you a link to set your password.'),
+	)
 }
 
 /** Only a path inside the dashboard: never another site. */
