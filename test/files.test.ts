@@ -417,32 +417,34 @@ describe('POST /episodes/{id}/files', () => {
 		expect((await upload(id, { bytes, name: 'refused.bin' })).status).toBe(201)
 	})
 
-	it.skipIf(testBucket !== undefined)('507 insufficient_storage on a full disk: no row, files/tmp empty, an earlier file still downloads', async () => {
-		const id = await newEpisode()
-		const earlierBytes = randomBytes(50_000)
-		const earlier = await uploaded(id, { bytes: earlierBytes, name: 'earlier.bin' })
-		const big = randomBytes(2 * 2 ** 20)
-		const mounted = Bun.spawnSync(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', h.local.tmp])
-		expect(mounted.exitCode).toBe(0)
-		let reply: Awaited<ReturnType<typeof upload>> | undefined
-		let tmpWhileMounted: string[] = ['(not read)']
-		try {
-			reply = await upload(id, { bytes: big, name: 'too-big-for-the-disk.bin' })
-			tmpWhileMounted = await unfinished()
-		} finally {
-			expect(Bun.spawnSync(['umount', h.local.tmp]).exitCode).toBe(0)
-		}
-		expect(reply!.status).toBe(507)
-		expect(reply!.body).toEqual({ success: false, error: expect.any(String), code: 'insufficient_storage' })
-		expect(tmpWhileMounted).toEqual([])
-		await expectNothingKept(id, 1, big)
-		expect((await list(id)).body.files.map((f: FileBody) => f.id)).toEqual([earlier.id])
-		const again = await download(id, earlier.id)
-		expect(again.status).toBe(200)
-		expect(sha256(again.bytes)).toBe(sha256(earlierBytes))
-		// with room again, the same upload goes through
-		expect((await upload(id, { bytes: big, name: 'too-big-for-the-disk.bin' })).status).toBe(201)
-	})
+	// the data folder's disk filled: with the bytes in a bucket there is no such disk (a bucket's failures: test/s3-files.test.ts)
+	if (testBucket === undefined)
+		it('507 insufficient_storage on a full disk: no row, files/tmp empty, an earlier file still downloads', async () => {
+			const id = await newEpisode()
+			const earlierBytes = randomBytes(50_000)
+			const earlier = await uploaded(id, { bytes: earlierBytes, name: 'earlier.bin' })
+			const big = randomBytes(2 * 2 ** 20)
+			const mounted = Bun.spawnSync(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', h.local.tmp])
+			expect(mounted.exitCode).toBe(0)
+			let reply: Awaited<ReturnType<typeof upload>> | undefined
+			let tmpWhileMounted: string[] = ['(not read)']
+			try {
+				reply = await upload(id, { bytes: big, name: 'too-big-for-the-disk.bin' })
+				tmpWhileMounted = await unfinished()
+			} finally {
+				expect(Bun.spawnSync(['umount', h.local.tmp]).exitCode).toBe(0)
+			}
+			expect(reply!.status).toBe(507)
+			expect(reply!.body).toEqual({ success: false, error: expect.any(String), code: 'insufficient_storage' })
+			expect(tmpWhileMounted).toEqual([])
+			await expectNothingKept(id, 1, big)
+			expect((await list(id)).body.files.map((f: FileBody) => f.id)).toEqual([earlier.id])
+			const again = await download(id, earlier.id)
+			expect(again.status).toBe(200)
+			expect(sha256(again.bytes)).toBe(sha256(earlierBytes))
+			// with room again, the same upload goes through
+			expect((await upload(id, { bytes: big, name: 'too-big-for-the-disk.bin' })).status).toBe(201)
+		})
 })
 
 describe('MAX_FILE_SIZE (a harness of its own, MAX_FILE_SIZE 1,024 bytes)', () => {

@@ -4,13 +4,13 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { S3FileStore } from '../src/storage/s3'
-import { testBucket, testS3Store } from './support/file-storage'
+import { startTestBucket, testS3Store } from './support/file-storage'
 import { Harness, type TestUser } from './support/harness'
 import { KeyServer, newIdentity } from './support/key-server'
 import { runCli, spawnServer, type ServerProcess } from './support/process'
 
 // Files in a bucket when it fails: the store down and back, a server killed mid-upload, wrong
-// settings at start, migrate-files and purge. Only with FILE_STORAGE=s3://… (CI: scripts/s3-swift.sh).
+// settings at start, migrate-files and purge. In the bucket FILE_STORAGE names (CI: scripts/s3-swift.sh), else in a Swift of the file's own.
 setDefaultTimeout(60_000)
 const enc = new TextEncoder()
 const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher('sha256').update(bytes).digest('hex')
@@ -68,13 +68,18 @@ class Relay {
 	}
 }
 
+// the environment's bucket (CI: scripts/s3-swift.sh), else a Swift of this file's own: never skipped
+const own = startTestBucket()
+const testBucket = own.bucket
+afterAll(own.stop)
+
 /** The settings of a server on the test bucket, under `prefix`. */
 const s3Env = (prefix: string, overrides: Record<string, string> = {}): Record<string, string> => ({
-	FILE_STORAGE: `s3://${testBucket!.bucket}/${prefix}`,
-	S3_ENDPOINT: testBucket!.endpoint,
-	S3_REGION: testBucket!.region,
-	S3_ACCESS_KEY_ID: testBucket!.accessKeyId,
-	S3_SECRET_ACCESS_KEY: testBucket!.secretAccessKey,
+	FILE_STORAGE: `s3://${testBucket.bucket}/${prefix}`,
+	S3_ENDPOINT: testBucket.endpoint,
+	S3_REGION: testBucket.region,
+	S3_ACCESS_KEY_ID: testBucket.accessKeyId,
+	S3_SECRET_ACCESS_KEY: testBucket.secretAccessKey,
 	...overrides,
 })
 
@@ -87,15 +92,15 @@ async function until(check: () => Promise<boolean>, ms = 10_000): Promise<boolea
 	return check()
 }
 
-describe.skipIf(!testBucket)('files in a bucket that goes down and comes back', () => {
+describe('files in a bucket that goes down and comes back', () => {
 	let h: Harness
 	let user: TestUser
 	let relay: Relay
 	let store: S3FileStore
 	beforeAll(async () => {
-		relay = new Relay(new URL(testBucket!.endpoint))
+		relay = new Relay(new URL(testBucket.endpoint))
 		await relay.up()
-		store = testS3Store({ endpoint: relay.url, timeoutMs: 2_000 })
+		store = testS3Store({ endpoint: relay.url, timeoutMs: 2_000 }, testBucket)
 		h = await Harness.start({ fileStore: () => store })
 		user = await h.newUser()
 	})
@@ -130,7 +135,7 @@ describe.skipIf(!testBucket)('files in a bucket that goes down and comes back', 
 		expect(listed.status).toBe(200)
 		expect(listed.body.files.map((f: { id: string }) => f.id)).toEqual([earlier.body.id])
 		expect((await h.call('GET', `/episodes/${id}`, { token: user.token })).status).toBe(200)
-		expect(h.logs.some((line) => line.includes(testBucket!.secretAccessKey))).toBe(false)
+		expect(h.logs.some((line) => line.includes(testBucket.secretAccessKey))).toBe(false)
 
 		await relay.up()
 		const after = randomBytes(9 * 2 ** 20)
@@ -178,7 +183,7 @@ describe.skipIf(!testBucket)('files in a bucket that goes down and comes back', 
 	})
 })
 
-describe.skipIf(!testBucket)('a server on a bucket, as a process', () => {
+describe('a server on a bucket, as a process', () => {
 	let keys: KeyServer
 	let dir: string
 	let running: ServerProcess | undefined
@@ -191,7 +196,7 @@ describe.skipIf(!testBucket)('a server on a bucket, as a process', () => {
 		keys?.stop()
 		rmSync(dir, { recursive: true, force: true })
 	})
-	const prefix = () => `${testBucket!.prefix}process-${crypto.randomUUID()}/`
+	const prefix = () => `${testBucket.prefix}process-${crypto.randomUUID()}/`
 
 	async function login(url: string) {
 		const exchange = await fetch(`${url}/auth/exchange`, { method: 'POST', headers: { authorization: `Bearer ${await keys.mint(newIdentity())}` } })
@@ -215,14 +220,14 @@ describe.skipIf(!testBucket)('a server on a bucket, as a process', () => {
 		const lines = stderr.trim().split('\n')
 		expect(lines).toHaveLength(1)
 		expect(lines[0]).toStartWith(`dreamlake-server: ${setting}: `)
-		expect(stderr + stdout).not.toContain(testBucket!.secretAccessKey)
+		expect(stderr + stdout).not.toContain(testBucket.secretAccessKey)
 		expect(stderr + stdout).not.toContain('not-the-secret-key')
 	})
 
 	it('killed with kill -9 in the middle of a multipart upload: restarted, no row, no object, no multipart upload left', async () => {
 		const where = prefix()
 		const env = { VUER_AUTH_JWKS_URL: keys.jwksUrl, ...s3Env(where) }
-		const bucket = new S3FileStore({ ...testBucket!, prefix: where })
+		const bucket = new S3FileStore({ ...testBucket, prefix: where })
 		const live = await spawnServer(['--port', '0'], { cwd: dir, env })
 		const { token, id } = await login(live.url)
 		const earlierBytes = randomBytes(50_000)
@@ -287,9 +292,9 @@ describe.skipIf(!testBucket)('a server on a bucket, as a process', () => {
 			expect(await local.stop()).toBe(0)
 
 			const where = prefix()
-			const bucket = new S3FileStore({ ...testBucket!, prefix: where })
+			const bucket = new S3FileStore({ ...testBucket, prefix: where })
 			const { FILE_STORAGE: _, ...s3 } = s3Env(where)
-			const migrate = () => runCli(['migrate-files', '--to', `s3://${testBucket!.bucket}/${where}`], { cwd: folder, env: s3 })
+			const migrate = () => runCli(['migrate-files', '--to', `s3://${testBucket.bucket}/${where}`], { cwd: folder, env: s3 })
 			const first = await migrate()
 			expect(first.code).toBe(0)
 			expect(first.stdout).toContain('"copied":3')
@@ -301,7 +306,7 @@ describe.skipIf(!testBucket)('a server on a bucket, as a process', () => {
 			expect(second.code).toBe(0)
 			expect(second.stdout).toContain('"copied":1')
 			expect(second.stdout).toContain('"alreadyThere":2')
-			expect(second.stdout + second.stderr).not.toContain(testBucket!.secretAccessKey)
+			expect(second.stdout + second.stderr).not.toContain(testBucket.secretAccessKey)
 
 			// the data folder's files/ away: the server serves every file from the bucket
 			rmSync(join(folder, 'data', 'files'), { recursive: true, force: true })
