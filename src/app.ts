@@ -115,7 +115,7 @@ export function createApp({ db, vuerAuth, tokens, log, exchangeLimits = { perMin
 	const namespaces = new NamespaceService(namespaceRows, access, accounts)
 	const keys = new ApiKeyService(new ApiKeyRepository(db, writes, { cacheSize }), access, namespaceRows, accounts)
 	const invitations = new InvitationService(new InvitationRepository(db, writes, namespaceRows), access, namespaceRows)
-	const auth = new AuthService(vuerAuth, tokens, accounts, log, keys, passwords ? (meter, sub) => passwords.admits(meter, sub) : undefined)
+	const auth = new AuthService(vuerAuth, tokens, accounts, log, keys, passwords ? (meter, sub) => passwords.admits(meter, sub) : undefined, passwords ? (meter, sub) => passwords.disabled(meter, sub) : undefined)
 	const guard = callerGuard(auth)
 	const projects = new ProjectService(projectRows, access)
 	const episodeRows = new EpisodeRepository(db, writes, events, { cacheSize, clock })

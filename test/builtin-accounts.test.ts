@@ -190,6 +190,21 @@ describe('set-password links and /auth/exchange under IDENTITY=builtin', () => {
 		expect(after.body.code).toBe('account_disabled')
 		expect((await app.h.call('GET', '/auth/me', { token: first.body.dreamlake_token })).status).toBe(401)
 	})
+
+	it("a disabled account's API keys stop working at the next request, disabled from another process's connection", async () => {
+		const account = await app.person('kiko')
+		const exchanged = await app.h.call('POST', '/auth/exchange', { token: await app.idp.mint({ sub: builtinSub(account.id), username: 'kiko' }) })
+		expect(exchanged.status).toBe(200)
+		const ns = exchanged.body.namespace?.slug ?? exchanged.body.user?.username ?? 'kiko'
+		const made = await app.h.call('POST', `/namespaces/${ns}/api-keys`, { token: exchanged.body.dreamlake_token, body: { name: 'ci', role: 'member' } })
+		expect(made.status).toBe(201)
+		const secret: string = made.body.secret
+		expect((await app.h.call('GET', '/auth/me', { token: secret })).status).toBe(200)
+		await app.accounts.disable(app.meter, 'kiko')
+		const after = await app.h.call('GET', '/auth/me', { token: secret })
+		expect(after.status).toBe(401)
+		expect(after.body).toMatchObject({ success: false, code: 'invalid_api_key' })
+	})
 })
 
 describe('POST /invitations/:token/sign-up (a new person with an invitation, IDENTITY=builtin)', () => {

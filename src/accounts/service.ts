@@ -118,6 +118,12 @@ export class PasswordAccounts {
 		return account !== undefined && account.disabledAt === null
 	}
 
+	/** Whether `sub` is a built-in account that was disabled (its API keys then stop working too); false for any other person. */
+	disabled(meter: DbMeter, sub: string): boolean {
+		if (!sub.startsWith(BUILTIN_SUB_PREFIX)) return false
+		return this.repo.byId(meter, sub.slice(BUILTIN_SUB_PREFIX.length))?.disabledAt != null
+	}
+
 	/** The account a set-password link names, or 410 when the link is unknown, used or expired. */
 	linkAccount(meter: DbMeter, token: string): PasswordAccountRow {
 		const account = token === '' ? undefined : this.repo.linkAccount(meter, hashToken(token), this.now())

@@ -29,6 +29,8 @@ export class AuthService {
 		private readonly keys?: { verify(meter: DbMeter, secret: string): { row: ApiKeyRow; namespace: NamespaceRef } | undefined },
 		/** Under IDENTITY=builtin: whether the sub's account may sign in (not disabled); every sub may otherwise. */
 		private readonly admits?: (meter: DbMeter, sub: string) => boolean,
+		/** Under IDENTITY=builtin: whether the sub's account was disabled, which stops the API keys it made. */
+		private readonly disabled?: (meter: DbMeter, sub: string) => boolean,
 	) {}
 
 	/** POST /auth/exchange: a verified vuer-auth token buys a dreamlake token; the first one creates the account. */
@@ -57,6 +59,7 @@ export class AuthService {
 		const key = this.keys?.verify(meter, secret)
 		const creator = key && this.accounts.findById(meter, key.row.createdBy)
 		if (!key || !creator) throw unauthorized('invalid_api_key', 'The API key is unknown, revoked or expired; create another in the namespace.')
+		if (this.disabled?.(meter, creator.user.sub)) throw unauthorized('invalid_api_key', 'The API key was made by an account that is disabled; ask the server\'s administrator.')
 		// the key's namespace is its caller's home: GET /auth/me names it, so the SDK writes there by default
 		return { user: creator.user, namespace: key.namespace, key: { id: key.row.id, name: key.row.name, namespaceId: key.row.namespaceId, role: key.row.role } }
 	}
