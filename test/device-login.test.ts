@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnServer, type ServerProcess } from './support/process'
-import { pythonEnv, sdkSrc, storedToken } from './support/sdk'
-import { PYTHON } from './support/setup'
+import { collect, dreamlakeCli as cli, LOGIN_CODE } from './support/cli-login'
+import { sdkSrc, storedToken } from './support/sdk'
 
 // the real CLI polls every 5 seconds
 setDefaultTimeout(60_000)
@@ -23,39 +23,6 @@ afterAll(async () => {
 	rmSync(dir, { recursive: true, force: true })
 })
 
-/** Runs `python3 -m dreamlake.cli <args>` with its own HOME, where it keeps its token (in a keyring file there, or ~/.dreamlake). */
-function cli(args: string[], home: string, env: Record<string, string> = {}) {
-	return Bun.spawn([PYTHON, '-m', 'dreamlake.cli', ...args], {
-		cwd: home,
-		env: { ...pythonEnv(home), COLUMNS: '120', ...env },
-		stdout: 'pipe',
-		stderr: 'pipe',
-	})
-}
-
-/** Reads a stream to its end in the background; `until` waits for what it has printed to match. */
-function collect(stream: ReadableStream<Uint8Array>) {
-	let text = ''
-	const decoder = new TextDecoder()
-	const done = (async () => {
-		for await (const chunk of stream) text += decoder.decode(chunk, { stream: true })
-	})()
-	return {
-		done,
-		get text() {
-			return text
-		},
-		async until(pattern: RegExp): Promise<string> {
-			for (let waited = 0; waited < 15_000; waited += 50) {
-				const match = pattern.exec(text)
-				if (match) return match[0]
-				await Bun.sleep(50)
-			}
-			throw new Error(`never printed ${pattern}:\n${text}`)
-		},
-	}
-}
-
 describe('dreamlake login against serve --dev, offline, with the real CLI', () => {
 	it('logs in through the device flow approved on the page, stores the token, and profile shows the user', async () => {
 		const home = mkdtempSync(join(dir, 'home-'))
@@ -65,7 +32,7 @@ describe('dreamlake login against serve --dev, offline, with the real CLI', () =
 
 		const login = cli(['login', '--url', server.url, '--no-browser'], home, { VUER_AUTH_URL: vuerAuth })
 		const out = collect(login.stdout)
-		const code = await out.until(/[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}/)
+		const code = await out.until(LOGIN_CODE)
 		expect(out.text).toContain(`${vuerAuth}/device`)
 
 		// what a browser does: open the page, then send its form
@@ -98,7 +65,7 @@ describe('dreamlake login against serve --dev, offline, with the real CLI', () =
 		const vuerAuth = `${server.url}/dev/vuer-auth`
 		const login = cli(['login', '--url', server.url, '--no-browser'], home, { VUER_AUTH_URL: vuerAuth })
 		const out = collect(login.stdout)
-		const code = await out.until(/[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}/)
+		const code = await out.until(LOGIN_CODE)
 		const deny = await fetch(`${vuerAuth}/device`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ code, action: 'deny' }) })
 		expect(deny.status).toBe(200)
 		expect(await login.exited).toBe(1)
