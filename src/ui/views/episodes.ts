@@ -126,26 +126,25 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 		}
 	}
 	const reload = () => void load().catch(() => {})
-	const sortHeader = (label: string, order: Order) =>
+	/** A header's button sorting by `order`: descending first, then ascending on a second click. */
+	const sortButton = (label: string, order: Order) =>
 		h(
-			'th',
-			{ aria: { sort: state.order === order ? (state.dir === 'asc' ? 'ascending' : 'descending') : 'none' } },
-			h(
-				'button',
-				{
-					type: 'button',
-					class: 'sort',
-					onclick: () => {
-						state.dir = state.order === order && state.dir === 'desc' ? 'asc' : 'desc'
-						state.order = order
-						state.page = 1
-						reload()
-					},
+			'button',
+			{
+				type: 'button',
+				class: 'sort',
+				onclick: () => {
+					state.dir = state.order === order && state.dir === 'desc' ? 'asc' : 'desc'
+					state.order = order
+					state.page = 1
+					reload()
 				},
-				label,
-				state.order === order ? (state.dir === 'asc' ? ' ▲' : ' ▼') : '',
-			),
+			},
+			label,
+			state.order === order ? (state.dir === 'asc' ? ' ▲' : ' ▼') : '',
 		)
+	const ariaSort = (order: Order) => (state.order === order ? (state.dir === 'asc' ? 'ascending' : 'descending') : 'none')
+	const sortHeader = (label: string, order: Order) => h('th', { aria: { sort: ariaSort(order) } }, sortButton(label, order))
 
 	const render = (page: Page & { episodes: Episode[] }) => {
 		const filtered = state.search || state.status || state.tags || state.filter
@@ -227,22 +226,8 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 	const columnHeader = (label: string, key: string, remove: () => void) =>
 		h(
 			'th',
-			{ class: 'metric', aria: { sort: state.order === key ? (state.dir === 'asc' ? 'ascending' : 'descending') : 'none' } },
-			h(
-				'button',
-				{
-					type: 'button',
-					class: 'sort',
-					onclick: () => {
-						state.dir = state.order === key && state.dir === 'desc' ? 'asc' : 'desc'
-						state.order = key
-						state.page = 1
-						reload()
-					},
-				},
-				label,
-				state.order === key ? (state.dir === 'asc' ? ' ▲' : ' ▼') : '',
-			),
+			{ class: 'metric', aria: { sort: ariaSort(key) } },
+			sortButton(label, key),
 			h('button', { type: 'button', class: 'remove', title: 'Remove this column', aria: { label: `Remove ${label}` }, onclick: remove }, '×'),
 		)
 
