@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { KeyServer, newIdentity } from './support/key-server'
 import { runCli, spawnServer, type ServerProcess } from './support/process'
+import { sha256 } from './support/bytes'
 
 setDefaultTimeout(60_000)
 
@@ -18,7 +19,6 @@ afterAll(() => {
 	rmSync(dir, { recursive: true, force: true })
 })
 
-const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher('sha256').update(bytes).digest('hex')
 
 /** A signed-in client of a running server, with an episode to put files in. */
 async function client(server: ServerProcess, username: string) {

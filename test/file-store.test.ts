@@ -6,6 +6,7 @@ import { LocalFileStore } from '../src/storage/local'
 import type { FileStore } from '../src/storage/store'
 import { testBucket, testS3Store } from './support/file-storage'
 import { Random } from './support/random'
+import { randomBytes, sha256 } from './support/bytes'
 
 // What every FileStore does, whatever holds the bytes: each implementation is a row of `stores`.
 const folders: string[] = []
@@ -24,13 +25,7 @@ if (testBucket) stores.push(['S3FileStore', () => testS3Store()])
 /** More than one part of the S3 store in tests (5 MiB): uploads that are multipart uploads. */
 const MULTIPART = 5 * 2 ** 20 + 1
 
-const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher('sha256').update(bytes).digest('hex')
 const random = new Random(19)
-const randomBytes = (n: number) => {
-	const out = new Uint8Array(n)
-	for (let i = 0; i < n; i += 65_536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65_536)))
-	return out
-}
 
 /**
  * Writes `bytes` in chunks of random sizes (some empty), as a multipart parser hands them over,

@@ -12,6 +12,7 @@ import { testBucket } from './support/file-storage'
 import { Harness, type TestUser as User } from './support/harness'
 import { KeyServer, newIdentity } from './support/key-server'
 import { spawnServer, type ServerProcess } from './support/process'
+import { randomBytes, sha256 } from './support/bytes'
 
 // a 20 MB download, a full disk and real server processes (one of them killed and restarted)
 setDefaultTimeout(30_000)
@@ -37,14 +38,8 @@ const unique = (prefix: string) => `${prefix}-${++counter}-${crypto.randomUUID()
 /** A fresh episode of `user` (the owner unless said), by its id. */
 const newEpisode = (user: User = owner, harness: Harness = h) => harness.newEpisode(user, 'files-project')
 
-const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher('sha256').update(bytes).digest('hex')
 
 /** `n` random bytes: no two tests share their bytes, so no two share a stored blob by accident. */
-function randomBytes(n: number): Uint8Array<ArrayBuffer> {
-	const out = new Uint8Array(n)
-	for (let i = 0; i < n; i += 65_536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65_536)))
-	return out
-}
 
 interface Sent {
 	bytes: Uint8Array

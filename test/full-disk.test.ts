@@ -6,6 +6,7 @@ import { startCheckpointer } from '../src/db/checkpointer'
 import { createLogger } from '../src/log'
 import { Harness, type Reply, type TestUser } from './support/harness'
 import { Random } from './support/random'
+import { randomBytes, sha256 } from './support/bytes'
 
 // The data folder (the database, its WAL and files/) on a real tmpfs of 24 MiB: every refusal here is
 // the kernel's ENOSPC or SQLite's SQLITE_FULL, nothing is faked. A file beside the data folder, on
@@ -89,13 +90,7 @@ async function until(condition: () => boolean, ms = 5_000): Promise<void> {
 	for (const end = Date.now() + ms; !condition(); await Bun.sleep(10)) if (Date.now() > end) throw new Error(`not so within ${ms} ms`)
 }
 
-const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher('sha256').update(bytes).digest('hex')
 
-function randomBytes(n: number): Uint8Array<ArrayBuffer> {
-	const out = new Uint8Array(n)
-	for (let i = 0; i < n; i += 65_536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65_536)))
-	return out
-}
 
 function upload(episode: string, bytes: Uint8Array, name = `${crypto.randomUUID()}.bin`) {
 	const form = new FormData()

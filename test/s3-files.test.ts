@@ -8,17 +8,12 @@ import { startTestBucket, testS3Store } from './support/file-storage'
 import { Harness, type TestUser } from './support/harness'
 import { KeyServer, newIdentity } from './support/key-server'
 import { runCli, spawnServer, type ServerProcess } from './support/process'
+import { randomBytes, sha256 } from './support/bytes'
 
 // Files in a bucket when it fails: the store down and back, a server killed mid-upload, wrong
 // settings at start, migrate-files and purge. In the bucket FILE_STORAGE names (CI: scripts/s3-swift.sh), else in a Swift of the file's own.
 setDefaultTimeout(60_000)
 const enc = new TextEncoder()
-const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher('sha256').update(bytes).digest('hex')
-function randomBytes(n: number): Uint8Array<ArrayBuffer> {
-	const out = new Uint8Array(n)
-	for (let i = 0; i < n; i += 65_536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65_536)))
-	return out
-}
 
 /** An upload's form; the checksum field before the file (as the SDK sends it), or after it. */
 function form(bytes: Uint8Array, name: string, checksumFirst = true): FormData {
