@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { whoMayCall, type Owned } from './support/access'
 import { Harness, type TestUser } from './support/harness'
+import { parseCsv } from './support/csv'
 
 // The episodes table export against the episodes list (same filters and order, every page) and
 // each episode's parameters; CSV and Parquet (read back by DuckDB); who may export.
@@ -30,26 +31,6 @@ const query = (q: Record<string, string | undefined>) => new URLSearchParams(Obj
 const projectPath = (u: TestUser, project: string) => `/namespaces/${u.ns}/projects/${project}`
 const exportOf = (u: TestUser, project: string, q: Record<string, string | undefined>) =>
 	h.fetch(new Request(`http://dreamlake.test${projectPath(u, project)}/episodes/export?${query(q)}`, { headers: { authorization: `Bearer ${u.token}` } }))
-
-/** RFC 4180 as another reader parses it. */
-function parseCsv(text: string): string[][] {
-	const rows: string[][] = []
-	let row: string[] = []
-	let field = ''
-	let quoted = false
-	for (let i = 0; i < text.length; i++) {
-		const c = text[i]!
-		if (quoted) {
-			if (c === '"' && text[i + 1] === '"') (field += '"'), i++
-			else if (c === '"') quoted = false
-			else field += c
-		} else if (c === '"') quoted = true
-		else if (c === ',') row.push(field), (field = '')
-		else if (c === '\r' && text[i + 1] === '\n') rows.push([...row, field]), (row = []), (field = ''), i++
-		else field += c
-	}
-	return rows
-}
 
 /** Every episode the list gives for the filters, in its order, with its parameters (GET …/parameters). */
 async function listed(u: TestUser, project: string, q: Record<string, string | undefined>) {

@@ -3,6 +3,7 @@ import { connect } from 'node:net'
 import { underEpisode, whoMayCall, type InEpisode } from './support/access'
 import { Harness, type TestUser } from './support/harness'
 import { Random } from './support/random'
+import { parseCsv } from './support/csv'
 
 // Track exports against `data` pages: random tracks (keys absent, numbers mixed with other JSON,
 // chunk edges), random windows by index and time and random keys, in CSV and NDJSON; CSV quoting;
@@ -44,32 +45,6 @@ async function dataPages(episode: string, name: string, q: Record<string, string
 		startIndex = body.nextIndex
 	}
 	return out
-}
-
-/** RFC 4180, as a reader other than ours parses it: quoted fields may hold commas, quotes ("") and line breaks. */
-function parseCsv(text: string): string[][] {
-	const rows: string[][] = []
-	let row: string[] = []
-	let field = ''
-	let quoted = false
-	let wasQuoted = false
-	for (let i = 0; i < text.length; i++) {
-		const c = text[i]!
-		if (quoted) {
-			if (c === '"' && text[i + 1] === '"') (field += '"'), i++
-			else if (c === '"') quoted = false
-			else field += c
-		} else if (c === '"') (quoted = true), (wasQuoted = true)
-		else if (c === ',') row.push(wasQuoted && field === '' ? '""' : field), (field = ''), (wasQuoted = false)
-		else if (c === '\r' && text[i + 1] === '\n') {
-			row.push(wasQuoted && field === '' ? '""' : field)
-			rows.push(row)
-			;(row = []), (field = ''), (wasQuoted = false), i++
-		} else field += c
-	}
-	expect(field).toBe('')
-	expect(row).toEqual([])
-	return rows
 }
 
 /**
