@@ -23,6 +23,8 @@ const checkout = () => folder({ 'src/dreamlake/__init__.py': '', 'test/test_sess
 const cachedCopy = () => folder({ [`dreamlake-${SDK_VERSION}/dreamlake/__init__.py`]: '' })
 
 /** pip kept away from the machine's configuration and from PyPI: nothing answers on port 9 (connection refused). */
+/** A Python that is not there: a test that must not start pip passes it, and pip's start would throw. */
+const noPython = join(dir, 'no-python')
 const unreachablePyPI = { PATH: process.env.PATH, PIP_CONFIG_FILE: '/dev/null', PIP_INDEX_URL: 'http://127.0.0.1:9/simple' }
 
 describe('resolveSdk: the SDK the tests run', () => {
@@ -40,9 +42,8 @@ describe('resolveSdk: the SDK the tests run', () => {
 
 	it('then the copy fetched from PyPI before, in the cache, without asking PyPI again', () => {
 		const cache = cachedCopy()
-		const started = performance.now()
-		expect(resolveSdk({ env: unreachablePyPI, cache, shared: checkout() })).toEqual({ src: join(cache, `dreamlake-${SDK_VERSION}`), from: 'cache' })
-		expect(performance.now() - started).toBeLessThan(50) // no pip started
+		// a Python that does not exist: starting pip would throw
+		expect(resolveSdk({ env: unreachablePyPI, cache, shared: checkout(), python: noPython })).toEqual({ src: join(cache, `dreamlake-${SDK_VERSION}`), from: 'cache' })
 	})
 
 	it('then PyPI: pip downloads the wheel and it is unpacked into the cache', () => {
@@ -69,14 +70,14 @@ with zipfile.ZipFile(sys.argv[1], "w") as wheel:
 	it('a PyPI that refuses the connection fails fast, falls back to ../shared/clients, and is asked again only after an hour', () => {
 		const cache = folder()
 		const shared = checkout()
-		let started = performance.now()
 		expect(resolveSdk({ env: unreachablePyPI, cache, shared })).toEqual({ src: join(shared, 'src'), from: '../shared/clients' })
-		expect(performance.now() - started).toBeLessThan(5_000) // pip's start-up, not its 180 s timeout
-		expect(readFileSync(join(cache, 'pypi-failed'), 'utf8')).toContain('pip download')
+		// pip gave up on the refused connection itself, well before its timeout
+		const failure = readFileSync(join(cache, 'pypi-failed'), 'utf8')
+		expect(failure).toContain('pip download')
+		expect(failure).not.toContain('timed out')
 
-		started = performance.now()
-		expect(resolveSdk({ env: unreachablePyPI, cache, shared }).from).toBe('../shared/clients')
-		expect(performance.now() - started).toBeLessThan(50) // pip not started again
+		// pip not started again: with a Python that does not exist, starting it would throw
+		expect(resolveSdk({ env: unreachablePyPI, cache, shared, python: noPython }).from).toBe('../shared/clients')
 
 		// an hour later it is: the failure is written again
 		const stamp = join(cache, 'pypi-failed')
@@ -131,11 +132,9 @@ describe('findMissing and ensureTools: what the machine lacks, and the sentence 
 		const env = { PATH: process.env.PATH, CHROMIUM_PATH: join(dir, 'no-chromium') }
 		const lines: string[] = []
 		for (const install of [false, true]) {
-			const started = performance.now()
 			expect(() => ensureTools(['chromium'], { env, install, log: (line) => lines.push(line) })).toThrow(`Chromium at CHROMIUM_PATH=${env.CHROMIUM_PATH}`)
-			expect(performance.now() - started).toBeLessThan(100)
 		}
-		expect(lines).toEqual([]) // nothing installed
+		expect(lines).toEqual([]) // nothing installed: ensureTools says so before it starts apt-get
 		expect(() => ensureTools([], { env, install: false })).not.toThrow()
 	})
 })
