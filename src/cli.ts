@@ -351,7 +351,7 @@ async function migrateDataTo(config: Config, invocation: Invocation, env: Record
 		const seconds = ((performance.now() - started) / 1000).toFixed(1)
 		return print(
 			[
-				`verified: the ${report.tables.length} tables' row counts and sha256 checksums match between SQLite and PostgreSQL (${report.rows.toLocaleString('en-US')} rows, ${report.sequences} sequences reset).`,
+				`verified: the ${report.tables.length} tables' row counts and sha256 checksums match between SQLite and PostgreSQL (${report.rows.toLocaleString('en-US')} rows copied in ${(report.copyMs / 1000).toFixed(1)} s, checked in ${(report.verifyMs / 1000).toFixed(1)} s; ${report.sequences} sequences reset).`,
 				...(report.surrogatesReplaced > 0 ? [`note: ${report.surrogatesReplaced} JSON values held a lone UTF-16 surrogate, which PostgreSQL cannot store: each is U+FFFD there, as SQLite already stores one in text.`] : []),
 				`done in ${seconds} s. The files' bytes were not moved: they stay where FILE_STORAGE says (${describeStorage(config.fileStorage)}); the SQLite database is kept as it was (keep it until PostgreSQL serves).`,
 			].join('\n'),
