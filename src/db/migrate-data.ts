@@ -55,8 +55,9 @@ const CAST: Record<Kind, string> = { bigint: 'bigint', timestamp: 'timestamptz',
 
 /** Characters of COPY text sent at a time: bounds the memory a table's copy takes. */
 const COPY_CHUNK = 1 << 20
-/** Rows per keyset page when reading PostgreSQL back for the checksum. */
+/** Rows per keyset page when reading PostgreSQL back for the checksum; fewer where rows hold bytes (a track chunk can be a megabyte). */
 const READ_PAGE = 5_000
+const READ_PAGE_WITH_BYTES = 50
 
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`
 
@@ -102,7 +103,7 @@ export function copyPlan(): TablePlan[] {
  * - Then per table: the row count and a sha256 of its rows, ordered by primary key, each value in a
  *   canonical form (canonicalValue), computed from SQLite's rows and from PostgreSQL's read back.
  */
-export async function migrateData(sqlitePath: string, target: PgDb, onProgress: (progress: TableProgress) => void = () => {}): Promise<MigrateDataReport> {
+export async function migrateData(sqlitePath: string, target: PgDb, onProgress: (progress: TableProgress) => void = () => {}, options: { readPage?: number } = {}): Promise<MigrateDataReport> {
 	if (!existsSync(sqlitePath)) throw new MigrateDataError(`there is no database at ${sqlitePath}.`)
 	let lock: ReturnType<typeof acquireServerLock>
 	try {
@@ -142,7 +143,7 @@ export async function migrateData(sqlitePath: string, target: PgDb, onProgress: 
 				}
 				const sequences = await resetSequences(tx)
 				const copyMs = performance.now() - started
-				for (const table of plan) await verifyTable(tx, table, tables.find((t) => t.table === table.name)!)
+				for (const table of plan) await verifyTable(tx, table, tables.find((t) => t.table === table.name)!, options.readPage)
 				return { tables, rows: tables.reduce((sum, t) => sum + t.rows, 0), sequences, surrogatesReplaced: repaired.count, copyMs: Math.round(copyMs), verifyMs: Math.round(performance.now() - started - copyMs) }
 			})
 		} finally {
@@ -323,20 +324,21 @@ const sortedJson = (value: unknown): string =>
 			: JSON.stringify(value)
 
 /** Reads the table back from PostgreSQL, in the same order, and compares its count and checksum with the copy's. */
-async function verifyTable(tx: SQL, table: TablePlan, copied: { rows: number; sha256: string }): Promise<void> {
+async function verifyTable(tx: SQL, table: TablePlan, copied: { rows: number; sha256: string }, readPage?: number): Promise<void> {
 	// integers and JSON as their text: exact, and JSON parsed the one way SQLite's was
 	const select = table.columns.map((c) => (c.kind === 'bigint' || c.kind === 'jsonb' || c.kind === 'dynamic' ? `source.${quote(c.name)}::text AS ${quote(c.name)}` : `source.${quote(c.name)}`)).join(', ')
 	// qualified: a bare name in ORDER BY would be the text alias of the select list
 	const keys = table.primaryKey.map((name) => `source.${quote(name)}${table.columns.find((c) => c.name === name)!.kind === 'text' ? ' COLLATE "C"' : ''}`)
 	const [{ n }] = (await tx.unsafe(`SELECT count(*)::text AS n FROM ${quote(table.name)}`)) as [{ n: string }]
 	const hash = new Bun.CryptoHasher('sha256')
+	const page = readPage ?? (table.columns.some((c) => c.kind === 'bytea') ? READ_PAGE_WITH_BYTES : READ_PAGE)
 	let after: unknown[] | null = null
 	for (;;) {
 		// keyset paging: (k1, k2) > (last k1, last k2) in the primary key's order
 		const where = after ? `WHERE (${keys.join(', ')}) > (${table.primaryKey.map((name, i) => `$${i + 1}::${CAST[table.columns.find((c) => c.name === name)!.kind]}`).join(', ')})` : ''
-		const rows = (await tx.unsafe(`SELECT ${select} FROM ${quote(table.name)} AS source ${where} ORDER BY ${keys.join(', ')} LIMIT ${READ_PAGE}`, after ?? [])) as Record<string, unknown>[]
+		const rows = (await tx.unsafe(`SELECT ${select} FROM ${quote(table.name)} AS source ${where} ORDER BY ${keys.join(', ')} LIMIT ${page}`, after ?? [])) as Record<string, unknown>[]
 		for (const row of rows) hash.update(JSON.stringify(table.columns.map((c) => canonicalValue(row[c.name], c.kind))) + '\n')
-		if (rows.length < READ_PAGE) break
+		if (rows.length < page) break
 		const last = rows[rows.length - 1]!
 		after = table.primaryKey.map((name) => last[name])
 	}
