@@ -280,7 +280,7 @@ describe('migrate-data --to postgres://…', () => {
 		expect(Object.values(await rowCounts(empty)).every((n) => n === 0)).toBe(true)
 	})
 
-	it('refuses while a server holds the data folder, and needs an empty PostgreSQL URL', async () => {
+	it('refuses while a server holds the data folder; an unreachable or missing PostgreSQL URL is one line, without the password', async () => {
 		const lock = acquireServerLock(join(data, 'dreamlake.db'))
 		try {
 			const run = await migrateData(await newTarget())
@@ -289,6 +289,10 @@ describe('migrate-data --to postgres://…', () => {
 		} finally {
 			lock.release()
 		}
+		const unreachable = await migrateData(`postgres://mover:${PASSWORD}@127.0.0.1:1/dreamlake`)
+		expect(unreachable.code).toBe(1)
+		expect(unreachable.stderr).toContain('could not connect to PostgreSQL at mover@127.0.0.1:1/dreamlake')
+		expect(unreachable.stdout + unreachable.stderr).not.toContain(PASSWORD)
 		const usage = await runCli(['migrate-data', '--to', 's3://bucket/x'], { cwd: root })
 		expect(usage.code).toBe(2)
 		expect(usage.stderr).toContain('"migrate-data" needs --to postgres://')
