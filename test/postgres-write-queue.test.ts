@@ -13,9 +13,11 @@ import { Random } from './support/random'
 // the restart test stops and starts it.
 let postgres: TestPostgres
 let pool: SQL
+let url: string
 beforeAll(async () => {
 	postgres = await startTestPostgres({ ...process.env, DATABASE_URL: undefined })
-	pool = new SQL(await postgres.createDatabase('write_queue'), { max: 4, connectionTimeout: 2 })
+	url = await postgres.createDatabase('write_queue')
+	pool = new SQL(url, { max: 4, connectionTimeout: 2 })
 	await pool`CREATE TABLE writes (id integer PRIMARY KEY, job text NOT NULL)`
 	await pool`CREATE TABLE groups (n serial PRIMARY KEY, size integer NOT NULL)`
 })
@@ -161,6 +163,27 @@ describe('PgWriteQueue: group commit on PostgreSQL', () => {
 		expect(reader.statements).toBe(7)
 		await queue.close()
 	})
+
+	it('a deadlock with another process is no write\'s fault: the losing group runs again whole and both writes succeed', async () => {
+		await clear()
+		await pool`INSERT INTO writes (id, job) VALUES (1, 'one'), (2, 'two')`
+		const other = new SQL(url, { max: 2 })
+		const [a, b] = [new PgWriteQueue(pool), new PgWriteQueue(other)]
+		// each takes the two rows in the opposite order, with a pause between: PostgreSQL finds the cycle and fails one
+		const crossing = (tx: PgTx, first: number, second: number) =>
+			(async () => {
+				await tx.sql`SELECT id FROM writes WHERE id = ${first} FOR UPDATE`
+				await tx.sql`SELECT pg_sleep(0.2)`
+				await tx.sql`UPDATE writes SET job = job || '+' WHERE id = ${second}`
+				return first
+			})()
+		const results = await Promise.all([a.run(new DbMeter(), (tx) => crossing(tx, 1, 2)), b.run(new DbMeter(), (tx) => crossing(tx, 2, 1))])
+		expect(results).toEqual([1, 2])
+		expect(a.retries + b.retries).toBe(1)
+		expect((await pool`SELECT job FROM writes ORDER BY id`).map((row: { job: string }) => row.job)).toEqual(['one+', 'two+'])
+		await Promise.all([a.close(), b.close()])
+		await other.close({ timeout: 0 })
+	}, 20_000)
 
 	it('queues with a bound: past it a write is refused at once as unavailable, and the queue keeps working', async () => {
 		await clear()

@@ -44,7 +44,8 @@ export function tally(statements = 1): void {
 export async function meteredAsync<T>(meter: DbMeter, work: () => Promise<T> | T): Promise<T> {
 	const started = performance.now()
 	try {
-		return await asyncMeter.run(meter, work)
+		// awaited inside the context: a drizzle query is a thenable that sends its statement only when awaited
+		return await asyncMeter.run(meter, async () => await work())
 	} finally {
 		meter.ms += performance.now() - started
 	}

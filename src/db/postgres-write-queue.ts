@@ -1,7 +1,7 @@
 import type { ReservedSQL, SQL } from 'bun'
 import { drizzle, type BunSQLDatabase } from 'drizzle-orm/bun-sql'
 import { DbMeter, meteredAsync, statementCounter } from './meter'
-import { asDatabaseFailure, DatabaseUnavailableError, isConnectionLost } from './postgres-errors'
+import { asDatabaseFailure, classifyPostgresError, DatabaseUnavailableError, isConnectionLost } from './postgres-errors'
 import * as schema from './schema-pg'
 import { JobHooks, type TxHooks } from './write-queue'
 
@@ -22,11 +22,15 @@ export interface PgWriteQueueOptions {
 	groupTimeoutMs?: number
 }
 
+/** Whole-group reruns after a deadlock or serialization failure, before the write that met it fails. */
+const MAX_RETRIES = 3
+
 type Step = (afterCommit: (then: () => void) => void) => Promise<void> | void
 
 interface Job {
 	work: (tx: PgTx) => unknown
 	meter: DbMeter
+	lockOrder: number
 	resolve: (value: unknown) => void
 	reject: (error: unknown) => void
 }
@@ -74,12 +78,17 @@ export class PgWriteQueue {
 		this.groupTimeoutMs = options.groupTimeoutMs ?? 10_000
 	}
 
-	/** Runs `work` in the next group transaction; its statements are charged to `meter`. */
-	run<T>(meter: DbMeter, work: (tx: PgTx) => Promise<T> | T): Promise<T> {
+	/**
+	 * Runs `work` in the next group transaction; its statements are charged to `meter`. `lockOrder`
+	 * is the key it takes row locks under (the episode whose rows it writes): a group runs its writes
+	 * in ascending order of it (keeping their order among equals), so two processes' groups take
+	 * their locks in the same order and do not deadlock. Writes without one run first, in order.
+	 */
+	run<T>(meter: DbMeter, work: (tx: PgTx) => Promise<T> | T, lockOrder = -1): Promise<T> {
 		if (this.jobs.length >= this.maxQueued) return Promise.reject(new DatabaseUnavailableError(`the write queue is full (${this.maxQueued} writes waiting)`))
 		return new Promise<T>((resolve, reject) => {
 			meter.transactions++
-			this.jobs.push({ work, meter, resolve: resolve as (value: unknown) => void, reject })
+			this.jobs.push({ work, meter, lockOrder, resolve: resolve as (value: unknown) => void, reject })
 			if (!this.running) void this.drain()
 		})
 	}
@@ -102,7 +111,8 @@ export class PgWriteQueue {
 		await new Promise((resolve) => setImmediate(resolve))
 		try {
 			while (this.jobs.length > 0) {
-				const group = this.jobs.splice(0, this.maxGroup)
+				// a stable sort: writes to one episode keep the order they came in
+				const group = this.jobs.splice(0, this.maxGroup).sort((a, b) => a.lockOrder - b.lockOrder)
 				await this.withDeadline(group, () => this.runGroup(group, false))
 			}
 		} finally {
@@ -144,7 +154,10 @@ export class PgWriteQueue {
 			.catch(() => lost.sql.release())
 	}
 
-	private async runGroup(group: Job[], savepoints: boolean): Promise<void> {
+	/** Times a group met a deadlock or a serialization failure and ran again whole (no write's fault: another process locked in another order). */
+	retries = 0
+
+	private async runGroup(group: Job[], savepoints: boolean, attempt = 0): Promise<void> {
 		if (group.length === 0) return
 		const steps = new Map<string, Step>()
 		// per job, its hooks and what it returned or threw
@@ -177,6 +190,19 @@ export class PgWriteQueue {
 				} catch (lostToo) {
 					return this.lost(group, connection, undoAll, lostToo)
 				}
+				if (classifyPostgresError(error) === 'retry' && attempt < MAX_RETRIES) {
+					// a deadlock with another process's group, or a serialization failure: the whole transaction is gone, and the same work again will do
+					if (savepoints) {
+						try {
+							await sql`ROLLBACK`
+						} catch (lostToo) {
+							return this.lost(group, connection, undoAll, lostToo)
+						}
+					}
+					undoAll()
+					this.retries++
+					return this.runGroup(group, savepoints, attempt + 1)
+				}
 				if (savepoints) {
 					tx.rolledBack()
 					results.push({ ok: false, value: error })
@@ -185,7 +211,7 @@ export class PgWriteQueue {
 				// without savepoints the whole transaction is gone: this write fails alone, the others run again with savepoints
 				undoAll()
 				job.reject(error)
-				return this.runGroup([...group.slice(0, i), ...group.slice(i + 1)], true)
+				return this.runGroup([...group.slice(0, i), ...group.slice(i + 1)], true, attempt)
 			}
 		}
 		const groupCommitted: (() => void)[] = []
