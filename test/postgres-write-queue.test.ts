@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { Elysia } from 'elysia'
 import { DbMeter, meteredAsync } from '../src/db/meter'
 import { classifyPostgresError, DatabaseUnavailableError } from '../src/db/postgres-errors'
+import { PgReadGate } from '../src/db/postgres-read-gate'
 import { PgWriteQueue, type PgTx } from '../src/db/postgres-write-queue'
 import { errorHandler } from '../src/http/error-handler'
 import { createLogger } from '../src/log'
@@ -211,6 +212,53 @@ describe('PgWriteQueue: group commit on PostgreSQL', () => {
 		await queue.run(new DbMeter(), (tx) => insert(tx, next))
 		expect(await stored()).toEqual([next])
 		await queue.close()
+	})
+})
+
+describe('PgReadGate: slow readers cannot take the pool', () => {
+	it('reads beyond the slots wait in a bounded line for a bounded time, then 503; writes commit meanwhile on the connection left to them', async () => {
+		await clear()
+		// a pool of 3: two for reads, one the write queue reserves
+		const small = new SQL(url, { max: 3 })
+		const gate = new PgReadGate({ slots: 2, maxWaiting: 2, waitMs: 400 })
+		const queue = new PgWriteQueue(small)
+		const slowRead = () => gate.run(() => small`SELECT pg_sleep(1.5)`)
+		let slowDone = false
+		const slow = [slowRead(), slowRead()] // both slots, for 1.5 s
+		void Promise.all(slow).then(() => (slowDone = true))
+		await Bun.sleep(50)
+		const waiting = [gate.run(() => small`SELECT 1 AS waited`), gate.run(() => small`SELECT 1 AS waited`)]
+		// the line is full: refused at once
+		await expect(gate.run(() => small`SELECT 1`)).rejects.toBeInstanceOf(DatabaseUnavailableError)
+		expect(gate.load).toEqual({ inFlight: 2, waiting: 2 })
+		// writes are not behind the readers
+		const ids = [nextId++, nextId++, nextId++]
+		await Promise.all(ids.map((id) => queue.run(new DbMeter(), (tx) => insert(tx, id))))
+		expect(slowDone).toBe(false) // committed while the slow reads still held their connections
+		expect(await stored()).toEqual(ids)
+		// the two in line gave up after 400 ms, well before a slot came free
+		const waited = await Promise.allSettled(waiting)
+		for (const outcome of waited) expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(DatabaseUnavailableError)
+		await Promise.all(slow)
+		// and once the slow reads are done, reads run again
+		expect((await gate.run(() => small`SELECT 2 AS n`))[0].n).toBe(2)
+		expect(gate.load).toEqual({ inFlight: 0, waiting: 0 })
+		await queue.close()
+		await small.close({ timeout: 0 })
+	}, 20_000)
+
+	it('a slot freed goes to the next in line, in order', async () => {
+		const gate = new PgReadGate({ slots: 1, maxWaiting: 10, waitMs: 5_000 })
+		const order: number[] = []
+		let open!: () => void
+		const first = gate.run(() => new Promise<void>((resolve) => (open = resolve)).then(() => void order.push(0)))
+		const rest = [1, 2, 3].map((n) => gate.run(async () => void order.push(n)))
+		expect(gate.load).toEqual({ inFlight: 1, waiting: 3 })
+		await Bun.sleep(0) // the first read has started
+		open()
+		await Promise.all([first, ...rest])
+		expect(order).toEqual([0, 1, 2, 3])
+		expect(gate.load).toEqual({ inFlight: 0, waiting: 0 })
 	})
 })
 
