@@ -18,12 +18,12 @@ beforeAll(async () => {
 	await pools[0]!`CREATE TABLE accounts (id integer PRIMARY KEY, name text NOT NULL)`
 	buses = [new PostgresInvalidations(url, { pingMs: 200 }), new PostgresInvalidations(url, { pingMs: 200 })]
 	await Promise.all(buses.map((bus) => bus.start()))
-})
+}, 60_000)
 afterAll(async () => {
 	await Promise.all(buses.map((bus) => bus.close()))
 	await Promise.all(pools.map((pool) => pool.close({ timeout: 0 })))
 	await postgres?.stop()
-})
+}, 60_000)
 
 /** Waits until `done()` or `ms` passed. */
 async function until(done: () => boolean, ms = 3_000): Promise<void> {

@@ -30,14 +30,14 @@ beforeAll(async () => {
 	await db.insert(namespaces).values({ id: 'ns-1', slug: 'lab', name: 'Lab', createdAt: now, updatedAt: now } as never)
 	await db.insert(projects).values({ id: 1, namespaceId: 'ns-1', name: 'p', slug: 'p', createdAt: now, updatedAt: now })
 	await db.insert(episodes).values(EPISODES.map((id) => ({ id, projectId: 1, name: `e${id}`, createdAt: now, updatedAt: now })))
-})
+}, 60_000)
 afterAll(async () => {
 	for (const server of servers) {
 		await server.queue.close()
 		await server.db.$client.close({ timeout: 0 })
 	}
 	await postgres?.stop()
-})
+}, 60_000)
 
 const line = (writer: string, n: number, level = 1): LogRow => ({ timestamp: 1_700_000_000_000_000 + n, level, message: `${writer}#${n}`, metadata: null })
 

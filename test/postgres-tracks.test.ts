@@ -38,7 +38,7 @@ beforeAll(async () => {
 	await db.insert(namespaces).values({ id: 'ns-1', slug: 'lab', name: 'Lab', createdAt: now, updatedAt: now })
 	await db.insert(projects).values({ id: 1, namespaceId: 'ns-1', name: 'p', slug: 'p', createdAt: now, updatedAt: now })
 	await db.insert(episodes).values(EPISODES.map(({ id }) => ({ id, projectId: 1, name: `e${id}`, createdAt: now, updatedAt: now })))
-})
+}, 60_000)
 afterAll(async () => {
 	for (const server of servers) {
 		await server.queue.close()
@@ -46,7 +46,7 @@ afterAll(async () => {
 		await server.db.$client.close({ timeout: 0 })
 	}
 	await postgres?.stop()
-})
+}, 60_000)
 
 describe('ids of several processes', () => {
 	it('claimNode gives each live process its own node, and a released one is free again', async () => {

@@ -21,11 +21,11 @@ beforeAll(async () => {
 	pool = new SQL(url, { max: 4, connectionTimeout: 2 })
 	await pool`CREATE TABLE writes (id integer PRIMARY KEY, job text NOT NULL)`
 	await pool`CREATE TABLE groups (n serial PRIMARY KEY, size integer NOT NULL)`
-})
+}, 60_000)
 afterAll(async () => {
 	await pool?.close({ timeout: 0 })
 	await postgres?.stop()
-})
+}, 60_000)
 
 let nextId = 1
 const SEED = Number(process.env.WRITE_QUEUE_SEED ?? Date.now() % 1_000_000)
@@ -180,7 +180,7 @@ describe('PgWriteQueue: group commit on PostgreSQL', () => {
 			})()
 		const results = await Promise.all([a.run(new DbMeter(), (tx) => crossing(tx, 1, 2)), b.run(new DbMeter(), (tx) => crossing(tx, 2, 1))])
 		expect(results).toEqual([1, 2])
-		expect(a.retries + b.retries).toBe(1)
+		expect(a.retries + b.retries).toBeGreaterThanOrEqual(1) // once, or again if the rerun met the other group still holding its row
 		expect((await pool`SELECT job FROM writes ORDER BY id`).map((row: { job: string }) => row.job)).toEqual(['one+', 'two+'])
 		await Promise.all([a.close(), b.close()])
 		await other.close({ timeout: 0 })
