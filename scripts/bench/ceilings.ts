@@ -25,6 +25,10 @@ export interface PostgresCeilings {
 	rowsPerSecondMultiRowWithSummary: number
 	/** One-row transactions a second: what a commit costs on this disk. */
 	commitsPerSecond: number
+	/** PgTrackRepository's 1,000-point appends and PgLogRepository's 100-line ones, `repositoryWriters` at once, in process. */
+	repositoryPointsPerSecond: number
+	repositoryLinesPerSecond: number
+	repositoryWriters: number
 	postgres: string
 }
 
