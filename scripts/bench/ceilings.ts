@@ -32,6 +32,16 @@ export interface PostgresCeilings {
 	postgres: string
 }
 
+/** `migrate-data` of a data folder of log lines, end to end and its copy alone, against a bare COPY of the same rows. */
+export interface MoveRates {
+	lines: number
+	rowsPerSecond: number
+	copyRowsPerSecond: number
+	copyMs: number
+	verifyMs: number
+	bareCopyRowsPerSecond: number
+}
+
 const scripts = join(import.meta.dir, '..')
 const run = (script: string, ...args: (string | number)[]) => JSON.parse(Bun.spawnSync(onServerCore([process.execPath, join(scripts, script), ...args.map(String)])).stdout.toString())
 
@@ -55,3 +65,6 @@ export function measureCeilings(seconds: number): { ceiling: CryptoCeiling; logs
 	console.log(`logs ceiling: ${logs.rowsPerSecond} rows/s by a prepared statement, ${LOG_BATCH} per transaction (${logs.rowsPerSecondWithSummary} with the summary trigger)`)
 	return { ceiling, logsCeiling: logs, tracksCeiling: tracks }
 }
+
+/** scripts/migrate-data-ceiling.ts: migrate-data's rows a second against the bare COPY's, same run. */
+export const moveRates = (lines: number): MoveRates => run('migrate-data-ceiling.ts', lines)

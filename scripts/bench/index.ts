@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { cpus } from 'node:os'
 import { KeyServer } from '../../test/support/key-server'
 import { median } from '../startup'
-import { measureCeilings, postgresCeilings } from './ceilings'
+import { measureCeilings, moveRates, postgresCeilings } from './ceilings'
 import { pinned, pinThisProcessToLoadCore } from './cores'
 import { measureEvents } from './events'
 import { measureExport } from './export'
@@ -109,6 +109,8 @@ async function measurePostgres(smoke: boolean, out: string) {
 		`repositories (${ceilings.repositoryWriters} writers, in process, no HTTP): tracks ${ceilings.repositoryPointsPerSecond} points/s (${ratio(ceilings.repositoryPointsPerSecond, ceilings.pointsPerSecondOneRowPerPoint)} of the one-row-per-point ceiling; target ≥ 150% over HTTP), ` +
 			`logs ${ceilings.repositoryLinesPerSecond} lines/s in 100-line appends (${ratio(ceilings.repositoryLinesPerSecond, ceilings.rowsPerSecondMultiRow)} of the multi-row ceiling; target ≥ 50% over HTTP)`,
 	)
-	await Bun.write(out, JSON.stringify({ at: new Date().toISOString(), machine, database: 'postgres', smoke, pgCeilings: ceilings }, null, 2) + '\n')
+	const move = moveRates(smoke ? 5_000 : 200_000)
+	console.log(`migrate-data: ${move.lines} log lines at ${move.rowsPerSecond} rows/s end to end (copy ${move.copyMs} ms at ${move.copyRowsPerSecond} rows/s, check ${move.verifyMs} ms); a bare COPY of them: ${move.bareCopyRowsPerSecond} rows/s (copy at ${(move.copyRowsPerSecond / move.bareCopyRowsPerSecond).toFixed(2)}× it)`)
+	await Bun.write(out, JSON.stringify({ at: new Date().toISOString(), machine, database: 'postgres', smoke, pgCeilings: ceilings, migrateData: move }, null, 2) + '\n')
 	console.log(`written to ${out}`)
 }
