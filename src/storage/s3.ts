@@ -13,6 +13,8 @@ export const PART_SIZE = 5 * MiB
 export const PARTS_IN_FLIGHT = 4
 /** Downloads up to this size are read whole, so they go out with a Content-Length. */
 const WHOLE_DOWNLOAD_BYTES = MiB
+/** A presigned download URL works for 5 minutes: long enough to start the download, too short to share. */
+export const PRESIGN_SECONDS = 300
 
 export interface S3StoreOptions extends S3Location {
 	/** Every key starts with it: '' or a folder ending in '/' (FILE_STORAGE=s3://bucket/<prefix>). */
@@ -23,6 +25,10 @@ export interface S3StoreOptions extends S3Location {
 	partsInFlight?: number
 	/** A request to the store that takes longer fails the upload or download with 503. */
 	timeoutMs?: number
+	/** S3_PRESIGNED_DOWNLOADS: downloadUrl hands out presigned GET URLs (the dashboard is redirected to them). */
+	presignedDownloads?: boolean
+	/** How long a presigned URL works; PRESIGN_SECONDS. */
+	presignSeconds?: number
 }
 
 /**
@@ -46,6 +52,8 @@ export class S3FileStore implements FileStore {
 	private readonly partSize: number
 	private readonly partsInFlight: number
 	private readonly timeoutMs: number
+	private readonly presignedDownloads: boolean
+	private readonly presignSeconds: number
 	private readonly committing = new Committing()
 	/** Removals in flight by checksum: a commit of the same checksum waits for them. */
 	private readonly removing = new Map<string, Promise<unknown>>()
@@ -56,6 +64,8 @@ export class S3FileStore implements FileStore {
 		this.partSize = options.partSize ?? PART_SIZE
 		this.partsInFlight = options.partsInFlight ?? PARTS_IN_FLIGHT
 		this.timeoutMs = options.timeoutMs ?? 30_000
+		this.presignedDownloads = options.presignedDownloads ?? false
+		this.presignSeconds = options.presignSeconds ?? PRESIGN_SECONDS
 		this.requests = new S3Requests(options, this.timeoutMs)
 		this.client = new Bun.S3Client({
 			endpoint: this.requests.endpoint,
@@ -381,9 +391,10 @@ export class S3FileStore implements FileStore {
 		}
 	}
 
-	/** A URL anyone can GET the bytes of `checksum` from for `seconds`, with the download's name and type. */
-	presignedUrl(checksum: string, seconds: number, download: { contentDisposition: string; contentType: string }): string {
-		return this.client.presign(this.keyOf(checksum), { expiresIn: seconds, method: 'GET', contentDisposition: download.contentDisposition, type: download.contentType })
+	downloadUrl(checksum: string, download: { contentDisposition: string; contentType: string }): string | undefined {
+		if (!this.presignedDownloads) return undefined
+		const url = this.requests.url(this.keyOf(checksum), { 'response-content-disposition': download.contentDisposition, 'response-content-type': download.contentType })
+		return this.requests.presign(url, this.presignSeconds).href
 	}
 }
 
