@@ -60,14 +60,15 @@ export class S3Requests {
 	}
 
 	/** One signed request; a network failure, a timeout or a 5xx throws StorageUnavailableError, a 4xx S3RequestError. */
-	async send(method: string, url: URL, options: { headers?: Record<string, string>; body?: Uint8Array | string; timeoutMs?: number } = {}): Promise<Response> {
+	async send(method: string, url: URL, options: { headers?: Record<string, string>; body?: Uint8Array | string | ReadableStream<Uint8Array>; timeoutMs?: number } = {}): Promise<Response> {
 		const headers = this.sign(method, url, options.headers ?? {}, options.body === undefined ? EMPTY_SHA256 : 'UNSIGNED-PAYLOAD')
 		let response: Response
 		// the time limit is on the answer's head: a body (a download) streams for as long as it takes
 		const controller = new AbortController()
 		const timer = setTimeout(() => controller.abort(new DOMException('the object store did not answer in time', 'TimeoutError')), options.timeoutMs ?? this.timeoutMs)
 		try {
-			response = await fetch(url, { method, headers, body: options.body, signal: controller.signal, redirect: 'manual' })
+			// a stream body goes with the Content-Length of the headers (S3 takes no chunked upload), not chunked
+			response = await fetch(url, { method, headers, body: options.body, signal: controller.signal, redirect: 'manual', ...(options.body instanceof ReadableStream && { duplex: 'half' }) } as RequestInit)
 		} catch (error) {
 			throw new StorageUnavailableError(describeFailure(error), { cause: error })
 		} finally {
