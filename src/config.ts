@@ -42,6 +42,7 @@ export const SETTINGS = [
 	{ env: 'S3_ACCESS_KEY_ID', flag: '--s3-access-key-id', help: "the object store's access key (required with FILE_STORAGE=s3://…)" },
 	{ env: 'S3_SECRET_ACCESS_KEY', flag: '--s3-secret-access-key', help: "the object store's secret key (required with FILE_STORAGE=s3://…); never logged" },
 	{ env: 'S3_VIRTUAL_HOSTED_STYLE', flag: '--s3-virtual-hosted-style', default: 'false', help: 'true: the bucket in the host name (bucket.s3.…); false: in the path (endpoint/bucket/…), which self-hosted stores (MinIO, Swift, Ceph) need' },
+	{ env: 'S3_PRESIGNED_DOWNLOADS', flag: '--s3-presigned-downloads', default: 'false', help: "true: the dashboard's downloads and previews are redirected to a presigned URL of the bucket (5 minutes); the API and the SDK always stream through the server" },
 	{ env: 'STALE_AFTER', flag: '--stale-after', default: '10m', help: 'a running episode nothing was written to for this long is shown (and filtered) as stale, its stored status untouched: 90s, 10m, 2h' },
 	{ env: 'EVENTS_HEARTBEAT', flag: '--events-heartbeat', default: '15s', help: 'an event stream (GET …/events) sends a heartbeat comment this often: 15s, 1m' },
 	{ env: 'EVENTS_MAX_STREAMS', flag: '--events-max-streams', default: '10000', help: 'event streams open at once in all; past it, 429 too_many_streams' },
@@ -115,6 +116,8 @@ export type FileStorage =
 			accessKeyId: string
 			secretAccessKey: string
 			virtualHostedStyle: boolean
+			/** S3_PRESIGNED_DOWNLOADS: the dashboard is redirected to presigned URLs of the bucket. */
+			presignedDownloads: boolean
 	  }
 
 export const IDENTITY_MODES = ['vuer-auth', 'oidc', 'builtin'] as const
@@ -208,7 +211,8 @@ function fileStorage(raw: (name: SettingName) => string | undefined, get: (name:
 	if (accessKeyId === undefined) throw new ConfigError('S3_ACCESS_KEY_ID', 'is required with FILE_STORAGE=s3://… (the access key of the bucket).')
 	if (secretAccessKey === undefined) throw new ConfigError('S3_SECRET_ACCESS_KEY', 'is required with FILE_STORAGE=s3://… (the secret key of the bucket).')
 	const virtualHostedStyle = oneOf('S3_VIRTUAL_HOSTED_STYLE', get('S3_VIRTUAL_HOSTED_STYLE').toLowerCase(), ['true', 'false'] as const) === 'true'
-	return { kind: 's3', bucket, prefix: path === '' ? '' : `${path}/`, endpoint, region, accessKeyId, secretAccessKey, virtualHostedStyle }
+	const presignedDownloads = oneOf('S3_PRESIGNED_DOWNLOADS', get('S3_PRESIGNED_DOWNLOADS').toLowerCase(), ['true', 'false'] as const) === 'true'
+	return { kind: 's3', bucket, prefix: path === '' ? '' : `${path}/`, endpoint, region, accessKeyId, secretAccessKey, virtualHostedStyle, presignedDownloads }
 }
 
 /** IDENTITY and, for oidc, the OIDC_ settings it needs. */

@@ -46,8 +46,8 @@ const SWEEP_INTERVAL_MS = 10 * 60 * 1000
 
 /** The file store of a database: a bucket (FILE_STORAGE=s3://…), else `files/` in its data folder, or a throwaway folder for `:memory:`. */
 export function openFileStore(databasePath: string, storage: FileStorage = { kind: 'local' }): { store: FileStore; close(): void } {
-	if (storage.kind === 's3') return { store: new S3FileStore(storage), close() {} }
 	const folder = dataFolder(databasePath)
+	if (storage.kind === 's3') return { store: new S3FileStore({ ...storage, ...(folder !== null && { spoolFolder: join(folder, 'spool') }) }), close() {} }
 	if (folder !== null) return { store: new LocalFileStore(join(folder, 'files')), close() {} }
 	const throwaway = mkdtempSync(join(tmpdir(), 'dreamlake-files-'))
 	return { store: new LocalFileStore(throwaway), close: () => rmSync(throwaway, { recursive: true, force: true }) }

@@ -43,9 +43,10 @@ describe('configuration', () => {
 			accessKeyId: 'key',
 			secretAccessKey: 'secret',
 			virtualHostedStyle: false,
+			presignedDownloads: false,
 		})
-		const minio = loadConfig({ FILE_STORAGE: 's3://files', S3_ENDPOINT: 'http://127.0.0.1:9000/', S3_REGION: 'eu-west-3', S3_VIRTUAL_HOSTED_STYLE: 'TRUE', ...s3 }).fileStorage
-		expect(minio).toMatchObject({ bucket: 'files', prefix: '', endpoint: 'http://127.0.0.1:9000', region: 'eu-west-3', virtualHostedStyle: true })
+		const minio = loadConfig({ FILE_STORAGE: 's3://files', S3_ENDPOINT: 'http://127.0.0.1:9000/', S3_REGION: 'eu-west-3', S3_VIRTUAL_HOSTED_STYLE: 'TRUE', S3_PRESIGNED_DOWNLOADS: 'True', ...s3 }).fileStorage
+		expect(minio).toMatchObject({ bucket: 'files', prefix: '', endpoint: 'http://127.0.0.1:9000', region: 'eu-west-3', virtualHostedStyle: true, presignedDownloads: true })
 	})
 
 	it.each([
@@ -55,6 +56,7 @@ describe('configuration', () => {
 		[{ FILE_STORAGE: 's3://bucket', S3_ACCESS_KEY_ID: 'k' }, 'S3_SECRET_ACCESS_KEY'],
 		[{ FILE_STORAGE: 's3://bucket', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', S3_ENDPOINT: 'ftp://x' }, 'S3_ENDPOINT'],
 		[{ FILE_STORAGE: 's3://bucket', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', S3_VIRTUAL_HOSTED_STYLE: 'maybe' }, 'S3_VIRTUAL_HOSTED_STYLE'],
+		[{ FILE_STORAGE: 's3://bucket', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', S3_PRESIGNED_DOWNLOADS: 'yes' }, 'S3_PRESIGNED_DOWNLOADS'],
 	])('refuses the file storage settings %p, naming %p', (env, variable) => {
 		expect(() => loadConfig(env)).toThrow(new RegExp(`^${variable}: `))
 	})

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +9,7 @@ import { Harness, type TestUser } from './support/harness'
 import { KeyServer, newIdentity } from './support/key-server'
 import { runCli, spawnServer, type ServerProcess } from './support/process'
 import { randomBytes, sha256 } from './support/bytes'
+import { underEpisode, whoMayCall, type InEpisode } from './support/access'
 
 // Files in a bucket when it fails: the store down and back, a server killed mid-upload, wrong
 // settings at start, migrate-files and purge. In the bucket FILE_STORAGE names (CI: scripts/s3-swift.sh), else in a Swift of the file's own.
@@ -23,6 +24,26 @@ function form(bytes: Uint8Array, name: string, checksumFirst = true): FormData {
 	fd.append('file', new File([bytes], name))
 	if (!checksumFirst) fd.append('checksum', sha256(bytes))
 	return fd
+}
+
+/** One HTTP/1.1 request on a socket of its own (Connection: close): the head as sent, its headers, and the body as framed. */
+async function rawRequest(base: string, method: string, path: string, token: string, headers: Record<string, string> = {}) {
+	const url = new URL(base)
+	const chunks: Buffer[] = []
+	await new Promise<void>((resolve, reject) => {
+		const socket = connect(Number(url.port), url.hostname, () => {
+			const lines = [`${method} ${path} HTTP/1.1`, `Host: ${url.host}`, `Authorization: Bearer ${token}`, 'Connection: close', ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)]
+			socket.write(`${lines.join('\r\n')}\r\n\r\n`)
+		})
+		socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+		socket.on('end', () => resolve())
+		socket.on('error', reject)
+	})
+	const all = Buffer.concat(chunks)
+	const split = all.indexOf('\r\n\r\n')
+	const head = all.subarray(0, split).toString('latin1')
+	const fields = Object.fromEntries(head.split('\r\n').slice(1).map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]))
+	return { head, headers: fields as Record<string, string | undefined>, body: new Uint8Array(all.subarray(split + 4)) }
 }
 
 /** A TCP relay to the store that can be taken down (connections refused, open ones cut) and up again on the same port. */
@@ -310,13 +331,33 @@ describe('a server on a bucket, as a process', () => {
 			for (const [i, bytes] of contents.entries()) {
 				const response = await fetch(`${served.url}/episodes/${id}/files/${ids[i]}/download`, { headers: auth(token) })
 				expect(response.status).toBe(200)
-				// Bun.serve sends a streamed body (over 1 MiB from a bucket) chunked, without its length (oven-sh/bun#10507)
-				expect(response.headers.get('content-length')).toBe(bytes.length <= 2 ** 20 ? String(bytes.length) : null)
 				expect(sha256(new Uint8Array(await response.arrayBuffer()))).toBe(sha256(bytes))
 			}
-			const ranged = await fetch(`${served.url}/episodes/${id}/files/${ids[1]}/download`, { headers: { ...auth(token), range: 'bytes=100-199' } })
+			// the framing on the wire (fetch hides it): Content-Length, not chunked, for the 9 MiB file whole and a range of 5 MiB of it, and for HEAD
+			const path = `/episodes/${id}/files/${ids[1]}/download`
+			const big = contents[1]!
+			const whole = await rawRequest(served.url, 'GET', path, token)
+			expect(whole.head).toStartWith('HTTP/1.1 200')
+			expect(whole.headers['content-length']).toBe(String(big.length))
+			expect(whole.headers['transfer-encoding']).toBeUndefined()
+			expect(sha256(whole.body)).toBe(sha256(big))
+			const start = 1_000
+			const end = start + 5 * 2 ** 20 + 10
+			const part = await rawRequest(served.url, 'GET', path, token, { range: `bytes=${start}-${end}` })
+			expect(part.head).toStartWith('HTTP/1.1 206')
+			expect(part.headers['content-length']).toBe(String(end - start + 1))
+			expect(part.headers['content-range']).toBe(`bytes ${start}-${end}/${big.length}`)
+			expect(part.headers['transfer-encoding']).toBeUndefined()
+			expect(sha256(part.body)).toBe(sha256(big.slice(start, end + 1)))
+			const head = await rawRequest(served.url, 'HEAD', path, token)
+			expect(head.head).toStartWith('HTTP/1.1 200')
+			expect(head.headers['content-length']).toBe(String(big.length))
+			expect(head.body).toHaveLength(0)
+			const ranged = await fetch(`${served.url}${path}`, { headers: { ...auth(token), range: 'bytes=100-199' } })
 			expect(ranged.status).toBe(206)
-			expect(new Uint8Array(await ranged.arrayBuffer())).toEqual(contents[1]!.slice(100, 200))
+			expect(new Uint8Array(await ranged.arrayBuffer())).toEqual(big.slice(100, 200))
+			// the spool files are gone within SPOOL_KEEP_MS (30 s); none is left behind at the next start either
+			expect(readdirSync(join(folder, 'data', 'spool')).length).toBeGreaterThan(0)
 			expect((await fetch(`${served.url}/episodes/${id}/files/${ids[0]}`, { method: 'DELETE', headers: auth(token) })).status).toBe(200)
 			expect(await served.stop()).toBe(0)
 			const purged = await runCli(['purge', '--older-than', '0'], { cwd: folder, env })
@@ -329,5 +370,114 @@ describe('a server on a bucket, as a process', () => {
 		} finally {
 			rmSync(folder, { recursive: true, force: true })
 		}
+	})
+})
+
+describe('presigned downloads for the dashboard (S3_PRESIGNED_DOWNLOADS)', () => {
+	let on: Harness
+	let off: Harness
+	let store: S3FileStore
+	beforeAll(async () => {
+		store = testS3Store({ presignedDownloads: true }, testBucket)
+		on = await Harness.start({ fileStore: () => store })
+		off = await Harness.start({ fileStore: () => testS3Store({ presignedDownloads: false }, testBucket) })
+	})
+	afterAll(() => {
+		on?.close()
+		off?.close()
+	})
+	/** curl, which follows redirects and signs nothing: what a browser sent to the URL gets. */
+	const curl = async (url: string) => {
+		const out = join(tmpdir(), `dreamlake-presigned-${crypto.randomUUID()}`)
+		try {
+			const run = Bun.spawnSync(['curl', '-sS', '-L', '-D', '-', '-o', out, '-w', '\n%{http_code}', url])
+			const text = run.stdout.toString().trim()
+			return { status: Number(text.split('\n').at(-1)), headers: text.toLowerCase(), bytes: new Uint8Array(await Bun.file(out).arrayBuffer()) }
+		} finally {
+			rmSync(out, { force: true })
+		}
+	}
+	const uploadTo = async (h: Harness, user: TestUser, bytes: Uint8Array, name: string) => {
+		const id = await h.newEpisode(user, 's3-presigned')
+		const { status, body } = await h.call('POST', `/episodes/${id}/files`, { token: user.token, body: form(bytes, name) })
+		expect(status).toBe(201)
+		return { id, fileId: body.id as string }
+	}
+
+	it('?redirect=1: a 302 to a presigned GET of the bucket that serves the exact bytes, with the file name; the URL holds no secret', async () => {
+		const user = await on.newUser()
+		const bytes = randomBytes(3 * 2 ** 20 + 17)
+		const { id, fileId } = await uploadTo(on, user, bytes, 'résumé run.bin')
+		const reply = await on.call('GET', `/episodes/${id}/files/${fileId}/download?redirect=1`, { token: user.token })
+		expect(reply.status).toBe(302)
+		expect(reply.headers.get('cache-control')).toBe('private, no-store')
+		const location = new URL(reply.headers.get('location')!)
+		expect(location.origin).toBe(new URL(testBucket.endpoint).origin)
+		expect(Object.fromEntries([...location.searchParams].filter(([name]) => name !== 'X-Amz-Signature' && name !== 'X-Amz-Date'))).toEqual({
+			'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+			'X-Amz-Credential': expect.stringMatching(new RegExp(`^${testBucket.accessKeyId}/\\d{8}/${testBucket.region}/s3/aws4_request$`)),
+			'X-Amz-Expires': '300',
+			'X-Amz-SignedHeaders': 'host',
+			'response-content-disposition': `attachment; filename="r_sum_ run.bin"; filename*=UTF-8''r%C3%A9sum%C3%A9%20run.bin`,
+			'response-content-type': 'application/octet-stream',
+		})
+		expect(location.href).not.toContain(testBucket.secretAccessKey)
+		const fetched = await curl(location.href)
+		expect(fetched.status).toBe(200)
+		expect(sha256(fetched.bytes)).toBe(sha256(bytes))
+		expect(fetched.headers).toContain("filename*=utf-8''r%c3%a9sum%c3%a9%20run.bin")
+		// without the opt-in (the SDK's requests): streamed through the server as before
+		const streamed = await on.fetch(new Request(`http://dreamlake.test/episodes/${id}/files/${fileId}/download`, { headers: { authorization: `Bearer ${user.token}` } }))
+		expect(streamed.status).toBe(200)
+		expect(sha256(new Uint8Array(await streamed.arrayBuffer()))).toBe(sha256(bytes))
+	})
+
+	it('a presigned URL expires: one of 1 s is refused by the store (403) once it has passed', async () => {
+		const user = await on.newUser()
+		const bytes = randomBytes(1_000)
+		await uploadTo(on, user, bytes, 'soon.bin')
+		const brief = new S3FileStore({ ...testBucket, prefix: (store as unknown as { prefix: string }).prefix, presignedDownloads: true, presignSeconds: 1 })
+		const url = brief.downloadUrl(sha256(bytes), { contentDisposition: 'attachment; filename="soon.bin"', contentType: 'application/octet-stream' })!
+		expect(new URL(url).searchParams.get('X-Amz-Expires')).toBe('1')
+		await Bun.sleep(2_500)
+		const expired = await curl(url)
+		expect(expired.status).toBe(403)
+		expect(expired.bytes).not.toEqual(bytes)
+		// a wrong signature is refused the same way: the store checks it
+		const forged = new URL(url)
+		forged.searchParams.set('X-Amz-Expires', '300')
+		expect((await curl(forged.href)).status).toBe(403)
+	})
+
+	it('the setting off: ?redirect=1 is ignored, the bytes stream through the server; a bad value is a 422', async () => {
+		const user = await off.newUser()
+		const bytes = randomBytes(20_000)
+		const { id, fileId } = await uploadTo(off, user, bytes, 'off.bin')
+		const streamed = await off.fetch(new Request(`http://dreamlake.test/episodes/${id}/files/${fileId}/download?redirect=1`, { headers: { authorization: `Bearer ${user.token}` } }))
+		expect(streamed.status).toBe(200)
+		expect(streamed.headers.get('location')).toBeNull()
+		expect(new Uint8Array(await streamed.arrayBuffer())).toEqual(bytes)
+		const bad = await off.call('GET', `/episodes/${id}/files/${fileId}/download?redirect=yes`, { token: user.token })
+		expect([400, 422]).toContain(bad.status)
+		expect(bad.body.success).toBe(false)
+	})
+
+	describe('GET /episodes/{id}/files/{fileId}/download?redirect=1', () => {
+		whoMayCall(
+			() => on,
+			underEpisode<InEpisode & { fileId: string }>(() => on, {
+				method: 'GET',
+				path: (f) => `/files/${f.fileId}/download?redirect=1`,
+				ok: 302,
+				write: false,
+				outsiderRow: "404 for another user's episode and file ids, never a URL",
+				unchanged: "the owner's files",
+				async arrange(owner) {
+					const { id, fileId } = await uploadTo(on, owner, randomBytes(100), `guarded-${crypto.randomUUID()}.bin`)
+					return { owner, episode: id, project: 's3-presigned', fileId }
+				},
+				snapshot: async (f) => (await on.call('GET', `/episodes/${f.episode}/files`, { token: f.owner.token })).body,
+			}),
+		)
 	})
 })

@@ -3,6 +3,7 @@ import { jsonBody } from '../http/body'
 import { ApiError, errorResponses } from '../http/errors'
 import type { CallerGuard } from '../auth/guard'
 import { contentDisposition } from '../http/download'
+import { oneOf } from '../http/fields'
 import { listParam, ListQuery, paged, pageOf } from '../http/paging'
 import { FileDeleted, FileList, FilePatch, FileResponse, PAGE_DEFAULT, PAGE_MAX, toFileResponse } from './model'
 import type { FileService } from './service'
@@ -63,8 +64,11 @@ export const fileRoutes = (files: FileService, guard: CallerGuard) =>
 		})
 		.get(
 			'/episodes/:id/files/:fileId/download',
-			async ({ caller, meter, params, request }) => {
+			async ({ caller, meter, params, query, request }) => {
 				const row = files.get(meter, caller, params.id, params.fileId)
+				// the dashboard's opt-in, after the access check: the SDK never asks, and follows no redirect
+				const url = query.redirect === '1' ? files.downloadUrl(row) : undefined
+				if (url) return new Response(null, { status: 302, headers: { location: url, 'cache-control': 'private, no-store', 'server-timing': meter.serverTiming() } })
 				const bytes = await files.bytesOf(row)
 				if (!bytes) throw new ApiError(500, 'file_bytes_missing', 'The bytes of this file are missing on the server; it has been logged.')
 				const headers: Record<string, string> = {
@@ -91,11 +95,15 @@ export const fileRoutes = (files: FileService, guard: CallerGuard) =>
 			{
 				reader: true,
 				params: FilePath,
+				query: t.Object({
+					redirect: t.Optional(oneOf(['0', '1'], { description: '1: a 302 to a presigned URL of the bytes at the store instead, when the store is a bucket and S3_PRESIGNED_DOWNLOADS=true (the dashboard asks for it); else ignored' })),
+				}),
 				detail: {
 					summary: 'Download a file’s bytes (streamed from disk; ETag, If-None-Match, Range)',
 					responses: {
 						200: { description: 'The bytes, with Content-Type, Content-Length, Content-Disposition and ETag (the checksum)' },
 						206: { description: 'A byte range (one Range of bytes=start-end)' },
+						302: { description: '`redirect=1` with S3_PRESIGNED_DOWNLOADS=true: Location is a presigned URL of the bytes at the store, valid for 5 minutes' },
 						304: { description: 'If-None-Match named the checksum' },
 						401: { description: 'No or a bad token' },
 						404: { description: 'Not found, not yours, or deleted' },

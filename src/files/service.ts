@@ -4,6 +4,7 @@ import { parseRowId } from '../db/ids'
 import type { DbMeter } from '../db/meter'
 import type { FileRow } from '../db/schema'
 import type { EpisodeService } from '../episodes/service'
+import { contentDisposition } from '../http/download'
 import { ApiError, badRequest, conflict, invalidField, notFound } from '../http/errors'
 import { checkMetadata, cleanTags, DESCRIPTION_MAX_LENGTH, TAGS_MAX, TAG_MAX_LENGTH, describedFields } from '../http/fields'
 import type { Page } from '../http/paging'
@@ -85,6 +86,11 @@ export class FileService {
 	/** A live file's bytes, for a download; undefined when the store has none under its checksum. */
 	bytesOf(row: FileRow): Promise<StoredBytes | undefined> {
 		return this.store.open(row.checksum)
+	}
+
+	/** A short-lived URL of the row's bytes at the store (a bucket with S3_PRESIGNED_DOWNLOADS), with its name and type; undefined otherwise. */
+	downloadUrl(row: FileRow): string | undefined {
+		return this.store.downloadUrl?.(row.checksum, { contentDisposition: contentDisposition(row.filename), contentType: row.contentType })
 	}
 
 	async update(meter: DbMeter, caller: Account, episodeSegment: string, fileSegment: string, patch: FileChanges): Promise<FileRow> {

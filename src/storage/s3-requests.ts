@@ -60,14 +60,15 @@ export class S3Requests {
 	}
 
 	/** One signed request; a network failure, a timeout or a 5xx throws StorageUnavailableError, a 4xx S3RequestError. */
-	async send(method: string, url: URL, options: { headers?: Record<string, string>; body?: Uint8Array | string; timeoutMs?: number } = {}): Promise<Response> {
+	async send(method: string, url: URL, options: { headers?: Record<string, string>; body?: Uint8Array | string | ReadableStream<Uint8Array>; timeoutMs?: number } = {}): Promise<Response> {
 		const headers = this.sign(method, url, options.headers ?? {}, options.body === undefined ? EMPTY_SHA256 : 'UNSIGNED-PAYLOAD')
 		let response: Response
 		// the time limit is on the answer's head: a body (a download) streams for as long as it takes
 		const controller = new AbortController()
 		const timer = setTimeout(() => controller.abort(new DOMException('the object store did not answer in time', 'TimeoutError')), options.timeoutMs ?? this.timeoutMs)
 		try {
-			response = await fetch(url, { method, headers, body: options.body, signal: controller.signal, redirect: 'manual' })
+			// a stream body goes with the Content-Length of the headers (S3 takes no chunked upload), not chunked
+			response = await fetch(url, { method, headers, body: options.body, signal: controller.signal, redirect: 'manual', ...(options.body instanceof ReadableStream && { duplex: 'half' }) } as RequestInit)
 		} catch (error) {
 			throw new StorageUnavailableError(describeFailure(error), { cause: error })
 		} finally {
@@ -82,25 +83,57 @@ export class S3Requests {
 
 	/** The headers of a request signed with SigV4 (host, x-amz-date, x-amz-content-sha256, authorization). */
 	private sign(method: string, url: URL, headers: Record<string, string>, payloadHash: string): Record<string, string> {
-		const { region, accessKeyId, secretAccessKey } = this.location
-		const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '')
-		const day = amzDate.slice(0, 8)
+		const amzDate = amzDateOf(new Date())
 		const all: Record<string, string> = { ...lowerCased(headers), host: url.host, 'x-amz-date': amzDate, 'x-amz-content-sha256': payloadHash }
-		const names = Object.keys(all).sort()
-		const query = [...url.searchParams]
-			.map(([name, value]) => [encodeRfc3986(name), encodeRfc3986(value)] as const)
-			.sort(([a, x], [b, y]) => (a === b ? (x < y ? -1 : 1) : a < b ? -1 : 1))
-			.map(([name, value]) => `${name}=${value}`)
-			.join('&')
-		const canonical = [method, url.pathname, query, ...names.map((name) => `${name}:${all[name]!.trim()}`), '', names.join(';'), payloadHash].join('\n')
+		const { scope, signedHeaders, signature } = this.signature(method, url, all, payloadHash, amzDate)
+		return { ...all, authorization: `AWS4-HMAC-SHA256 Credential=${this.location.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}` }
+	}
+
+	/**
+	 * A URL anyone may GET `url` at for `seconds` without credentials: SigV4 in the query string
+	 * (X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders=host,
+	 * X-Amz-Signature; the body unsigned). `url`'s own query (e.g. response-content-disposition) is signed with it.
+	 */
+	presign(url: URL, seconds: number, now = new Date()): URL {
+		const amzDate = amzDateOf(now)
+		const signed = new URL(url)
+		signed.searchParams.set('X-Amz-Algorithm', 'AWS4-HMAC-SHA256')
+		signed.searchParams.set('X-Amz-Credential', `${this.location.accessKeyId}/${amzDate.slice(0, 8)}/${this.location.region}/s3/aws4_request`)
+		signed.searchParams.set('X-Amz-Date', amzDate)
+		signed.searchParams.set('X-Amz-Expires', String(seconds))
+		signed.searchParams.set('X-Amz-SignedHeaders', 'host')
+		const { signature } = this.signature('GET', signed, { host: signed.host }, 'UNSIGNED-PAYLOAD', amzDate)
+		signed.searchParams.set('X-Amz-Signature', signature)
+		// URLSearchParams writes a space as '+', which a store may read as '+': the signed encoding instead
+		signed.search = canonicalQuery(signed)
+		return signed
+	}
+
+	/** SigV4's signature of a request: its canonical form (the given headers signed, all of them) signed with the day's key. */
+	private signature(method: string, url: URL, headers: Record<string, string>, payloadHash: string, amzDate: string): { scope: string; signedHeaders: string; signature: string } {
+		const { region, secretAccessKey } = this.location
+		const day = amzDate.slice(0, 8)
+		const names = Object.keys(headers).sort()
+		const canonical = [method, url.pathname, canonicalQuery(url), ...names.map((name) => `${name}:${headers[name]!.trim()}`), '', names.join(';'), payloadHash].join('\n')
 		const scope = `${day}/${region}/s3/aws4_request`
 		const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonical)].join('\n')
 		let key: Uint8Array | string = `AWS4${secretAccessKey}`
 		for (const part of [day, region, 's3', 'aws4_request']) key = hmac(key, part)
-		const signature = new Bun.CryptoHasher('sha256', key).update(toSign).digest('hex')
-		return { ...all, authorization: `AWS4-HMAC-SHA256 Credential=${accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}` }
+		return { scope, signedHeaders: names.join(';'), signature: new Bun.CryptoHasher('sha256', key).update(toSign).digest('hex') }
 	}
 }
+
+/** The query string as SigV4 signs it: names and values percent-encoded, sorted by name then value. */
+function canonicalQuery(url: URL): string {
+	return [...url.searchParams]
+		.map(([name, value]) => [encodeRfc3986(name), encodeRfc3986(value)] as const)
+		.sort(([a, x], [b, y]) => (a === b ? (x < y ? -1 : 1) : a < b ? -1 : 1))
+		.map(([name, value]) => `${name}=${value}`)
+		.join('&')
+}
+
+/** `20261203T163119Z`: SigV4's time stamp. */
+const amzDateOf = (date: Date) => date.toISOString().replace(/[-:]|\.\d{3}/g, '')
 
 /** Percent-encoding as SigV4 wants it: everything but A-Z a-z 0-9 - _ . ~ */
 function encodeRfc3986(text: string): string {

@@ -34,6 +34,12 @@ export interface FileStore {
 	 * (`ab/ab12…`), so a backup can be put back in its place; rejects when there are none.
 	 */
 	copyTo(checksum: string, folder: string): Promise<void>
+	/**
+	 * A short-lived URL the bytes of `checksum` can be fetched from without credentials, served with
+	 * this name and type; undefined when downloads go through the server (the data folder, or a
+	 * bucket without S3_PRESIGNED_DOWNLOADS). Only the dashboard is sent there: the SDK follows no redirect.
+	 */
+	downloadUrl?(checksum: string, download: { contentDisposition: string; contentType: string }): string | undefined
 }
 
 /** An upload on its way into a FileStore: written and hashed, then committed or discarded. */

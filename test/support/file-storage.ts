@@ -7,7 +7,7 @@ import { ROOT } from './setup'
 
 export type TestBucket = Extract<FileStorage, { kind: 's3' }>
 
-const S3_SETTINGS = ['FILE_STORAGE', 'S3_ENDPOINT', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_VIRTUAL_HOSTED_STYLE'] as const
+const S3_SETTINGS = ['FILE_STORAGE', 'S3_ENDPOINT', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_VIRTUAL_HOSTED_STYLE', 'S3_PRESIGNED_DOWNLOADS'] as const
 
 /** The bucket settings `env` names (FILE_STORAGE=s3://… with the S3_ settings); undefined for the data folder. */
 function bucketOf(env: Record<string, string | undefined>): TestBucket | undefined {

@@ -17,10 +17,12 @@ export async function filesTab(episode: Episode, query: URLSearchParams, scope: 
 	const table = h('table', { class: 'files' })
 	const picker = h('select', { aria: { label: 'Prefix' } }, h('option', { value: '' }, `All prefixes (${all.total})`), prefixes.map((p) => h('option', { value: p, selected: p === chosen }, p)))
 	const download = (file: FileEntry) => `${path('episodes', episode.id, 'files', file.id)}/download`
+	// links and images may be sent to the bucket (S3_PRESIGNED_DOWNLOADS); the text preview's fetch stays here (a bucket answers no CORS)
+	const linked = (file: FileEntry) => `${download(file)}?redirect=1`
 
 	const show = async (file: FileEntry) => {
 		if (file.contentType.startsWith('image/')) {
-			replace(preview, h('h3', null, file.path), h('img', { src: download(file), alt: file.filename }))
+			replace(preview, h('h3', null, file.path), h('img', { src: linked(file), alt: file.filename }))
 			return
 		}
 		if (TEXT_TYPES.test(file.contentType) || TEXT_NAMES.test(file.filename)) {
@@ -49,7 +51,7 @@ export async function filesTab(episode: Episode, query: URLSearchParams, scope: 
 						h('td', { class: 'num' }, bytes(file.sizeBytes)),
 						h('td', null, h('code', null, file.contentType)),
 						h('td', null, h('time', { title: exactTime(file.uploadedAt) }, ago(file.uploadedAt))),
-						h('td', null, h('a', { href: download(file), download: file.filename }, 'Download')),
+						h('td', null, h('a', { href: linked(file), download: file.filename }, 'Download')),
 					),
 				),
 			),
