@@ -306,7 +306,7 @@ export interface Line {
 	band?: { min: Values; max: Values }
 }
 
-/** The lines of a group of runs: one per run, or, `groups` given, one per group (the mean) with its min–max band. */
+/** The lines of some runs: one per run, or, `grouped`, one per value of `group` (the mean of its runs) with its min–max band. */
 export function groupedLines(runs: { label: string; group: string; x: number[]; y: Values }[], grouped: boolean): Line[] {
 	if (!grouped) return runs.map(({ label, x, y }) => ({ label, x, y }))
 	const groups = new Map<string, typeof runs>()

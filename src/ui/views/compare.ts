@@ -191,7 +191,10 @@ export async function compareView({ query, scope }: Route) {
 	onlyDiff.addEventListener('change', renderParams)
 	renderParams()
 
-	const bounded = total > episodes.length ? h('p', { class: 'note', data: { testid: 'compare-bounded' } }, `The first ${number(episodes.length)} of ${plural(total, 'matching episode')}, in the table’s order: narrow the filter to compare others.`) : null
+	const bounded =
+		total > episodes.length
+			? h('p', { class: 'note', data: { testid: 'compare-bounded' } }, matching ? `The first ${number(episodes.length)} of ${plural(total, 'matching episode')}, in the table’s order: narrow the filter to compare others.` : `The first ${number(episodes.length)} of the ${number(total)} ticked episodes.`)
+			: null
 	const section = h(
 		'section',
 		{ class: 'compare' },
