@@ -341,7 +341,7 @@ describe('the dashboard in a real browser', () => {
 		await page.close()
 	})
 
-	it('compares two episodes: one metric overlaid, parameters side by side with the differences marked', async () => {
+	it('compares two episodes: a metric overlaid (a chart per metric ticked), parameters side by side with the differences marked', async () => {
 		const page = await context.newPage()
 		await page.goto(`${server.url}/ui/projects/robot-arm`)
 		await page.waitForSelector('[data-testid=episode-row]')
@@ -349,10 +349,12 @@ describe('the dashboard in a real browser', () => {
 		await page.check('input[aria-label="Select tuned-lr"]')
 		await page.click('button:has-text("Compare 2")')
 		await page.waitForSelector('[data-testid=compare-chart][data-drawn]')
-		await page.selectOption('select[aria-label=Metric]', 'train::loss')
+		// it opens on the first metric that is not a step, and a second one ticked is a second chart
 		await page.waitForFunction(() => document.querySelector('[data-testid=compare-chart] .u-title')?.textContent === 'train · loss')
-		expect(await page.locator('[data-testid=compare-chart] .u-legend .u-series').count()).toBe(3) // x and two episodes
-		expect(await inkOf(page, '[data-testid=compare-chart]')).toBeGreaterThan(500)
+		await page.locator('[data-testid=compare-metrics] label', { hasText: 'train · reward' }).locator('input').check()
+		await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=compare-chart] .u-title')].map((t: any) => t.textContent).join() === 'train · loss,train · reward')
+		expect(await page.locator('[data-testid=compare-chart][data-metric="train::loss"] .u-legend .u-series').count()).toBe(3) // x and two episodes
+		expect(await inkOf(page, '[data-testid=compare-chart][data-metric="train::loss"]')).toBeGreaterThan(500)
 		const differs = await page.locator('[data-testid=compare-params] tr[data-differs] th').allTextContents()
 		expect(differs.sort()).toEqual(['model.lr', 'model.name', 'optimizer'])
 		await page.check('text=Only differences')
@@ -555,31 +557,35 @@ describe('performance, measured in the browser', () => {
 		expect(Math.max(...runs)).toBeLessThanOrEqual(1000)
 	})
 
-	it('a project of 10,000 episodes: the first rows within 500 ms of navigation (one page of 50)', async () => {
+	// how fast is measured in `bun run bench --only dashboard` (a timed test flakes on a loaded machine): here, that it is right
+	it('a project of 10,000 episodes: paged by 50, its 10 metric columns showing the values written', async () => {
+		const KEYS = Array.from({ length: 10 }, (_, k) => `k${k}`)
+		/** What run i's key k was given: a different number for every cell. */
+		const written = (i: number, k: number) => i * 10 + k + 0.25
 		let next = 0
 		await Promise.all(
 			Array.from({ length: 32 }, async () => {
 				while (next < 10_000) {
 					const i = next++
-					await alice.episode(alice.namespace, 'ten-thousand', { name: `run-${String(i).padStart(5, '0')}`, tags: i % 2 ? ['odd'] : ['even'] })
+					const episode = await alice.episode(alice.namespace, 'ten-thousand', { name: `run-${String(i).padStart(5, '0')}`, tags: i % 2 ? ['odd'] : ['even'] })
+					// the first page by name has all ten metrics; the rest have none
+					if (i < 50) await alice.track(episode.id, 'm', [Object.fromEntries(KEYS.map((key, k) => [key, written(i, k)]))])
 				}
 			}),
 		)
-		const runs: number[] = []
-		for (let run = 0; run < 3; run++) {
-			const { context: cold } = await signedIn('alice')
-			const page = await cold.newPage()
-			await page.goto(`${server.url}/ui/projects/ten-thousand`)
-			await page.waitForSelector('[data-testid=episode-row]')
-			// the page marks the moment the rows went into the document
-			runs.push(await page.evaluate(() => performance.getEntriesByName('dreamlake:view-shown')[0].startTime))
-			expect(await page.locator('[data-testid=episode-row]').count()).toBe(50)
-			expect(await page.locator('text=10,000 episodes').count()).toBe(1)
-			await cold.close()
-		}
-		figures.tenThousandEpisodesFirstRowsMs = Math.round(Math.min(...runs))
-		figures.tenThousandEpisodesFirstRowsMsWorst = Math.round(Math.max(...runs))
-		expect(Math.max(...runs)).toBeLessThanOrEqual(500)
+		const { context: cold } = await signedIn('alice')
+		const page = await cold.newPage()
+		await page.goto(`${server.url}/ui/projects/ten-thousand?order=name&dir=asc&${KEYS.map((key) => `m=${encodeURIComponent(`m::${key}`)}`).join('&')}`)
+		await page.waitForSelector('[data-testid=episode-row]')
+		expect(await page.locator('text=10,000 episodes').count()).toBe(1)
+		expect(await page.locator('.pager').innerText()).toContain('Page 1 of 200')
+		const cells = await page.$$eval('[data-testid=episode-row]', (rows) => rows.map((row: any) => [row.querySelector('td a').textContent, ...[...row.querySelectorAll('td.metric')].map((td: any) => td.textContent)]))
+		expect(cells).toEqual(Array.from({ length: 50 }, (_, i) => [`run-${String(i).padStart(5, '0')}`, ...KEYS.map((_, k) => String(written(i, k)))]))
+		await page.getByRole('button', { name: 'Older →' }).click()
+		await page.waitForFunction(() => document.querySelector('.pager')?.textContent?.includes('Page 2 of 200'))
+		expect(await page.locator('[data-testid=episode-row] td a').first().textContent()).toBe('run-00050')
+		expect(await page.locator('[data-testid=episode-row]').count()).toBe(50)
+		await cold.close()
 	})
 
 	it('the page\'s JavaScript and CSS weigh at most 150 KB gzipped, as the browser received them', async () => {

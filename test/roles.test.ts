@@ -360,6 +360,7 @@ const ROUTES: Route<any>[] = [
 	// episodes
 	route({ method: 'POST', path: '/namespaces/:ns/projects/:project/episodes', scope: 'project', least: 'member', ok: 201, write: true, arrange: shared, call: (lab, token) => call('POST', `${inProject(lab)}/episodes`, { name: unique('run') })(token) }),
 	route({ method: 'GET', path: '/namespaces/:ns/projects/:project/episodes', scope: 'project', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inProject(lab)}/episodes`)(token) }),
+	route({ method: 'GET', path: '/namespaces/:ns/projects/:project/keys', scope: 'project', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inProject(lab)}/keys`)(token) }),
 	route({ method: 'GET', path: '/namespaces/:ns/projects/:project/episodes/export', scope: 'project', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inProject(lab)}/episodes/export`)(token) }),
 	route({ method: 'GET', path: '/namespaces/:ns/episodes', scope: 'namespace', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${ns(lab)}/episodes?filter=${encodeURIComponent('name ~ "*"')}`)(token) }),
 	route({ method: 'GET', path: '/namespaces/:ns/projects/:project/episodes/:name', scope: 'project', least: 'viewer', guests: true, ok: 200, write: false, arrange: shared, call: (lab, token) => call('GET', `${inProject(lab)}/episodes/${lab.episode.name}`)(token) }),

@@ -4,7 +4,7 @@
 import { Database } from 'bun:sqlite'
 import { median } from '../startup'
 
-interface Runner {
+export interface Runner {
 	dreamlake: string
 	namespace: string
 }
@@ -22,7 +22,7 @@ export interface FindFigures {
 export const FIND_LR = 0.0003
 const LRS = [1e-5, 3e-5, 1e-4, FIND_LR, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1]
 /** Tracks and their keys: 4 × 5 = 20 metric keys a run, each over 1,000 points. */
-const TRACKS: Record<string, string[]> = {
+export const TRACKS: Record<string, string[]> = {
 	train: ['loss', 'acc', 'grad_norm', 'lr', 'step'],
 	val: ['loss', 'acc', 'f1', 'auc', 'step'],
 	'eval/success': ['rate', 'reward', 'length', 'time', 'step'],
@@ -30,7 +30,7 @@ const TRACKS: Record<string, string[]> = {
 }
 const POINTS = 1000
 /** Far above the ids the server draws (time-ordered, ~2^48 today), below 2^53. */
-const ID_BASE = 2 ** 52
+export const ID_BASE = 2 ** 52
 
 /** A seeded generator, so every run seeds the same data. */
 function generator(seed: number) {
@@ -51,10 +51,10 @@ function generator(seed: number) {
  * appends): what an append of 1,000 points of a curve leaves in metric_summaries. The tracks'
  * points themselves are not written (a search never reads them).
  */
-async function seed(url: string, runner: Runner, databasePath: string, projects: number, episodes: number): Promise<number[]> {
+export async function seed(url: string, runner: Runner, databasePath: string, projects: number, episodes: number, { name = 'find', idBase = ID_BASE } = {}): Promise<number[]> {
 	const projectIds: number[] = []
 	for (let p = 0; p < projects; p++) {
-		const response = await fetch(`${url}/namespaces/${runner.namespace}/projects/find-${p}/episodes`, {
+		const response = await fetch(`${url}/namespaces/${runner.namespace}/projects/${name}-${p}/episodes`, {
 			method: 'POST',
 			headers: { authorization: `Bearer ${runner.dreamlake}`, 'content-type': 'application/json' },
 			body: JSON.stringify({ name: 'made-by-the-api' }),
@@ -65,13 +65,13 @@ async function seed(url: string, runner: Runner, databasePath: string, projects:
 	const db = new Database(databasePath)
 	db.run('PRAGMA busy_timeout = 10000')
 	db.run('PRAGMA foreign_keys = ON')
-	seedRuns(db, projectIds, episodes)
+	seedRuns(db, projectIds, episodes, idBase)
 	db.close()
 	return projectIds
 }
 
 /** The runs of each project, their parameters and their tracks' summaries, into `db`: the same every time (a seeded generator). */
-export function seedRuns(db: Database, projectIds: number[], episodes: number): void {
+export function seedRuns(db: Database, projectIds: number[], episodes: number, idBase = ID_BASE): void {
 	const random = generator(21)
 	const insertEpisode = db.prepare('INSERT INTO episodes (id, project_id, name, status, tags, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
 	const insertParameters = db.prepare('INSERT INTO parameters (episode_id, id, data, version, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)')
@@ -80,7 +80,7 @@ export function seedRuns(db: Database, projectIds: number[], episodes: number): 
 	const insertSummary = db.prepare(
 		'INSERT INTO metric_summaries (episode_id, project_id, track_id, track_name, key, count, last, last_index, "min", min_index, min_step, "max", max_index, max_step) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
 	)
-	let id = ID_BASE
+	let id = idBase
 	const now = Date.now()
 	for (const projectId of projectIds) {
 		db.transaction(() => {

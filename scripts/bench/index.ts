@@ -8,6 +8,7 @@ import { KeyServer } from '../../test/support/key-server'
 import { median } from '../startup'
 import { measureCeilings, moveRates, postgresCeilings } from './ceilings'
 import { pinned, pinThisProcessToLoadCore } from './cores'
+import { measureDashboard } from './dashboard'
 import { measureEvents } from './events'
 import { measureExport } from './export'
 import { measureFiles, startBucket, type Bucket } from './files'
@@ -80,6 +81,7 @@ async function main({ smoke, duration, connections, seedUsers: userCount, rounds
 	const memory = selected.has('memory') ? await measureMemory(load, meUrl, meLua(files), byKey.get('me')?.rps ?? (await load(meUrl, meLua(files), duration)).rps, pid) : undefined
 	const trackReads = selected.has('tracks') ? await measureTracks(server.url, episodes[5]!, episodes[6]!, pid, { smoke, databasePath: join(work.dir, 'data', 'dreamlake.db'), tenMillion: selected.has('tracks-memory') }) : undefined
 	const find = selected.has('find') ? await measureFind(server.url, seeded[Math.min(seeded.length - 1, 9)]!, join(work.dir, 'data', 'dreamlake.db'), smoke) : undefined
+	const dashboard = selected.has('dashboard') ? await measureDashboard(server.url, seeded[Math.min(seeded.length - 1, 10)]!, join(work.dir, 'data', 'dreamlake.db'), smoke) : undefined
 	const fileFigures = selected.has('files') ? await measureFiles(server.url, episodes[7]!, pid, work, smoke, bucket) : undefined
 	const exportFigures = selected.has('export') ? await measureExport(server.url, episodes[8]!, pid, { smoke, databasePath: join(work.dir, 'data', 'dreamlake.db') }) : undefined
 	const peak = peakRssMb(pid)
@@ -90,7 +92,7 @@ async function main({ smoke, duration, connections, seedUsers: userCount, rounds
 	const starts = await timeStarts(binary, startRuns)
 
 	writeReport(
-		{ date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : `fetch (${FETCH_LOOPS} concurrent loops; smoke only, not comparable)`, connections: hasWrk ? connections : FETCH_LOOPS, durationSeconds: duration, rounds, pinned, seedUsers: userCount, ...ceilings, scenarios, trackReads, find, files: fileFigures, events: eventFigures, export: exportFigures, peakRssMb: peak, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined },
+		{ date: new Date().toISOString(), machine, load: hasWrk ? 'wrk' : `fetch (${FETCH_LOOPS} concurrent loops; smoke only, not comparable)`, connections: hasWrk ? connections : FETCH_LOOPS, durationSeconds: duration, rounds, pinned, seedUsers: userCount, ...ceilings, scenarios, trackReads, find, dashboard, files: fileFigures, events: eventFigures, export: exportFigures, peakRssMb: peak, memory, startMs: startRuns > 0 ? { runs: starts, median: median(starts) } : undefined },
 		out,
 	)
 	if (smoke && scenarios.some((s) => s.requests === 0)) throw new Error('a scenario made no requests')

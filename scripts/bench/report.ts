@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { CryptoCeiling, LogsCeiling, TracksCeiling } from './ceilings'
+import type { DashboardFigures } from './dashboard'
 import type { EventFigures } from './events'
 import type { ExportFigures } from './export'
 import type { FileFigures } from './files'
@@ -27,6 +28,7 @@ export interface Report {
 	scenarios: Scenario[]
 	trackReads: TrackReads | undefined
 	find: FindFigures | undefined
+	dashboard: DashboardFigures | undefined
 	files: FileFigures | undefined
 	events: EventFigures | undefined
 	export: ExportFigures | undefined
@@ -139,6 +141,13 @@ function markdown(report: Report): string {
 			'|---|---|---|---|---|---|',
 			row('one project', f.project, '≤ 20 ms'),
 			row(`the namespace, ${f.projects} projects`, f.namespace, '≤ 50 ms'),
+		)
+	}
+	if (report.dashboard) {
+		const d = report.dashboard
+		lines.push(
+			'',
+			`Dashboard: the episodes table of a project of ${d.episodes.toLocaleString('en')} runs (seeded as for find, in ${d.seedSeconds.toFixed(0)} s) with ${d.metricColumns} metric columns, in headless Chromium, each load in a fresh context: navigation to the first 50 rows in the document, **${d.medianMs.toFixed(0)} ms** median of ${d.loads.length} (${d.loads.map((l) => l.toFixed(0)).join(', ')}); target ≤ ${d.targetMs} ms: ${d.medianMs <= d.targetMs ? 'met' : 'missed'}.`,
 		)
 	}
 	if (report.memory) {

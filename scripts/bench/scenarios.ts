@@ -28,6 +28,7 @@ export const SCENARIOS = [
 	{ key: 'tracks', about: 'a track of 1,000,000 points (100,000 with --smoke): ingest rate, bytes a point on disk, chart and page reads' },
 	{ key: 'tracks-memory', about: 'server RSS over 10,000,000 track points ingested and read back; measures tracks too, reported with it', fullRun: true },
 	{ key: 'find', about: 'GET …/episodes?filter=&order=&columns= over a project of 10,000 runs (50 parameters, 20 metric keys each) and a namespace of ten (2 × 300 with --smoke)' },
+	{ key: 'dashboard', about: 'the episodes table of a project of 10,000 runs with 10 metric columns in headless Chromium: navigation to the first rows, median of 7 cold loads (300 runs, 3 loads with --smoke)' },
 	{ key: 'files', about: 'a 1 GiB upload and its download (16 MiB with --smoke) against a bare Bun.serve, RSS meanwhile, small uploads' },
 	{ key: 'events', about: 'GET /episodes/{id}/events: 1,000 subscribers (50 with --smoke) on one episode written at 1,000 lines and 10,000 points a second, against the same load unwatched' },
 	{ key: 'export', about: 'a track of 10,000,000 points (100,000 with --smoke) downloaded as CSV and as Parquet: points/s, server RSS, Parquet size against the track on disk' },

@@ -9,7 +9,7 @@ import { jsonResponse } from '../http/server-timing'
 import type { EpisodeRow } from '../db/schema'
 import { episodeJson, EpisodeDetailResponse, EpisodeListItem, EpisodePatch, EpisodeResponse, EpisodeUpsert, NamespaceEpisodeItem, toEpisodeFlat, toEpisodeResponse } from './model'
 import { ATTRIBUTES, COLUMNS_MAX, FilterError, parseFilter, parseKey, type Filter, type Key } from './filter'
-import type { EpisodeDetail, EpisodePage, EpisodeSearch, EpisodeService, ListColumn } from './service'
+import { KEYS_FROM_EPISODES, KEYS_MAX, type EpisodeDetail, type EpisodePage, type EpisodeSearch, type EpisodeService, type ListColumn } from './service'
 import { formatParam, safeFilename, type TableExports } from '../export'
 
 const tags = ['Episodes']
@@ -77,6 +77,19 @@ export const episodeRoutes = (episodes: EpisodeService, guard: CallerGuard, expo
 				detail: { summary: 'List the episodes of a project (paged, filtered, sorted, with parameter and metric columns)', tags },
 			},
 		)
+		.get('/namespaces/:ns/projects/:project/keys', ({ caller, meter, params }) => episodes.keys(meter, caller, params.ns, params.project), {
+			reader: true,
+			params: ProjectPath,
+			response: {
+				200: t.Object({ params: t.Array(t.String()), metrics: t.Array(t.Object({ track: t.String(), key: t.String() })) }),
+				...errorResponses(401, 404),
+			},
+			detail: {
+				summary: 'The parameter keys and metrics (track, key) of a project’s newest episodes, for a filter to name',
+				description: `Distinct, sorted, from the ${KEYS_FROM_EPISODES} most recently created live episodes, at most ${KEYS_MAX} of each.`,
+				tags,
+			},
+		})
 		.get(
 			'/namespaces/:ns/episodes',
 			({ caller, meter, params, query }) => {

@@ -208,6 +208,16 @@ export class EpisodeRepository {
 		)
 	}
 
+	/** The distinct parameter keys and metric (track, key) pairs of the project's `recent` newest live episodes: what a filter box offers (bounded: primary-key reads of those episodes only). */
+	keysOf(meter: DbMeter, projectId: number, recent: number, limit: number): { params: string[]; metrics: { track: string; key: string }[] } {
+		return metered(meter, () => {
+			const newest = sql`SELECT id FROM episodes WHERE project_id = ${projectId} AND deleted_at IS NULL ORDER BY created_at DESC LIMIT ${recent}`
+			const params = this.db.all<{ key: string }>(sql`SELECT DISTINCT key FROM parameter_values WHERE episode_id IN (${newest}) ORDER BY key LIMIT ${limit}`)
+			const metrics = this.db.all<{ track: string; key: string }>(sql`SELECT DISTINCT track_name AS track, key FROM metric_summaries WHERE episode_id IN (${newest}) AND deleted = 0 ORDER BY track_name, key LIMIT ${limit}`)
+			return { params: params.map((row) => row.key), metrics }
+		})
+	}
+
 	/** The ids of the live episodes of these projects. */
 	liveIdsIn(meter: DbMeter, projectIds: number[]): number[] {
 		if (projectIds.length === 0) return []

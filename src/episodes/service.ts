@@ -63,6 +63,10 @@ interface EpisodePlace {
  * its project is live, and the access check lets the caller into the project's namespace. Anything
  * else is the same 404 as an id that never existed.
  */
+/** The newest episodes whose keys a project's filter box is offered, and the most keys of each kind it gets. */
+export const KEYS_FROM_EPISODES = 500
+export const KEYS_MAX = 1000
+
 export class EpisodeService {
 	private readonly counters = new Map<keyof EpisodeCounts, EpisodeCounter>()
 	private readonly columnGroups = new Map<string, EpisodeColumnGroup>()
@@ -164,6 +168,12 @@ export class EpisodeService {
 	list(meter: DbMeter, reader: Reader, ns: string, projectSegment: string, page: Page, search: EpisodeSearch): EpisodePage {
 		const { project, scope } = this.readableProject(meter, reader, ns, projectSegment)
 		return this.search(meter, scope, [project.id], page, search)
+	}
+
+	/** GET …/projects/{project}/keys: the parameter keys and metrics a filter over the project can name, from its newest episodes. */
+	keys(meter: DbMeter, reader: Reader, ns: string, projectSegment: string): { params: string[]; metrics: { track: string; key: string }[] } {
+		const { project } = this.readableProject(meter, reader, ns, projectSegment)
+		return this.repository.keysOf(meter, project.id, KEYS_FROM_EPISODES, KEYS_MAX)
 	}
 
 	/** GET /namespaces/{ns}/episodes: the same across every project of the namespace the reader may read. */

@@ -4,13 +4,47 @@
 // at full resolution (a window of 1,000 points or fewer comes back point by point); double-click
 // or "Reset" reads the whole track again. One read per track feeds the charts of all its keys.
 // Points appended while the page is open (the episode's `track` events) join the charts as they
-// come, without a read of the whole track; a zoomed chart keeps its window.
+// come, without a read of the whole track; a zoomed chart keeps its window. Every chart takes a
+// look: a smoothing weight (an exponential moving average drawn over the raw line, kept faint) and
+// a log y axis (values ≤ 0 left out, and said so).
 import uPlot from 'uplot'
 import { api, path, query as qs, type Series, type Track } from './api'
 import { h, replace } from './dom'
-import { number } from './format'
+import { number, plural } from './format'
+import { aggregate, ema, logSafe, nonPositive, type Values } from './series-math'
 
 export type XMode = 'index' | '_ts' | string
+
+/** How a chart draws its values: smoothed (0: raw), on a log y axis. */
+export interface ChartLook {
+	smoothing: number
+	log: boolean
+}
+export const RAW: ChartLook = { smoothing: 0, log: false }
+
+/** A faint copy of a colour, for the raw line beside a smoothed one. */
+const faint = (color: string) => `${color}55`
+
+/** What the tests (and anyone in the console) read of a chart: the uPlot instance on its element. */
+const expose = (box: HTMLElement, u: uPlot) => ((box as HTMLElement & { uplot?: uPlot }).uplot = u)
+
+/** A y scale for the look: logarithmic (base 10) or linear. */
+const yScale = (look: ChartLook): uPlot.Scale => (look.log ? { distr: 3, log: 10, range: logRange } : {})
+
+/** Decades a log axis spans at most: uPlot's ticks stop at 1e-16, and a loss of 1e-87 would split forever. */
+const LOG_DECADES = 12
+/** A log axis's range: whole decades around the values, at most LOG_DECADES (lower values sit at its foot); one decade when nothing is above 0. */
+function logRange(_u: uPlot, min: number, max: number): uPlot.Range.MinMax {
+	if (!(min > 0 && max > 0)) return [0.1, 1]
+	return uPlot.rangeLog(Math.max(min, max / 10 ** LOG_DECADES, 1e-15), max, 10, true) as uPlot.Range.MinMax
+}
+
+/** Says how many values the log scale left out, when any. */
+export const logNote = (look: ChartLook, values: Values[]) => {
+	if (!look.log) return ''
+	const left = values.reduce((n, v) => n + nonPositive(v), 0)
+	return left ? ` ${plural(left, 'value')} ≤ 0 ${left === 1 ? 'is' : 'are'} not drawn on the log scale.` : ''
+}
 
 export const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777', '#4b5563', '#65a30d']
 
@@ -36,10 +70,20 @@ export function readSeries(episodeId: string, track: string, keys: string[], x: 
 }
 
 /** uPlot's columns for one key: x, mean, min, max. */
-function columns(series: Series, key: string): [number[], (number | null)[], (number | null)[], (number | null)[]] {
+function columns(series: Series, key: string): Columns {
 	const values = series.series.values[key]
 	const empty = series.series.x.map(() => null)
 	return [series.series.x, values?.mean ?? empty, values?.min ?? empty, values?.max ?? empty]
+}
+
+type Columns = [number[], Values, Values, Values]
+
+/** What a track chart draws of its columns: x, the mean (raw), min, max, and the smoothed mean when smoothing. */
+function shown([x, mean, min, max]: Columns, look: ChartLook): uPlot.AlignedData {
+	const y = look.log ? logSafe : (v: Values) => v
+	const out: Values[] = [y(mean), y(min), y(max)]
+	if (look.smoothing > 0) out.push(y(ema(mean, look.smoothing)))
+	return [x, ...out] as uPlot.AlignedData
 }
 
 const hasNumbers = (series: Series, key: string) => (series.series.values[key]?.mean ?? []).some((v) => v !== null)
@@ -66,7 +110,7 @@ export interface TrackAppended {
 const GROWN_MAX = 4000
 
 /** The charts of one track: one per numeric key, zoomed together. */
-export function trackCharts(episodeId: string, track: Track, x: XMode, signal: AbortSignal): TrackCharts {
+export function trackCharts(episodeId: string, track: Track, x: XMode, signal: AbortSignal, look: ChartLook = RAW): TrackCharts {
 	const keys = track.keys.filter((key) => key !== '_ts' && key !== x).slice(0, 64)
 	const grid = h('div', { class: 'charts' })
 	const status = h('p', { class: 'muted chart-status' })
@@ -74,7 +118,7 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 	const total = h('span', { class: 'muted', data: { testid: 'track-total' } }, `${number(track.totalDataPoints)} points`)
 	const downloads = exportLinks(episodeId, track.name)
 	const element = h('div', { class: 'track', data: { testid: 'track', track: track.name } }, h('div', { class: 'track-head' }, h('h3', null, track.name), total, reset, downloads.element), status, grid)
-	const plots: { key: string; u: uPlot }[] = []
+	const plots: { key: string; u: uPlot; data: Columns }[] = []
 	/** Each chart's first draw on its canvas. */
 	const firstDraws: Promise<void>[] = []
 	let resizeObserver: ResizeObserver | undefined
@@ -112,13 +156,16 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 		if (!zoomed && Object.keys(window).length === 0) covered = series.points
 		downloads.show(window)
 		const drawable = keys.filter((key) => hasNumbers(series, key))
-		status.textContent = series.points === 0 ? 'No points in this window.' : drawable.length === 0 ? 'No numeric values to chart.' : series.points > series.buckets ? `${number(series.points)} points in ${number(series.buckets)} buckets: line = mean, band = min to max` : ''
+		status.textContent =
+			(series.points === 0 ? 'No points in this window.' : drawable.length === 0 ? 'No numeric values to chart.' : series.points > series.buckets ? `${number(series.points)} points in ${number(series.buckets)} buckets: line = mean, band = min to max` : '') +
+			logNote(look, drawable.map((key) => columns(series, key)[2]))
 		if (plots.length === 0) {
-			for (const key of drawable) plots.push({ key, u: plot(key, series, mine) })
+			for (const key of drawable) plots.push({ key, u: plot(key, series, mine), data: columns(series, key) })
 		} else {
-			for (const { key, u } of plots) {
-				u.setData(columns(series, key) as uPlot.AlignedData, zoom === undefined)
-				if (zoom) u.setScale('x', zoom)
+			for (const one of plots) {
+				one.data = columns(series, one.key)
+				one.u.setData(shown(one.data, look), zoom === undefined)
+				if (zoom) one.u.setScale('x', zoom)
 			}
 		}
 	}
@@ -140,14 +187,15 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 			title: key,
 			width: width(),
 			height: 220,
-			scales: { x: { time: x === '_ts' } },
+			scales: { x: { time: x === '_ts' }, y: yScale(look) },
 			cursor: { drag: { x: true, y: false, setScale: false } },
 			legend: { show: true, live: true },
 			series: [
 				{ label: x === 'index' ? 'index' : x === '_ts' ? 'time' : x },
-				{ label: key, stroke: color, width: 1.5, points: { show: series.series.x.length <= 2 ? true : undefined }, value: (_u, v) => number(v) },
+				{ label: look.smoothing > 0 ? `${key} (raw)` : key, stroke: look.smoothing > 0 ? faint(color) : color, width: look.smoothing > 0 ? 1 : 1.5, points: { show: series.series.x.length <= 2 ? true : undefined }, value: (_u, v) => number(v) },
 				{ label: 'min', stroke: 'transparent', points: { show: false }, show: true, value: (_u, v) => number(v) },
 				{ label: 'max', stroke: 'transparent', points: { show: false }, show: true, value: (_u, v) => number(v) },
+				...(look.smoothing > 0 ? [{ label: `${key} (smoothed ${look.smoothing})`, stroke: color, width: 1.75, value: (_u: uPlot, v: number | null) => number(v) }] : []),
 			],
 			bands: [{ series: [3, 2], fill: `${color}33` }],
 			axes: AXES,
@@ -172,7 +220,8 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 				],
 			},
 		}
-		const u = new uPlot(opts, columns(series, key) as uPlot.AlignedData, box)
+		const u = new uPlot(opts, shown(columns(series, key), look), box)
+		expose(box, u)
 		u.over.addEventListener('dblclick', () => void show({}).catch(() => {}))
 		return u
 	}
@@ -210,12 +259,14 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 			}
 			if (signal.aborted || add.xs.length === 0) return
 			grown += add.xs.length
-			for (const { key, u } of plots) {
-				const [xs, mean, min, max] = u.data as unknown as [number[], (number | null)[], (number | null)[], (number | null)[]]
+			for (const one of plots) {
+				const { key, u } = one
+				const [xs, mean, min, max] = one.data
 				const values = add.value(key)
 				// a zoomed chart keeps its window: the data grows, the x scale stays (set again, to draw)
 				const window = { min: u.scales.x?.min ?? 0, max: u.scales.x?.max ?? 0 }
-				u.setData([xs.concat(add.xs), mean.concat(values), min.concat(add.min?.(key) ?? values), max.concat(add.max?.(key) ?? values)] as uPlot.AlignedData, !zoomed)
+				one.data = [xs.concat(add.xs), mean.concat(values), min.concat(add.min?.(key) ?? values), max.concat(add.max?.(key) ?? values)]
+				u.setData(shown(one.data, look), !zoomed)
 				if (zoomed) u.setScale('x', window)
 			}
 		}).catch(() => {})
@@ -247,23 +298,71 @@ export function trackCharts(episodeId: string, track: Track, x: XMode, signal: A
 	}
 }
 
-/** Several episodes' values of one metric on one chart, x aligned. */
-export function overlayChart(title: string, lines: { label: string; x: number[]; y: (number | null)[] }[], xMode: XMode, box: HTMLElement): uPlot {
-	const joined = uPlot.join(lines.map((line) => [line.x, line.y] as uPlot.AlignedData))
-	return new uPlot(
+/** A line of a compare chart: one run's values, or a group's mean with the band of its min and max. */
+export interface Line {
+	label: string
+	x: number[]
+	y: Values
+	band?: { min: Values; max: Values }
+}
+
+/** The lines of some runs: one per run, or, `grouped`, one per value of `group` (the mean of its runs) with its min–max band. */
+export function groupedLines(runs: { label: string; group: string; x: number[]; y: Values }[], grouped: boolean): Line[] {
+	if (!grouped) return runs.map(({ label, x, y }) => ({ label, x, y }))
+	const groups = new Map<string, typeof runs>()
+	for (const run of runs) groups.set(run.group, [...(groups.get(run.group) ?? []), run])
+	return [...groups].map(([group, members]) => {
+		const band = aggregate(members)
+		return { label: `${group} (${members.length} run${members.length === 1 ? '' : 's'})`, x: band.x, y: band.mean, band: { min: band.min, max: band.max } }
+	})
+}
+
+/**
+ * Several lines of one metric on one chart, x aligned: each line its colour, a group's band in a
+ * faint fill of it; smoothed, each line's raw values stay beside it, faint. Series per line, in
+ * order: the line (smoothed when smoothing), its raw values (when smoothing), its min and max (with a band).
+ */
+export function overlayChart(title: string, lines: Line[], xMode: XMode, box: HTMLElement, look: ChartLook = RAW): uPlot {
+	const y = look.log ? logSafe : (v: Values) => v
+	const joined = uPlot.join(lines.map((line) => [line.x, line.y, ...(line.band ? [line.band.min, line.band.max] : [])] as uPlot.AlignedData))
+	const data: uPlot.AlignedData[number][] = [joined[0]]
+	const series: uPlot.Series[] = [{ label: xMode === 'index' ? 'index' : xMode === '_ts' ? 'time' : xMode }]
+	const bands: uPlot.Band[] = []
+	const value = (_u: uPlot, v: number | null) => number(v)
+	let column = 1
+	lines.forEach((line, i) => {
+		const color = PALETTE[i % PALETTE.length]!
+		const raw = joined[column++] as Values
+		const smooth = look.smoothing > 0
+		data.push(y(smooth ? ema(raw, look.smoothing) : raw))
+		series.push({ label: line.label, stroke: color, width: smooth ? 1.75 : 1.5, spanGaps: true, value })
+		if (smooth) {
+			data.push(y(raw))
+			series.push({ label: `${line.label} (raw)`, stroke: faint(color), width: 1, spanGaps: true, value })
+		}
+		if (line.band) {
+			data.push(y(joined[column++] as Values), y(joined[column++] as Values))
+			series.push({ label: `${line.label} min`, stroke: 'transparent', points: { show: false }, spanGaps: true, value }, { label: `${line.label} max`, stroke: 'transparent', points: { show: false }, spanGaps: true, value })
+			bands.push({ series: [data.length - 1, data.length - 2], fill: `${color}26` })
+		}
+	})
+	const u = new uPlot(
 		{
 			title,
 			width: Math.max(320, box.clientWidth - 16 || 900),
 			height: 320,
-			scales: { x: { time: xMode === '_ts' } },
+			scales: { x: { time: xMode === '_ts' }, y: yScale(look) },
 			cursor: { drag: { x: true, y: false } },
-			series: [{ label: xMode === 'index' ? 'index' : xMode === '_ts' ? 'time' : xMode }, ...lines.map((line, i) => ({ label: line.label, stroke: PALETTE[i % PALETTE.length]!, width: 1.5, spanGaps: true, value: (_u: uPlot, v: number | null) => number(v) }))],
+			series,
+			bands,
 			axes: AXES,
 			hooks: { draw: [() => (box.dataset.drawn = '1')] },
 		},
-		joined,
+		data as uPlot.AlignedData,
 		box,
 	)
+	expose(box, u)
+	return u
 }
 
 /** Download links of a track as CSV and Parquet: of the window the chart shows (the whole track until it is zoomed). */

@@ -14,6 +14,7 @@ export interface Props {
 	placeholder?: string
 	min?: number
 	max?: number
+	step?: number
 	maxlength?: number
 	readonly?: boolean
 	required?: boolean

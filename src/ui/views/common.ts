@@ -2,6 +2,8 @@
 import { api, ApiError, atLeast, path, query as qs, ROLES, type MadeBy, type Namespace, type Role, type Series, type Status, type Track, type Visibility } from '../api'
 import { h, type Child } from '../dom'
 import { href } from '../router'
+import type { ChartLook } from '../chart'
+import { SMOOTHING_MAX, smoothingOf } from '../series-math'
 import { refreshNamespaces } from '../shell'
 
 export const statusBadge = (status: Status | 'stale') => h('span', { class: `status status-${status}`, ...(status === 'stale' && { title: 'Running, but nothing was written to it for a while: crashed, or waiting' }) }, status)
@@ -148,3 +150,23 @@ export function confirmButton(label: string, again: string, act: () => Promise<u
 /** The select of roles up to `up` (an admin gives any role but owner). */
 export const roleSelect = (label: string, up: Role, selected: Role) =>
 	h('select', { aria: { label } }, ROLES.filter((r) => atLeast(up, r)).map((r) => h('option', { value: r, selected: r === selected }, r)))
+
+/** A chart look as a URL keeps it: `smooth=<weight>` (0 left out), `log=1`. */
+export const lookOf = (query: URLSearchParams): ChartLook => ({ smoothing: smoothingOf(query.get('smooth')), log: query.get('log') === '1' })
+export function setLook(params: URLSearchParams, look: ChartLook): void {
+	if (look.smoothing > 0) params.set('smooth', String(look.smoothing))
+	if (look.log) params.set('log', '1')
+}
+
+/** Every chart's controls: a smoothing slider (its weight said beside it as it moves; `changed` once let go) and a log-scale box. */
+export function lookControls(look: ChartLook, changed: (look: ChartLook) => void): HTMLElement[] {
+	const says = (weight: number) => (weight > 0 ? `smoothing ${weight.toFixed(2)}` : 'no smoothing')
+	const weight = () => smoothingOf(slider.value)
+	const slider = h('input', { type: 'range', min: 0, max: SMOOTHING_MAX, step: 0.01, value: String(look.smoothing), aria: { label: 'Smoothing' }, data: { testid: 'smoothing' } })
+	const output = h('output', { class: 'muted' }, says(look.smoothing))
+	const log = h('input', { type: 'checkbox', checked: look.log, data: { testid: 'log-scale' } })
+	slider.addEventListener('input', () => (output.textContent = says(weight())))
+	slider.addEventListener('change', () => changed({ smoothing: weight(), log: log.checked }))
+	log.addEventListener('change', () => changed({ smoothing: weight(), log: log.checked }))
+	return [h('label', { class: 'check-label' }, 'Smoothing ', slider, ' ', output), h('label', { class: 'check-label' }, log, ' Log scale')]
+}

@@ -1,11 +1,12 @@
-// Tracks: a chart per numeric key of each track, x as index, time (`_ts`) or any numeric field.
-// Appended points join their charts as the episode's `track` events arrive; a new track gets its charts.
+// Tracks: a chart per numeric key of each track, x as index, time (`_ts`) or any numeric field,
+// smoothed and on a log axis if asked (all of it in the URL). Appended points join their charts as
+// the episode's `track` events arrive; a new track gets its charts.
 import type { Episode, Track } from '../api'
-import type { TrackAppended, TrackCharts, XMode } from '../chart'
+import type { ChartLook, TrackAppended, TrackCharts, XMode } from '../chart'
 import { h } from '../dom'
 import type { Live } from '../live'
 import { navigate, type Scope } from '../router'
-import { tracksOf } from './common'
+import { lookControls, lookOf, setLook, tracksOf } from './common'
 
 export async function tracksTab(episode: Episode, query: URLSearchParams, scope: Scope, live: Live) {
 	// the chart code (uPlot) loads while the tracks are read
@@ -16,11 +17,18 @@ export async function tracksTab(episode: Episode, query: URLSearchParams, scope:
 	const hasTime = tracks.some((t) => t.keys.includes('_ts'))
 	const wanted = query.get('x') ?? (fields.has('step') ? 'step' : 'index')
 	const x: XMode = wanted === 'index' || (wanted === '_ts' && hasTime) || fields.has(wanted) ? wanted : 'index'
+	let look: ChartLook = lookOf(query)
+	/** The tab again with what is chosen: x, smoothing, log scale. */
+	const rechart = () => {
+		const p = new URLSearchParams({ x: picker.value })
+		setLook(p, look)
+		navigate(`${location.pathname}?${p}`, { replace: true })
+	}
 	const picker = h(
 		'select',
 		{
 			aria: { label: 'X axis' },
-			onchange: () => navigate(`${location.pathname}?x=${encodeURIComponent(picker.value)}`, { replace: true }),
+			onchange: rechart,
 		},
 		h('option', { value: 'index', selected: x === 'index' }, 'x: index'),
 		hasTime ? h('option', { value: '_ts', selected: x === '_ts' }, 'x: time (_ts)') : null,
@@ -28,7 +36,7 @@ export async function tracksTab(episode: Episode, query: URLSearchParams, scope:
 	)
 	const byName = new Map<string, TrackCharts>()
 	const chartsOf = (track: Track) => {
-		const charts = trackCharts(episode.id, track, track.keys.includes(x) || x === 'index' ? x : 'index', scope.signal)
+		const charts = trackCharts(episode.id, track, track.keys.includes(x) || x === 'index' ? x : 'index', scope.signal, look)
 		byName.set(track.name, charts)
 		return charts
 	}
@@ -53,5 +61,5 @@ export async function tracksTab(episode: Episode, query: URLSearchParams, scope:
 		box.dataset.drawn = 'all'
 		performance.mark('dreamlake:charts-drawn')
 	})
-	return h('div', null, h('div', { class: 'filters' }, picker, h('span', { class: 'muted' }, 'Drag across a chart to zoom (the window is read again at full detail); double-click to reset.')), box)
+	return h('div', null, h('div', { class: 'filters' }, picker, lookControls(look, (changed) => ((look = changed), rechart())), h('span', { class: 'muted' }, 'Drag across a chart to zoom (the window is read again at full detail); double-click to reset.')), box)
 }

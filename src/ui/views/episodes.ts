@@ -1,15 +1,18 @@
 // A project's episodes as a table: sort, filter by status and tag, search, the filter language, page;
 // pick parameters and metrics to show as columns (one request for the page), sort by any of them;
-// tick episodes to compare them. Owners and admins set the project's visibility here.
+// the filter box suggests the project's keys as you type; tick episodes to compare them, or
+// compare every one the filters match (the first COMPARE_MAX). Owners and admins set the project's visibility here.
 // The table follows the project's events: a row's status and activity change in place, and an
 // episode made or deleted reads the page again (its filters and order decide where it goes).
 import { api, atLeast, path, query as qs, SHOWN_STATUSES, VISIBILITIES, type Episode, type Page, type Project, type Role, type Visibility } from '../api'
 import { debounce, h, replace } from '../dom'
+import { keySuggestions, type ProjectKeys } from '../key-suggest'
 import { liveEvents } from '../live'
 import { ago, exactTime, number, plural } from '../format'
 import { href, navigate, type Route } from '../router'
 import { namespaceCrumb, namespaceEntry, requireUser, setCrumbs, setNamespace } from '../shell'
-import { failure, madeBy, metricId, metricLabel, parseMetric, say, statusBadge, tagList, tracksOf, visibilityBadge, VISIBILITY_SAYS, type Metric } from './common'
+import { failure, madeBy, metricId, metricLabel, parseMetric, say, statusBadge, tagList, visibilityBadge, VISIBILITY_SAYS, type Metric } from './common'
+import { COMPARE_MAX } from './compare'
 
 const PAGE_SIZE = 50
 /** An attribute, or a column's key in the filter language (params."lr", metrics."train"."loss".last). */
@@ -61,8 +64,26 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 		spellcheck: 'false',
 		aria: { label: 'Filter (params., metrics., name, status, tags…)' },
 	})
+	/** The project's keys, asked once, for the filter box's suggestions and the column pickers. */
+	let projectKeys: Promise<ProjectKeys> | undefined
+	const keysOfProject = () => (projectKeys ??= api<ProjectKeys>(`${projectPath}/keys`, { signal: scope.signal }))
+	const suggestions = keySuggestions(filter, keysOfProject)
 	const filterSays = h('p', { class: 'muted', role: 'status', data: { testid: 'filter-says' } })
 	const compare = h('button', { type: 'button', class: 'primary', disabled: true, onclick: () => navigate(`/ui/compare?ids=${[...selected].join(',')}`) }, 'Compare')
+	const compareMatching = h(
+		'button',
+		{
+			type: 'button',
+			title: `Chart the first ${COMPARE_MAX} episodes the filters match`,
+			onclick: () => {
+				const p = new URLSearchParams({ ns, project: slug })
+				for (const [name, text] of Object.entries({ filter: state.filter, search: state.search, status: state.status, tags: state.tags, order: state.order, dir: state.dir })) if (text) p.set(name, text)
+				for (const m of state.metrics) p.append('metric', metricId(m))
+				navigate(`/ui/compare?${p}`)
+			},
+		},
+		'Compare all matching',
+	)
 	const table = h('table', { class: 'episodes' })
 	const pager = h('div', { class: 'pager' })
 	const summary = h('p', { class: 'muted' })
@@ -149,6 +170,8 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 	const render = (page: Page & { episodes: Episode[] }) => {
 		const filtered = state.search || state.status || state.tags || state.filter
 		summary.textContent = filtered ? `${plural(page.total, 'episode')} match` : plural(page.total, 'episode')
+		compareMatching.disabled = page.total === 0
+		compareMatching.textContent = page.total > COMPARE_MAX ? `Compare first ${COMPARE_MAX} matching` : `Compare all ${page.total} matching`
 		const head = h(
 			'thead',
 			null,
@@ -235,21 +258,12 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 	const offerMetrics = async (episodes: Episode[]) => {
 		if (offered || episodes.length === 0) return
 		offered = true
-		const seen = new Map<string, Metric>()
-		for (const episode of episodes.slice(0, 3)) {
-			for (const track of await tracksOf(episode.id, scope.signal).catch(() => [])) {
-				for (const key of track.keys) if (key !== '_ts') seen.set(metricId({ track: track.name, key }), { track: track.name, key })
-			}
-		}
-		for (const [id, metric] of [...seen].sort(([a], [b]) => a.localeCompare(b)).slice(0, 200)) metricPicker.append(h('option', { value: id }, metricLabel(metric)))
-		metricPicker.disabled = seen.size === 0
-		const keys = new Set<string>()
-		for (const episode of episodes.slice(0, 3)) {
-			const set = await api<{ data: Record<string, unknown> }>(`${path('episodes', episode.id)}/parameters`, { signal: scope.signal }).catch(() => null)
-			for (const key of Object.keys(set?.data ?? {})) keys.add(key)
-		}
-		for (const key of [...keys].sort().slice(0, 200)) paramPicker.append(h('option', { value: key }, key))
-		paramPicker.disabled = keys.size === 0
+		const keys = await keysOfProject().catch((): ProjectKeys => ({ params: [], metrics: [] }))
+		const metrics = keys.metrics.filter((m) => m.key !== '_ts')
+		for (const metric of metrics.slice(0, 200)) metricPicker.append(h('option', { value: metricId(metric) }, metricLabel(metric)))
+		metricPicker.disabled = metrics.length === 0
+		for (const key of keys.params.slice(0, 200)) paramPicker.append(h('option', { value: key }, key))
+		paramPicker.disabled = keys.params.length === 0
 	}
 	paramPicker.addEventListener('change', () => {
 		const key = paramPicker.value
@@ -288,7 +302,8 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 	search.addEventListener('input', debounce(refilter, 250))
 	// the filter language runs on Enter (or when cleared), not on each keystroke: half an expression is a 400
 	filter.addEventListener('keydown', (event) => {
-		if (event.key !== 'Enter') return
+		// an Enter that took a suggestion only put it in the box
+		if (event.key !== 'Enter' || event.defaultPrevented) return
 		state.filter = filter.value.trim()
 		state.page = 1
 		reload()
@@ -316,8 +331,8 @@ async function episodesOf(ns: string, slug: string, { query, scope }: Route) {
 		h('div', { class: 'toolbar' }, h('h1', null, about.name), summary, live.marker),
 		about.description ? h('p', { class: 'description' }, about.description) : null,
 		setting,
-		h('div', { class: 'filters' }, search, status, tags, paramPicker, metricPicker, compare, download),
-		h('div', { class: 'filters' }, filter),
+		h('div', { class: 'filters' }, search, status, tags, paramPicker, metricPicker, compare, compareMatching, download),
+		h('div', { class: 'filters filter-box' }, filter, suggestions),
 		filterSays,
 		h('div', { class: 'table-wrap' }, table),
 		pager,
