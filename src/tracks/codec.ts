@@ -144,8 +144,9 @@ export function decodeChunk(blob: Uint8Array, wanted?: ReadonlySet<string>, kind
 		const skip = wanted !== undefined && !wanted.has(key)
 		if (kinds) kinds.set(key, kind === NUMBERS && kinds.get(key) !== false)
 		if (kind === NUMBERS) {
-			// a copy: the blob's offset need not be a multiple of 8, which a Float64Array view requires
-			if (!skip) columns.push({ key, present, values: new Float64Array(blob.slice(at, at + presentCount * 8).buffer) })
+			// a view of the blob where its offset is a multiple of 8, as a Float64Array requires (a row's blob has its own buffer), else a copy
+			const aligned = (blob.byteOffset + at) % 8 === 0
+			if (!skip) columns.push({ key, present, values: aligned ? new Float64Array(blob.buffer, blob.byteOffset + at, presentCount) : new Float64Array(blob.slice(at, at + presentCount * 8).buffer) })
 			at += presentCount * 8
 		} else {
 			const length = view.getUint32(at, true)
