@@ -6,6 +6,9 @@
 //   sent before the first answer is read): the second is the ceiling a server could reach.
 // - logs: 100-line batches as one multi-row INSERT into log_entries, with the summary trigger and without.
 // - commits: one-row INSERTs, each its own transaction: what a commit (the WAL's flush) costs here.
+// - repositories: the PostgreSQL repositories themselves (PgTrackRepository, PgLogRepository through
+//   PgWriteQueue, sequences and indexes allocated under row locks), 16 writers at once in process, on
+//   16 episodes: the server's write path without HTTP, to hold against the two ceilings above.
 // The database: DATABASE_URL when it names PostgreSQL, else a throwaway cluster (scripts/postgres.sh).
 // bun scripts/pg-ceiling.ts [seconds=2] [points per batch=1000] [lines per batch=100]
 import { SQL } from 'bun'
@@ -13,6 +16,12 @@ import { startTestPostgres } from '../test/support/postgres'
 import { closePostgres, connectPostgres } from '../src/db/postgres-client'
 import { migratePostgres } from '../src/db/postgres-migrate'
 import { ingestBody } from './tracks-ceiling'
+import { DbMeter } from '../src/db/meter'
+import { openPostgres } from '../src/db/postgres-client'
+import { PgWriteQueue } from '../src/db/postgres-write-queue'
+import { RowIds } from '../src/db/ids'
+import { PgLogRepository } from '../src/logs/repository-pg'
+import { PgTrackRepository } from '../src/tracks/repository-pg'
 
 const seconds = Number(process.argv[2] ?? 2)
 const pointsPerBatch = Number(process.argv[3] ?? 1000)
@@ -65,6 +74,32 @@ try {
 			await connection.unsafe(insertLines, values) // one statement: its own transaction
 		}
 		const withSummary = await rate(linesPerBatch, linesBatch(1))
+		// the repositories (before the trigger is dropped: PgLogRepository numbers on from what it keeps), 16 writers on 16 episodes, each awaiting its append before the next
+		const writers = 16
+		await connection.unsafe(`INSERT INTO episodes (id, project_id, name, created_at, updated_at) SELECT 100 + n, 1, 'w' || n, now(), now() FROM generate_series(1, ${writers}) AS n`)
+		const pool = openPostgres({ url, poolSize: 4 })
+		const queue = new PgWriteQueue(pool.$client)
+		const logs = new PgLogRepository(pool, queue)
+		const trackRepository = new PgTrackRepository(pool, queue, new RowIds(1, 4))
+		const lines = Array.from({ length: linesPerBatch }, () => ({ timestamp: Date.now() * 1000, level: 1, message, metadata: null }))
+		const together = async (rowsPerAppend: number, append: (episodeId: number, n: number) => Promise<unknown>): Promise<number> => {
+			let appends = 0
+			const until = performance.now() + seconds * 1000
+			const started = performance.now()
+			await Promise.all(
+				Array.from({ length: writers }, async (_, w) => {
+					for (let n = 0; performance.now() < until; n++, appends++) await append(101 + w, n)
+				}),
+			)
+			return Math.round((appends * rowsPerAppend) / ((performance.now() - started) / 1000))
+		}
+		const repositoryLines = await together(linesPerBatch, (episodeId) => logs.append(new DbMeter(), episodeId, lines))
+		const repositoryPoints = await together(pointsPerBatch, (episodeId, n) => {
+			const { dataPoints } = JSON.parse(bodies[n % bodies.length]!) as { dataPoints: Record<string, unknown>[] }
+			return trackRepository.append(new DbMeter(), { id: episodeId, projectId: 1 }, 'train', dataPoints)
+		})
+		await queue.close()
+		await pool.$client.close({ timeout: 0 })
 		await connection`DROP TRIGGER log_entries_summary ON log_entries`
 		const plain = await rate(linesPerBatch, linesBatch(2))
 		// what one commit costs on this disk (the WAL's flush): the floor a group commit amortizes
@@ -78,6 +113,9 @@ try {
 				rowsPerSecondMultiRow: plain,
 				rowsPerSecondMultiRowWithSummary: withSummary,
 				commitsPerSecond: commits,
+				repositoryPointsPerSecond: repositoryPoints,
+				repositoryLinesPerSecond: repositoryLines,
+				repositoryWriters: writers,
 				pointsPerBatch,
 				linesPerBatch,
 				postgres: version,

@@ -4,6 +4,7 @@ import { closeDatabase, dataFolder, openDatabase } from './db/client'
 import { migrateDatabase } from './db/migrate'
 import { closePostgres, connectPostgres, describePostgresUrl, PostgresUnavailableError, type PostgresSettings } from './db/postgres-client'
 import { migratePostgres } from './db/postgres-migrate'
+import { migrateData, MigrateDataError } from './db/migrate-data'
 import { purgeDeleted } from './db/purge'
 import { acquireServerLock, ServerLockError } from './db/server-lock'
 import { DevIdentityProvider, InvalidDevUsername } from './dev/identity-provider'
@@ -29,6 +30,7 @@ const COMMANDS = {
 	migrate: { args: [], help: 'apply database migrations and exit' },
 	backup: { args: ['target'], help: 'write a consistent copy of the database and its files (safe while the server runs): into the folder <target>/ as dreamlake-<time>.db, or to the file <target>, the files beside it in <copy>.files/' },
 	purge: { args: [], help: 'remove for good what was deleted more than --older-than <duration> ago (safe while the server runs)' },
+	'migrate-data': { args: [], help: "copy the SQLite database (--data <folder>, else DATABASE_URL's file) into the empty PostgreSQL database --to postgres://…, in one transaction, then check every table's row count and sha256; the files stay where they are" },
 	'migrate-files': { args: [], help: "copy the data folder's files/ into the bucket --to s3://<bucket>/<prefix> (with the S3_ settings), checking every checksum; run again to resume" },
 	user: { args: ['action', 'username'], help: 'IDENTITY=builtin accounts: "user add <username> [--admin]" and "user reset-password <username>" print a one-time link to set the password; "user disable <username>"; "user list"' },
 	'dev-token': { args: ['username'], help: 'print a vuer-auth token for <username> from the --dev stand-in provider' },
@@ -38,9 +40,10 @@ const COMMANDS = {
 type Command = keyof typeof COMMANDS
 
 /** Flags of one command only (the settings' flags apply to every command). */
-const COMMAND_FLAGS: Record<string, { command: Command; help: string; boolean?: true }> = {
+const COMMAND_FLAGS: Record<string, { command: Command | readonly Command[]; help: string; boolean?: true }> = {
 	'--older-than': { command: 'purge', help: 'how long ago something must have been deleted to be purged: 30d, 12h, 2w, 3600, or 0 for everything deleted' },
-	'--to': { command: 'migrate-files', help: 'the bucket to copy the files into: s3://<bucket>/<prefix>, what FILE_STORAGE will then say' },
+	'--to': { command: ['migrate-files', 'migrate-data'], help: 'migrate-files: the bucket to copy the files into, s3://<bucket>/<prefix> (what FILE_STORAGE will then say); migrate-data: the empty PostgreSQL database, postgres://user:password@host:5432/database' },
+	'--data': { command: 'migrate-data', help: 'the data folder whose dreamlake.db is copied (default: the SQLite file DATABASE_URL names)' },
 	'--admin': { command: 'user', help: 'user add: the account is an administrator', boolean: true },
 }
 
@@ -107,10 +110,12 @@ export function parseArgs(argv: string[]): Invocation {
 	if (missing.length > 0) throw new UsageError(`"${chosen}" needs <${missing.join('> <')}>.`)
 	if (dev && chosen !== 'serve') throw new UsageError('--dev only applies to "serve".')
 	for (const name of Object.keys(options)) {
-		if (COMMAND_FLAGS[name]!.command !== chosen) throw new UsageError(`${name} only applies to "${COMMAND_FLAGS[name]!.command}".`)
+		const commands = ([] as Command[]).concat(COMMAND_FLAGS[name]!.command)
+		if (!commands.includes(chosen)) throw new UsageError(`${name} only applies to ${commands.map((c) => `"${c}"`).join(' and ')}.`)
 	}
 	if (chosen === 'purge') olderThanSeconds(options['--older-than'])
 	if (chosen === 'migrate-files' && !options['--to']?.startsWith('s3://')) throw new UsageError('"migrate-files" needs --to s3://<bucket>/<prefix>.')
+	if (chosen === 'migrate-data' && !/^postgres(ql)?:\/\//i.test(options['--to'] ?? '')) throw new UsageError('"migrate-data" needs --to postgres://user:password@host:5432/database (an empty database).')
 	return { command: chosen, args, flags, options, dev }
 }
 
@@ -136,7 +141,7 @@ export function helpText(): string {
 		...Object.entries(COMMANDS).map(([name, { args, help }]) => `  ${[name, ...args.map((a) => `<${a}>`)].join(' ').padEnd(22)} ${help}`),
 		'',
 		'Command flags:',
-		...Object.entries(COMMAND_FLAGS).flatMap(([flag, { command, help }]) => [`  ${`${flag} <value>`.padEnd(width)}  ${command}: ${help}`]),
+		...Object.entries(COMMAND_FLAGS).flatMap(([flag, { command, help }]) => [`  ${`${flag} <value>`.padEnd(width)}  ${typeof command === 'string' ? `${command}: ` : ''}${help}`]),
 		'',
 		'Development:',
 		`  ${'--dev'.padEnd(width)}  serve also runs a local stand-in for vuer-auth (GET /dev/vuer-auth/jwks,`,
@@ -171,6 +176,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
 		level: config.logLevel,
 	})
 	try {
+		if (invocation.command === 'migrate-data') return await migrateDataTo(config, invocation, env)
 		if (config.postgres && invocation.command !== 'dev-token') return await onPostgres(invocation.command, config.postgres, log)
 		if (invocation.command === 'migrate') return migrate(config, log)
 		if (invocation.command === 'backup') return await backup(config, invocation.args[0]!, log)
@@ -187,6 +193,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
 		return 0
 	} catch (error) {
 		if (error instanceof ConfigError) return print(`dreamlake-server: invalid configuration: ${error.message}`, 1, true)
+		if (error instanceof MigrateDataError) return print(`dreamlake-server: migrate-data: ${error.message}`, 1, true)
 		if (error instanceof BackupError) return print(`dreamlake-server: backup failed: ${error.message}`, 1, true)
 		if (error instanceof ServerLockError || error instanceof StartupError || error instanceof PostgresUnavailableError) return print(`dreamlake-server: ${error.message}`, 1, true)
 		if (error instanceof InvalidDevUsername) return print(`dreamlake-server: ${error.message}`, 2, true)
@@ -321,6 +328,40 @@ async function migrateFilesTo(config: Config, target: Config, log: Logger): Prom
 	return 0
 }
 
+/**
+ * `migrate-data --to postgres://…`: the SQLite database into an empty PostgreSQL one (db/migrate-data.ts),
+ * with a line per table (rewritten as it goes on a terminal), and done only once every table checks out.
+ */
+async function migrateDataTo(config: Config, invocation: Invocation, env: Record<string, string | undefined>): Promise<number> {
+	const folder = invocation.options['--data']
+	if (folder === undefined && config.postgres) throw new MigrateDataError('"migrate-data" copies a SQLite database: DATABASE_URL names PostgreSQL, so give the data folder with --data <folder>.')
+	const source = folder === undefined ? config.databasePath : join(folder, 'dreamlake.db')
+	const to = loadConfig({ ...env, DATABASE_URL: invocation.options['--to'] }, { ...invocation.flags, DATABASE_URL: undefined }).postgres!
+	const shown = describePostgresUrl(to.url)
+	const started = performance.now()
+	const tty = process.stdout.isTTY === true
+	const target = await connectPostgres({ ...to, poolSize: 1 })
+	try {
+		process.stdout.write(`copying ${source} into ${shown}\n`)
+		const report = await migrateData(source, target, ({ table, copied, total }) => {
+			const line = `  ${table.padEnd(18)} ${copied.toLocaleString('en-US')}/${total.toLocaleString('en-US')} rows`
+			if (tty) process.stdout.write(`\r${line}${copied === total ? '\n' : ''}`)
+			else if (copied === total) process.stdout.write(`${line}\n`)
+		})
+		const seconds = ((performance.now() - started) / 1000).toFixed(1)
+		return print(
+			[
+				`verified: the ${report.tables.length} tables' row counts and sha256 checksums match between SQLite and PostgreSQL (${report.rows.toLocaleString('en-US')} rows copied in ${(report.copyMs / 1000).toFixed(1)} s, checked in ${(report.verifyMs / 1000).toFixed(1)} s; ${report.sequences} sequences reset).`,
+				...(report.surrogatesReplaced > 0 ? [`note: ${report.surrogatesReplaced} JSON values held a lone UTF-16 surrogate, which PostgreSQL cannot store: each is U+FFFD there, as SQLite already stores one in text.`] : []),
+				`done in ${seconds} s. The files' bytes were not moved: they stay where FILE_STORAGE says (${describeStorage(config.fileStorage)}); the SQLite database is kept as it was (keep it until PostgreSQL serves).`,
+			].join('\n'),
+			0,
+		)
+	} finally {
+		await closePostgres(target)
+	}
+}
+
 function migrate(config: Config, log: Logger): number {
 	const db = openDatabase(config.databasePath)
 	try {
@@ -337,7 +378,7 @@ function migrate(config: Config, log: Logger): number {
  * `serve` does the same, then stops, since the repositories speak SQLite only so far.
  */
 async function onPostgres(command: Command, settings: PostgresSettings, log: Logger): Promise<number> {
-	if (command === 'backup') return print('dreamlake-server: backup copies a SQLite database; back PostgreSQL up with pg_dump.', 1, true)
+	if (command === 'backup') return print(`dreamlake-server: backup copies a SQLite database; DATABASE_URL names PostgreSQL (${describePostgresUrl(settings.url)}): back it up with pg_dump instead (nothing was written), e.g.\n  pg_dump --format=custom --file=dreamlake.dump "$DATABASE_URL"\nand restore into an empty database with\n  pg_restore --no-owner --dbname="$DATABASE_URL" dreamlake.dump`, 1, true)
 	if (command === 'purge') return print('dreamlake-server: purge does not support PostgreSQL yet; unset DATABASE_URL to purge a SQLite database.', 1, true)
 	const db = await connectPostgres(settings)
 	try {

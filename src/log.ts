@@ -1,4 +1,6 @@
 import { sqliteErrorOf } from './db/client'
+import { DrizzleQueryError } from 'drizzle-orm/errors'
+import { postgresErrorOf } from './db/postgres-errors'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 export type LogFields = Record<string, unknown>
@@ -116,7 +118,14 @@ export function describeError(error: unknown): LogFields {
 		?.trim()
 		.replace(/^at /, '')
 	const sqlite = sqliteErrorOf(error)
-	// a SQLite or drizzle message can quote the statement and its parameters: log only the code
-	const detail = sqlite ? { sqlite: sqlite.code ?? 'unknown' } : { message: error.message.split('\n')[0]!.slice(0, 200) }
+	const postgres = postgresErrorOf(error)
+	// a SQLite, PostgreSQL or drizzle message can quote the statement, its parameters or a row: log only the code
+	const detail = sqlite
+		? { sqlite: sqlite.code ?? 'unknown' }
+		: postgres
+			? { postgres: typeof postgres.errno === 'string' ? postgres.errno : postgres.code }
+			: error instanceof DrizzleQueryError
+				? { drizzle: error.cause instanceof Error ? error.cause.name : 'failed query' }
+				: { message: error.message.split('\n')[0]!.slice(0, 200) }
 	return { error: error.name, ...detail, ...(where && { where }) }
 }

@@ -69,6 +69,11 @@ const PG_TYPE: Record<string, string> = {
 	blob: 'bytea',
 	numeric: 'numeric',
 }
+/** Columns whose twin is of another type than PG_TYPE says, and why (src/db/schema-pg says more). */
+const PG_TYPE_OF_COLUMN: Record<string, string> = {
+	// SQLite's dynamically typed number, text or JSON blob: jsonb keeps which it was (migrate-data copies it exactly)
+	'parameter_values.value': 'jsonb',
+}
 
 interface Column {
 	/** What PG_TYPE is looked up by (SQLite), or the type itself (PostgreSQL). */
@@ -195,7 +200,7 @@ function differences(lite: Shape, post: Shape): string[] {
 				out.push(`column ${name}.${column}: in SQLite, missing in PostgreSQL (${TWIN})`)
 				continue
 			}
-			const expected = PG_TYPE[sc.type]
+			const expected = PG_TYPE_OF_COLUMN[`${name}.${column}`] ?? PG_TYPE[sc.type]
 			if (!expected) out.push(`column ${name}.${column}: no PostgreSQL type is known for SQLite's ${sc.type} (add it to PG_TYPE in test/schema-parity.test.ts and to src/db/schema-pg/types.ts)`)
 			else if (pc.type !== expected) out.push(`column ${name}.${column}: SQLite ${sc.type} should be ${expected} in PostgreSQL, is ${pc.type} (src/db/schema-pg/types.ts)`)
 			if (sc.notNull !== pc.notNull) out.push(`column ${name}.${column}: ${sc.notNull ? 'NOT NULL' : 'nullable'} in SQLite, ${pc.notNull ? 'NOT NULL' : 'nullable'} in PostgreSQL`)

@@ -25,7 +25,21 @@ export interface PostgresCeilings {
 	rowsPerSecondMultiRowWithSummary: number
 	/** One-row transactions a second: what a commit costs on this disk. */
 	commitsPerSecond: number
+	/** PgTrackRepository's 1,000-point appends and PgLogRepository's 100-line ones, `repositoryWriters` at once, in process. */
+	repositoryPointsPerSecond: number
+	repositoryLinesPerSecond: number
+	repositoryWriters: number
 	postgres: string
+}
+
+/** `migrate-data` of a data folder of log lines, end to end and its copy alone, against a bare COPY of the same rows. */
+export interface MoveRates {
+	lines: number
+	rowsPerSecond: number
+	copyRowsPerSecond: number
+	copyMs: number
+	verifyMs: number
+	bareCopyRowsPerSecond: number
 }
 
 const scripts = join(import.meta.dir, '..')
@@ -51,3 +65,6 @@ export function measureCeilings(seconds: number): { ceiling: CryptoCeiling; logs
 	console.log(`logs ceiling: ${logs.rowsPerSecond} rows/s by a prepared statement, ${LOG_BATCH} per transaction (${logs.rowsPerSecondWithSummary} with the summary trigger)`)
 	return { ceiling, logsCeiling: logs, tracksCeiling: tracks }
 }
+
+/** scripts/migrate-data-ceiling.ts: migrate-data's rows a second against the bare COPY's, same run. */
+export const moveRates = (lines: number): MoveRates => run('migrate-data-ceiling.ts', lines)

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { cpus } from 'node:os'
 import { KeyServer } from '../../test/support/key-server'
 import { median } from '../startup'
-import { measureCeilings, postgresCeilings } from './ceilings'
+import { measureCeilings, moveRates, postgresCeilings } from './ceilings'
 import { pinned, pinThisProcessToLoadCore } from './cores'
 import { measureEvents } from './events'
 import { measureExport } from './export'
@@ -104,6 +104,13 @@ async function measurePostgres(smoke: boolean, out: string) {
 	console.log(`tracks: ${ceilings.pointsPerSecondOneRowPerPoint} points/s one row per point, pipelined (${ceilings.pointsPerSecondOneRowPerPointAwaited} awaited row by row), 1,000 per transaction`)
 	console.log(`logs: ${ceilings.rowsPerSecondMultiRow} rows/s as 100-row INSERTs (${ceilings.rowsPerSecondMultiRowWithSummary} with the summary trigger)`)
 	console.log(`commits: ${ceilings.commitsPerSecond} one-row transactions/s`)
-	await Bun.write(out, JSON.stringify({ at: new Date().toISOString(), machine, database: 'postgres', smoke, pgCeilings: ceilings }, null, 2) + '\n')
+	const ratio = (value: number, of: number) => `${Math.round((100 * value) / of)}%`
+	console.log(
+		`repositories (${ceilings.repositoryWriters} writers, in process, no HTTP): tracks ${ceilings.repositoryPointsPerSecond} points/s (${ratio(ceilings.repositoryPointsPerSecond, ceilings.pointsPerSecondOneRowPerPoint)} of the one-row-per-point ceiling; target ≥ 150% over HTTP), ` +
+			`logs ${ceilings.repositoryLinesPerSecond} lines/s in 100-line appends (${ratio(ceilings.repositoryLinesPerSecond, ceilings.rowsPerSecondMultiRow)} of the multi-row ceiling; target ≥ 50% over HTTP)`,
+	)
+	const move = moveRates(smoke ? 5_000 : 200_000)
+	console.log(`migrate-data: ${move.lines} log lines at ${move.rowsPerSecond} rows/s end to end (copy ${move.copyMs} ms at ${move.copyRowsPerSecond} rows/s, check ${move.verifyMs} ms); a bare COPY of them: ${move.bareCopyRowsPerSecond} rows/s (copy at ${(move.copyRowsPerSecond / move.bareCopyRowsPerSecond).toFixed(2)}× it)`)
+	await Bun.write(out, JSON.stringify({ at: new Date().toISOString(), machine, database: 'postgres', smoke, pgCeilings: ceilings, migrateData: move }, null, 2) + '\n')
 	console.log(`written to ${out}`)
 }

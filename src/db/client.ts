@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { drizzle, type BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
 import { statementCounter } from './meter'
+import { classifyPostgresError } from './postgres-errors'
 import * as schema from './schema'
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database }
@@ -46,10 +47,10 @@ export function sqliteErrorOf(error: unknown): SQLiteError | undefined {
 }
 
 /**
- * A full disk, as SQLite reports it (SQLITE_FULL: the WAL or the database file could not grow) or
- * as a file write does (ENOSPC). Nothing of the write that met it was kept.
+ * A full disk, as SQLite reports it (SQLITE_FULL: the WAL or the database file could not grow), as
+ * PostgreSQL does (53100), or as a file write does (ENOSPC). Nothing of the write that met it was kept.
  */
 export function isDiskFull(error: unknown): boolean {
-	if (sqliteErrorOf(error)?.code === 'SQLITE_FULL') return true
+	if (sqliteErrorOf(error)?.code === 'SQLITE_FULL' || classifyPostgresError(error) === 'disk_full') return true
 	return error instanceof Error && (error as NodeJS.ErrnoException).code === 'ENOSPC'
 }

@@ -7,21 +7,42 @@
 const EPOCH_MS = Date.UTC(2025, 0, 1)
 const PER_MS = 4096
 
-let lastMs = 0
-let counter = 0
+/**
+ * One process's id counter. Several servers on one PostgreSQL each hold a node number (claimed at
+ * start, db/postgres-nodes.ts) in the counter's top `nodeBits`, so their ids never collide: 16
+ * nodes of 256 ids a millisecond each with 4 bits. SQLite's single process uses all 4,096.
+ */
+export class RowIds {
+	private lastMs = 0
+	private counter = 0
+	private readonly perMs: number
+	private readonly base: number
+
+	constructor(node = 0, nodeBits = 0) {
+		this.perMs = PER_MS >> nodeBits
+		if (!Number.isInteger(node) || node < 0 || node >= 1 << nodeBits) throw new RangeError(`node ${node} does not fit in ${nodeBits} bits`)
+		this.base = node * this.perMs
+	}
+
+	next(now = Date.now()): number {
+		let ms = Math.max(now - EPOCH_MS, this.lastMs) // a clock that steps back keeps counting from where it was
+		if (ms === this.lastMs) {
+			if (++this.counter === this.perMs) {
+				ms++
+				this.counter = 0
+			}
+		} else {
+			this.counter = 0
+		}
+		this.lastMs = ms
+		return ms * PER_MS + this.base + this.counter
+	}
+}
+
+const processIds = new RowIds()
 
 export function newRowId(now = Date.now()): number {
-	let ms = Math.max(now - EPOCH_MS, lastMs) // a clock that steps back keeps counting from where it was
-	if (ms === lastMs) {
-		if (++counter === PER_MS) {
-			ms++
-			counter = 0
-		}
-	} else {
-		counter = 0
-	}
-	lastMs = ms
-	return ms * PER_MS + counter
+	return processIds.next(now)
 }
 
 const ID = /^[1-9][0-9]{0,15}$/

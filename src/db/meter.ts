@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Logger as DrizzleLogger } from 'drizzle-orm/logger'
 
 /** What serverTiming() formats for a request that sent no statement: most of them. */
@@ -23,16 +24,31 @@ export class DbMeter {
 // bun:sqlite is synchronous, so while `metered` runs no other request can touch the database:
 // a single slot is enough to know whose statement the logger sees.
 let active: DbMeter | undefined
+// PostgreSQL's work awaits, and other requests run meanwhile: there the meter travels with the async context
+const asyncMeter = new AsyncLocalStorage<DbMeter>()
 
 export const statementCounter: DrizzleLogger = {
 	logQuery() {
-		if (active) active.statements++
+		const meter = active ?? asyncMeter.getStore()
+		if (meter) meter.statements++
 	},
 }
 
 /** Charges statements sent without drizzle (raw prepared statements on hot paths) to the running block's meter. */
 export function tally(statements = 1): void {
-	if (active) active.statements += statements
+	const meter = active ?? asyncMeter.getStore()
+	if (meter) meter.statements += statements
+}
+
+/** Runs asynchronous database work (PostgreSQL's), charging the statements sent from it and its time to `meter`. */
+export async function meteredAsync<T>(meter: DbMeter, work: () => Promise<T> | T): Promise<T> {
+	const started = performance.now()
+	try {
+		// awaited inside the context: a drizzle query is a thenable that sends its statement only when awaited
+		return await asyncMeter.run(meter, async () => await work())
+	} finally {
+		meter.ms += performance.now() - started
+	}
 }
 
 /** Runs a synchronous block of database work, charging its statements and time to `meter`. */

@@ -2,15 +2,13 @@ import type { Database } from 'bun:sqlite'
 import { DbMeter, metered } from './meter'
 
 /**
- * What a write job is handed: proof that it runs inside the group's transaction (a repository
- * method that takes a `Tx` may only be called from a job), and the one way to keep memory in step
- * with what is stored. A cache is changed only through these hooks: `afterCommit` for what other
- * requests may read once the write is durable, `onRollback` to undo what a job set for the jobs
- * after it in the same transaction (the next log sequence, a track's next index).
+ * What a write job is handed, on either database: the one way to keep memory in step with what is
+ * stored. A cache is changed only through these hooks: `afterCommit` for what other requests may
+ * read once the write is durable, `onRollback` to undo what a job set for the jobs after it in the
+ * same transaction (the next log sequence, a track's next index). `Done` is what a `beforeCommit`
+ * step returns: nothing on SQLite (synchronous), a promise on PostgreSQL.
  */
-export interface Tx {
-	/** The connection, inside the transaction (SQLite runs one at a time on it). */
-	readonly sqlite: Database
+export interface TxHooks<Done = void> {
 	/** Runs `fn` once this write has committed, before its promise settles; never when it rolls back. */
 	afterCommit(fn: () => void): void
 	/** Runs `fn` when this write's work is undone: by its own savepoint, or with the whole transaction. */
@@ -20,7 +18,13 @@ export interface Tx {
 	 * its writes ask with the same `key`: what many writes share costs one statement (an episode's
 	 * last activity). It runs outside any write's savepoint; its failure fails the group's commit.
 	 */
-	beforeCommit(key: string, fn: (afterCommit: (then: () => void) => void) => void): void
+	beforeCommit(key: string, fn: (afterCommit: (then: () => void) => void) => Done): void
+}
+
+/** A SQLite write job's proof that it runs inside the group's transaction (a repository method that takes a `Tx` may only be called from a job). */
+export interface Tx extends TxHooks {
+	/** The connection, inside the transaction (SQLite runs one at a time on it). */
+	readonly sqlite: Database
 }
 
 interface Job {
@@ -30,15 +34,12 @@ interface Job {
 	reject: (error: unknown) => void
 }
 
-/** One job's hooks, gathered while it runs. */
-class JobTx implements Tx {
+/** One job's hooks, gathered while it runs; the group's `beforeCommit` steps, shared by its jobs. */
+export class JobHooks<Done = void> implements TxHooks<Done> {
 	readonly committed: (() => void)[] = []
 	readonly undone: (() => void)[] = []
-	constructor(
-		readonly sqlite: Database,
-		private readonly group: Map<string, (afterCommit: (then: () => void) => void) => void>,
-	) {}
-	beforeCommit(key: string, fn: (afterCommit: (then: () => void) => void) => void): void {
+	constructor(private readonly group: Map<string, (afterCommit: (then: () => void) => void) => Done>) {}
+	beforeCommit(key: string, fn: (afterCommit: (then: () => void) => void) => Done): void {
 		if (!this.group.has(key)) this.group.set(key, fn)
 	}
 	afterCommit(fn: () => void): void {
@@ -49,6 +50,15 @@ class JobTx implements Tx {
 	}
 	rolledBack(): void {
 		for (const fn of this.undone) fn()
+	}
+}
+
+class JobTx extends JobHooks implements Tx {
+	constructor(
+		readonly sqlite: Database,
+		group: Map<string, (afterCommit: (then: () => void) => void) => void>,
+	) {
+		super(group)
 	}
 }
 

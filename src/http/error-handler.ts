@@ -2,13 +2,15 @@ import { ValueErrorType } from '@sinclair/typebox/errors'
 import { Elysia, ValidationError } from 'elysia'
 import { isDiskFull } from '../db/client'
 import { DbMeter } from '../db/meter'
+import { classifyPostgresError, DatabaseUnavailableError } from '../db/postgres-errors'
 import { describeError, type Logger } from '../log'
 import { StorageUnavailableError } from '../storage/store'
-import { ApiError, errorBody, insufficientStorage, invalidField, invalidQuery, storageUnavailable } from './errors'
+import { ApiError, databaseUnavailable, errorBody, insufficientStorage, invalidField, invalidQuery, storageUnavailable } from './errors'
 
 /**
  * The one place failures become responses: every error body is `{success:false,error,code}`.
- * A full disk met anywhere (SQLITE_FULL, ENOSPC) is a 507, the file store unreachable a 503, each
+ * A full disk met anywhere (SQLITE_FULL, PostgreSQL's 53100, ENOSPC) is a 507, the file store or the
+ * database unreachable a 503, each
  * logged for the operator as a warning.
  * Anything else unexpected is a generic 500, logged here without stack, SQL or request data.
  */
@@ -27,6 +29,13 @@ export const errorHandler = (log: Logger) =>
 		if (error instanceof StorageUnavailableError) {
 			log.warn('the file storage is unavailable: a request was refused', { method: request.method, path: new URL(request.url).pathname, reason: error.message })
 			const down = storageUnavailable()
+			Object.assign(set.headers, down.headers)
+			set.status = down.status
+			return errorBody(down)
+		}
+		if (error instanceof DatabaseUnavailableError || classifyPostgresError(error) === 'unavailable') {
+			log.warn('the database is unavailable: a request was refused', { method: request.method, path: new URL(request.url).pathname, ...describeError(error) })
+			const down = databaseUnavailable()
 			Object.assign(set.headers, down.headers)
 			set.status = down.status
 			return errorBody(down)

@@ -35,6 +35,9 @@ export const unavailable = (code: string, message: string) => new ApiError(503, 
 /** The file store (an object store) is down, unreachable or refusing us: error-handler.ts maps StorageUnavailableError here. */
 export const storageUnavailable = () =>
 	new ApiError(503, 'storage_unavailable', "The server's file storage cannot be reached right now, so no file was stored or read; try again in a moment.", undefined, { 'retry-after': '5' })
+/** The database (PostgreSQL) cannot be reached or gave up: error-handler.ts maps DatabaseUnavailableError and a lost connection here. */
+export const databaseUnavailable = () =>
+	new ApiError(503, 'database_unavailable', "The server's database cannot be reached right now, so this request was not carried out; try again in a moment.", undefined, { 'retry-after': '5' })
 /** A write met a full disk (error-handler.ts maps SQLITE_FULL and ENOSPC here, from any route). */
 export const insufficientStorage = () => new ApiError(507, 'insufficient_storage', "The server's disk is full, so nothing was stored; try again once room has been freed.")
 

@@ -136,7 +136,7 @@ export function decodeChunk(blob: Uint8Array, wanted?: ReadonlySet<string>, kind
 		let present: Uint8Array | null = null
 		let presentCount = count
 		if (!dense) {
-			present = blob.slice(at, at + ((count + 7) >> 3))
+			present = new Uint8Array(blob.subarray(at, at + ((count + 7) >> 3)))
 			presentCount = 0
 			for (let i = 0; i < count; i++) if (present[i >> 3]! & (1 << (i & 7))) presentCount++
 			at = pad8(at + present.length)
@@ -144,9 +144,9 @@ export function decodeChunk(blob: Uint8Array, wanted?: ReadonlySet<string>, kind
 		const skip = wanted !== undefined && !wanted.has(key)
 		if (kinds) kinds.set(key, kind === NUMBERS && kinds.get(key) !== false)
 		if (kind === NUMBERS) {
-			// a view of the blob where its offset is a multiple of 8, as a Float64Array requires (a row's blob has its own buffer), else a copy
-			const aligned = (blob.byteOffset + at) % 8 === 0
-			if (!skip) columns.push({ key, present, values: aligned ? new Float64Array(blob.buffer, blob.byteOffset + at, presentCount) : new Float64Array(blob.slice(at, at + presentCount * 8).buffer) })
+			// a view where the blob owns its whole buffer (a SQLite row's does) and the offset is a multiple of 8, as a Float64Array requires; else a copy (a pooled Buffer's bytes are not ours to keep)
+			const ownsBuffer = blob.byteOffset === 0 && blob.byteLength === blob.buffer.byteLength
+			if (!skip) columns.push({ key, present, values: ownsBuffer && at % 8 === 0 ? new Float64Array(blob.buffer, at, presentCount) : float64Copy(blob, at, presentCount * 8) })
 			at += presentCount * 8
 		} else {
 			const length = view.getUint32(at, true)
@@ -155,6 +155,14 @@ export function decodeChunk(blob: Uint8Array, wanted?: ReadonlySet<string>, kind
 		}
 	}
 	return { count, columns }
+}
+
+/**
+ * The float64s of `bytes` bytes of `blob` from `at`, copied. `new Uint8Array(view)` copies whatever
+ * `blob` is: a Buffer's `slice` is a view into its pool (as PostgreSQL's bytea arrives), not a copy.
+ */
+function float64Copy(blob: Uint8Array, at: number, bytes: number): Float64Array {
+	return new Float64Array(new Uint8Array(blob.subarray(at, at + bytes)).buffer)
 }
 
 /** Points `from` to `to` (exclusive) of a decoded chunk, with only `keys` when given. */
@@ -364,7 +372,7 @@ export function decodeBlocks(blob: Uint8Array, wanted?: ReadonlySet<string>): Bl
 		const key = decoder.decode(blob.subarray(at + 2, at + 2 + length))
 		at = pad8(at + 2 + length)
 		const bytes = blocks * BLOCK_FIELDS * 8
-		if (!wanted || wanted.has(key)) keys.set(key, new Float64Array(blob.slice(at, at + bytes).buffer))
+		if (!wanted || wanted.has(key)) keys.set(key, float64Copy(blob, at, bytes))
 		at += bytes
 	}
 	return { blocks, keys }

@@ -12,7 +12,7 @@ import { decodeChunk, encodeBlocks, encodeChunk, joinRanges, keyRanges, pointsOf
 /** Points per chunk at most: a `data` page of 10,000 points reads three or four chunks. */
 export const CHUNK_POINTS = 4096
 /** A small append (the single `append`, a short flush) joins the last chunk while that stays under this. */
-const TAIL_POINTS = 512
+export const TAIL_POINTS = 512
 
 /** What an append needs of a live track, kept in memory and updated inside each write. */
 interface TrackState {
@@ -357,7 +357,7 @@ export class TrackRepository {
 }
 
 /** The smallest and largest numeric `_ts` of the chunk, or nulls when its points have none. */
-function timeRange(columns: Column[]): [number | null, number | null] {
+export function timeRange(columns: Column[]): [number | null, number | null] {
 	const ts = columns.find((c) => c.key === '_ts')
 	if (!ts || ts.values.length === 0) return [null, null]
 	let min = Infinity
@@ -371,7 +371,7 @@ function timeRange(columns: Column[]): [number | null, number | null] {
 }
 
 /** `known` with the keys of `columns` it lacks appended (the same array when there are none). */
-function mergedKeys(known: string[], columns: Column[]): string[] {
+export function mergedKeys(known: string[], columns: Column[]): string[] {
 	let merged = known
 	for (const column of columns) {
 		if (merged.includes(column.key)) continue

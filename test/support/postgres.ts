@@ -18,6 +18,10 @@ export interface TestPostgres {
 	createDatabase(prefix?: string): Promise<string>
 	/** Drops the databases made here, and stops the cluster if it is this file's own. */
 	stop(): Promise<void>
+	/** Stops the server as an operator would (`pg_ctl stop -m fast`: connections cut); only for a cluster of the file's own. */
+	pause(): void
+	/** Starts it again on the same port after `pause`. */
+	resume(): void
 }
 
 const SCRIPT = join(ROOT, 'scripts', 'postgres.sh')
@@ -39,6 +43,10 @@ export async function startTestPostgres(env: Record<string, string | undefined> 
 		}
 		url = line.slice('DATABASE_URL='.length)
 	}
+	const own = (what: string): string => {
+		if (!folder) throw new Error(`${what} needs a cluster of the test's own: start it with DATABASE_URL unset`)
+		return folder
+	}
 	const admin = new SQL(url, { max: 1 })
 	const made: string[] = []
 	return {
@@ -50,6 +58,14 @@ export async function startTestPostgres(env: Record<string, string | undefined> 
 			const database = new URL(url)
 			database.pathname = `/${name}`
 			return database.href
+		},
+		pause() {
+			const stopped = Bun.spawnSync([SCRIPT, 'stop', own('pause')], { stdout: 'ignore', stderr: 'pipe' })
+			if (stopped.exitCode !== 0) throw new Error(`scripts/postgres.sh stop: ${stopped.stderr.toString().trim()}`)
+		},
+		resume() {
+			const started = Bun.spawnSync([SCRIPT, 'start', own('resume'), new URL(url).port], { stdout: 'pipe', stderr: 'pipe' })
+			if (started.exitCode !== 0) throw new Error(`scripts/postgres.sh start: ${started.stderr.toString().trim()}`)
 		},
 		async stop() {
 			try {

@@ -141,10 +141,10 @@ export const tracks = pgTable(
 )
 
 /**
- * parameter_values' twin. SQLite's `value` holds a number, text or a blob of JSON in one column and
- * compares them by type; PostgreSQL has no such column. The PostgreSQL repository (issue 23) is to
- * decide its real form (a number column beside a text one, say); until then the twin keeps the
- * declared type, as the parity test reads it.
+ * parameter_values' twin. SQLite's `value` holds a number, text, or a blob of the JSON of anything
+ * else, in one column; here it is that value as jsonb (a number, a string, or the JSON itself), one
+ * type that keeps which of them it was, so `migrate-data` copies it exactly (migration 0004) and
+ * jsonb's btree order still puts numbers with numbers and strings with strings.
  */
 export const parameterValues = pgTable(
 	'parameter_values',
@@ -154,7 +154,7 @@ export const parameterValues = pgTable(
 			.references(() => episodes.id, { onDelete: 'cascade' }),
 		projectId: int('project_id').notNull(),
 		key: text('key').notNull(),
-		value: bytea('value'),
+		value: jsonb<unknown>('value'),
 	},
 	(table) => [primaryKey({ columns: [table.episodeId, table.key] }), index('parameter_values_project_key_value_idx').on(table.projectId, table.key, table.value)],
 )
