@@ -15,7 +15,7 @@ export interface TableColumn {
 	kind: ColumnKind
 }
 
-/** Rows `values[column][row]`; `undefined` or `null` (or past a column's end): the row has no value there. */
+/** Rows `values[column][row]`; `undefined` or `null` (or past a column's end): the row has no value there. Read before the next batch is asked for: a source may reuse its arrays. */
 export interface RowBatch {
 	rows: number
 	values: ArrayLike<unknown>[]

@@ -144,8 +144,9 @@ export function decodeChunk(blob: Uint8Array, wanted?: ReadonlySet<string>, kind
 		const skip = wanted !== undefined && !wanted.has(key)
 		if (kinds) kinds.set(key, kind === NUMBERS && kinds.get(key) !== false)
 		if (kind === NUMBERS) {
-			// a copy: the blob's offset need not be a multiple of 8, which a Float64Array view requires
-			if (!skip) columns.push({ key, present, values: float64Copy(blob, at, presentCount * 8) })
+			// a view where the blob owns its whole buffer (a SQLite row's does) and the offset is a multiple of 8, as a Float64Array requires; else a copy (a pooled Buffer's bytes are not ours to keep)
+			const ownsBuffer = blob.byteOffset === 0 && blob.byteLength === blob.buffer.byteLength
+			if (!skip) columns.push({ key, present, values: ownsBuffer && at % 8 === 0 ? new Float64Array(blob.buffer, at, presentCount) : float64Copy(blob, at, presentCount * 8) })
 			at += presentCount * 8
 		} else {
 			const length = view.getUint32(at, true)

@@ -30,6 +30,8 @@ export class TrackTable implements TableSource {
 	private readonly time?: { start: number; end: number }
 	/** What is decoded of each chunk: the keys, and `_ts` for a window in time. */
 	private readonly wanted: Set<string>
+	/** The positions' column, kept from batch to batch: a batch is read before the next is asked for. */
+	private index = new Float64Array(4096)
 
 	constructor(
 		private readonly repository: TrackRepository,
@@ -88,7 +90,8 @@ export class TrackTable implements TableSource {
 
 	/** Points `from` to `upto` of a chunk, each column sliced whole from the decoded one. */
 	private rows(decoded: ReturnType<typeof decodeChunk>, startIndex: number, from: number, upto: number): RowBatch {
-		const index = new Array<number>(upto - from)
+		if (this.index.length < upto - from) this.index = new Float64Array(upto - from)
+		const index = this.index.subarray(0, upto - from)
 		for (let i = from; i < upto; i++) index[i - from] = startIndex + i
 		const values = this.keys.map((key) => {
 			const column = decoded.columns.find((c) => c.key === key)
