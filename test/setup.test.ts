@@ -65,7 +65,7 @@ with zipfile.ZipFile(sys.argv[1], "w") as wheel:
 		expect(readFileSync(join(resolved.src, 'dreamlake', '__init__.py'), 'utf8')).toBe(`VERSION = '${SDK_VERSION}'\n`)
 		// and the next run finds it in the cache
 		expect(resolveSdk({ env: unreachablePyPI, cache }).from).toBe('cache')
-	})
+	}, 30_000)
 
 	it('a PyPI that refuses the connection fails fast, falls back to ../shared/clients, and is asked again only after an hour', () => {
 		const cache = folder()
@@ -86,7 +86,7 @@ with zipfile.ZipFile(sys.argv[1], "w") as wheel:
 		utimesSync(stamp, hourAgo, hourAgo)
 		expect(resolveSdk({ env: unreachablePyPI, cache, shared }).from).toBe('../shared/clients')
 		expect(readFileSync(stamp, 'utf8')).toContain('pip download')
-	})
+	}, 30_000) // pip's own start-up takes seconds on a loaded machine
 
 	it('with none of them, the sentence says what is missing and what to set', () => {
 		const shared = join(dir, 'no-shared')

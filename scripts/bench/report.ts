@@ -148,6 +148,7 @@ function markdown(report: Report): string {
 		lines.push(
 			'',
 			`Dashboard: the episodes table of a project of ${d.episodes.toLocaleString('en')} runs (seeded as for find, in ${d.seedSeconds.toFixed(0)} s) with ${d.metricColumns} metric columns, in headless Chromium, each load in a fresh context: navigation to the first 50 rows in the document, **${d.medianMs.toFixed(0)} ms** median of ${d.loads.length} (${d.loads.map((l) => l.toFixed(0)).join(', ')}); target ≤ ${d.targetMs} ms: ${d.medianMs <= d.targetMs ? 'met' : 'missed'}.`,
+			`An episode of ${d.charts.tracks} tracks of ${d.charts.pointsPerTrack.toLocaleString('en')} points on its tracks tab: navigation to every chart drawn, **${d.charts.medianMs.toFixed(0)} ms** median of ${d.charts.loads.length} (${d.charts.loads.map((l) => l.toFixed(0)).join(', ')}); target ≤ ${d.charts.targetMs} ms: ${d.charts.medianMs <= d.charts.targetMs ? 'met' : 'missed'}.`,
 		)
 	}
 	if (report.memory) {
