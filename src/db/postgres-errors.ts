@@ -27,9 +27,14 @@ const CONNECTION_CODES = new Set([
 /** SQLSTATEs of a server that is shutting down, starting, overloaded or out of connections. */
 const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '53400', '58030'])
 
+/** `error` and the causes under it (drizzle wraps the client's error in a DrizzleQueryError), a few deep at most. */
+function* causes(error: unknown): Generator<Error> {
+	for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) yield e
+}
+
 /** The PostgreSQL error behind a failure, whether thrown by Bun's client or wrapped by drizzle (DrizzleQueryError's cause). */
 export function postgresErrorOf(error: unknown): InstanceType<typeof SQL.PostgresError> | undefined {
-	for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) if (e instanceof SQL.PostgresError) return e
+	for (const e of causes(error)) if (e instanceof SQL.PostgresError) return e
 	return undefined
 }
 
@@ -55,6 +60,11 @@ export function isConnectionLost(error: unknown): boolean {
 	return classifyPostgresError(error) === 'unavailable'
 }
 
+/** Whether a request that met `error` answers 503 `database_unavailable`: the database out of reach, or a bound of ours in front of it. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+	return error instanceof DatabaseUnavailableError || isConnectionLost(error)
+}
+
 /**
  * The database could not be reached, or gave up, while a request needed it: error-handler.ts
  * answers 503 `database_unavailable`. The message is for the log: a reason, never SQL or a password.
@@ -68,14 +78,14 @@ export class DatabaseUnavailableError extends Error {
 
 /** `error` as the caller should see it: a lost database becomes a DatabaseUnavailableError naming the code, anything else unchanged. */
 export function asDatabaseFailure(error: unknown): unknown {
-	if (error instanceof DatabaseUnavailableError || classifyPostgresError(error) !== 'unavailable') return error
+	if (error instanceof DatabaseUnavailableError || !isConnectionLost(error)) return error
 	const pg = postgresErrorOf(error)
 	const code = typeof pg?.errno === 'string' ? pg.errno : (pg?.code ?? codeOf(error) ?? 'unknown')
 	return new DatabaseUnavailableError(`PostgreSQL is unavailable (${code})`, { cause: error })
 }
 
 function codeOf(error: unknown): string | undefined {
-	for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+	for (const e of causes(error)) {
 		const code = (e as { code?: unknown }).code
 		if (typeof code === 'string') return code
 	}

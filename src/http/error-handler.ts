@@ -2,7 +2,7 @@ import { ValueErrorType } from '@sinclair/typebox/errors'
 import { Elysia, ValidationError } from 'elysia'
 import { isDiskFull } from '../db/client'
 import { DbMeter } from '../db/meter'
-import { classifyPostgresError, DatabaseUnavailableError } from '../db/postgres-errors'
+import { isDatabaseUnavailable } from '../db/postgres-errors'
 import { describeError, type Logger } from '../log'
 import { StorageUnavailableError } from '../storage/store'
 import { ApiError, databaseUnavailable, errorBody, insufficientStorage, invalidField, invalidQuery, storageUnavailable } from './errors'
@@ -20,33 +20,24 @@ export const errorHandler = (log: Logger) =>
 		const meter = 'meter' in context && context.meter instanceof DbMeter ? context.meter : new DbMeter()
 		set.headers['server-timing'] = meter.serverTiming()
 
-		if (isDiskFull(error)) {
-			log.warn('the disk is full: a write was refused', { method: request.method, path: new URL(request.url).pathname, ...describeError(error) })
-			const full = insufficientStorage()
-			set.status = full.status
-			return errorBody(full)
+		const path = new URL(request.url).pathname
+		/** A refusal the operator is told of as a warning: the client gets `refusal` with its headers. */
+		const refuse = (refusal: ApiError, warning: string, fields: Record<string, unknown>) => {
+			log.warn(warning, { method: request.method, path, ...fields })
+			Object.assign(set.headers, refusal.headers)
+			set.status = refusal.status
+			return errorBody(refusal)
 		}
-		if (error instanceof StorageUnavailableError) {
-			log.warn('the file storage is unavailable: a request was refused', { method: request.method, path: new URL(request.url).pathname, reason: error.message })
-			const down = storageUnavailable()
-			Object.assign(set.headers, down.headers)
-			set.status = down.status
-			return errorBody(down)
-		}
-		if (error instanceof DatabaseUnavailableError || classifyPostgresError(error) === 'unavailable') {
-			log.warn('the database is unavailable: a request was refused', { method: request.method, path: new URL(request.url).pathname, ...describeError(error) })
-			const down = databaseUnavailable()
-			Object.assign(set.headers, down.headers)
-			set.status = down.status
-			return errorBody(down)
-		}
+		if (isDiskFull(error)) return refuse(insufficientStorage(), 'the disk is full: a write was refused', describeError(error))
+		if (error instanceof StorageUnavailableError) return refuse(storageUnavailable(), 'the file storage is unavailable: a request was refused', { reason: error.message })
+		if (isDatabaseUnavailable(error)) return refuse(databaseUnavailable(), 'the database is unavailable: a request was refused', describeError(error))
 		const known = toApiError(code, error, request)
 		if (known) {
 			Object.assign(set.headers, known.headers)
 			set.status = known.status
 			return errorBody(known)
 		}
-		log.error('unexpected error', { method: request.method, path: new URL(request.url).pathname, ...describeError(error) })
+		log.error('unexpected error', { method: request.method, path, ...describeError(error) })
 		set.status = 500
 		return { success: false, error: 'Something went wrong on the server; it has been logged.', code: 'internal_error' }
 	})
