@@ -27,16 +27,19 @@ let active: DbMeter | undefined
 // PostgreSQL's work awaits, and other requests run meanwhile: there the meter travels with the async context
 const asyncMeter = new AsyncLocalStorage<DbMeter>()
 
+/** The meter of the work running now: the synchronous block's, else the async context's. */
+const current = (): DbMeter | undefined => active ?? asyncMeter.getStore()
+
 export const statementCounter: DrizzleLogger = {
 	logQuery() {
-		const meter = active ?? asyncMeter.getStore()
+		const meter = current()
 		if (meter) meter.statements++
 	},
 }
 
 /** Charges statements sent without drizzle (raw prepared statements on hot paths) to the running block's meter. */
 export function tally(statements = 1): void {
-	const meter = active ?? asyncMeter.getStore()
+	const meter = current()
 	if (meter) meter.statements += statements
 }
 

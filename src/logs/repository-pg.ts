@@ -1,11 +1,11 @@
-import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql } from 'drizzle-orm'
+import { asc, desc, eq, sql } from 'drizzle-orm'
 import type { BunSQLDatabase } from 'drizzle-orm/bun-sql'
 import { meteredAsync, tally, type DbMeter } from '../db/meter'
 import type { PgWriteQueue } from '../db/postgres-write-queue'
 import type * as schema from '../db/schema-pg'
 import { logEntries, logSummaries } from '../db/schema-pg'
 import { containing } from '../db/sql'
-import type { LogQuery, StoredLog } from './repository'
+import { logConditions, type LogQuery, type StoredLog } from './repository'
 import type { LogRow } from './model'
 
 /** Rows per INSERT, as on SQLite: one statement for the SDK's single line and for a batch of 100. */
@@ -50,23 +50,14 @@ export class PgLogRepository {
 	}
 
 	read(meter: DbMeter, episodeId: number, query: LogQuery): Promise<StoredLog[]> {
-		const { afterSequence, dir, limit, levels, search, startTime, endTime } = query
-		const where = and(
-			eq(logEntries.episodeId, episodeId),
-			afterSequence === undefined ? undefined : dir === 'asc' ? gt(logEntries.sequence, afterSequence) : lt(logEntries.sequence, afterSequence),
-			levels.length > 0 ? inArray(logEntries.level, levels) : undefined,
-			// ILIKE: case-insensitive as SQLite's LIKE is (there for ASCII only; here for all of Unicode)
-			search ? sql`${logEntries.message} ILIKE ${containing(search)} ESCAPE '\\'` : undefined,
-			startTime === undefined ? undefined : gte(logEntries.timestamp, startTime),
-			endTime === undefined ? undefined : lte(logEntries.timestamp, endTime),
-		)
 		return meteredAsync(meter, () =>
 			this.db
 				.select()
 				.from(logEntries)
-				.where(where)
-				.orderBy((dir === 'asc' ? asc : desc)(logEntries.sequence))
-				.limit(limit),
+				// ILIKE: case-insensitive as SQLite's LIKE is (there for ASCII only; here for all of Unicode)
+				.where(logConditions(logEntries, episodeId, query, (column, text) => sql`${column} ILIKE ${containing(text)} ESCAPE '\\'`))
+				.orderBy((query.dir === 'asc' ? asc : desc)(logEntries.sequence))
+				.limit(query.limit),
 		)
 	}
 

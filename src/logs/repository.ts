@@ -1,5 +1,5 @@
 import type { Statement } from 'bun:sqlite'
-import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql, type Column, type SQL } from 'drizzle-orm'
 import { BoundedMap } from '../bounded-map'
 import type { Db } from '../db/client'
 import { metered, tally, type DbMeter } from '../db/meter'
@@ -23,6 +23,32 @@ export interface LogQuery {
 
 export interface StoredLog extends LogRow {
 	sequence: number
+}
+
+/** The columns a log read filters on, as both databases' `log_entries` tables have them. */
+interface LogColumns {
+	episodeId: Column
+	sequence: Column
+	level: Column
+	message: Column
+	timestamp: Column
+}
+
+/**
+ * The WHERE of a log read, the same on SQLite and PostgreSQL: the episode, after a sequence in
+ * the read's direction, levels, a time window, and the search in the database's own case-insensitive
+ * `like` (SQLite's LIKE, PostgreSQL's ILIKE).
+ */
+export function logConditions(table: LogColumns, episodeId: number, query: LogQuery, like: (column: Column, text: string) => SQL): SQL | undefined {
+	const { afterSequence, dir, levels, search, startTime, endTime } = query
+	return and(
+		eq(table.episodeId, episodeId),
+		afterSequence === undefined ? undefined : dir === 'asc' ? gt(table.sequence, afterSequence) : lt(table.sequence, afterSequence),
+		levels.length > 0 ? inArray(table.level, levels) : undefined,
+		search ? like(table.message, search) : undefined,
+		startTime === undefined ? undefined : gte(table.timestamp, startTime),
+		endTime === undefined ? undefined : lte(table.timestamp, endTime),
+	)
 }
 
 /** Rows per INSERT: one statement for the SDK's single line and for a batch of 100, at most 8 for 1,000. */
@@ -75,22 +101,13 @@ export class LogRepository {
 	}
 
 	read(meter: DbMeter, episodeId: number, query: LogQuery): StoredLog[] {
-		const { afterSequence, dir, limit, levels, search, startTime, endTime } = query
-		const where = and(
-			eq(logEntries.episodeId, episodeId),
-			afterSequence === undefined ? undefined : dir === 'asc' ? gt(logEntries.sequence, afterSequence) : lt(logEntries.sequence, afterSequence),
-			levels.length > 0 ? inArray(logEntries.level, levels) : undefined,
-			search ? likeAnywhere(logEntries.message, search) : undefined,
-			startTime === undefined ? undefined : gte(logEntries.timestamp, startTime),
-			endTime === undefined ? undefined : lte(logEntries.timestamp, endTime),
-		)
 		return metered(meter, () =>
 			this.db
 				.select()
 				.from(logEntries)
-				.where(where)
-				.orderBy((dir === 'asc' ? asc : desc)(logEntries.sequence))
-				.limit(limit)
+				.where(logConditions(logEntries, episodeId, query, likeAnywhere))
+				.orderBy((query.dir === 'asc' ? asc : desc)(logEntries.sequence))
+				.limit(query.limit)
 				.all(),
 		)
 	}
