@@ -2,9 +2,9 @@ import type { RowIds } from '../db/ids'
 import { meteredAsync, tally, type DbMeter } from '../db/meter'
 import type { PgDb } from '../db/postgres-client'
 import type { PgTx, PgWriteQueue } from '../db/postgres-write-queue'
-import { decodeChunk, encodeBlocks, encodeChunk, joinRanges, keyRanges, pointsOf, summarize, toColumns, type Column, type KeyRange, type Point } from './codec'
+import { decodeChunk, joinRanges, keyRanges, pointsOf, type Column, type KeyRange, type Point } from './codec'
 import type { TrackRow } from '../db/schema'
-import { CHUNK_POINTS, mergedKeys, TAIL_POINTS, timeRange, TrackDeletedError, type StoredChunk } from './repository'
+import { chunkRow, CHUNK_POINTS, mergedKeys, stepsOf, TAIL_POINTS, TrackDeletedError, type StoredChunk } from './repository'
 
 /**
  * Tracks in PostgreSQL, where several server processes append to one track at once. Its next index
@@ -49,10 +49,7 @@ export class PgTrackRepository {
 						chunks++
 					}
 				}
-				const stepAt = (index: number) => {
-					const step = points[index - startIndex]!.step
-					return typeof step === 'number' ? step : null
-				}
+				const stepAt = stepsOf(points, startIndex)
 				for (const [key, r] of ranges) {
 					tally()
 					await tx.sql`INSERT INTO metric_summaries AS m (episode_id, project_id, track_id, track_name, key, count, last, last_index, "min", min_index, min_step, "max", max_index, max_step)
@@ -106,11 +103,7 @@ export class PgTrackRepository {
 
 	/** Encodes and stores one chunk; returns its columns. */
 	private async writeChunk(tx: PgTx, trackId: number, startIndex: number, points: Point[], now: number, how: 'insert' | 'replace'): Promise<Column[]> {
-		const columns = toColumns(points)
-		const [minTs, maxTs] = timeRange(columns)
-		const summary = summarize(columns)
-		const blocks = Buffer.from(encodeBlocks(points.length, columns))
-		const data = Buffer.from(encodeChunk(points.length, columns))
+		const { columns, minTs, maxTs, summary, blocks, data } = chunkRow(points)
 		tally()
 		if (how === 'insert')
 			await tx.sql`INSERT INTO track_chunks (track_id, start_index, count, min_ts, max_ts, summary, created_at, blocks, data)

@@ -207,10 +207,7 @@ export class TrackRepository {
 					tail = part.length < TAIL_POINTS ? { startIndex: startIndex + from, count: part.length } : null
 				}
 			}
-			const stepAt = (index: number) => {
-				const step = points[index - startIndex]!.step
-				return typeof step === 'number' ? step : null
-			}
+			const stepAt = stepsOf(points, startIndex)
 			for (const [key, r] of ranges) {
 				tally()
 				this.q.summarize.run(episodeId, episode.projectId, state.id, name, key, r.count, r.last, r.lastAt, r.min, r.minAt, stepAt(r.minAt), r.max, r.maxAt, stepAt(r.maxAt))
@@ -345,19 +342,31 @@ export class TrackRepository {
 
 	/** Encodes and stores one chunk; returns its columns (their keys are the track's new keys, if any). */
 	private writeChunk(trackId: number, startIndex: number, points: Point[], now: number, how: 'insert' | 'replace'): Column[] {
-		const columns = toColumns(points)
-		const [minTs, maxTs] = timeRange(columns)
-		const summary = JSON.stringify(summarize(columns))
-		const blocks = encodeBlocks(points.length, columns)
-		const data = encodeChunk(points.length, columns)
-		if (how === 'insert') this.q.insertChunk.run(trackId, startIndex, points.length, minTs, maxTs, summary, now, blocks, data)
-		else this.q.replaceChunk.run(points.length, minTs, maxTs, summary, blocks, data, trackId, startIndex)
+		const { columns, minTs, maxTs, summary, blocks, data } = chunkRow(points)
+		const text = JSON.stringify(summary)
+		if (how === 'insert') this.q.insertChunk.run(trackId, startIndex, points.length, minTs, maxTs, text, now, blocks, data)
+		else this.q.replaceChunk.run(points.length, minTs, maxTs, text, blocks, data, trackId, startIndex)
 		return columns
 	}
 }
 
+/** What a chunk row stores of `points`, as both databases store it: the encoded points, their block summaries, the per-key summary and the `_ts` range. */
+export function chunkRow(points: Point[]) {
+	const columns = toColumns(points)
+	const [minTs, maxTs] = timeRange(columns)
+	return { columns, minTs, maxTs, summary: summarize(columns), blocks: encodeBlocks(points.length, columns), data: encodeChunk(points.length, columns) }
+}
+
+/** The `step` of the point at a track index, for a batch appended from `startIndex` (null when it has none): where a metric summary's min and max were. */
+export function stepsOf(points: Point[], startIndex: number): (index: number) => number | null {
+	return (index) => {
+		const step = points[index - startIndex]!.step
+		return typeof step === 'number' ? step : null
+	}
+}
+
 /** The smallest and largest numeric `_ts` of the chunk, or nulls when its points have none. */
-export function timeRange(columns: Column[]): [number | null, number | null] {
+function timeRange(columns: Column[]): [number | null, number | null] {
 	const ts = columns.find((c) => c.key === '_ts')
 	if (!ts || ts.values.length === 0) return [null, null]
 	let min = Infinity
