@@ -5,12 +5,35 @@ import type { CallerGuard } from '../auth/guard'
 import { jsonResponse } from '../http/server-timing'
 import { dirParam, listParam, wholeNumber } from '../http/paging'
 import { levelCode, LEVELS, LogPage, LogsAppend, LogsAppended, LogStats, MAX_ENTRIES, parseMicros } from './model'
+import type { LogQuery } from './repository'
 import type { LogService } from './service'
 import { formatParam, safeFilename, type TableExports } from '../export'
 import { logTextLine } from './export'
 
 const tags = ['Logs']
 const IdPath = t.Object({ id: t.String() })
+
+/** The filters a read of the lines takes, the same for a page of them and for their export. */
+const LogFilterQuery = {
+	afterSequence: t.Optional(t.String({ description: 'Lines after this sequence number (before it, with dir=desc): a live tail without offsets' })),
+	dir: t.Optional(t.String({ description: 'asc (default) or desc' })),
+	level: t.Optional(t.String({ description: `Comma-separated levels (${LEVELS.join(', ')})` })),
+	search: t.Optional(t.String({ description: 'Text in the message (case-insensitive for ASCII)' })),
+	startTime: t.Optional(t.String({ description: 'ISO 8601, inclusive' })),
+	endTime: t.Optional(t.String({ description: 'ISO 8601, inclusive' })),
+}
+
+/** Those filters read from the query string (a bad one is a 422 naming it). */
+function logFilters(query: { afterSequence?: string; dir?: string; level?: string; search?: string; startTime?: string; endTime?: string }): Omit<LogQuery, 'limit'> {
+	return {
+		afterSequence: wholeNumber('afterSequence', query.afterSequence, undefined, -1, Number.MAX_SAFE_INTEGER),
+		dir: dirParam(query.dir, 'asc'),
+		levels: levelsParam(query.level),
+		search: query.search || undefined,
+		startTime: timeParam('startTime', query.startTime),
+		endTime: timeParam('endTime', query.endTime),
+	}
+}
 
 /** Log lines of an episode: POST a batch, GET pages by sequence, GET stats. */
 export const logRoutes = (logs: LogService, guard: CallerGuard, exports: TableExports) =>
@@ -40,28 +63,12 @@ export const logRoutes = (logs: LogService, guard: CallerGuard, exports: TableEx
 		.get(
 			'/episodes/:id/logs',
 			({ caller, meter, params, query }) =>
-				logs.read(meter, caller, params.id, {
-					afterSequence: wholeNumber('afterSequence', query.afterSequence, undefined, -1, Number.MAX_SAFE_INTEGER),
-					limit: wholeNumber('limit', query.limit, 100, 1, MAX_ENTRIES),
-					dir: dirParam(query.dir, 'asc'),
-					levels: levelsParam(query.level),
-					search: query.search || undefined,
-					startTime: timeParam('startTime', query.startTime),
-					endTime: timeParam('endTime', query.endTime),
-				}),
+				logs.read(meter, caller, params.id, { ...logFilters(query), limit: wholeNumber('limit', query.limit, 100, 1, MAX_ENTRIES) }),
 			{
 				reader: true,
 				params: IdPath,
 				query: t.Object(
-					{
-						afterSequence: t.Optional(t.String({ description: 'Lines after this sequence number (before it, with dir=desc): a live tail without offsets' })),
-						limit: t.Optional(t.String({ description: `Lines per page (default 100, at most ${MAX_ENTRIES})` })),
-						dir: t.Optional(t.String({ description: 'asc (default) or desc' })),
-						level: t.Optional(t.String({ description: `Comma-separated levels (${LEVELS.join(', ')})` })),
-						search: t.Optional(t.String({ description: 'Text in the message (case-insensitive for ASCII)' })),
-						startTime: t.Optional(t.String({ description: 'ISO 8601, inclusive' })),
-						endTime: t.Optional(t.String({ description: 'ISO 8601, inclusive' })),
-					},
+					{ ...LogFilterQuery, limit: t.Optional(t.String({ description: `Lines per page (default 100, at most ${MAX_ENTRIES})` })) },
 					{ additionalProperties: true },
 				),
 				response: { 200: LogPage, ...errorResponses(401, 404, 422) },
@@ -72,29 +79,14 @@ export const logRoutes = (logs: LogService, guard: CallerGuard, exports: TableEx
 			'/episodes/:id/logs/export',
 			({ caller, meter, params, query }) => {
 				const format = formatParam(query.format, ['ndjson', 'text'])
-				const source = logs.exportTable(meter, caller, params.id, {
-					afterSequence: wholeNumber('afterSequence', query.afterSequence, undefined, -1, Number.MAX_SAFE_INTEGER),
-					dir: dirParam(query.dir, 'asc'),
-					levels: levelsParam(query.level),
-					search: query.search || undefined,
-					startTime: timeParam('startTime', query.startTime),
-					endTime: timeParam('endTime', query.endTime),
-				})
+				const source = logs.exportTable(meter, caller, params.id, logFilters(query))
 				return exports.respond(meter, { format, source, filename: safeFilename([params.id, 'logs'], format), what: 'logs', line: logTextLine })
 			},
 			{
 				reader: true,
 				params: IdPath,
 				query: t.Object(
-					{
-						format: t.Optional(t.String({ description: '`ndjson` (default: one line of the logs page a line) or `text` (time, level, message, metadata)' })),
-						afterSequence: t.Optional(t.String({ description: 'Lines after this sequence number (before it, with dir=desc)' })),
-						dir: t.Optional(t.String({ description: 'asc (default) or desc' })),
-						level: t.Optional(t.String({ description: `Comma-separated levels (${LEVELS.join(', ')})` })),
-						search: t.Optional(t.String({ description: 'Text in the message (case-insensitive for ASCII)' })),
-						startTime: t.Optional(t.String({ description: 'ISO 8601, inclusive' })),
-						endTime: t.Optional(t.String({ description: 'ISO 8601, inclusive' })),
-					},
+					{ format: t.Optional(t.String({ description: '`ndjson` (default: one line of the logs page a line) or `text` (time, level, message, metadata)' })), ...LogFilterQuery },
 					{ additionalProperties: true },
 				),
 				detail: {
