@@ -63,7 +63,8 @@ interface Connection {
  */
 export class PgWriteQueue {
 	private jobs: Job[] = []
-	private running = false
+	/** The drain at work, while there is one: what close() waits for. */
+	private draining: Promise<void> | undefined
 	private connection: Connection | undefined
 	private readonly maxQueued: number
 	private readonly maxGroup: number
@@ -89,7 +90,7 @@ export class PgWriteQueue {
 		return new Promise<T>((resolve, reject) => {
 			meter.transactions++
 			this.jobs.push({ work, meter, lockOrder, resolve: resolve as (value: unknown) => void, reject })
-			if (!this.running) void this.drain()
+			this.draining ??= this.drain()
 		})
 	}
 
@@ -100,13 +101,12 @@ export class PgWriteQueue {
 
 	/** Waits for the writes already queued, then gives the connection back to the pool. */
 	async close(): Promise<void> {
-		while (this.running || this.jobs.length > 0) await new Promise((resolve) => setTimeout(resolve, 5))
+		while (this.draining) await this.draining
 		this.connection?.sql.release()
 		this.connection = undefined
 	}
 
 	private async drain(): Promise<void> {
-		this.running = true
 		// the writes of this turn of the event loop join the first group too
 		await new Promise((resolve) => setImmediate(resolve))
 		try {
@@ -116,7 +116,7 @@ export class PgWriteQueue {
 				await this.withDeadline(group, () => this.runGroup(group, false))
 			}
 		} finally {
-			this.running = false
+			this.draining = undefined
 		}
 	}
 
