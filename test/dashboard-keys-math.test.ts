@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { parseKey } from '../src/episodes/filter'
-import { metricKeyText, paramKeyText } from '../src/episodes/key-text'
-import { candidates, suggest, wordStart } from '../src/ui/filter-keys'
+import { candidates, metricKeyText, paramKeyText, suggest, wordStart } from '../src/ui/filter-keys'
 import { aggregate, ema, logSafe } from '../src/ui/series-math'
 import { Random } from './support/random'
 

@@ -14,7 +14,6 @@
  *   value      := number | string | "true" | "false"
  */
 import { EPISODE_STATUSES } from '../db/schema'
-import { metricKeyText, paramKeyText } from './key-text'
 
 export const FILTER_MAX_BYTES = 4096
 export const FILTER_MAX_COMPARISONS = 32
@@ -295,9 +294,11 @@ function checked(key: Key, op: Op, value: Value, at: Token): Value {
 
 /** A key as the language writes it (metrics.train.loss.min), quoting the parts that need it. */
 export function keyName(key: Key): string {
+	const part = (text: string) => (/^[A-Za-z0-9_-]+$/.test(text) && !/^-?\d/.test(text) ? text : JSON.stringify(text))
 	if (key.kind === 'attribute') return key.name
-	if (key.kind === 'param') return paramKeyText(key.key)
-	return metricKeyText(key.track, key.key, key.stat)
+	if (key.kind === 'param') return `params.${key.key.split('.').map(part).join('.')}`
+	const track = key.track.includes('.') ? JSON.stringify(key.track) : part(key.track)
+	return `metrics.${track}.${part(key.key)}.${key.stat}`
 }
 
 /** `filter=`: the tree of the text, or a FilterError. */

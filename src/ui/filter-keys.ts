@@ -1,8 +1,6 @@
 // The keys a filter over a project can name, as the filter language writes them, and which of
 // them a word being typed calls for. No DOM: the filter box (key-suggest.ts) shows them.
 
-import { metricKeyText, paramKeyText } from '../episodes/key-text'
-
 export interface ProjectKeys {
 	params: string[]
 	metrics: { track: string; key: string }[]
@@ -10,6 +8,14 @@ export interface ProjectKeys {
 
 const SHOWN = 12
 const STATS = ['last', 'min', 'max', 'count']
+
+/** A part of a key as the language reads it: bare when a word (and not number-like), else quoted (as keyName in src/episodes/filter.ts). */
+const part = (text: string) => (/^[A-Za-z0-9_-]+$/.test(text) && !/^-?\d/.test(text) ? text : JSON.stringify(text))
+
+/** A parameter key in the language: each dot-part bare or quoted; a key with an empty part, quoted whole. */
+export const paramKeyText = (key: string) => (key.split('.').some((p) => p === '') ? `params.${JSON.stringify(key)}` : `params.${key.split('.').map(part).join('.')}`)
+/** A metric in the language: the track quoted whole when it holds a dot (a quoted part stays one part). */
+export const metricKeyText = (track: string, key: string, stat: string) => `metrics.${track.includes('.') ? JSON.stringify(track) : part(track)}.${part(key)}.${stat}`
 
 /** Every key a filter over the project can name, as the language writes it, with its plain reading to match typing against. */
 export function candidates(keys: ProjectKeys): { text: string; plain: string }[] {
