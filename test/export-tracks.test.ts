@@ -198,6 +198,31 @@ describe('GET …/tracks/{name}/export', () => {
 		}
 	})
 
+	it('sends the same bytes over a real socket as in process, for an export of many MB in every format', async () => {
+		// Over HTTP the encoders' reused buffers go straight to the socket's sink, which copies
+		// them; in process they are copied before the next batch overwrites them. Both must agree.
+		const episode = await h.newEpisode(owner, 'export')
+		const random = new Random(Number(process.env.EXPORT_SEED ?? Date.now()))
+		const points = randomPoints(random, 300_000)
+		await append(episode, 'big', points)
+		const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: h.fetch })
+		try {
+			for (const format of ['csv', 'ndjson', 'parquet']) {
+				const path = `${trackPath(episode, 'big')}/export?format=${format}`
+				// through a Blob: its sink keeps what is written, where arrayBuffer() copies (Bun 1.4)
+				const local = await (await (await exportOf(episode, 'big', { format })).blob()).bytes()
+				const remote = await fetch(`http://127.0.0.1:${server.port}${path}`, { headers: { authorization: `Bearer ${owner.token}` } })
+				expect(remote.status).toBe(200)
+				const bytes = new Uint8Array(await remote.arrayBuffer())
+				expect(local.length).toBeGreaterThan(2 * 1024 * 1024)
+				expect(bytes.length).toBe(local.length)
+				expect(`${format} ${Bun.hash(bytes)}`).toBe(`${format} ${Bun.hash(local)}`)
+			}
+		} finally {
+			server.stop(true)
+		}
+	})
+
 	whoMayCall(
 		() => h,
 		underEpisode<InEpisode & { name: string }>(() => h, {

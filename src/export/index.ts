@@ -4,7 +4,7 @@ import { invalidQuery } from '../http/errors'
 import { describeError, type Logger } from '../log'
 import { csvEncoder, ndjsonEncoder, textEncoder, type TableEncoder } from './formats'
 import { parquetEncoder } from './parquet'
-import type { TableColumn, TableSource } from './table'
+import { breather, type TableColumn, type TableSource } from './table'
 
 export type { TableSource, TableColumn, RowBatch, ColumnKind } from './table'
 
@@ -44,10 +44,13 @@ export interface ExportRequest {
 }
 
 /**
- * Table exports as streamed responses. The body is pull-based: a batch of rows is read only when
- * the client has taken the bytes before it, so memory holds a batch (a Parquet row group), and a
- * client that goes away cancels the stream, which stops the reading at once. Each export ends with
- * one log line (`export`: what, format, rows, bytes, ms, outcome complete|cancelled|failed).
+ * Table exports as streamed responses. The body is one of Bun's direct streams: each batch's bytes
+ * go into the response's own buffer and the next batch is read only once the socket has taken
+ * them, so memory holds a batch (a Parquet row group). An encoder writes every batch into one
+ * buffer of its own: a fresh copy a batch, garbage freed only by the collector, took a CSV export
+ * of 10 M points to +30 MB of RSS. A client that goes away cancels the stream, which stops the
+ * reading at once. Each export ends with one log line (`export`: what, format, rows, bytes, ms,
+ * outcome complete|cancelled|failed).
  */
 export class TableExports {
 	constructor(private readonly log: Logger) {}
@@ -58,57 +61,52 @@ export class TableExports {
 		const started = performance.now()
 		let rows = 0
 		let bytes = 0
-		let encoder: TableEncoder | undefined
 		let ended = false
 		const end = (outcome: 'complete' | 'cancelled' | 'failed') => {
 			if (ended) return
 			ended = true
 			log.info('export', { what, format, rows, bytes, ms: Math.round(performance.now() - started), outcome })
 		}
-		const body = new ReadableStream<Uint8Array>(
-			{
-				async pull(controller) {
-					try {
-						if (!encoder) {
-							const columns = await source.columns(format === 'parquet', abort.signal)
-							if (abort.signal.aborted) return
-							encoder = encoderOf(format, columns, line)
-							const head = encoder.header()
-							if (head) {
-								bytes += head.byteLength
-								return controller.enqueue(head)
-							}
-						}
-						for (;;) {
-							const batch = source.next()
-							if (!batch) {
-								const tail = encoder.end()
-								if (tail) controller.enqueue(tail)
-								bytes += tail?.byteLength ?? 0
-								controller.close()
-								return end('complete')
-							}
-							rows += batch.rows
-							const chunk = encoder.add(batch)
-							if (chunk) {
-								bytes += chunk.byteLength
-								return controller.enqueue(chunk)
-							}
-						}
-					} catch (error) {
-						end('failed')
-						log.error('export failed', { what, format, rows, ...describeError(error) })
-						controller.error(error)
+		const body = new ReadableStream({
+			type: 'direct',
+			async pull(controller) {
+				const copy = !copiesWrites(controller)
+				let unflushed = 0
+				// into the response's buffer; past a slice of bytes, a wait until the socket has taken them (and other requests had a turn)
+				const send = async (chunk: Uint8Array | undefined) => {
+					if (!chunk || chunk.byteLength === 0) return
+					bytes += chunk.byteLength
+					unflushed += chunk.byteLength
+					await controller.write(copy ? chunk.slice() : chunk)
+					if (unflushed < FLUSH_BYTES) return
+					unflushed = 0
+					await controller.flush()
+					await breather()
+				}
+				try {
+					const columns = await source.columns(format === 'parquet', abort.signal)
+					const encoder = encoderOf(format, columns, line)
+					await send(encoder.header())
+					for (let batch = source.next(); batch && !abort.signal.aborted; batch = source.next()) {
+						rows += batch.rows
+						await send(encoder.add(batch))
 					}
-				},
-				cancel() {
-					abort.abort()
-					end('cancelled')
-				},
+					if (abort.signal.aborted) return
+					await send(encoder.end())
+					controller.close()
+					end('complete')
+				} catch (error) {
+					if (abort.signal.aborted) return
+					end('failed')
+					log.error('export failed', { what, format, rows, ...describeError(error) })
+					controller.close(error as Error)
+				}
 			},
-			// nothing is read ahead of the client: the next batch waits for a read
-			{ highWaterMark: 0 },
-		)
+			cancel() {
+				abort.abort()
+				end('cancelled')
+			},
+		})
 		return new Response(body, {
 			headers: {
 				'content-type': EXPORT_FORMATS[format].contentType,
@@ -119,6 +117,18 @@ export class TableExports {
 			},
 		})
 	}
+}
+
+/** Bytes written between two waits for the socket: a few batches, so a fast client is not slowed by a wait a batch. */
+const FLUSH_BYTES = 1 << 20
+
+/**
+ * Whether a direct stream's writes are copied where they go: Bun.serve's response sink copies them
+ * into its buffer; the sinks of `.text()` and `.blob()` keep the bytes written, so a reused buffer
+ * must be copied for them (and for any sink this does not recognise).
+ */
+function copiesWrites(controller: ReadableStreamDirectController): boolean {
+	return Object.prototype.toString.call(controller) === '[object ReadableHTTPResponseSinkController]'
 }
 
 function encoderOf(format: ExportFormat, columns: TableColumn[], line?: (values: ArrayLike<unknown>[], row: number) => string): TableEncoder {

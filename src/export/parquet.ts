@@ -53,7 +53,7 @@ export function parquetEncoder(columns: TableColumn[]): TableEncoder {
 	// the bytes written since the last take; the writer's offset keeps counting the whole file
 	const take = (): Uint8Array | undefined => {
 		if (out.index === 0) return undefined
-		const bytes = out.getBytes().slice()
+		const bytes = out.getBytes()
 		out.index = 0
 		return bytes
 	}
