@@ -38,6 +38,9 @@ export interface StreamRequest {
 export class EventService {
 	private total = 0
 	private readonly perUser = new Map<string, number>()
+	/** Every open stream, for one heartbeat timer and one access timer between them all (two timers a stream cost thousands of them a megabyte or two). */
+	private readonly streams = new Set<EventStream>()
+	private timers: ReturnType<typeof setInterval>[] = []
 
 	constructor(
 		private readonly hub: EventHub,
@@ -71,12 +74,32 @@ export class EventService {
 		return this.total
 	}
 
+	private track(stream: EventStream): void {
+		this.streams.add(stream)
+		if (this.timers.length > 0) return
+		const every = (ms: number, fn: (stream: EventStream) => void) => {
+			const timer = setInterval(() => {
+				for (const stream of this.streams) fn(stream)
+			}, ms)
+			timer.unref?.()
+			return timer
+		}
+		this.timers = [every(this.limits.heartbeatMs, (stream) => stream.heartbeat()), every(this.limits.recheckMs, (stream) => void stream.checkAccess())]
+	}
+
+	private untrack(stream: EventStream): void {
+		this.streams.delete(stream)
+		if (this.streams.size > 0) return
+		for (const timer of this.timers) clearInterval(timer)
+		this.timers = []
+	}
+
 	private open(channels: Channels, id: number, { request, lastEventId, who }: StreamRequest, snapshot: () => Record<string, unknown>, mayStillRead: (reader: Reader) => Promise<void>): Response {
 		const mine = this.perUser.get(who) ?? 0
 		if (mine >= this.limits.maxStreamsPerUser) throw tooManyStreams(`You have ${mine} event streams open, the most one may; close one (a tab) first.`)
 		if (this.total >= this.limits.maxStreams) throw tooManyStreams('The server has as many event streams open as it serves; try again later.')
 		const stream = new EventStream(
-			this.limits,
+			this.limits.queueBytes,
 			async () => {
 				try {
 					await mayStillRead(await readerOf(this.auth, request, new DbMeter()))
@@ -90,8 +113,10 @@ export class EventService {
 		)
 		this.total++
 		this.perUser.set(who, mine + 1)
+		this.track(stream)
 		stream.whenClosed(() => {
 			channels.unsubscribe(id, stream)
+			this.untrack(stream)
 			this.total--
 			const left = (this.perUser.get(who) ?? 1) - 1
 			if (left > 0) this.perUser.set(who, left)

@@ -14,37 +14,46 @@ const HEARTBEAT = new TextEncoder().encode(': heartbeat\n\n')
 const RETRY = new TextEncoder().encode('retry: 2000\n\n')
 
 /**
- * One open text/event-stream: a ReadableStream whose queue is counted in bytes. Bun takes from it
- * only as fast as the socket drains (its desiredSize goes below zero behind a reader that does not
- * read), so the queue is exactly what the reader has not taken: past `queueBytes` the stream ends
- * with an `overflow` event telling the client to reconnect, and never holds more.
+ * One open text/event-stream, as one of Bun's direct streams: each event is written into the
+ * response's own buffer and flushed to the socket at once (a ReadableStream's queue and its
+ * promises cost a stream some more kilobytes, times thousands of subscribers). A write that the
+ * socket cannot take at once answers a promise, settled when the buffer has drained; the bytes
+ * written meanwhile are what the reader has not taken, and past `queueBytes` the stream ends with
+ * an `overflow` event telling the client to reconnect, and never holds more. What is sent before
+ * the response starts (the opening event, a replay) waits in a list, counted the same way.
  */
 export class EventStream implements Subscriber {
 	readonly body: ReadableStream<Uint8Array>
-	private controller!: ReadableStreamDefaultController<Uint8Array>
+	private controller: ReadableStreamDirectController | undefined
+	private early: Uint8Array[] | undefined = [RETRY]
+	/** Bytes written that the socket has not taken yet (0 while it keeps up). */
+	private backlog = 0
 	private closed = false
-	private readonly timers: ReturnType<typeof setInterval>[] = []
 	private readonly onClose: (() => void)[] = []
+	private release: (() => void) | undefined
 
 	constructor(
-		private readonly timings: StreamTimings,
+		private readonly queueBytes: number,
 		/** Says why the caller may no longer read (a reason for the `end` event), or nothing when they still may. */
 		private readonly recheck: () => Promise<string | undefined>,
 		signal?: AbortSignal,
 	) {
-		this.body = new ReadableStream<Uint8Array>(
-			{
-				start: (controller) => {
-					this.controller = controller
-					controller.enqueue(RETRY)
-				},
-				cancel: () => this.finish(),
+		this.body = new ReadableStream({
+			type: 'direct',
+			pull: (controller) => {
+				if (this.closed && !this.early) return
+				this.controller = controller
+				const early = this.early ?? []
+				this.early = undefined
+				this.backlog = 0
+				for (const chunk of early) this.write(chunk)
+				if (this.closed) return this.close()
+				// the stream stays open until it ends (pull's promise settles)
+				return new Promise<void>((resolve) => (this.release = resolve))
 			},
-			{ highWaterMark: timings.queueBytes, size: (chunk) => chunk?.byteLength ?? 0 },
-		)
+			cancel: () => this.finish(),
+		})
 		signal?.addEventListener('abort', () => this.finish(), { once: true })
-		this.timers.push(setInterval(() => this.send(HEARTBEAT), timings.heartbeatMs))
-		this.timers.push(setInterval(() => void this.checkAccess(), timings.recheckMs))
 	}
 
 	get open(): boolean {
@@ -59,31 +68,65 @@ export class EventStream implements Subscriber {
 
 	send(chunk: Uint8Array): void {
 		if (this.closed) return
-		this.controller.enqueue(chunk)
-		if ((this.controller.desiredSize ?? 0) < 0) this.end(serializeEvent('overflow', { reason: 'slow_reader', error: 'This stream fell too far behind; reconnect (with Last-Event-ID) to resume from the last event received.' }))
+		this.write(chunk)
+		if (this.backlog > this.queueBytes) this.end(serializeEvent('overflow', { reason: 'slow_reader', error: 'This stream fell too far behind; reconnect (with Last-Event-ID) to resume from the last event received.' }))
+	}
+
+	/** A comment line, so proxies and clients see the stream alive (the service's clock calls it). */
+	heartbeat(): void {
+		this.send(HEARTBEAT)
 	}
 
 	end(last: Uint8Array): void {
 		if (this.closed) return
-		try {
-			this.controller.enqueue(last)
-			this.controller.close()
-		} catch {
-			// the reader is already gone
-		}
+		this.write(last)
 		this.finish()
+		if (this.controller) this.close()
 	}
 
-	private async checkAccess(): Promise<void> {
+	/** Ends the stream when the caller may no longer read (the service's clock calls it). */
+	async checkAccess(): Promise<void> {
 		if (this.closed) return
 		const lost = await this.recheck()
 		if (lost !== undefined) this.end(serializeEvent('end', { reason: lost }))
 	}
 
+	private write(chunk: Uint8Array): void {
+		const controller = this.controller
+		if (!controller) {
+			if (this.early) {
+				this.early.push(chunk)
+				this.backlog += chunk.byteLength
+			}
+			return
+		}
+		try {
+			const written = controller.write(chunk)
+			controller.flush()
+			if (typeof written === 'number') return
+			// the socket did not take it all: counted until the buffer has drained
+			if (this.backlog === 0) written.then(() => (this.backlog = 0), () => {})
+			this.backlog += chunk.byteLength
+		} catch {
+			// the reader is already gone
+			this.finish()
+		}
+	}
+
+	private close(): void {
+		try {
+			this.controller?.close()
+		} catch {
+			// the reader is already gone
+		}
+		this.release?.()
+	}
+
 	private finish(): void {
 		if (this.closed) return
 		this.closed = true
-		for (const timer of this.timers) clearInterval(timer)
 		for (const fn of this.onClose.splice(0)) fn()
+		if (!this.controller) return
+		this.release?.()
 	}
 }
